@@ -1,0 +1,44 @@
+# qa-service: `make serve` and `make test` are all a new machine needs (Python 3.11 on the PATH).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help setup serve test test-fast lint format eval bench clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or run: make PYTHON=/path/to/python3.11)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned: the local CPU wheel then satisfies sentence-transformers (no CUDA download)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv and install the service and its test tools
+
+serve: setup ## Build the index from seeds/ if there is none, then serve on http://127.0.0.1:8000
+	$(BIN)/qa-service serve
+
+test: setup ## Run the whole test suite (real model, small data)
+	$(BIN)/pytest
+
+test-fast: setup ## Only the fast tests
+	$(BIN)/pytest -m "not slow"
+
+lint: setup ## ruff lint and format check
+	$(BIN)/ruff check qa_service tests eval
+	$(BIN)/ruff format --check qa_service tests eval
+
+format: setup ## Apply ruff formatting and safe fixes
+	$(BIN)/ruff check --fix qa_service tests eval
+	$(BIN)/ruff format qa_service tests eval
+
+clean: ## Remove the virtualenv and the built index
+	rm -rf $(VENV) index/snap-* index/CURRENT index/.tmp-*

@@ -1,0 +1,25 @@
+"""Domain errors; the API maps each to an HTTP status at its edge, the CLI to a message and exit code."""
+
+
+class QAServiceError(Exception):
+    """Base class: the message is meant for the user, not a traceback."""
+
+
+class DocumentNotFoundError(QAServiceError):
+    pass
+
+
+class DocumentExistsError(QAServiceError):
+    pass
+
+
+class InvalidDocumentError(QAServiceError):
+    pass
+
+
+class IndexMismatchError(QAServiceError):
+    """The index on disk was built with another model or other settings."""
+
+
+class IndexCorruptError(QAServiceError):
+    """A file of the index on disk is missing, truncated or unreadable."""

@@ -1,0 +1,138 @@
+"""Turn raw article files into clean `Document`s: strip what a reader would not call article text."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa_service.errors import InvalidDocumentError
+from qa_service.schemas import Document
+
+SUPPORTED_SUFFIXES = (".txt", ".md")
+MAX_DOC_ID_LENGTH = 128
+DOC_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+_DATE_HEADER = re.compile(r"^\s*date\s*:?\s*(\d{4}-\d{2}-\d{2})\b[ \t]*", re.IGNORECASE)
+_BOILERPLATE_LINES = {
+    "advertisement",
+    "tags",
+    "tags:",
+    "no comments:",
+    "no comments",
+    "post a comment",
+    "share this article",
+    "comments",
+}
+_LINK_LINE = re.compile(r"^(read more|also read|see also|related)\s*:", re.IGNORECASE)
+_TWEET_ATTRIBUTION = re.compile(r"^[—–-]{1,2}\s*.{1,80}\(@\w{1,30}\)\s+\w+\.? \d{1,2}, \d{4}$")
+_TITLE_MAX_CHARS = 200
+
+
+@dataclass(frozen=True)
+class CleanedText:
+    text: str
+    title: str | None
+    date: str | None
+
+
+def _is_boilerplate(line: str) -> bool:
+    lowered = line.lower()
+    return (
+        lowered in _BOILERPLATE_LINES
+        or "pic.twitter.com" in lowered
+        or bool(_LINK_LINE.match(line))
+        or bool(_TWEET_ATTRIBUTION.match(line))
+    )
+
+
+def _drop_repeated_paragraphs(paragraphs: list[str]) -> list[str]:
+    """Web pages often print the lead twice: once alone, once as the start of the body."""
+    kept: list[str] = []
+    for i, paragraph in enumerate(paragraphs):
+        if paragraph in kept:
+            continue
+        following = paragraphs[i + 1] if i + 1 < len(paragraphs) else ""
+        if len(paragraph) >= 40 and following != paragraph and following.startswith(paragraph):
+            continue
+        kept.append(paragraph)
+    return kept
+
+
+def _looks_like_title(line: str, has_more: bool) -> bool:
+    return has_more and len(line) <= _TITLE_MAX_CHARS and not line.rstrip().endswith((".", "!", "?", ":", '"', "”"))
+
+
+def clean_text(raw: str) -> CleanedText:
+    """Remove web boilerplate, keep the article's words exactly as written (citations quote them)."""
+    text = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    date = None
+    match = _DATE_HEADER.match(text)
+    if match:
+        date = match.group(1)
+        text = text[match.end() :]
+    lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.split("\n")]
+    paragraphs = [line for line in lines if line and not _is_boilerplate(line)]
+    paragraphs = _drop_repeated_paragraphs(paragraphs)
+    title = paragraphs[0] if paragraphs and _looks_like_title(paragraphs[0], len(paragraphs) > 1) else None
+    return CleanedText(text="\n\n".join(paragraphs), title=title, date=date)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def validate_doc_id(doc_id: str) -> str:
+    """Ids end up in URLs and logs: no path separators, no `..`, bounded length."""
+    if len(doc_id) > MAX_DOC_ID_LENGTH or not DOC_ID_PATTERN.match(doc_id) or ".." in doc_id:
+        raise InvalidDocumentError(
+            f"invalid doc_id {doc_id!r}: use 1-{MAX_DOC_ID_LENGTH} letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit, and no '..'"
+        )
+    return doc_id
+
+
+def make_document(
+    raw: str,
+    doc_id: str,
+    *,
+    title: str | None = None,
+    date: str | None = None,
+    source: str | None = None,
+) -> Document:
+    """Clean raw text into a Document; explicit title/date override what the text itself says."""
+    validate_doc_id(doc_id)
+    cleaned = clean_text(raw)
+    if not cleaned.text.strip():
+        raise InvalidDocumentError(f"document {doc_id!r} has no article text after cleaning")
+    return Document(
+        doc_id=doc_id,
+        text=cleaned.text,
+        title=title or cleaned.title,
+        date=date or cleaned.date,
+        source=source,
+        content_hash=content_hash(cleaned.text),
+    )
+
+
+def load_file(path: Path) -> Document:
+    """Read one article; a non-UTF-8 or unreadable file raises InvalidDocumentError naming it."""
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidDocumentError(f"{path}: not valid UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise InvalidDocumentError(f"{path}: cannot read file ({exc.strerror})") from exc
+    return make_document(raw, path.stem, source=path.name)
+
+
+def iter_article_files(paths: list[Path]) -> Iterator[Path]:
+    """Expand files and folders into article files, sorted so ingest order is reproducible."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+        else:
+            yield path

@@ -1,0 +1,97 @@
+"""Typed records that flow through the pipeline and out of the API (one definition for both)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Document(BaseModel):
+    """A cleaned article; every citation offset refers to `text`."""
+
+    doc_id: str
+    text: str
+    title: str | None = None
+    date: str | None = None
+    source: str | None = None
+    content_hash: str = ""
+
+
+class Chunk(BaseModel):
+    """A retrievable span of a document: `document.text[start:end] == text`."""
+
+    chunk_id: int
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+
+class Sentence(BaseModel):
+    """A sentence span inside a document, the unit an extractive answer is made of."""
+
+    doc_id: str
+    start: int
+    end: int
+
+
+class Passage(BaseModel):
+    doc_id: str
+    chunk_id: int
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+class Citation(BaseModel):
+    id: int
+    doc_id: str
+    title: str | None
+    date: str | None
+    source: str | None
+    start: int
+    end: int
+    quote: str
+    score: float
+
+
+class AnswerSpan(BaseModel):
+    """The few words inside the answer sentence that answer the question, in document offsets."""
+
+    start: int
+    end: int
+    text: str
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str | None
+    answerable: bool
+    confidence: float = Field(ge=0.0, le=1.0)
+    answer_span: AnswerSpan | None = None
+    citations: list[Citation]
+    passages: list[Passage]
+    timings_ms: dict[str, float]
+
+
+class SearchResult(BaseModel):
+    query: str
+    passages: list[Passage]
+
+
+class DocumentSummary(BaseModel):
+    doc_id: str
+    title: str | None
+    date: str | None
+    source: str | None
+    chunks: int
+
+
+class IngestReport(BaseModel):
+    """What an ingest did, so a user sees exactly which files went in and which did not."""
+
+    added: list[str] = Field(default_factory=list)
+    replaced: list[str] = Field(default_factory=list)
+    unchanged: list[str] = Field(default_factory=list)
+    duplicates: dict[str, str] = Field(default_factory=dict)
+    errors: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,53 @@
+"""Session-scoped fixtures: the real model and a seed-corpus index are built once per test run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from qa_service.api import create_app  # noqa: E402
+from qa_service.config import Settings  # noqa: E402
+from qa_service.embedding import SentenceTransformerEmbedder  # noqa: E402
+from qa_service.service import QAService  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(threads=2).load()
+
+
+def make_settings(index_dir: Path, **overrides: object) -> Settings:
+    return Settings(index_dir=index_dir, seeds_dir=SEEDS, _env_file=None, **overrides)
+
+
+@pytest.fixture(scope="session")
+def seed_service(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> QAService:
+    """The five seed articles, indexed with the real model; tests must not write to it."""
+    service = QAService(make_settings(tmp_path_factory.mktemp("seed-index")), embedder=embedder).load()
+    report = service.ingest_paths([SEEDS], progress=False)
+    assert len(report.added) == 5, report
+    return service
+
+
+@pytest.fixture(scope="session")
+def client(seed_service: QAService) -> Iterator[TestClient]:
+    with TestClient(create_app(seed_service.settings, seed_service)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def fresh_service(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> QAService:
+    """An empty index of its own, for tests that write."""
+    return QAService(make_settings(tmp_path / "index"), embedder=embedder).load()

@@ -1,0 +1,86 @@
+"""Cleaning: each kind of web boilerplate goes, the article's own words stay exactly as written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa_service.errors import InvalidDocumentError
+from qa_service.ingest import clean_text, iter_article_files, load_file, make_document, validate_doc_id
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+BODY = "The delegation met officials in London on Monday. It asked for talks."
+
+
+def test_date_header_becomes_metadata() -> None:
+    cleaned = clean_text(f" date 2025-06-03 {BODY}")
+    assert cleaned.date == "2025-06-03"
+    assert cleaned.text == BODY
+
+
+@pytest.mark.parametrize(
+    "noise",
+    [
+        "Advertisement",
+        "Tags",
+        "No comments:",
+        "Post a Comment",
+        "READ MORE: Operation Bunyan-un-Marsoos: Pakistan counters India’s Operation Sindoor",
+        "Also read: South Asia at brink over Kashmir",
+        "Read more: India laying ground for ‘first nuclear water war’, says Bilawal",
+        "Delegation meets envoys pic.twitter.com/PlpNxZj75U — Sidhant Sibal (@sidhant) June 3, 2025",
+        "— BilawalBhuttoZardari (@BBhuttoZardari) June 7, 2025",
+    ],
+)
+def test_boilerplate_lines_are_removed(noise: str) -> None:
+    cleaned = clean_text(f"{BODY}\n\n{noise}\n\nA second paragraph follows here.")
+    assert cleaned.text == f"{BODY}\n\nA second paragraph follows here."
+
+
+def test_repeated_lead_paragraph_is_kept_once() -> None:
+    lead = "In a sweeping diplomatic push, a delegation held meetings at the United Nations."
+    cleaned = clean_text(f"{lead}\n\n{lead} The visit comes after a flare-up.\n\nMore text.")
+    assert cleaned.text.count(lead) == 1
+    assert cleaned.text.startswith(f"{lead} The visit comes")
+
+
+def test_title_from_first_line_only_when_it_looks_like_one() -> None:
+    assert clean_text("Pakistan Urges Global Intervention\n\nBody text here.").title == "Pakistan Urges Global Intervention"
+    assert clean_text("The group held talks with officials.\nMore.").title is None
+
+
+def test_words_inside_sentences_are_not_touched() -> None:
+    text = "He said the Advertisement board and pic of the day were fine. Tags were in 1.7 billion U.S. homes."
+    assert clean_text(text).text == text
+
+
+def test_seed_files_are_cleaned(tmp_path: Path) -> None:
+    documents = [load_file(p) for p in iter_article_files([SEEDS])]
+    assert [d.doc_id for d in documents] == sorted(p.stem for p in SEEDS.glob("*.txt"))
+    for document in documents:
+        for marker in ("pic.twitter.com", "Post a Comment", "Advertisement", "READ MORE:", "(@", "date 2025"):
+            assert marker not in document.text, (document.doc_id, marker)
+    first = documents[0]
+    assert first.date == "2025-06-03"
+    assert first.text.count("In a sweeping diplomatic push") == 1
+    assert documents[2].title and documents[2].title.startswith("Pakistan Launches Global Diplomatic Outreach")
+
+
+def test_non_utf8_file_is_reported_by_name(tmp_path: Path) -> None:
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("Caf\xe9 society".encode("latin-1"))
+    with pytest.raises(InvalidDocumentError, match="latin1.txt.*UTF-8"):
+        load_file(bad)
+
+
+def test_empty_document_is_rejected() -> None:
+    with pytest.raises(InvalidDocumentError, match="no article text"):
+        make_document("Advertisement\n\nPost a Comment", "empty")
+
+
+@pytest.mark.parametrize("bad", ["../etc/passwd", "a/b", "..", "", "x" * 129, "-lead", "a..b"])
+def test_unsafe_document_ids_are_rejected(bad: str) -> None:
+    with pytest.raises(InvalidDocumentError):
+        validate_doc_id(bad)

@@ -21,7 +21,7 @@ def run_cli(*args: str, index: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_help_for_every_command(tmp_path: Path) -> None:
-    for command in ("ingest", "serve", "ask", "eval", "bench"):
+    for command in ("ingest", "serve", "ask"):
         result = run_cli(command, "--help", index=tmp_path)
         assert result.returncode == 0 and "Usage" in result.stdout, command
 

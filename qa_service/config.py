@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,12 +35,37 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     torch_threads: int = Field(default=1, ge=1, le=64)
+    log_level: str = "info"
+
+    # Access control and limits (see README "Production").
+    api_key: str | None = None
+    require_key_for_reads: bool = False
+    rate_limit: str | None = None  # e.g. "120/minute"; unset = no limit
+    max_request_bytes: int = Field(default=1_000_000, ge=1_000)
+    max_document_bytes: int = Field(default=5_000_000, ge=1_000)
+    cors_origins: list[str] = Field(default_factory=list)
+
+    # Optional answer back-ends; the offline extractive answerer is the default and the fallback.
+    reader_model: str | None = None  # local path to a Hugging Face question-answering model
+    llm_base_url: str | None = None  # any OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout_s: float = Field(default=20.0, gt=0, le=600)
 
     @field_validator("embedding_model")
     @classmethod
     def _model_not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("QA_EMBEDDING_MODEL must name a model or a local path, got an empty value")
+        return value.strip()
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_format(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.fullmatch(r"\s*\d+\s*(/|per)\s*(second|minute|hour|day)\s*", value):
+            raise ValueError(f"QA_RATE_LIMIT must look like '120/minute', got {value!r}")
         return value.strip()
 
     @model_validator(mode="after")

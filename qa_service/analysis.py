@@ -21,6 +21,74 @@ STOPWORDS = frozenset(
 )
 
 
+# Irregular verb forms the stemmer leaves alone, so "Who met X?" matches "meeting with X" and "meets".
+_IRREGULAR = {
+    "met": "meet",
+    "won": "win",
+    "led": "lead",
+    "held": "hold",
+    "said": "say",
+    "told": "tell",
+    "took": "take",
+    "taken": "take",
+    "gave": "give",
+    "given": "give",
+    "went": "go",
+    "gone": "go",
+    "came": "come",
+    "made": "make",
+    "sent": "send",
+    "spoke": "speak",
+    "spoken": "speak",
+    "wrote": "write",
+    "written": "write",
+    "began": "begin",
+    "begun": "begin",
+    "chose": "choose",
+    "chosen": "choose",
+    "fought": "fight",
+    "sought": "seek",
+    "brought": "bring",
+    "bought": "buy",
+    "thought": "think",
+    "built": "build",
+    "left": "leave",
+    "lost": "lose",
+    "paid": "pay",
+    "ran": "run",
+    "saw": "see",
+    "seen": "see",
+    "knew": "know",
+    "known": "know",
+    "grew": "grow",
+    "grown": "grow",
+    "drove": "drive",
+    "driven": "drive",
+    "struck": "strike",
+    "stood": "stand",
+    "became": "become",
+    "fell": "fall",
+    "fallen": "fall",
+    "flew": "fly",
+    "flown": "fly",
+    "rose": "rise",
+    "risen": "rise",
+    "beat": "beat",
+    "beaten": "beat",
+    "found": "find",
+    "kept": "keep",
+    "meant": "mean",
+    "spent": "spend",
+    "threw": "throw",
+    "thrown": "throw",
+    "wore": "wear",
+    "worn": "wear",
+    "sold": "sell",
+    "heard": "hear",
+    "fled": "flee",
+}
+
+
 @lru_cache(maxsize=1)
 def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
@@ -28,7 +96,7 @@ def _stemmer() -> Stemmer.Stemmer:
 
 def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content words: what BM25 and lexical overlap compare."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and w != "_"]
+    words = [_IRREGULAR.get(w, w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and w != "_"]
     return _stemmer().stemWords(words)
 
 

@@ -12,24 +12,71 @@ import numpy as np
 
 from qa_service.analysis import terms
 from qa_service.retrieval import ScoredChunk
-from qa_service.schemas import Citation, Document, Sentence
+from qa_service.schemas import AnswerSpan, Citation, Document, Sentence
 from qa_service.store import IndexSnapshot
 
-_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
-_ANSWER_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
-    (re.compile(r"^\s*(when|what (year|date|day|month|time))\b", re.I), re.compile(rf"\b(\d{{4}}|{_MONTHS})\b", re.I)),
-    (re.compile(r"^\s*how (many|much|long|old|far)\b", re.I), re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|billion)\b", re.I)),
-    (re.compile(r"^\s*(who|whom|whose)\b", re.I), re.compile(r"(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")),
-    (re.compile(r"^\s*where\b", re.I), re.compile(r"\b(in|at|to|from)\s+[A-Z]")),
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand|million|billion|"
+    "first|second|third|fourth|fifth|once|twice"
+)
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_SPAN_PATTERNS: dict[str, re.Pattern[str]] = {
+    "date": re.compile(
+        rf"\b(?:(?:{_MONTHS})\.?(?:\s+\d{{1,2}}(?:,\s*\d{{4}})?|\s+\d{{4}})?|\d{{1,2}}\s+(?:{_MONTHS})(?:\s+\d{{4}})?|"
+        r"(?:1[5-9]|20)\d{2}s?)\b"
+    ),
+    "number": re.compile(
+        rf"(?:[$£€]\s?)?\b\d+(?:[.,]\d+)*(?:\s*(?:%|percent|million|billion|thousand|hundred))?|\b(?:{_NUMBER_WORDS})\b",
+        re.IGNORECASE,
+    ),
+    "name": re.compile(
+        r"\b[A-Z][\w'’.-]*(?:\s+(?:of|the|de|von|van|and|&)\s+[A-Z][\w'’.-]*|\s+[A-Z][\w'’.-]*)*"
+    ),
+}
+_QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(when|what (year|date|day|month|time|decade|century)|which (year|date|day|month))\b", re.I), "date"),
+    (re.compile(r"\bhow (many|much|long|old|far|large|big|tall|often)\b|\bwhat (percentage|number|amount)\b", re.I), "number"),
+    (re.compile(r"\b(who|whom|whose|which|where)\b|\bwhat (is|was) the name\b", re.I), "name"),
 ]
+
+
+def expected_answer_type(question: str) -> str | None:
+    """The kind of words the answer should contain: a date, a number or a name (or None: unknown)."""
+    return next((kind for pattern, kind in _QUESTION_TYPES if pattern.search(question)), None)
+
+
+def typed_spans(text: str, kind: str, question_terms: set[str]) -> list[tuple[int, int]]:
+    """Spans of `kind` in `text` that add something the question does not already say."""
+    spans = []
+    for match in _SPAN_PATTERNS[kind].finditer(text):
+        span_terms = set(terms(match.group()))
+        if kind == "name" and match.start() == 0 and len(span_terms) <= 1:
+            continue  # a capitalised first word is usually just the start of a sentence
+        if span_terms and not span_terms <= question_terms or (not span_terms and kind == "number"):
+            spans.append((match.start(), match.end()))
+    return spans
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How sentence signals combine; chosen on the seed set and half of SQuAD v1.1 (see README)."""
+
+    dense: float = 0.7
+    overlap: float = 0.45
+    context: float = 0.3
+    chunk: float = 0.2
+    typed: float = 0.1
 
 
 @dataclass(frozen=True)
 class Candidate:
     sentence: int  # index into snapshot.sentences
-    score: float
-    dense: float
-    overlap: float
+    dense: float  # cosine of question and sentence
+    overlap: float  # idf-weighted share of question words in the sentence
+    context: float  # the same over the sentence, the one before it and the title (resolves "he", "the treaty")
+    chunk: float  # fused retrieval score of the best chunk holding the sentence
+    typed: float  # 1 if it holds a new date/number/name the question asks for, 0 if not, 0.5 if unknown
+    score: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -40,22 +87,27 @@ class Extraction:
     confidence: float
     answer: str | None
     citations: list[Citation]
+    answer_span: AnswerSpan | None = None
 
 
 class ExtractiveAnswerer:
     """Scores sentences of the retrieved chunks by meaning, shared words and expected answer type."""
 
-    def __init__(self, snapshot: IndexSnapshot, *, min_score: float, max_answer_chars: int) -> None:
+    def __init__(
+        self, snapshot: IndexSnapshot, *, min_score: float, max_answer_chars: int, weights: Weights | None = None
+    ) -> None:
         self.snapshot = snapshot
         self.min_score = min_score
         self.max_answer_chars = max_answer_chars
+        self.weights = weights or Weights()
         self._by_doc: dict[str, list[int]] = {}
         for i, sentence in enumerate(snapshot.sentences):
             self._by_doc.setdefault(sentence.doc_id, []).append(i)
         self._starts = {d: [snapshot.sentences[i].start for i in ids] for d, ids in self._by_doc.items()}
+        self._terms = [set(terms(self._text(s))) for s in snapshot.sentences]
         document_frequency: Counter[str] = Counter()
-        for sentence in snapshot.sentences:
-            document_frequency.update(set(terms(self._text(sentence))))
+        for sentence_terms in self._terms:
+            document_frequency.update(sentence_terms)
         total = max(1, len(snapshot.sentences))
         self._idf = {t: math.log(1 + total / df) for t, df in document_frequency.items()}
         self._unseen_idf = math.log(1 + total)
@@ -78,9 +130,18 @@ class ExtractiveAnswerer:
         weight = {t: self._idf.get(t, self._unseen_idf) for t in question_terms}
         return sum(w for t, w in weight.items() if t in sentence_terms) / sum(weight.values())
 
+    def _context_terms(self, i: int) -> set[str]:
+        """The sentence's words plus the previous sentence's and the title's, for "he said" sentences."""
+        sentence = self.snapshot.sentences[i]
+        context = set(self._terms[i])
+        if i > 0 and self.snapshot.sentences[i - 1].doc_id == sentence.doc_id:
+            context |= self._terms[i - 1]
+        title = self.snapshot.documents[sentence.doc_id].title
+        return context | set(terms(title)) if title else context
+
     def candidates(self, question: str, query_vector: np.ndarray, hits: list[ScoredChunk]) -> list[Candidate]:
         question_terms = set(terms(question))
-        expected = next((answer for asks, answer in _ANSWER_TYPES if asks.search(question)), None)
+        kind = expected_answer_type(question)
         chunk_score: dict[int, float] = {}
         for hit in hits:
             for i in self._sentences_in(hit.index):
@@ -89,17 +150,24 @@ class ExtractiveAnswerer:
             return []
         ids = list(chunk_score)
         dense = self.snapshot.sentence_vectors[ids] @ query_vector
+        w = self.weights
         out = []
         for i, cosine in zip(ids, dense, strict=True):
-            text = self._text(self.snapshot.sentences[i])
-            overlap = self._overlap(question_terms, set(terms(text)))
-            typed = 1.0 if expected is None or expected.search(text) else 0.0
-            score = 0.5 * float(cosine) + 0.3 * overlap + 0.1 * chunk_score[i] + 0.1 * typed
-            out.append(Candidate(sentence=i, score=score, dense=float(cosine), overlap=overlap))
+            if kind is None:
+                typed = 0.5
+            else:
+                typed = 1.0 if typed_spans(self._text(self.snapshot.sentences[i]), kind, question_terms) else 0.0
+            overlap = self._overlap(question_terms, self._terms[i])
+            context = self._overlap(question_terms, self._context_terms(i))
+            score = w.dense * float(cosine) + w.overlap * overlap + w.context * context
+            score += w.chunk * chunk_score[i] + w.typed * typed
+            out.append(Candidate(i, float(cosine), overlap, context, chunk_score[i], typed, score))
         return sorted(out, key=lambda c: -c.score)
 
-    def confidence(self, best: Candidate) -> float:
-        return float(min(1.0, max(0.0, 0.6 * best.dense + 0.4 * best.overlap)))
+    @staticmethod
+    def confidence(best: Candidate) -> float:
+        """How sure the best sentence answers: meaning, shared words in context, and the right kind of answer."""
+        return float(min(1.0, max(0.0, 0.55 * best.dense + 0.35 * best.context + 0.10 * best.typed)))
 
     def answer(self, question: str, query_vector: np.ndarray, hits: list[ScoredChunk]) -> Extraction:
         ranked = self.candidates(question, query_vector, hits)
@@ -111,8 +179,9 @@ class ExtractiveAnswerer:
             return Extraction(answerable=False, confidence=confidence, answer=None, citations=[])
         start, end = self._quote_span(best.sentence)
         document = self.snapshot.documents[self.snapshot.sentences[best.sentence].doc_id]
-        quote = document.text[start:end]
-        answer = self._fit(quote, set(terms(question)))
+        question_terms = set(terms(question))
+        span = self._answer_span(document.text, start, end, question, question_terms)
+        answer_start, answer_end = self._fit(document.text, start, end, question_terms, span)
         citations = [self._citation(1, document, start, end, best.score)]
         for other in ranked[1:]:
             if len(citations) >= 3 or other.score < 0.9 * best.score:
@@ -121,7 +190,34 @@ class ExtractiveAnswerer:
             if all(c.doc_id != sentence.doc_id for c in citations):
                 doc = self.snapshot.documents[sentence.doc_id]
                 citations.append(self._citation(len(citations) + 1, doc, sentence.start, sentence.end, other.score))
-        return Extraction(answerable=True, confidence=confidence, answer=answer, citations=citations)
+        answer_span = None
+        if span and answer_start <= span[0] and span[1] <= answer_end:
+            answer_span = AnswerSpan(start=span[0], end=span[1], text=document.text[span[0] : span[1]])
+        return Extraction(
+            answerable=True,
+            confidence=confidence,
+            answer=document.text[answer_start:answer_end],
+            citations=citations,
+            answer_span=answer_span,
+        )
+
+    def _answer_span(
+        self, text: str, start: int, end: int, question: str, question_terms: set[str]
+    ) -> tuple[int, int] | None:
+        """The typed words (a name, date, number) nearest the question's words inside the quote."""
+        kind = expected_answer_type(question)
+        if kind is None:
+            return None
+        quote = text[start:end]
+        spans = typed_spans(quote, kind, question_terms)
+        if not spans:
+            return None
+        anchors = [m.start() for m in re.finditer(r"\w+", quote) if set(terms(m.group())) & question_terms]
+        if not anchors:
+            first = spans[0]
+            return start + first[0], start + first[1]
+        nearest = min(spans, key=lambda sp: min(abs(sp[0] - a) for a in anchors))
+        return start + nearest[0], start + nearest[1]
 
     def _quote_span(self, sentence_index: int) -> tuple[int, int]:
         """A very short sentence ("He agreed.") says little alone: join the next one in the paragraph."""
@@ -136,21 +232,23 @@ class ExtractiveAnswerer:
                     end = following.end
         return start, end
 
-    def _fit(self, quote: str, question_terms: set[str]) -> str:
-        """Cut an over-long quote to the word window that holds most of the question's words."""
-        if len(quote) <= self.max_answer_chars:
-            return quote
-        words = list(re.finditer(r"\S+", quote))
-        best_span, best_hits = (0, 0), -1.0
-        for i, first in enumerate(words):
+    def _fit(
+        self, text: str, start: int, end: int, question_terms: set[str], span: tuple[int, int] | None
+    ) -> tuple[int, int]:
+        """Cut an over-long quote to the word window that holds the answer span and most question words."""
+        if end - start <= self.max_answer_chars:
+            return start, end
+        words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+        best, best_key = (words[0][0], words[0][1]), (-1, -1.0)
+        for i, (first, _) in enumerate(words):
             j = i
-            while j + 1 < len(words) and words[j + 1].end() - first.start() <= self.max_answer_chars:
+            while j + 1 < len(words) and words[j + 1][1] - first <= self.max_answer_chars:
                 j += 1
-            window = quote[first.start() : words[j].end()]
-            hits = self._overlap(question_terms, set(terms(window)))
-            if hits > best_hits:
-                best_span, best_hits = (first.start(), words[j].end()), hits
-        return quote[best_span[0] : best_span[1]]
+            holds_span = span is not None and first <= span[0] and span[1] <= words[j][1]
+            key = (int(holds_span), self._overlap(question_terms, set(terms(text[first : words[j][1]]))))
+            if key > best_key:
+                best, best_key = (first, words[j][1]), key
+        return best
 
     @staticmethod
     def _citation(number: int, document: Document, start: int, end: int, score: float) -> Citation:

@@ -122,6 +122,7 @@ class QAService:
             answer=extraction.answer,
             answerable=extraction.answerable,
             confidence=round(extraction.confidence, 4),
+            answer_span=extraction.answer_span,
             citations=extraction.citations,
             passages=self._passages(engine.snapshot, hits),
             timings_ms={

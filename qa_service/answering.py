@@ -177,7 +177,7 @@ class ExtractiveAnswerer:
         confidence = self.confidence(best)
         if confidence < self.min_score:
             return Extraction(answerable=False, confidence=confidence, answer=None, citations=[])
-        start, end = self._quote_span(best.sentence)
+        start, end = self._quote_span(best.sentence, ranked[1] if len(ranked) > 1 else None)
         document = self.snapshot.documents[self.snapshot.sentences[best.sentence].doc_id]
         question_terms = set(terms(question))
         span = self._answer_span(document.text, start, end, question, question_terms)
@@ -219,18 +219,22 @@ class ExtractiveAnswerer:
         nearest = min(spans, key=lambda sp: min(abs(sp[0] - a) for a in anchors))
         return start + nearest[0], start + nearest[1]
 
-    def _quote_span(self, sentence_index: int) -> tuple[int, int]:
-        """A very short sentence ("He agreed.") says little alone: join the next one in the paragraph."""
-        sentence = self.snapshot.sentences[sentence_index]
-        start, end = sentence.start, sentence.end
-        nxt = sentence_index + 1
-        if end - start < 60 and nxt < len(self.snapshot.sentences):
-            following = self.snapshot.sentences[nxt]
-            text = self.snapshot.documents[sentence.doc_id].text
-            if following.doc_id == sentence.doc_id and "\n" not in text[end : following.start]:
-                if following.end - start <= self.max_answer_chars:
-                    end = following.end
-        return start, end
+    def _quote_span(self, sentence_index: int, runner_up: Candidate | None = None) -> tuple[int, int]:
+        """One sentence, or two adjacent ones when the runner-up is its neighbour or it is too short alone."""
+        sentences = self.snapshot.sentences
+        sentence = sentences[sentence_index]
+        text = self.snapshot.documents[sentence.doc_id].text
+        partner = None
+        if runner_up is not None and abs(runner_up.sentence - sentence_index) == 1:
+            partner = runner_up.sentence
+        elif sentence.end - sentence.start < 60:
+            partner = sentence_index + 1
+        if partner is None or not 0 <= partner < len(sentences):
+            return sentence.start, sentence.end
+        other = sentences[partner]
+        start, end = min(sentence.start, other.start), max(sentence.end, other.end)
+        joinable = other.doc_id == sentence.doc_id and "\n" not in text[start:end]
+        return (start, end) if joinable and end - start <= self.max_answer_chars else (sentence.start, sentence.end)
 
     def _fit(
         self, text: str, start: int, end: int, question_terms: set[str], span: tuple[int, int] | None

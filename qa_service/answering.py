@@ -182,14 +182,14 @@ class ExtractiveAnswerer:
         question_terms = set(terms(question))
         span = self._answer_span(document.text, start, end, question, question_terms)
         answer_start, answer_end = self._fit(document.text, start, end, question_terms, span)
-        citations = [self._citation(1, document, start, end, best.score)]
+        citations = [make_citation(1, document, start, end, best.score)]
         for other in ranked[1:]:
             if len(citations) >= 3 or other.score < 0.9 * best.score:
                 break
             sentence = self.snapshot.sentences[other.sentence]
             if all(c.doc_id != sentence.doc_id for c in citations):
                 doc = self.snapshot.documents[sentence.doc_id]
-                citations.append(self._citation(len(citations) + 1, doc, sentence.start, sentence.end, other.score))
+                citations.append(make_citation(len(citations) + 1, doc, sentence.start, sentence.end, other.score))
         answer_span = None
         if span and answer_start <= span[0] and span[1] <= answer_end:
             answer_span = AnswerSpan(start=span[0], end=span[1], text=document.text[span[0] : span[1]])
@@ -254,16 +254,31 @@ class ExtractiveAnswerer:
                 best, best_key = (first, words[j][1]), key
         return best
 
-    @staticmethod
-    def _citation(number: int, document: Document, start: int, end: int, score: float) -> Citation:
-        return Citation(
-            id=number,
-            doc_id=document.doc_id,
-            title=document.title,
-            date=document.date,
-            source=document.source,
-            start=start,
-            end=end,
-            quote=document.text[start:end],
-            score=round(float(score), 4),
-        )
+    def sentence_around(self, doc_id: str, start: int, end: int) -> tuple[int, int]:
+        """The sentence(s) holding a span found by another answerer (a reader, an LLM), for the quote."""
+        ids = self._by_doc.get(doc_id, [])
+        inside = [self.snapshot.sentences[i] for i in ids if self.snapshot.sentences[i].end > start]
+        inside = [s for s in inside if s.start < end] or inside[:1]
+        if not inside:
+            return start, end
+        return min(start, inside[0].start), max(end, inside[-1].end)
+
+    def fit(self, doc_id: str, start: int, end: int, question: str, span: tuple[int, int] | None) -> tuple[int, int]:
+        """The public face of `_fit`: an answer window of at most max_answer_chars inside a quote."""
+        text = self.snapshot.documents[doc_id].text
+        return self._fit(text, start, end, set(terms(question)), span)
+
+
+def make_citation(number: int, document: Document, start: int, end: int, score: float) -> Citation:
+    """A citation whose quote is, by construction, the document's text at start:end."""
+    return Citation(
+        id=number,
+        doc_id=document.doc_id,
+        title=document.title,
+        date=document.date,
+        source=document.source,
+        start=start,
+        end=end,
+        quote=document.text[start:end],
+        score=round(float(score), 4),
+    )

@@ -7,19 +7,20 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import faiss
 import numpy as np
 from tqdm import tqdm
 
 from qa_service.analysis import sentence_spans
-from qa_service.answering import ExtractiveAnswerer
+from qa_service.answering import Extraction, ExtractiveAnswerer
 from qa_service.chunking import Chunker
 from qa_service.config import Settings
 from qa_service.embedding import Embedder, build_embedder
 from qa_service.errors import DocumentExistsError, DocumentNotFoundError, InvalidDocumentError
 from qa_service.ingest import iter_article_files, load_file, validate_doc_id
-from qa_service.retrieval import HybridRetriever
+from qa_service.retrieval import HybridRetriever, ScoredChunk
 from qa_service.schemas import (
     Answer,
     Chunk,
@@ -31,6 +32,35 @@ from qa_service.schemas import (
     Sentence,
 )
 from qa_service.store import IndexConfig, IndexSnapshot, IndexStore
+
+
+class AnswerBackend(Protocol):
+    """An optional answerer that refines the extractive one and falls back to it when it cannot help."""
+
+    name: str
+
+    def load(self) -> AnswerBackend: ...
+
+    def answer(
+        self, question: str, answerer: ExtractiveAnswerer, hits: list[ScoredChunk], fallback: Extraction
+    ) -> Extraction: ...
+
+
+def build_backend(settings: Settings) -> AnswerBackend | None:
+    """The back-end the settings ask for: an OpenAI-compatible LLM, a local reader model, or none."""
+    if settings.llm_base_url:
+        from qa_service.generation import LLMAnswerer
+
+        if not settings.llm_model:
+            raise ValueError("QA_LLM_BASE_URL is set but QA_LLM_MODEL is not: name the model to use")
+        return LLMAnswerer(
+            settings.llm_base_url, settings.llm_model, api_key=settings.llm_api_key, timeout_s=settings.llm_timeout_s
+        )
+    if settings.reader_model:
+        from qa_service.reader import ReaderAnswerer
+
+        return ReaderAnswerer(settings.reader_model)
+    return None
 
 
 @dataclass(frozen=True)
@@ -54,6 +84,7 @@ class QAService:
         self._write_lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self._chunker: Chunker | None = None
+        self.backend: AnswerBackend | None = build_backend(settings)
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -61,6 +92,8 @@ class QAService:
         """Load the model and the index; raises IndexMismatchError/IndexCorruptError with a fix-it message."""
         faiss.omp_set_num_threads(1)  # one query at a time: extra OpenMP threads only fight torch for cores
         self.embedder.load()
+        if self.backend is not None:
+            self.backend.load()
         self._chunker = Chunker(
             self.settings.chunk_size,
             self.settings.chunk_overlap,
@@ -116,6 +149,8 @@ class QAService:
         hits = engine.retriever.search(vector, question, top_k)
         retrieved = time.perf_counter()
         extraction = engine.answerer.answer(question, vector, hits)
+        if self.backend is not None:
+            extraction = self.backend.answer(question, engine.answerer, hits, extraction)
         answered = time.perf_counter()
         return Answer(
             question=question,

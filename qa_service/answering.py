@@ -29,14 +29,22 @@ _SPAN_PATTERNS: dict[str, re.Pattern[str]] = {
         rf"(?:[$£€]\s?)?\b\d+(?:[.,]\d+)*(?:\s*(?:%|percent|million|billion|thousand|hundred))?|\b(?:{_NUMBER_WORDS})\b",
         re.IGNORECASE,
     ),
-    "name": re.compile(
-        r"\b[A-Z][\w'’.-]*(?:\s+(?:of|the|de|von|van|and|&)\s+[A-Z][\w'’.-]*|\s+[A-Z][\w'’.-]*)*"
-    ),
+    "name": re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|the|de|von|van|and|&)\s+[A-Z][\w'’.-]*|\s+[A-Z][\w'’.-]*)*"),
 }
 _QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\b(when|what (year|date|day|month|time|decade|century)|which (year|date|day|month))\b", re.I), "date"),
-    (re.compile(r"\bhow (many|much|long|old|far|large|big|tall|often)\b|\bwhat (percentage|number|amount)\b", re.I), "number"),
+    (
+        re.compile(r"\b(when|what (year|date|day|month|time|decade|century)|which (year|date|day|month))\b", re.I),
+        "date",
+    ),
+    (
+        re.compile(r"\bhow (many|much|long|old|far|large|big|tall|often)\b|\bwhat (percentage|number|amount)\b", re.I),
+        "number",
+    ),
     (re.compile(r"\b(who|whom|whose|which|where)\b|\bwhat (is|was) the name\b", re.I), "name"),
+    (
+        re.compile(r"^\s*what (?!is|was|are|were|do|does|did|has|have|had|kind|type|sort|can|could|would)\w+", re.I),
+        "name",
+    ),
 ]
 
 

@@ -36,7 +36,9 @@ def resolve_model_path(name: str) -> str:
 class SentenceTransformerEmbedder:
     """Cheap to construct; `load()` does the slow part, once, where the caller chooses (e.g. a lifespan)."""
 
-    def __init__(self, name: str = DEFAULT_EMBEDDING_MODEL, *, batch_size: int = 32, threads: int | None = None) -> None:
+    def __init__(
+        self, name: str = DEFAULT_EMBEDDING_MODEL, *, batch_size: int = 32, threads: int | None = None
+    ) -> None:
         self.name = name
         self.batch_size = batch_size
         self.threads = threads
@@ -125,4 +127,3 @@ def build_embedder(name: str, *, threads: int | None = None) -> Embedder:
     if name == "hashing-fake":
         return HashingEmbedder()
     return SentenceTransformerEmbedder(name, threads=threads)
-

@@ -56,7 +56,11 @@ class LLMAnswerer:
         try:
             response = httpx.post(
                 self.url,
-                json={"model": self.model, "messages": self.prompt(question, [c.text for c in chunks]), "temperature": 0},
+                json={
+                    "model": self.model,
+                    "messages": self.prompt(question, [c.text for c in chunks]),
+                    "temperature": 0,
+                },
                 headers=self._headers,
                 timeout=self.timeout_s,
             )

@@ -48,7 +48,12 @@ class ReaderAnswerer:
         import torch
 
         encoded = self._tokenizer(
-            question, context, truncation="only_second", max_length=384, return_offsets_mapping=True, return_tensors="pt"
+            question,
+            context,
+            truncation="only_second",
+            max_length=384,
+            return_offsets_mapping=True,
+            return_tensors="pt",
         )
         offsets = encoded.pop("offset_mapping")[0].tolist()
         sequence_ids = encoded.sequence_ids(0)

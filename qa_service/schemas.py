@@ -93,5 +93,6 @@ class IngestReport(BaseModel):
     added: list[str] = Field(default_factory=list)
     replaced: list[str] = Field(default_factory=list)
     unchanged: list[str] = Field(default_factory=list)
+    conflicts: list[str] = Field(default_factory=list)  # id taken by other text and replacing was not asked for
     duplicates: dict[str, str] = Field(default_factory=dict)
     errors: dict[str, str] = Field(default_factory=dict)

@@ -197,7 +197,9 @@ class QAService:
         for chunk in snapshot.chunks:
             counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
         return [
-            DocumentSummary(doc_id=d.doc_id, title=d.title, date=d.date, source=d.source, chunks=counts.get(d.doc_id, 0))
+            DocumentSummary(
+                doc_id=d.doc_id, title=d.title, date=d.date, source=d.source, chunks=counts.get(d.doc_id, 0)
+            )
             for d in snapshot.documents.values()
         ]
 
@@ -220,7 +222,7 @@ class QAService:
             raise DocumentExistsError(
                 f"document {document.doc_id!r} has the same text as {report.duplicates[document.doc_id]!r}"
             )
-        if document.doc_id in report.unchanged and not replace_existing:
+        if document.doc_id in report.conflicts or (document.doc_id in report.unchanged and not replace_existing):
             raise DocumentExistsError(f"a document with id {document.doc_id!r} already exists")
         return report
 
@@ -239,7 +241,7 @@ class QAService:
                 if existing is not None and existing.content_hash == document.content_hash:
                     report.unchanged.append(document.doc_id)
                 elif existing is not None and not replace_existing:
-                    report.unchanged.append(document.doc_id)
+                    report.conflicts.append(document.doc_id)
                 elif by_hash.get(document.content_hash, document.doc_id) != document.doc_id:
                     report.duplicates[document.doc_id] = by_hash[document.content_hash]
                 else:

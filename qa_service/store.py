@@ -135,7 +135,9 @@ class IndexStore:
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise IndexCorruptError(f"index file {manifest_path} is missing or unreadable ({exc}); {REBUILD_HINT}") from exc
+            raise IndexCorruptError(
+                f"index file {manifest_path} is missing or unreadable ({exc}); {REBUILD_HINT}"
+            ) from exc
         self._check_compatible(manifest, expected, manifest_path)
         for filename, checksum in manifest.get("checksums", {}).items():
             path = folder / filename

@@ -83,7 +83,9 @@ def test_llm_answer_with_checked_citations(llm_service: QAService) -> None:
     answer = _ask(llm_service, "The delegation met Dorothy Shea, the acting US envoy [1].")
     request = FakeLLM.requests[0]
     assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer sekret"
-    assert "[1]" in request["body"]["messages"][-1]["content"] and QUESTION in request["body"]["messages"][-1]["content"]
+    assert (
+        "[1]" in request["body"]["messages"][-1]["content"] and QUESTION in request["body"]["messages"][-1]["content"]
+    )
     assert answer.answerable and answer.answer.endswith("[1].")
     assert len(answer.citations) == 1 and "Dorothy Shea" in answer.citations[0].quote
     for citation in answer.citations:

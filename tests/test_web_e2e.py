@@ -1,0 +1,436 @@
+"""The chat page in a real browser: headless Chromium (Playwright) against a real `qa-service serve`.
+
+The server runs in a subprocess on a free port with a temporary index built from seeds/, so these tests
+see exactly what a user sees. Screenshots go to a temporary folder; set QA_UPDATE_SCREENSHOTS=1 to write
+them to docs/screenshots/ instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+Browser = playwright_sync.Browser
+Page = playwright_sync.Page
+Route = playwright_sync.Route
+expect = playwright_sync.expect
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+START_TIMEOUT_S = 180  # model load and first index build on a busy 2-core machine
+UI_TIMEOUT_MS = 60_000  # one answer can wait behind other work on the same machine
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+INJECTED_TEXT = (
+    "Lake Tana <script>window.__pwned=1</script> is the source of the Blue Nile. "
+    '<img src=x onerror="window.__pwned=2"> It lies in Ethiopia.'
+)
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Chromium at /usr/bin/chromium (apt-get install -y chromium); Playwright's download is not used",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`qa-service serve` on a free port; it builds its index from the seeds on first start."""
+    workdir = tmp_path_factory.mktemp("web-e2e")
+    port = _free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("QA_")}
+    env.update(
+        QA_INDEX_DIR=str(workdir / "index"),
+        QA_SEEDS_DIR=str(SEEDS),
+        QA_LOG_LEVEL="warning",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+    )
+    log_path = workdir / "server.log"
+    base = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        # cwd is a fresh folder so no stray .env file changes the settings.
+        process = subprocess.Popen(
+            [sys.executable, "-m", "qa_service", "serve", "--port", str(port)],
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while True:
+                if process.poll() is not None:
+                    pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
+                try:
+                    if httpx.get(f"{base}/health", timeout=5).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"the server did not answer /health in {START_TIMEOUT_S} s:\n{log_path.read_text()[-4000:]}"
+                    )
+                time.sleep(0.5)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def api(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=120) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def injected_doc(api: httpx.Client) -> str:
+    """An article whose text is HTML that would run script if the page ever parsed it as markup."""
+    response = api.post("/documents", json={"doc_id": "injected", "text": INJECTED_TEXT})
+    assert response.status_code in (201, 409), response.text
+    return "injected"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    with playwright_sync.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _open(browser: Browser, server: str, viewport: dict[str, int]) -> tuple[Page, list[str]]:
+    context = browser.new_context(viewport=viewport, base_url=server)
+    page = context.new_page()
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto("/")
+    expect(page.locator("#corpus-status")).to_have_text(re.compile(r"\d+ articles? · \d+ passages?"))
+    return page, errors
+
+
+@pytest.fixture
+def page(browser: Browser, server: str) -> Iterator[Page]:
+    """A fresh desktop-sized tab on the chat page; fails the test if any script error was thrown."""
+    tab, errors = _open(browser, server, DESKTOP)
+    yield tab
+    tab.context.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+def phone(browser: Browser, server: str) -> Iterator[Page]:
+    tab, errors = _open(browser, server, PHONE)
+    yield tab
+    tab.context.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+def _ask(page: Page, question: str) -> None:
+    box = page.get_by_label("Your question")
+    box.fill(question)
+    box.press("Enter")
+
+
+def _last_reply(page: Page):  # noqa: ANN202 - a Playwright Locator
+    reply = page.locator("#messages > li.assistant").last
+    expect(reply).not_to_have_class(re.compile(r"\bthinking\b"))
+    return reply
+
+
+def _no_horizontal_scroll(page: Page) -> None:
+    widths = page.evaluate(
+        """() => [document.documentElement.scrollWidth, document.documentElement.clientWidth,
+                  document.getElementById('chat').scrollWidth, document.getElementById('chat').clientWidth]"""
+    )
+    assert widths[0] <= widths[1], f"the page scrolls sideways: {widths}"
+    assert widths[2] <= widths[3], f"the conversation scrolls sideways: {widths}"
+
+
+@pytest.mark.slow
+def test_first_visit_shows_product_corpus_size_and_examples(page: Page, api: httpx.Client) -> None:
+    health = api.get("/health").json()
+    expect(page.get_by_role("heading", level=1)).to_have_text("qa-service")
+    expect(page.locator("#corpus-status")).to_contain_text(f"{health['documents']} articles")
+    expect(page.get_by_role("button", name="Who met Dorothy Shea?")).to_be_visible()
+    expect(page.locator("#empty-corpus")).to_be_hidden()
+    log = page.get_by_role("log")
+    expect(log).to_have_attribute("aria-live", "polite")
+    expect(page.get_by_role("button", name="Ask")).to_be_visible()
+
+
+@pytest.mark.slow
+def test_empty_corpus_shows_a_hint_instead_of_examples(page: Page) -> None:
+    page.route("**/documents", lambda route: route.fulfill(status=200, content_type="application/json", body="[]"))
+    page.reload()
+    expect(page.locator("#empty-corpus")).to_be_visible()
+    expect(page.locator("#empty-corpus")).to_contain_text("No articles are loaded yet")
+    expect(page.locator(".example")).to_have_count(0)
+
+
+@pytest.mark.slow
+def test_answer_with_citation_opens_the_highlighted_quote(page: Page, api: httpx.Client) -> None:
+    question = "Who met Dorothy Shea?"
+    expected = api.post("/ask", json={"question": question, "top_k": 5}).json()
+    assert expected["answerable"], expected
+    first = expected["citations"][0]
+
+    page.get_by_role("button", name=question).click()
+    expect(page.locator("#messages > li.user").last).to_have_text(re.compile(re.escape(question)))
+    reply = _last_reply(page)
+    expect(reply.locator(".answer")).to_contain_text("Dorothy Shea")
+    markers = reply.locator("button.cite")
+    expect(markers).to_have_count(len(expected["citations"]))
+    expect(markers.first).to_have_text("[1]")
+    expect(page.get_by_label("Your question")).to_have_value("")  # cleared only after a success
+
+    span = expected.get("answer_span")
+    if span and first["start"] <= span["start"] and span["end"] <= first["end"]:
+        expect(reply.locator("strong.short-answer")).to_have_text(span["text"])
+
+    # The sources under the answer: title (or "Untitled article"), date and document id.
+    source = reply.locator("button.source").first
+    expect(source).to_contain_text(first["title"] or "Untitled article")
+    expect(source).to_contain_text(first["doc_id"])
+    if first["date"]:
+        expect(source.locator("time")).to_have_attribute("datetime", first["date"])
+
+    # The marker opens the passage with exactly text[start:end] of the document highlighted.
+    markers.first.click()
+    panel = page.get_by_role("dialog")
+    expect(panel).to_be_visible()
+    mark = panel.locator("mark")
+    expect(mark).to_have_count(1)
+    assert mark.text_content() == first["quote"]
+    document = api.get(f"/documents/{first['doc_id']}").json()
+    assert document["text"][first["start"] : first["end"]] == first["quote"]
+    excerpt = panel.locator(".article").text_content() or ""
+    assert len(excerpt) > len(first["quote"]), "the excerpt shows no context around the quote"
+
+    # The whole article, with the quote highlighted and scrolled into view.
+    panel.get_by_role("button", name="Read the whole article").click()
+    expect(panel.locator(".article.full")).to_be_visible()
+    assert panel.locator(".article.full").text_content() == document["text"]
+    expect(panel.locator("mark")).to_have_text(first["quote"])
+    expect(panel.locator("mark")).to_be_in_viewport()
+
+    # Escape closes the panel and gives focus back to the marker that opened it.
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(markers.first).to_be_focused()
+
+    # The source card opens the same passage.
+    source.click()
+    expect(panel.locator("mark")).to_have_text(first["quote"])
+    panel.get_by_role("button", name="Close source").click()
+    expect(panel).to_be_hidden()
+    expect(source).to_be_focused()
+
+
+@pytest.mark.slow
+def test_abstention_is_friendly_and_offers_the_closest_passages(page: Page, api: httpx.Client) -> None:
+    question = "Who won the 2022 FIFA World Cup?"
+    expected = api.post("/ask", json={"question": question, "top_k": 5}).json()
+    assert not expected["answerable"], expected
+    passages = expected["passages"]
+    assert passages
+
+    _ask(page, question)
+    reply = _last_reply(page)
+    expect(reply).to_have_class(re.compile(r"\babstain\b"))
+    expect(reply).to_contain_text("The articles don't answer this.")
+    expect(reply.locator("button.cite")).to_have_count(0)
+    shown = reply.locator("button.source:visible")
+    expect(shown).to_have_count(min(3, len(passages)))
+    if len(passages) > 3:
+        reply.get_by_role("button", name=re.compile(r"Show \d+ more")).click()
+        expect(shown).to_have_count(len(passages))
+
+    shown.first.click()
+    panel = page.get_by_role("dialog")
+    expect(panel).to_contain_text("Closest passage")
+    document = api.get(f"/documents/{passages[0]['doc_id']}").json()
+    expect(panel.locator("mark")).to_have_text(document["text"][passages[0]["start"] : passages[0]["end"]])
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+
+
+@pytest.mark.slow
+def test_article_html_is_shown_as_text_and_never_runs(page: Page, injected_doc: str) -> None:
+    _ask(page, "What is the source of the Blue Nile?")
+    reply = _last_reply(page)
+    expect(reply.locator(".answer")).to_contain_text("Lake Tana <script>window.__pwned=1</script>")
+
+    reply.locator("button.source", has_text=injected_doc).first.click()
+    panel = page.get_by_role("dialog")
+    panel.get_by_role("button", name="Read the whole article").click()
+    expect(panel.locator(".article.full")).to_have_text(INJECTED_TEXT)
+
+    # A question is untrusted too.
+    hostile_question = 'Where does it lie? <img src=x onerror="window.__pwned=3">'
+    page.keyboard.press("Escape")
+    _ask(page, hostile_question)
+    expect(page.locator("#messages > li.user").last).to_contain_text(hostile_question)
+    _last_reply(page)
+
+    page.wait_for_timeout(300)  # give any injected handler a chance to fire
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.locator("img").count() == 0
+    assert page.locator("#messages script, #source-panel script").count() == 0
+
+
+@pytest.mark.slow
+def test_server_errors_are_shown_and_the_question_is_kept(page: Page) -> None:
+    question = "Who met Dorothy Shea?"
+    box = page.get_by_label("Your question")
+
+    page.route(
+        "**/ask",
+        lambda route: route.fulfill(
+            status=500, content_type="application/json", body=json.dumps({"detail": "the index is being rebuilt"})
+        ),
+    )
+    _ask(page, question)
+    error = page.locator("#messages > li.error").last
+    expect(error).to_contain_text("the index is being rebuilt")
+    expect(error).to_contain_text("500")
+    expect(box).to_have_value(question)
+
+    # A validation error: detail is a list of pydantic errors with `msg`.
+    page.unroute("**/ask")
+    detail = [{"type": "value_error", "loc": ["body", "question"], "msg": "Value error, must not be empty or blank"}]
+    page.route(
+        "**/ask",
+        lambda route: route.fulfill(status=422, content_type="application/json", body=json.dumps({"detail": detail})),
+    )
+    box.press("Enter")
+    expect(page.locator("#messages > li.error")).to_have_count(2)
+    expect(page.locator("#messages > li.error").last).to_contain_text("must not be empty or blank")
+    expect(box).to_have_value(question)
+
+    # The network fails: the request never reaches a server.
+    page.unroute("**/ask")
+
+    def fail(route: Route) -> None:
+        route.abort("connectionrefused")
+
+    page.route("**/ask", fail)
+    page.locator("#messages > li.error").last.get_by_role("button", name="Try again").click()
+    expect(page.locator("#messages > li.error")).to_have_count(3)
+    expect(page.locator("#messages > li.error").last).to_contain_text("Couldn't reach the server")
+    expect(box).to_have_value(question)
+
+    # Back online: the same question goes through and only now is the box cleared.
+    page.unroute("**/ask")
+    box.press("Enter")
+    expect(_last_reply(page).locator(".answer")).to_contain_text("Dorothy Shea")
+    expect(box).to_have_value("")
+
+
+@pytest.mark.slow
+def test_enter_sends_and_shift_enter_adds_a_line(page: Page) -> None:
+    box = page.get_by_label("Your question")
+    box.focus()
+    box.press("Enter")  # nothing to send yet
+    expect(page.locator("#messages > li")).to_have_count(0)
+
+    page.keyboard.type("Who met")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("Dorothy Shea?")
+    expect(box).to_have_value("Who met\nDorothy Shea?")
+    expect(page.locator("#messages > li")).to_have_count(0)
+
+    with page.expect_request(lambda r: r.url.endswith("/ask") and r.method == "POST") as request:
+        page.keyboard.press("Enter")
+    assert json.loads(request.value.post_data or "{}")["question"] == "Who met\nDorothy Shea?"
+    expect(page.locator("#messages > li.user")).to_have_count(1)
+    expect(page.locator("#messages > li.user")).to_contain_text("Dorothy Shea?")
+    expect(_last_reply(page)).to_be_visible()
+    expect(box).to_have_value("")
+
+
+@pytest.mark.slow
+def test_phone_width_has_no_horizontal_scroll(phone: Page) -> None:
+    _no_horizontal_scroll(phone)
+    phone.get_by_role("button", name="Who met Dorothy Shea?").click()
+    expect(_last_reply(phone).locator("button.cite").first).to_be_visible()
+    _ask(phone, "Who won the 2022 FIFA World Cup?")
+    expect(_last_reply(phone)).to_contain_text("The articles don't answer this.")
+    _no_horizontal_scroll(phone)
+
+    phone.locator("button.cite").first.click()
+    panel = phone.get_by_role("dialog")
+    expect(panel.locator("mark")).to_be_visible()
+    panel.evaluate("el => Promise.all(el.getAnimations().map((a) => a.finished))")  # the panel slides in
+    box = panel.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 0.5, box
+    _no_horizontal_scroll(phone)
+
+
+@pytest.mark.slow
+def test_screenshots(page: Page, phone: Page, tmp_path: Path) -> None:
+    """Desktop, phone and an open citation, for docs/screenshots/ (QA_UPDATE_SCREENSHOTS=1) and for review."""
+    folder = SCREENSHOTS if os.environ.get("QA_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+
+    page.screenshot(path=folder / "welcome-desktop.png")
+    page.get_by_role("button", name="Who met Dorothy Shea?").click()
+    expect(_last_reply(page).locator("button.cite").first).to_be_visible()
+    _ask(page, "Who won the 2022 FIFA World Cup?")
+    expect(_last_reply(page)).to_contain_text("The articles don't answer this.")
+    page.wait_for_timeout(500)  # let smooth scrolling settle
+    page.screenshot(path=folder / "chat-desktop.png")
+
+    page.locator("button.cite").first.click()
+    expect(page.get_by_role("dialog").locator("mark")).to_be_visible()
+    page.wait_for_timeout(400)  # the panel slides in
+    page.screenshot(path=folder / "citation-desktop.png")
+
+    phone.get_by_role("button", name="Who met Dorothy Shea?").click()
+    expect(_last_reply(phone).locator("button.cite").first).to_be_visible()
+    phone.wait_for_timeout(500)
+    phone.screenshot(path=folder / "chat-phone.png")
+    phone.locator("button.cite").first.click()
+    expect(phone.get_by_role("dialog").locator("mark")).to_be_visible()
+    phone.wait_for_timeout(400)
+    phone.screenshot(path=folder / "citation-phone.png")
+
+    for name in ("welcome-desktop", "chat-desktop", "citation-desktop", "chat-phone", "citation-phone"):
+        assert (folder / f"{name}.png").stat().st_size > 10_000, name

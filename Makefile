@@ -7,10 +7,10 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup serve test test-fast lint format eval bench clean
+.PHONY: help setup serve test test-fast lint format eval eval-check bench clean
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-11s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or run: make PYTHON=/path/to/python3.11)"; exit 1; }
@@ -39,6 +39,26 @@ lint: setup ## ruff lint and format check
 format: setup ## Apply ruff formatting and safe fixes
 	$(BIN)/ruff check --fix qa_service tests eval
 	$(BIN)/ruff format qa_service tests eval
+
+SQUAD_DIR   ?= ../shared/benchmarks/squad
+REPORTS     := reports
+EVAL_LIMITS ?= --min-accuracy 0.85 --min-citation-doc 0.9 --min-abstain-recall 0.75 \
+               --max-false-abstentions 3 --min-quote-exact 1.0
+
+eval: setup ## Score the seed questions (and the SQuAD subsets in ../shared if present); JSON in reports/
+	@mkdir -p $(REPORTS)
+	$(BIN)/qa-service eval eval/questions.jsonl --json $(REPORTS)/seed.json
+	@if [ -d "$(SQUAD_DIR)" ]; then \
+		set -e; \
+		$(BIN)/qa-service eval $(SQUAD_DIR)/squad-v1.1-dev-super-bowl-50.json --json $(REPORTS)/squad11.json; \
+		$(BIN)/qa-service eval $(SQUAD_DIR)/squad-v2.0-dev-normans.json --json $(REPORTS)/squad20.json; \
+	else echo "no $(SQUAD_DIR): SQuAD subsets skipped"; fi
+
+eval-check: setup ## The seed questions must meet the quality thresholds (exit 1 if not)
+	$(BIN)/qa-service eval eval/questions.jsonl --rows failures $(EVAL_LIMITS)
+
+bench: setup ## Print performance numbers: ingest, /ask over HTTP, synthetic 10k/100k-chunk corpora
+	$(BIN)/qa-service bench
 
 clean: ## Remove the virtualenv and the built index
 	rm -rf $(VENV) index/snap-* index/CURRENT index/.tmp-*

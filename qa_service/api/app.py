@@ -1,16 +1,30 @@
-"""Build the FastAPI app: load the model and index once in the lifespan, map domain errors to HTTP."""
+"""Build the FastAPI app: load the model and index once in the lifespan, map domain errors to HTTP.
+
+Middleware, outermost first: request log and metrics, body size limits, CORS (only when QA_CORS_ORIGINS is
+set). Access control and the rate limit are dependencies of the endpoints (see deps.py).
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from slowapi.errors import RateLimitExceeded
+from starlette.datastructures import State
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from qa_service.api.deps import require_read_key
+from qa_service.api.limits import BodySizeLimitMiddleware, build_rate_limit, rate_limit_exceeded
+from qa_service.api.observability import Metrics, ObservabilityMiddleware, configure_access_log
 from qa_service.api.routers import documents, qa, system
+from qa_service.api.security import configured_key, prune_openapi_security
 from qa_service.config import Settings, get_settings
 from qa_service.errors import (
     DocumentExistsError,
@@ -23,6 +37,9 @@ from qa_service.errors import (
 from qa_service.service import QAService
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+STARTUP_ERRORS = (QAServiceError, RuntimeError, OSError)  # problems the operator fixes; the message says how
+
+logger = logging.getLogger("qa_service.api")
 
 _STATUS = {
     DocumentNotFoundError: status.HTTP_404_NOT_FOUND,
@@ -34,12 +51,20 @@ _STATUS = {
 
 
 def create_app(settings: Settings | None = None, service: QAService | None = None) -> FastAPI:
-    """An app around `service` (loaded in the lifespan if it was not loaded yet)."""
+    """An app around `service` (loaded in the lifespan if it was not loaded yet).
+
+    `settings` rules the HTTP edge (keys, limits, CORS); the service keeps its own for the index.
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.service = service if service is not None and service.loaded else (service or QAService(settings)).load()
+        if getattr(app.state, "service", None) is None:
+            try:
+                app.state.service = (service or QAService(settings)).load()
+            except STARTUP_ERRORS as exc:
+                app.state.startup_error = f"cannot start: {exc}"
+                raise
         yield
 
     app = FastAPI(
@@ -48,19 +73,77 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.settings = settings
+    app.state.service = service if service is not None and service.loaded else None
+    app.state.metrics = Metrics()
+    app.state.limiter, app.state.ask_rate_limit = build_rate_limit(settings.rate_limit)
+    configure_access_log(settings.log_level)
+    if settings.require_key_for_reads and configured_key(settings) is None:
+        logger.warning("QA_REQUIRE_KEY_FOR_READS is set but QA_API_KEY is not: reads and writes are open")
 
     @app.exception_handler(QAServiceError)
     async def domain_error(_: Request, exc: QAServiceError) -> JSONResponse:
         code = next((c for kind, c in _STATUS.items() if isinstance(exc, kind)), status.HTTP_400_BAD_REQUEST)
         return JSONResponse(status_code=code, content={"detail": str(exc)})
 
-    app.include_router(qa.router)
-    app.include_router(documents.router)
-    app.include_router(system.router)
+    app.add_exception_handler(RateLimitExceeded, rate_limit_exceeded)
+
+    routers = (qa.router, documents.router, system.router)
+    for router in routers:
+        app.include_router(router)
 
     @app.get("/", include_in_schema=False)
     def index_page() -> FileResponse:
         return FileResponse(WEB_DIR / "index.html")
 
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            max_age=600,
+        )
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_request_bytes=settings.max_request_bytes,
+        max_document_bytes=settings.max_document_bytes,
+    )
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    app.add_middleware(_CleanStartupFailure, state=app.state)
+
+    def openapi() -> dict[str, Any]:  # generated once, then says which endpoints this configuration guards
+        if app.openapi_schema is None:
+            routes = [route for router in routers for route in router.routes]
+            prune_openapi_security(FastAPI.openapi(app), routes, settings, require_read_key)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+class _CleanStartupFailure:
+    """Starlette reports a failed start-up to the server with a full traceback, which uvicorn prints.
+
+    For the problems an operator fixes (damaged index, other settings, missing model), send the one-line
+    message instead: uvicorn prints it and exits non-zero (status 3).
+    """
+
+    def __init__(self, app: ASGIApp, *, state: State) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_short_failure(message: Message) -> None:
+            error = getattr(self.state, "startup_error", None)
+            if message["type"] == "lifespan.startup.failed" and error:
+                message = {**message, "message": error}
+            await send(message)
+
+        await self.app(scope, receive, send_short_failure)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, Field
 
-from qa_service.api.deps import ServiceDep
+from qa_service.api.deps import ReadAccess, ServiceDep, WriteAccess
+from qa_service.api.responses import errors
+from qa_service.api.routers.qa import NOT_BLANK
 from qa_service.ingest import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, content_hash, make_document
 from qa_service.schemas import Document, DocumentSummary
 
@@ -15,24 +17,28 @@ DocIdPath = Path(min_length=1, max_length=MAX_DOC_ID_LENGTH, pattern=DOC_ID_PATT
 
 
 class DocumentIn(BaseModel):
-    text: str = Field(min_length=1, description="Raw article text; it is cleaned like an ingested file.")
+    text: str = Field(
+        min_length=1, json_schema_extra=NOT_BLANK, description="Raw article text; it is cleaned like an ingested file."
+    )
     doc_id: str | None = Field(default=None, min_length=1, max_length=MAX_DOC_ID_LENGTH, pattern=DOC_ID_PATTERN.pattern)
     title: str | None = Field(default=None, max_length=500)
     date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
 
 
-@router.get("", response_model=list[DocumentSummary])
-def list_documents(service: ServiceDep) -> list[DocumentSummary]:
+@router.get("", response_model=list[DocumentSummary], responses=errors(401, 503))
+def list_documents(service: ServiceDep, _access: ReadAccess) -> list[DocumentSummary]:
     return service.list_documents()
 
 
-@router.get("/{doc_id}", response_model=Document)
-def get_document(service: ServiceDep, doc_id: str = DocIdPath) -> Document:
+@router.get("/{doc_id}", response_model=Document, responses=errors(401, 404, 503))
+def get_document(service: ServiceDep, _access: ReadAccess, doc_id: str = DocIdPath) -> Document:
     return service.get_document(doc_id)
 
 
-@router.post("", response_model=DocumentSummary, status_code=status.HTTP_201_CREATED)
-def add_document(body: DocumentIn, service: ServiceDep) -> DocumentSummary:
+@router.post(
+    "", response_model=DocumentSummary, status_code=status.HTTP_201_CREATED, responses=errors(400, 401, 409, 413, 503)
+)
+def add_document(body: DocumentIn, service: ServiceDep, _access: WriteAccess) -> DocumentSummary:
     """Add one article (409 if the id, or the same text under another id, already exists)."""
     doc_id = body.doc_id or f"doc-{content_hash(body.text)[:16]}"
     document = make_document(body.text, doc_id, title=body.title, date=body.date, source="api")
@@ -40,6 +46,6 @@ def add_document(body: DocumentIn, service: ServiceDep) -> DocumentSummary:
     return next(d for d in service.list_documents() if d.doc_id == doc_id)
 
 
-@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_document(service: ServiceDep, doc_id: str = DocIdPath) -> None:
+@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 404, 503))
+def delete_document(service: ServiceDep, _access: WriteAccess, doc_id: str = DocIdPath) -> None:
     service.delete_document(doc_id)

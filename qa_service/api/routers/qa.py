@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AfterValidator, BaseModel, Field, StrictInt, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictInt, field_validator
 
-from qa_service.api.deps import ServiceDep
+from qa_service.api.deps import AskRateLimit, ReadAccess, ServiceDep
+from qa_service.api.responses import errors
 from qa_service.schemas import Answer, SearchResult
 
 router = APIRouter(tags=["questions"])
 
 MAX_QUESTION_CHARS = 1000
+_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())  # what str.strip() removes
+NOT_BLANK = {"pattern": f"[^{_WHITESPACE}]"}
+"""Publishes "has a character `str.strip()` keeps" in the schema; `_not_blank` enforces it with a clear message."""
 
 
 def _not_blank(value: str) -> str:
@@ -21,23 +25,34 @@ def _not_blank(value: str) -> str:
     return value.strip()
 
 
+def _whole_float_to_int(value: object) -> object:
+    """JSON Schema counts 5.0 as an integer, so accept it; 2.5, "5" and true stay errors (strict int)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class AskRequest(BaseModel):
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["Who met Dorothy Shea?"])
-    top_k: StrictInt = Field(default=5, ge=1, le=20)
+    question: str = Field(
+        min_length=1, max_length=MAX_QUESTION_CHARS, json_schema_extra=NOT_BLANK, examples=["Who met Dorothy Shea?"]
+    )
+    top_k: Annotated[StrictInt, BeforeValidator(_whole_float_to_int)] = Field(default=5, ge=1, le=20)
 
     _check_question = field_validator("question")(_not_blank)
 
 
-@router.post("/ask", response_model=Answer)
-def ask(request: AskRequest, service: ServiceDep) -> Answer:
+@router.post("/ask", response_model=Answer, responses=errors(400, 401, 413, 429, 503))
+def ask(request: AskRequest, service: ServiceDep, _access: ReadAccess, _limit: AskRateLimit) -> Answer:
     """Answer a question from the articles with exact citations, or abstain (`answerable: false`)."""
     return service.ask(request.question, request.top_k)
 
 
-@router.get("/search", response_model=SearchResult)
+@router.get("/search", response_model=SearchResult, responses=errors(401, 429, 503))
 def search(
     service: ServiceDep,
-    q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS), AfterValidator(_not_blank)],
+    _access: ReadAccess,
+    _limit: AskRateLimit,
+    q: Annotated[
+        str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, json_schema_extra=NOT_BLANK), AfterValidator(_not_blank)
+    ],
     top_k: Annotated[int, Query(ge=1, le=20)] = 5,
 ) -> SearchResult:
     """Retrieval only: the passages an answer would be drawn from."""

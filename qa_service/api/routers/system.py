@@ -1,11 +1,13 @@
-"""Liveness and index facts for operators and the compose healthcheck."""
+"""Liveness and index facts for operators and the compose healthcheck; Prometheus metrics."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from pydantic import BaseModel
 
-from qa_service.api.deps import ServiceDep
+from qa_service.api.deps import ReadAccess, ServiceDep
+from qa_service.api.responses import errors
 
 router = APIRouter(tags=["system"])
 
@@ -17,7 +19,14 @@ class Health(BaseModel):
     embedding_model: str
 
 
-@router.get("/health", response_model=Health)
+@router.get("/health", response_model=Health, responses=errors(503))
 def health(service: ServiceDep) -> Health:
+    """Always open (no key): container and load-balancer probes call it."""
     stats = service.stats()
     return Health(status="ok", embedding_model=service.embedder.name, **stats)
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request, service: ServiceDep, _access: ReadAccess) -> Response:
+    """Prometheus text format; this worker's request counters and latency histograms, and index gauges."""
+    return request.app.state.metrics.render(service.stats())

@@ -19,6 +19,10 @@ _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand|million|billion|"
     "first|second|third|fourth|fifth|once|twice"
 )
+_UNITS = (
+    "seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries|century|"
+    "millimet(?:er|re)s?|centimet(?:er|re)s?|met(?:er|re)s?|kilomet(?:er|re)s?|km|miles?|feet|foot|inch(?:es)?|yards?"
+)
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _SPAN_PATTERNS: dict[str, re.Pattern[str]] = {
     "date": re.compile(
@@ -29,6 +33,11 @@ _SPAN_PATTERNS: dict[str, re.Pattern[str]] = {
         rf"(?:[$£€]\s?)?\b\d+(?:[.,]\d+)*(?:\s*(?:%|percent|million|billion|thousand|hundred))?|\b(?:{_NUMBER_WORDS})\b",
         re.IGNORECASE,
     ),
+    # "four-day", "three weeks", "10 years", "1.7 km": the answer to "how long"
+    "measure": re.compile(
+        rf"\b(?:\d+(?:[.,]\d+)*|(?:{_NUMBER_WORDS}|a|an|several|few)(?:[- ](?:and[- ])?\w+)?)[- ](?:{_UNITS})\b",
+        re.IGNORECASE,
+    ),
     "name": re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|the|de|von|van|and|&)\s+[A-Z][\w'’.-]*|\s+[A-Z][\w'’.-]*)*"),
 }
 _QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
@@ -36,6 +45,7 @@ _QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"\b(when|(what|which) (years?|dates?|days?|months?|time|decade|century))\b", re.I),
         "date",
     ),
+    (re.compile(r"\bhow long\b|\bfor how many\b", re.I), "measure"),
     (
         re.compile(r"\bhow (many|much|long|old|far|large|big|tall|often)\b|\bwhat (percentage|number|amount)\b", re.I),
         "number",
@@ -50,14 +60,19 @@ _QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
 
 
 def expected_answer_type(question: str) -> str | None:
-    """The kind of words the answer should contain: a date, number, place or name (None: unknown)."""
+    """The kind of words the answer should contain: a date, number, measure, place or name (None: unknown)."""
     return next((kind for pattern, kind in _QUESTION_TYPES if pattern.search(question)), None)
 
 
 _LOCATIVE = re.compile(r"\b(in|at|to|from|near|across|into|outside|inside|throughout)\s+(the\s+)?$", re.I)
 
 
-def typed_spans(text: str, kind: str, question_terms: set[str]) -> list[tuple[int, int, float]]:
+_FALLBACK_KIND = {"place": "name", "measure": "number"}  # "in Paris" first, then any name; "3 days", then "3"
+
+
+def typed_spans(
+    text: str, kind: str, question_terms: set[str], *, fallback: bool = True
+) -> list[tuple[int, int, float]]:
     """(start, end, novelty) of `kind` spans in `text` that add something the question does not say.
 
     Novelty is the share of the span's words missing from the question: "António Guterres" (1.0) is a
@@ -77,8 +92,8 @@ def typed_spans(text: str, kind: str, question_terms: set[str]) -> list[tuple[in
         novelty = len(span_terms - question_terms) / len(span_terms) if span_terms else 0.0
         if novelty > 0:
             spans.append((start, end, novelty))
-    if kind == "place" and not spans:
-        return typed_spans(text, "name", question_terms)
+    if fallback and not spans and kind in _FALLBACK_KIND:
+        return typed_spans(text, _FALLBACK_KIND[kind], question_terms)
     return spans
 
 
@@ -100,7 +115,8 @@ class Candidate:
     overlap: float  # idf-weighted share of question words in the sentence
     context: float  # the same over the sentence, the one before it and the title (resolves "he", "the treaty")
     chunk: float  # fused retrieval score of the best chunk holding the sentence
-    typed: float  # 1 if it holds a new date/number/name the question asks for, 0 if not, 0.5 if unknown
+    typed: float  # 1 if it holds a new date/number/name the question asks for, 0 if not, 0.5 if unknown or only
+    # the looser kind ("in Paris" vs "Paris", "3 days" vs "3")
     score: float = 0.0
 
 
@@ -178,10 +194,13 @@ class ExtractiveAnswerer:
         w = self.weights
         out = []
         for i, cosine in zip(ids, dense, strict=True):
+            text = self._text(self.snapshot.sentences[i])
             if kind is None:
                 typed = 0.5
+            elif typed_spans(text, kind, question_terms, fallback=False):
+                typed = 1.0
             else:
-                typed = 1.0 if typed_spans(self._text(self.snapshot.sentences[i]), kind, question_terms) else 0.0
+                typed = 0.5 if typed_spans(text, kind, question_terms) else 0.0
             overlap = self._overlap(question_terms, self._terms[i])
             context = self._overlap(question_terms, self._context_terms(i))
             score = w.dense * float(cosine) + w.overlap * overlap + w.context * context

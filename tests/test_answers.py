@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from qa_service.answering import expected_answer_type, typed_spans
 from qa_service.schemas import Answer
 from qa_service.service import QAService
 
@@ -59,3 +60,27 @@ def test_rare_name_is_found_by_keyword(seed_service: QAService) -> None:
 def test_empty_corpus_abstains(fresh_service: QAService) -> None:
     answer = fresh_service.ask("Who met Dorothy Shea?")
     assert not answer.answerable and answer.passages == []
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("When did the delegation arrive?", "date"),
+        ("How many members were in the delegation?", "number"),
+        ("How long did the conflict last?", "measure"),
+        ("Where did the delegation go?", "place"),
+        ("Who met Dorothy Shea?", "name"),
+        ("Why did Pakistan send a delegation?", None),
+    ],
+)
+def test_expected_answer_type(question: str, kind: str | None) -> None:
+    assert expected_answer_type(question) == kind
+
+
+def test_measure_spans_prefer_a_unit_and_fall_back_to_a_number() -> None:
+    text = "The four-day conflict ended after 3 weeks of talks and a 1.7 km march by two groups."
+    found = [text[s:e] for s, e, _ in typed_spans(text, "measure", set(), fallback=False)]
+    assert found == ["four-day", "3 weeks", "1.7 km"]
+    plain = "Two groups met in 2020."
+    assert typed_spans(plain, "measure", set(), fallback=False) == []
+    assert [plain[s:e] for s, e, _ in typed_spans(plain, "measure", set())] == ["Two", "2020"]

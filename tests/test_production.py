@@ -368,11 +368,22 @@ def test_two_workers_see_a_document_added_through_either(fresh_service: QAServic
 
 
 CRASH_CHILD = r"""
-import json, sys
+import json, sys, time
 from pathlib import Path
+from qa_service import store
 from qa_service.config import Settings
 from qa_service.ingest import load_file
 from qa_service.service import QAService
+
+# A slow disk: each fsync takes 50 ms longer, so a kill can land inside saving, and "saving" says when it starts.
+real_fsync, real_save = store._fsync, store.IndexStore.save
+def slow_fsync(path):
+    time.sleep(0.05)
+    real_fsync(path)
+def announced_save(self, snapshot):
+    print("saving", flush=True)
+    return real_save(self, snapshot)
+store._fsync, store.IndexStore.save = slow_fsync, announced_save
 
 index_dir, seeds = sys.argv[1], Path(sys.argv[2])
 service = QAService(Settings(index_dir=index_dir, seeds_dir=seeds, _env_file=None)).load()
@@ -423,7 +434,13 @@ class _ChildLog:
     def drain(self) -> None:
         self.reader.join(timeout=30)
         while not self.lines.empty():
-            self.follow(self.lines.get_nowait())
+            line = self.lines.get_nowait()
+            self.seen.append(line)
+            self.follow(line)
+
+    @property
+    def last(self) -> str:
+        return next((line for line in reversed(self.seen) if line != "<eof>"), "")
 
 
 def _assert_consistent(service: QAService, reference: QAService) -> set[str]:
@@ -457,8 +474,7 @@ def test_sigkill_mid_ingest_never_leaves_a_half_written_index(
     rng = random.Random(20250603)
     committed: set[str] = set()  # the corpus after the child's last finished write
     iterations, in_write, rolled_back, in_save = 8, 0, 0, 0
-    for _ in range(iterations):
-        staging_before = set(index_dir.glob(".tmp-*"))
+    for iteration in range(iterations):
         child = subprocess.Popen(
             [sys.executable, "-c", CRASH_CHILD, str(index_dir), str(SEEDS)],
             cwd=ROOT,
@@ -473,12 +489,17 @@ def test_sigkill_mid_ingest_never_leaves_a_half_written_index(
         for _ in range(rng.randint(1, 6)):  # let it start a few writes, then kill it inside (or just after) one
             while not log.next_line().startswith("begin "):
                 pass
-        time.sleep(rng.uniform(0.0, 0.8))
+        if iteration % 2:  # every other kill lands inside saving: files half written, renames not yet done
+            while log.next_line() != "saving":
+                pass
+            time.sleep(rng.uniform(0.0, 0.3))
+        else:  # the others anywhere: while embedding, saving or between writes
+            time.sleep(rng.uniform(0.0, 0.8))
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
         log.drain()
         committed, in_flight = log.committed, log.in_flight
-        in_save += bool(set(index_dir.glob(".tmp-*")) - staging_before)  # killed while writing a snapshot folder
+        in_save += log.last == "saving"
 
         loaded = _assert_consistent(QAService(make_settings(index_dir), embedder=embedder).load(), seed_service)
         # a write the child finished stays; the one it was inside may have landed or not, never half
@@ -487,7 +508,7 @@ def test_sigkill_mid_ingest_never_leaves_a_half_written_index(
         rolled_back += in_flight is not None and loaded == committed and in_flight != committed
         committed = loaded
     print(f"{iterations} SIGKILLs: {in_write} inside a write ({in_save} inside saving), {rolled_back} rolled back")
-    assert in_write >= 1
+    assert in_write >= 1 and in_save >= 1
 
 
 def test_corrupt_index_is_a_clear_start_up_error_in_process(fresh_service: QAService, embedder: Embedder) -> None:

@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup serve test test-fast lint format eval eval-check bench clean
+.PHONY: help setup browser serve test test-fast lint format eval eval-check bench loadtest clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-11s %s\n", $$1, $$2}'
@@ -26,7 +26,17 @@ setup: $(STAMP) ## Create .venv and install the service and its test tools
 serve: setup ## Build the index from seeds/ if there is none, then serve on http://127.0.0.1:8000
 	$(BIN)/qa-service serve
 
-test: setup ## Run the whole test suite (real model, small data)
+CHROMIUM := /usr/bin/chromium
+browser: ## Install Debian's Chromium for the browser tests if missing (needs root or sudo; else they skip)
+	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO=sudo; \
+	else echo "note: no $(CHROMIUM) and no root: browser tests will be skipped (apt-get install -y chromium)"; exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then echo "note: no apt-get: install Chromium at $(CHROMIUM) for the browser tests"; exit 0; fi; \
+	echo "installing Debian's chromium for the browser tests"; \
+	$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+test: setup browser ## Run the whole test suite (real model, small data, headless Chromium)
 	$(BIN)/pytest
 
 test-fast: setup ## Only the fast tests
@@ -59,6 +69,9 @@ eval-check: setup ## The seed questions must meet the quality thresholds (exit 1
 
 bench: setup ## Print performance numbers: ingest, /ask over HTTP, synthetic 10k/100k-chunk corpora
 	$(BIN)/qa-service bench
+
+loadtest: setup ## 8 then 32 concurrent clients for 60 s each against a local server; errors and p50/p95/p99
+	$(BIN)/python eval/loadtest.py --clients 8 32 --duration 60
 
 clean: ## Remove the virtualenv and the built index
 	rm -rf $(VENV) index/snap-* index/CURRENT index/.tmp-*

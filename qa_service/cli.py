@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -83,7 +82,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        log_level=os.environ.get("QA_LOG_LEVEL", "info").lower(),
+        log_level=settings.log_level.lower(),
     )
 
 

@@ -16,17 +16,15 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from qa_service.devserver import local_server
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
@@ -110,43 +108,13 @@ async def run_level(url: str, clients: int, duration: float, max_requests: int, 
     return level
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def own_server(workers: int, index_dir: Path | None) -> Iterator[str]:
-    """`qa-service serve` on a free local port, in its own process group; stopped (SIGTERM) on exit."""
-    port = free_port()
+def server_env(index_dir: Path | None) -> dict[str, str]:
+    """The user's settings, with no rate limit (a 429 would not measure speed)."""
     env = {k: v for k, v in os.environ.items() if k != "QA_RATE_LIMIT"}
-    env.setdefault("HF_HUB_OFFLINE", "1")
-    env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     if index_dir is not None:
         env["QA_INDEX_DIR"] = str(index_dir)
-    command = [sys.executable, "-m", "qa_service", "serve", "--port", str(port), "--workers", str(workers)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"the server exited with status {process.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise SystemExit("the server did not start within 300 s")
-            time.sleep(0.5)
-        yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+    return env
 
 
 def main() -> int:
@@ -166,7 +134,11 @@ def main() -> int:
         parser.error("--duration must be in (0, 3600] and each --clients value in [1, 1024]")
 
     with contextlib.ExitStack() as stack:
-        url = args.url or stack.enter_context(own_server(args.workers, args.index_dir))
+        if args.url:
+            url = args.url
+        else:
+            server_args = ["--workers", str(args.workers)]
+            url = stack.enter_context(local_server(server_env(args.index_dir), args=server_args, cwd=ROOT)).url
         results = []
         for clients in args.clients:
             level = asyncio.run(run_level(url, clients, args.duration, args.max_requests, args))

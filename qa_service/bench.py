@@ -16,13 +16,10 @@ import contextlib
 import gc
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -30,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from qa_service.config import Settings
+from qa_service.devserver import local_server
 from qa_service.evaluation import percentile
 
 SEED_QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
@@ -102,50 +100,17 @@ def bench_ingest(settings: Settings, index_dir: Path) -> Any:  # noqa: ANN401 - 
 # ---- 2. HTTP --------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def running_server(settings: Settings, index_dir: Path, log_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Start `python -m qa_service serve` on a free port; yield (base URL, process); stop it afterwards."""
-    import httpx
-
-    port = _free_port()
-    env = {
+def server_env(settings: Settings, index_dir: Path) -> dict[str, str]:
+    """The user's settings, over the temporary index, with no rate limit (a 429 would not measure speed)."""
+    return {
         **os.environ,
         "QA_INDEX_DIR": str(index_dir),
         "QA_SEEDS_DIR": str(Path(settings.seeds_dir).resolve()),
         "QA_LOG_LEVEL": "warning",
-        "QA_RATE_LIMIT": "",  # a configured rate limit would turn the load test into a 429 test
+        "QA_RATE_LIMIT": "",
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
-    command = [sys.executable, "-m", "qa_service", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited with code {process.returncode}:\n{log_path.read_text()[-2000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not become healthy in 180 s:\n{log_path.read_text()[-2000:]}")
-            time.sleep(0.25)
-        yield base, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def drive(
@@ -194,7 +159,8 @@ def bench_http(settings: Settings, index_dir: Path, questions: list[str], *, req
         headers = {"X-API-Key": settings.api_key, "Authorization": f"Bearer {settings.api_key}"}
     log_path = index_dir.parent / "server.log"
     started = time.perf_counter()
-    with running_server(settings, index_dir, log_path) as (base, process):
+    with local_server(server_env(settings, index_dir), log_path=log_path) as server:
+        base, process = server.url, server.process
         _echo(f"server start              {time.perf_counter() - started:.2f} s to healthy (pid {process.pid})")
         local = threading.local()
 

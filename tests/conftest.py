@@ -28,6 +28,14 @@ def embedder() -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(threads=2).load()
 
 
+def server_env(index_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for a server subprocess: none of this shell's `QA_*` settings, offline, over `index_dir`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("QA_")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", QA_INDEX_DIR=str(index_dir), QA_SEEDS_DIR=str(SEEDS))
+    env.update(extra)
+    return env
+
+
 def make_settings(index_dir: Path, **overrides: object) -> Settings:
     return Settings(index_dir=index_dir, seeds_dir=SEEDS, _env_file=None, **overrides)
 

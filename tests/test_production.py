@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -10,7 +9,6 @@ import queue
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,11 +23,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa_service.api import create_app
+from qa_service.devserver import ServerStartError, free_port, local_server
 from qa_service.embedding import Embedder
 from qa_service.service import QAService
 from qa_service.store import IndexStore
 
-from .conftest import ROOT, SEEDS, make_settings
+from .conftest import ROOT, SEEDS, make_settings, server_env
 
 KEY = "s3cret-key"
 SHEA = "000_f6e0c52e4f6527ee"
@@ -270,53 +269,6 @@ def test_answers_stay_correct_while_documents_are_added_and_deleted(fresh_servic
 # ---- processes: start-up errors, several workers, crashes -------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _env(index_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", QA_INDEX_DIR=str(index_dir), QA_SEEDS_DIR=str(SEEDS))
-    env.update(extra)
-    return env
-
-
-@contextlib.contextmanager
-def _server(index_dir: Path, *args: str, timeout: float = 180) -> Iterator[str]:
-    """`python -m qa_service serve` in its own process group; yields its URL once /health answers."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "qa_service", "serve", "--port", str(port), *args],
-        cwd=ROOT,
-        env=_env(index_dir),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.5)
-        yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("damage", ["truncate", "garble", "remove"])
 def test_damaged_index_file_stops_serve_with_a_clear_message(fresh_service: QAService, damage: str) -> None:
@@ -331,9 +283,9 @@ def test_damaged_index_file_stops_serve_with_a_clear_message(fresh_service: QASe
     else:
         victim.unlink()
     result = subprocess.run(
-        [sys.executable, "-m", "qa_service", "serve", "--port", str(_free_port())],
+        [sys.executable, "-m", "qa_service", "serve", "--port", str(free_port())],
         cwd=ROOT,
-        env=_env(index_dir),
+        env=server_env(index_dir),
         capture_output=True,
         text=True,
         timeout=300,
@@ -346,7 +298,9 @@ def test_damaged_index_file_stops_serve_with_a_clear_message(fresh_service: QASe
 @pytest.mark.slow
 def test_two_workers_see_a_document_added_through_either(fresh_service: QAService) -> None:
     fresh_service.ingest_paths([SHEA_FILE], progress=False)
-    with _server(fresh_service.settings.index_dir, "--workers", "2") as url:
+    index_dir = fresh_service.settings.index_dir
+    with local_server(server_env(index_dir), args=["--workers", "2"], cwd=ROOT) as server:
+        url = server.url
         created = httpx.post(f"{url}/documents", json={"text": article(7), "doc_id": "lib-7"}, timeout=60)
         assert created.status_code == 201, created.text
         seen: dict[str, str] = {}  # worker pid -> documents gauge in its latest scrape
@@ -478,7 +432,7 @@ def test_sigkill_mid_ingest_never_leaves_a_half_written_index(
         child = subprocess.Popen(
             [sys.executable, "-c", CRASH_CHILD, str(index_dir), str(SEEDS)],
             cwd=ROOT,
-            env=_env(index_dir),
+            env=server_env(index_dir),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -521,3 +475,13 @@ def test_corrupt_index_is_a_clear_start_up_error_in_process(fresh_service: QASer
     with pytest.raises(Exception, match=r"sentences\.npy.*--rebuild"), TestClient(app):
         pass
     assert app.state.startup_error.startswith("cannot start: index file ")
+
+
+def test_local_server_reports_a_failed_start_with_its_log(tmp_path: Path) -> None:
+    env = server_env(tmp_path / "index", QA_CHUNK_SIZE="100", QA_CHUNK_OVERLAP="200")
+    expected = r"(?s)exited with status [1-9].*QA_CHUNK_OVERLAP \(200\)"
+    with (
+        pytest.raises(ServerStartError, match=expected),
+        local_server(env, log_path=tmp_path / "server.log", cwd=ROOT, timeout_s=120),
+    ):
+        pass

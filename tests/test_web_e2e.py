@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from qa_service.devserver import local_server
+
+from .conftest import ROOT, server_env
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 Browser = playwright_sync.Browser
@@ -26,8 +26,6 @@ Page = playwright_sync.Page
 Route = playwright_sync.Route
 expect = playwright_sync.expect
 
-ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -56,60 +54,15 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`qa-service serve` on a free port; it builds its index from the seeds on first start."""
     workdir = tmp_path_factory.mktemp("web-e2e")
-    port = _free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("QA_")}
-    env.update(
-        QA_INDEX_DIR=str(workdir / "index"),
-        QA_SEEDS_DIR=str(SEEDS),
-        QA_LOG_LEVEL="warning",
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-    )
-    log_path = workdir / "server.log"
-    base = f"http://127.0.0.1:{port}"
-    with log_path.open("wb") as log:
-        # cwd is a fresh folder so no stray .env file changes the settings.
-        process = subprocess.Popen(
-            [sys.executable, "-m", "qa_service", "serve", "--port", str(port)],
-            cwd=workdir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
-                try:
-                    if httpx.get(f"{base}/health", timeout=5).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(
-                        f"the server did not answer /health in {START_TIMEOUT_S} s:\n{log_path.read_text()[-4000:]}"
-                    )
-                time.sleep(0.5)
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = server_env(workdir / "index", QA_LOG_LEVEL="warning", PYTHONPATH=pythonpath)
+    # cwd is a fresh folder so no stray .env file changes the settings.
+    with local_server(env, log_path=workdir / "server.log", cwd=workdir, timeout_s=START_TIMEOUT_S) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")

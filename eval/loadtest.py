@@ -6,7 +6,7 @@
 
 Each client sends `POST /ask` (or `GET /search` with --endpoint search) with the seed questions in turn, one
 request at a time, until --duration seconds or --max-requests per level. Exit status 1 if any request failed.
-A server it starts itself has no rate limit (QA_RATE_LIMIT is removed from its environment).
+A server it starts itself has no rate limit (QA_RATE_LIMIT is set empty in its environment).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from qa_service.devserver import local_server
+from qa_service.devserver import local_server, measured_env
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
@@ -108,15 +108,6 @@ async def run_level(url: str, clients: int, duration: float, max_requests: int, 
     return level
 
 
-def server_env(index_dir: Path | None) -> dict[str, str]:
-    """The user's settings, with no rate limit (a 429 would not measure speed)."""
-    env = {k: v for k, v in os.environ.items() if k != "QA_RATE_LIMIT"}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    if index_dir is not None:
-        env["QA_INDEX_DIR"] = str(index_dir)
-    return env
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="an already running server (default: start one on 127.0.0.1)")
@@ -138,7 +129,7 @@ def main() -> int:
             url = args.url
         else:
             server_args = ["--workers", str(args.workers)]
-            url = stack.enter_context(local_server(server_env(args.index_dir), args=server_args, cwd=ROOT)).url
+            url = stack.enter_context(local_server(measured_env(args.index_dir), args=server_args, cwd=ROOT)).url
         results = []
         for clients in args.clients:
             level = asyncio.run(run_level(url, clients, args.duration, args.max_requests, args))

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from qa_service.config import Settings
-from qa_service.devserver import local_server
+from qa_service.devserver import local_server, measured_env
 from qa_service.evaluation import percentile
 
 SEED_QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
@@ -100,19 +100,6 @@ def bench_ingest(settings: Settings, index_dir: Path) -> Any:  # noqa: ANN401 - 
 # ---- 2. HTTP --------------------------------------------------------------------------------------------
 
 
-def server_env(settings: Settings, index_dir: Path) -> dict[str, str]:
-    """The user's settings, over the temporary index, with no rate limit (a 429 would not measure speed)."""
-    return {
-        **os.environ,
-        "QA_INDEX_DIR": str(index_dir),
-        "QA_SEEDS_DIR": str(Path(settings.seeds_dir).resolve()),
-        "QA_LOG_LEVEL": "warning",
-        "QA_RATE_LIMIT": "",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
-
-
 def drive(
     send: Callable[[str], int], questions: list[str], *, concurrency: int, requests: int, max_seconds: float
 ) -> dict[str, Any]:
@@ -159,7 +146,8 @@ def bench_http(settings: Settings, index_dir: Path, questions: list[str], *, req
         headers = {"X-API-Key": settings.api_key, "Authorization": f"Bearer {settings.api_key}"}
     log_path = index_dir.parent / "server.log"
     started = time.perf_counter()
-    with local_server(server_env(settings, index_dir), log_path=log_path) as server:
+    env = measured_env(index_dir, QA_SEEDS_DIR=str(Path(settings.seeds_dir).resolve()), QA_LOG_LEVEL="warning")
+    with local_server(env, log_path=log_path) as server:
         base, process = server.url, server.process
         _echo(f"server start              {time.perf_counter() - started:.2f} s to healthy (pid {process.pid})")
         local = threading.local()

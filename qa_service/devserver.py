@@ -36,6 +36,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def measured_env(index_dir: Path | None = None, **extra: str) -> dict[str, str]:
+    """This process's settings for a server to measure: offline, and no rate limit (a 429 measures nothing).
+
+    QA_RATE_LIMIT is set empty rather than removed, so an `.env` file cannot bring a limit back.
+    """
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "QA_RATE_LIMIT": ""}
+    if index_dir is not None:
+        env["QA_INDEX_DIR"] = str(index_dir)
+    return {**env, **extra}
+
+
 @contextlib.contextmanager
 def local_server(
     env: Mapping[str, str],

@@ -23,7 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa_service.api import create_app
-from qa_service.devserver import ServerStartError, free_port, local_server
+from qa_service.devserver import ServerStartError, free_port, local_server, measured_env
 from qa_service.embedding import Embedder
 from qa_service.service import QAService
 from qa_service.store import IndexStore
@@ -485,3 +485,12 @@ def test_local_server_reports_a_failed_start_with_its_log(tmp_path: Path) -> Non
         local_server(env, log_path=tmp_path / "server.log", cwd=ROOT, timeout_s=120),
     ):
         pass
+
+
+def test_measured_server_has_no_rate_limit_and_stays_offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("QA_RATE_LIMIT", "1/minute")
+    monkeypatch.setenv("QA_EMBEDDING_MODEL", "my-model")
+    env = measured_env(tmp_path, QA_LOG_LEVEL="warning")
+    assert env["QA_RATE_LIMIT"] == "" and env["HF_HUB_OFFLINE"] == "1"
+    assert env["QA_INDEX_DIR"] == str(tmp_path) and env["QA_LOG_LEVEL"] == "warning"
+    assert env["QA_EMBEDDING_MODEL"] == "my-model"  # the user's other settings are what gets measured

@@ -57,11 +57,11 @@ EVAL_LIMITS ?= --min-accuracy 0.85 --min-citation-doc 0.9 --min-abstain-recall 0
 
 eval: setup ## Score the seed questions (and the SQuAD subsets in ../shared if present); JSON in reports/
 	@mkdir -p $(REPORTS)
-	$(BIN)/qa-service eval eval/questions.jsonl --json $(REPORTS)/seed.json
+	$(BIN)/qa-service eval eval/questions.jsonl --sweep --json $(REPORTS)/seed.json
 	@if [ -d "$(SQUAD_DIR)" ]; then \
 		set -e; \
-		$(BIN)/qa-service eval $(SQUAD_DIR)/squad-v1.1-dev-super-bowl-50.json --json $(REPORTS)/squad11.json; \
-		$(BIN)/qa-service eval $(SQUAD_DIR)/squad-v2.0-dev-normans.json --json $(REPORTS)/squad20.json; \
+		$(BIN)/qa-service eval $(SQUAD_DIR)/squad-v1.1-dev-super-bowl-50.json --sweep --json $(REPORTS)/squad11.json; \
+		$(BIN)/qa-service eval $(SQUAD_DIR)/squad-v2.0-dev-normans.json --sweep --json $(REPORTS)/squad20.json; \
 	else echo "no $(SQUAD_DIR): SQuAD subsets skipped"; fi
 
 eval-check: setup ## The seed questions must meet the quality thresholds (exit 1 if not)

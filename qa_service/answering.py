@@ -213,13 +213,16 @@ class ExtractiveAnswerer:
         """How sure the best sentence answers: meaning, shared words in context, and the right kind of answer."""
         return float(min(1.0, max(0.0, 0.55 * best.dense + 0.35 * best.context + 0.10 * best.typed)))
 
-    def answer(self, question: str, query_vector: np.ndarray, hits: list[ScoredChunk]) -> Extraction:
+    def answer(
+        self, question: str, query_vector: np.ndarray, hits: list[ScoredChunk], *, min_score: float | None = None
+    ) -> Extraction:
+        """The best sentence as a quote, or an abstention below `min_score` (default: the configured one)."""
         ranked = self.candidates(question, query_vector, hits)
         if not ranked:
             return Extraction(answerable=False, confidence=0.0, answer=None, citations=[])
         best = ranked[0]
         confidence = self.confidence(best)
-        if confidence < self.min_score:
+        if confidence < (self.min_score if min_score is None else min_score):
             return Extraction(answerable=False, confidence=confidence, answer=None, citations=[])
         start, end = self._quote_span(best.sentence, ranked[1] if len(ranked) > 1 else None)
         document = self.snapshot.documents[self.snapshot.sentences[best.sentence].doc_id]

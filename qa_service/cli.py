@@ -121,6 +121,9 @@ def eval_command(
     ] = None,
     rows: Annotated[str, typer.Option(help="Per-question rows: all, failures, none, auto (all up to 100).")] = "auto",
     progress: Annotated[bool, typer.Option(help="Progress bars on stderr.")] = True,
+    sweep: Annotated[
+        bool, typer.Option(help="Also show what each min_score threshold would give (asks every question twice).")
+    ] = False,
     min_accuracy: Annotated[float | None, typer.Option(help="Fail below this answer accuracy.")] = None,
     min_hit_at_1: Annotated[float | None, typer.Option(help="Fail below this retrieval hit@1.")] = None,
     min_hit_at_3: Annotated[float | None, typer.Option(help="Fail below this retrieval hit@3.")] = None,
@@ -150,7 +153,7 @@ def eval_command(
     settings = get_settings()
     try:
         eval_set = evaluation.load_eval_set(file, fmt, corpus or settings.seeds_dir)
-        report = evaluation.run_eval(eval_set, settings, top_k=top_k, progress=progress)
+        report = evaluation.run_eval(eval_set, settings, top_k=top_k, progress=progress, sweep=sweep)
     except evaluation.EvalInputError as exc:
         _fail(str(exc), 2)
     except (QAServiceError, RuntimeError) as exc:

@@ -24,7 +24,10 @@ Scoring (all pure functions below, unit-tested on hand-made inputs):
   questions it abstained on) and false answers (unanswerable questions it answered);
 * `squad_em` / `squad_f1`: the official SQuAD way over all questions (prediction = answer span, else the
   answer; an unanswerable question scores 1 when the service abstains);
-* latency p50/p95 of `ask` (wall clock, ms) and the index build time.
+* latency p50/p95 of `ask` (wall clock, ms) and the index build time;
+* with `sweep`, every question is asked once more with no threshold, and `threshold_sweep` shows what each
+  QA_MIN_SCORE would give: answerable questions answered right, unanswerable ones abstained, false abstentions.
+  That is how a deployment picks its threshold (choose on one set, check on another).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from qa_service.schemas import Answer, Document, Passage
 
 RETRIEVAL_DEPTH = 10  # passages asked of `search` for hit@k / MRR@10, independent of the answer's top_k
 FORMATS = ("auto", "seed", "squad")
+SWEEP_THRESHOLDS = (0.0, 0.3, 0.35, 0.4, 0.42, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 
 
 class EvalInputError(ValueError):
@@ -390,6 +394,23 @@ def score_question(
     )
 
 
+def threshold_sweep(
+    points: Sequence[tuple[float, bool, bool]], thresholds: Sequence[float] = SWEEP_THRESHOLDS
+) -> list[dict[str, Any]]:
+    """Per threshold, from (confidence, answerable in gold, right if answered) of the unthresholded answers."""
+    answerable = [(c, right) for c, gold, right in points if gold]
+    unanswerable = [c for c, gold, _ in points if not gold]
+    return [
+        {
+            "min_score": t,
+            "accuracy": _share(sum(1 for c, right in answerable if right and c >= t), len(answerable)),
+            "abstain_recall": _share(sum(1 for c in unanswerable if c < t), len(unanswerable)),
+            "false_abstentions": sum(1 for c, _ in answerable if c < t),
+        }
+        for t in thresholds
+    ]
+
+
 # ---- overall --------------------------------------------------------------------------------------------
 
 
@@ -564,8 +585,13 @@ def run_eval(
     top_k: int | None = None,
     progress: bool = True,
     index_dir: Path | None = None,
+    sweep: bool = False,
 ) -> dict[str, Any]:
-    """Build a temporary index of the set's corpus, ask every question as `/ask` does, return the report."""
+    """Build a temporary index of the set's corpus, ask every question as `/ask` does, return the report.
+
+    `sweep` asks each question a second time with no threshold to fill `threshold_sweep` (extractive answers
+    only: a back-end such as a reader applies its own threshold).
+    """
     from tqdm import tqdm
 
     from qa_service.service import QAService
@@ -588,7 +614,8 @@ def run_eval(
             except Exception:  # DocumentNotFoundError: the citation names a document that does not exist
                 return None
 
-        results = []
+        sweep = sweep and backend == "extractive"
+        results, points = [], []
         for item in tqdm(
             eval_set.items, desc=f"asking {eval_set.name}", unit="q", disable=not progress, file=sys.stderr
         ):
@@ -597,6 +624,10 @@ def run_eval(
             latency_ms = (time.perf_counter() - began) * 1000
             retrieved = service.search(item.question, RETRIEVAL_DEPTH).passages
             results.append(score_question(item, answer, retrieved, document_text, latency_ms))
+            if sweep:
+                raw = service.ask(item.question, top_k, min_score=0.0)
+                right = raw.answerable and item.answerable and contains_answer(raw.answer, item.answers)
+                points.append((raw.confidence, item.answerable, right))
     finally:
         if owned:
             shutil.rmtree(root, ignore_errors=True)
@@ -626,6 +657,9 @@ def run_eval(
         },
         "index": index,
         "metrics": metrics,
+        "threshold_sweep": (
+            threshold_sweep(points, sorted({*SWEEP_THRESHOLDS, eval_settings.min_score})) if sweep else None
+        ),
         "questions": [asdict(r) for r in results],
     }
 
@@ -710,5 +744,13 @@ def format_summary(report: dict[str, Any]) -> list[str]:
         f"latency            p50 {_fmt(m['latency_p50_ms'], 1)} ms  p95 {_fmt(m['latency_p95_ms'], 1)} ms "
         "(ask, wall clock)",
     ]
+    if report.get("threshold_sweep"):
+        lines.append("min_score sweep    min_score  answerable right  unanswerable abstained  false abstentions")
+        for row in report["threshold_sweep"]:
+            mark = " <- configured" if math.isclose(row["min_score"], report["config"]["min_score"]) else ""
+            lines.append(
+                f"{'':19}{row['min_score']:>9.2f}  {pct(row['accuracy']):>16}  {pct(row['abstain_recall']):>22}  "
+                f"{row['false_abstentions']:>17}{mark}"
+            )
     lines += [f"note               {note}" for note in info["notes"]]
     return lines

@@ -140,7 +140,8 @@ class QAService:
 
     # ---- reading -------------------------------------------------------------------------------
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
+    def ask(self, question: str, top_k: int | None = None, *, min_score: float | None = None) -> Answer:
+        """Answer from the live index; `min_score` overrides QA_MIN_SCORE (the evaluation's threshold sweep)."""
         top_k = top_k or self.settings.top_k
         engine = self.engine
         started = time.perf_counter()
@@ -148,7 +149,7 @@ class QAService:
         embedded = time.perf_counter()
         hits = engine.retriever.search(vector, question, top_k)
         retrieved = time.perf_counter()
-        extraction = engine.answerer.answer(question, vector, hits)
+        extraction = engine.answerer.answer(question, vector, hits, min_score=min_score)
         if self.backend is not None:
             extraction = self.backend.answer(question, engine.answerer, hits, extraction)
         answered = time.perf_counter()

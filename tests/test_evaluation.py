@@ -31,6 +31,7 @@ from qa_service.evaluation import (
     run_eval,
     score_question,
     squad_doc_id,
+    threshold_sweep,
     token_f1,
     write_report,
 )
@@ -229,6 +230,17 @@ def test_metrics_with_nothing_to_measure_are_none() -> None:
     assert no_spans["em_span"] is None and no_spans["f1_span"] is None
 
 
+def test_threshold_sweep_counts_what_each_min_score_would_give() -> None:
+    # (confidence, answerable in gold, right if answered)
+    points = [(0.9, True, True), (0.5, True, True), (0.5, True, False), (0.3, True, True), (0.6, False, False)]
+    points.append((0.2, False, False))
+    rows = {row["min_score"]: row for row in threshold_sweep(points, [0.0, 0.4, 0.7])}
+    assert rows[0.0] == {"min_score": 0.0, "accuracy": 0.75, "abstain_recall": 0.0, "false_abstentions": 0}
+    assert rows[0.4] == {"min_score": 0.4, "accuracy": 0.5, "abstain_recall": 0.5, "false_abstentions": 1}
+    assert rows[0.7] == {"min_score": 0.7, "accuracy": 0.25, "abstain_recall": 1.0, "false_abstentions": 3}
+    assert threshold_sweep([(0.5, True, True)], [0.4])[0]["abstain_recall"] is None  # nothing to measure it on
+
+
 def test_thresholds_name_each_failure() -> None:
     metrics = compute_metrics(_results())
     assert check_thresholds(metrics, {"accuracy": 0.3, "false_abstentions": 1}) == []
@@ -363,9 +375,9 @@ def test_the_seed_questions_load() -> None:
 def test_runner_on_tiny_squad(tmp_path: Path, tiny_squad: Path, embedder: SentenceTransformerEmbedder) -> None:
     service_index = tmp_path / "service-index"
     settings = make_settings(service_index)
-    report = run_eval(load_eval_set(tiny_squad), settings, embedder=embedder, top_k=5, progress=False)
+    report = run_eval(load_eval_set(tiny_squad), settings, embedder=embedder, top_k=5, progress=False, sweep=True)
     assert not service_index.exists()  # the evaluation builds its own temporary index
-    assert set(report) == {"set", "config", "index", "metrics", "questions"}
+    assert set(report) == {"set", "config", "index", "metrics", "threshold_sweep", "questions"}
     assert report["index"]["documents"] == 3 and report["index"]["build_s"] > 0
     assert [q["id"] for q in report["questions"]] == ["t1", "t2", "t3", "t4"]
     for q in report["questions"]:
@@ -380,8 +392,13 @@ def test_runner_on_tiny_squad(tmp_path: Path, tiny_squad: Path, embedder: Senten
     assert m["latency_p50_ms"] is not None and m["latency_p95_ms"] >= m["latency_p50_ms"]
     impossible = report["questions"][1]
     assert impossible["right"] == (not impossible["answerable"])
+    sweep = {row["min_score"]: row for row in report["threshold_sweep"]}
+    assert sweep[0.0]["abstain_recall"] == 0.0 and sweep[0.0]["false_abstentions"] == 0  # no threshold: all answered
+    configured = sweep[settings.min_score]  # the sweep at the configured threshold is the run itself
+    assert configured["abstain_recall"] == m["abstain_recall"]
+    assert configured["false_abstentions"] == m["false_abstentions"] and configured["accuracy"] == m["accuracy"]
     text = "\n".join(format_rows(report, "all") + format_summary(report))
-    assert "t4" in text and "quotes exact 1.000" in text
+    assert "t4" in text and "quotes exact 1.000" in text and "<- configured" in text
     out = tmp_path / "reports" / "tiny.json"
     write_report(report, out)
     assert json.loads(out.read_text(encoding="utf-8"))["metrics"]["questions"] == 4

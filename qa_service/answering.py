@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa_service.analysis import terms
+from qa_service.analysis import STOPWORDS, terms
 from qa_service.retrieval import ScoredChunk
 from qa_service.schemas import AnswerSpan, Citation, Document, Sentence
 from qa_service.store import IndexSnapshot
@@ -82,8 +82,10 @@ def typed_spans(
     pattern = _SPAN_PATTERNS["name" if kind == "place" else kind]
     for match in pattern.finditer(text):
         start, end = match.span()
-        if kind in ("name", "place") and re.search(r"[a-z]{2}\.$", match.group()):
-            end -= 1  # "France." ends a sentence; "U.N." and "C. J." keep their dots
+        if kind in ("name", "place"):
+            start, end = _trim_name(text, start, end)
+            if start >= end:
+                continue
         if kind == "place" and not _LOCATIVE.search(text[max(0, start - 20) : start]):
             continue
         span_terms = {t for t in terms(text[start:end]) if len(t) > 1 or t.isdigit()}
@@ -95,6 +97,38 @@ def typed_spans(
     if fallback and not spans and kind in _FALLBACK_KIND:
         return typed_spans(text, _FALLBACK_KIND[kind], question_terms)
     return spans
+
+
+_TITLES = frozenset(
+    """acting assistant chairman chief commissioner deputy director former general governor head minister
+    permanent president prime representative secretary secretary-general senator special spokesman
+    spokesperson""".split()
+)
+
+
+def _trim_name(text: str, start: int, end: int) -> tuple[int, int]:
+    """A capitalised run without what is not the name: "On Prime Minister Shehbaz Sharif's" -> "Shehbaz Sharif".
+
+    Drops a leading function word (capitalised only because it starts a sentence), leading titles when a name
+    follows them, a possessive "'s" and a sentence-ending full stop ("France." but "U.N." keeps its dots).
+    """
+    words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+    while words and text[words[0][0] : words[0][1]].lower() in STOPWORDS:
+        words.pop(0)
+    titles = 0
+    while titles < len(words) and text[words[titles][0] : words[titles][1]].lower() in _TITLES:
+        titles += 1
+    if 0 < titles < len(words):
+        words = words[titles:]
+    if not words:
+        return start, start
+    start, end = words[0][0], words[-1][1]
+    name = text[start:end]
+    if name.endswith(("'s", "’s")):
+        end -= 2
+    elif re.search(r"[a-z]{2}\.$", name):
+        end -= 1
+    return start, end
 
 
 @dataclass(frozen=True)

@@ -614,7 +614,9 @@ def run_eval(
             except Exception:  # DocumentNotFoundError: the citation names a document that does not exist
                 return None
 
-        sweep = sweep and backend == "extractive"
+        if sweep and backend != "extractive":
+            sweep = False
+            eval_set.notes.append(f"no min_score sweep: the {backend} back-end applies its own threshold")
         results, points = [], []
         for item in tqdm(
             eval_set.items, desc=f"asking {eval_set.name}", unit="q", disable=not progress, file=sys.stderr

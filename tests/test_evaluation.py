@@ -404,6 +404,16 @@ def test_runner_on_tiny_squad(tmp_path: Path, tiny_squad: Path, embedder: Senten
     assert json.loads(out.read_text(encoding="utf-8"))["metrics"]["questions"] == 4
 
 
+def test_sweep_is_skipped_when_a_back_end_decides(
+    tmp_path: Path, tiny_squad: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    # An LLM back-end (here unreachable, so every answer falls back) applies its own judgement, not min_score.
+    settings = make_settings(tmp_path / "index", llm_base_url="http://127.0.0.1:9/v1", llm_model="any")
+    report = run_eval(load_eval_set(tiny_squad), settings, embedder=embedder, progress=False, sweep=True)
+    assert report["threshold_sweep"] is None
+    assert any("no min_score sweep" in note for note in report["set"]["notes"])
+
+
 @pytest.mark.slow
 def test_seed_eval_with_impossible_threshold_exits_non_zero(tmp_path: Path) -> None:
     index = tmp_path / "index"

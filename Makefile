@@ -52,8 +52,9 @@ format: setup ## Apply ruff formatting and safe fixes
 
 SQUAD_DIR   ?= ../shared/benchmarks/squad
 REPORTS     := reports
-EVAL_LIMITS ?= --min-accuracy 0.85 --min-citation-doc 0.9 --min-abstain-recall 0.75 \
-               --max-false-abstentions 3 --min-quote-exact 1.0
+# The seed figures with one question of slack each (0.913, 0.957, 9 of 9, 0): a regression fails CI.
+EVAL_LIMITS ?= --min-accuracy 0.89 --min-citation-doc 0.93 --min-abstain-recall 0.88 \
+               --max-false-abstentions 1 --min-quote-exact 1.0
 
 eval: setup ## Score the seed questions (and the SQuAD subsets in ../shared if present); JSON in reports/
 	@mkdir -p $(REPORTS)

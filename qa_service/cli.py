@@ -122,7 +122,7 @@ def eval_command(
     rows: Annotated[str, typer.Option(help="Per-question rows: all, failures, none, auto (all up to 100).")] = "auto",
     progress: Annotated[bool, typer.Option(help="Progress bars on stderr.")] = True,
     sweep: Annotated[
-        bool, typer.Option(help="Also show what each min_score threshold would give (asks every question twice).")
+        bool, typer.Option(help="Also show what each min_score threshold would give (asks abstained questions again).")
     ] = False,
     min_accuracy: Annotated[float | None, typer.Option(help="Fail below this answer accuracy.")] = None,
     min_hit_at_1: Annotated[float | None, typer.Option(help="Fail below this retrieval hit@1.")] = None,

@@ -25,7 +25,7 @@ Scoring (all pure functions below, unit-tested on hand-made inputs):
 * `squad_em` / `squad_f1`: the official SQuAD way over all questions (prediction = answer span, else the
   answer; an unanswerable question scores 1 when the service abstains);
 * latency p50/p95 of `ask` (wall clock, ms) and the index build time;
-* with `sweep`, every question is asked once more with no threshold, and `threshold_sweep` shows what each
+* with `sweep`, every abstained question is asked once more with no threshold, and `threshold_sweep` shows what each
   QA_MIN_SCORE would give: answerable questions answered right, unanswerable ones abstained, false abstentions.
   That is how a deployment picks its threshold (choose on one set, check on another).
 """
@@ -589,7 +589,7 @@ def run_eval(
 ) -> dict[str, Any]:
     """Build a temporary index of the set's corpus, ask every question as `/ask` does, return the report.
 
-    `sweep` asks each question a second time with no threshold to fill `threshold_sweep` (extractive answers
+    `sweep` asks each abstained question again with no threshold to fill `threshold_sweep` (extractive answers
     only: a back-end such as a reader applies its own threshold).
     """
     from tqdm import tqdm
@@ -626,8 +626,8 @@ def run_eval(
             latency_ms = (time.perf_counter() - began) * 1000
             retrieved = service.search(item.question, RETRIEVAL_DEPTH).passages
             results.append(score_question(item, answer, retrieved, document_text, latency_ms))
-            if sweep:
-                raw = service.ask(item.question, top_k, min_score=0.0)
+            if sweep:  # an answer is what no threshold gives too; only an abstention hides one
+                raw = answer if answer.answerable else service.ask(item.question, top_k, min_score=0.0)
                 right = raw.answerable and item.answerable and contains_answer(raw.answer, item.answers)
                 points.append((raw.confidence, item.answerable, right))
     finally:

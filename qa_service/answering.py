@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import bisect
 import math
 import re
-from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from qa_service.analysis import STOPWORDS, terms
-from qa_service.retrieval import ScoredChunk
-from qa_service.schemas import AnswerSpan, Citation, Document, Sentence
-from qa_service.store import IndexSnapshot
+from qa_service.retrieval import RetrievedChunk
+from qa_service.schemas import AnswerSpan, Citation, Document
+from qa_service.store import StoredSentence, StoreReader
 
 _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand|million|billion|"
@@ -142,9 +140,72 @@ class Weights:
     typed: float = 0.1
 
 
+@dataclass
+class AnswerContext:
+    """Everything an answerer may use for one question, read from one consistent view of the store.
+
+    Only the documents and sentences around the retrieved chunks are loaded (sentence vectors included), so the
+    cost of a question does not grow with the corpus.
+    """
+
+    question: str
+    query_vector: np.ndarray
+    hits: list[RetrievedChunk]
+    documents: dict[str, Document]
+    sentences: dict[str, list[StoredSentence]]  # per document, in order: those in the hits plus one each side
+    reader: StoreReader
+    question_terms: set[str] = field(default_factory=set)
+    _idf: dict[str, float] = field(default_factory=dict)
+    _unseen_idf: float = 0.0
+
+    @classmethod
+    def build(
+        cls, reader: StoreReader, question: str, query_vector: np.ndarray, hits: list[RetrievedChunk]
+    ) -> AnswerContext:
+        spans = [(h.chunk.doc_id, h.chunk.start, h.chunk.end) for h in hits]
+        question_terms = set(terms(question))
+        total, frequencies = reader.sentence_frequencies(sorted(question_terms))
+        total = max(1, total)
+        return cls(
+            question=question,
+            query_vector=query_vector,
+            hits=hits,
+            documents=reader.documents([h.chunk.doc_id for h in hits]),
+            sentences=reader.sentences(spans, margin=1),
+            reader=reader,
+            question_terms=question_terms,
+            _idf={t: math.log(1 + total / df) for t, df in frequencies.items() if df > 0},
+            _unseen_idf=math.log(1 + total),
+        )
+
+    def text(self, doc_id: str, start: int, end: int) -> str:
+        return self.documents[doc_id].text[start:end]
+
+    def sentence_text(self, sentence: StoredSentence) -> str:
+        return self.documents[sentence.doc_id].text[sentence.start : sentence.end]
+
+    def chunk_text(self, hit: RetrievedChunk) -> str:
+        return self.text(hit.chunk.doc_id, hit.chunk.start, hit.chunk.end)
+
+    def sentences_in(self, doc_id: str, start: int, end: int) -> list[StoredSentence]:
+        return [s for s in self.sentences.get(doc_id, []) if s.end > start and s.start < end]
+
+    def neighbour(self, sentence: StoredSentence, step: int) -> StoredSentence | None:
+        """The sentence `step` places away in the same document, if it was loaded (one each side is)."""
+        wanted = sentence.ordinal + step
+        return next((s for s in self.sentences.get(sentence.doc_id, []) if s.ordinal == wanted), None)
+
+    def overlap(self, sentence_terms: set[str]) -> float:
+        """Share of the question's (idf-weighted) content words that `sentence_terms` contains."""
+        if not self.question_terms:
+            return 0.0
+        weight = {t: self._idf.get(t, self._unseen_idf) for t in self.question_terms}
+        return sum(w for t, w in weight.items() if t in sentence_terms) / sum(weight.values())
+
+
 @dataclass(frozen=True)
 class Candidate:
-    sentence: int  # index into snapshot.sentences
+    sentence: StoredSentence
     dense: float  # cosine of question and sentence
     overlap: float  # idf-weighted share of question words in the sentence
     context: float  # the same over the sentence, the one before it and the title (resolves "he", "the treaty")
@@ -168,78 +229,49 @@ class Extraction:
 class ExtractiveAnswerer:
     """Scores sentences of the retrieved chunks by meaning, shared words and expected answer type."""
 
-    def __init__(
-        self, snapshot: IndexSnapshot, *, min_score: float, max_answer_chars: int, weights: Weights | None = None
-    ) -> None:
-        self.snapshot = snapshot
+    def __init__(self, *, min_score: float, max_answer_chars: int, weights: Weights | None = None) -> None:
         self.min_score = min_score
         self.max_answer_chars = max_answer_chars
         self.weights = weights or Weights()
-        self._by_doc: dict[str, list[int]] = {}
-        for i, sentence in enumerate(snapshot.sentences):
-            self._by_doc.setdefault(sentence.doc_id, []).append(i)
-        self._starts = {d: [snapshot.sentences[i].start for i in ids] for d, ids in self._by_doc.items()}
-        self._terms = [set(terms(self._text(s))) for s in snapshot.sentences]
-        document_frequency: Counter[str] = Counter()
-        for sentence_terms in self._terms:
-            document_frequency.update(sentence_terms)
-        total = max(1, len(snapshot.sentences))
-        self._idf = {t: math.log(1 + total / df) for t, df in document_frequency.items()}
-        self._unseen_idf = math.log(1 + total)
 
-    def _text(self, sentence: Sentence) -> str:
-        return self.snapshot.documents[sentence.doc_id].text[sentence.start : sentence.end]
-
-    def _sentences_in(self, chunk_index: int) -> list[int]:
-        chunk = self.snapshot.chunks[chunk_index]
-        ids = self._by_doc.get(chunk.doc_id, [])
-        starts = self._starts.get(chunk.doc_id, [])
-        lo = max(0, bisect.bisect_right(starts, chunk.start) - 1)
-        hi = bisect.bisect_left(starts, chunk.end)
-        return [i for i in ids[lo:hi] if self.snapshot.sentences[i].end > chunk.start]
-
-    def _overlap(self, question_terms: set[str], sentence_terms: set[str]) -> float:
-        """Share of the question's (idf-weighted) content words that the sentence contains."""
-        if not question_terms:
-            return 0.0
-        weight = {t: self._idf.get(t, self._unseen_idf) for t in question_terms}
-        return sum(w for t, w in weight.items() if t in sentence_terms) / sum(weight.values())
-
-    def _context_terms(self, i: int) -> set[str]:
+    def _context_terms(self, context: AnswerContext, sentence: StoredSentence, own: set[str]) -> set[str]:
         """The sentence's words plus the previous sentence's and the title's, for "he said" sentences."""
-        sentence = self.snapshot.sentences[i]
-        context = set(self._terms[i])
-        if i > 0 and self.snapshot.sentences[i - 1].doc_id == sentence.doc_id:
-            context |= self._terms[i - 1]
-        title = self.snapshot.documents[sentence.doc_id].title
-        return context | set(terms(title)) if title else context
+        words = set(own)
+        previous = context.neighbour(sentence, -1)
+        if previous is not None:
+            words |= set(terms(context.sentence_text(previous)))
+        title = context.documents[sentence.doc_id].title
+        return words | set(terms(title)) if title else words
 
-    def candidates(self, question: str, query_vector: np.ndarray, hits: list[ScoredChunk]) -> list[Candidate]:
-        question_terms = set(terms(question))
-        kind = expected_answer_type(question)
-        chunk_score: dict[int, float] = {}
-        for hit in hits:
-            for i in self._sentences_in(hit.index):
-                chunk_score[i] = max(chunk_score.get(i, 0.0), hit.score)
+    def candidates(self, context: AnswerContext) -> list[Candidate]:
+        kind = expected_answer_type(context.question)
+        chunk_score: dict[tuple[str, int], tuple[StoredSentence, float]] = {}
+        for hit in context.hits:
+            for sentence in context.sentences_in(hit.chunk.doc_id, hit.chunk.start, hit.chunk.end):
+                key = (sentence.doc_id, sentence.ordinal)
+                if key not in chunk_score or chunk_score[key][1] < hit.score:
+                    chunk_score[key] = (sentence, hit.score)
         if not chunk_score:
             return []
-        ids = list(chunk_score)
-        dense = self.snapshot.sentence_vectors[ids] @ query_vector
+        sentences = [sentence for sentence, _ in chunk_score.values()]
+        dense = np.stack([s.vector for s in sentences]) @ context.query_vector
         w = self.weights
         out = []
-        for i, cosine in zip(ids, dense, strict=True):
-            text = self._text(self.snapshot.sentences[i])
+        for sentence, cosine in zip(sentences, dense, strict=True):
+            chunk = chunk_score[(sentence.doc_id, sentence.ordinal)][1]
+            text = context.sentence_text(sentence)
             if kind is None:
                 typed = 0.5
-            elif typed_spans(text, kind, question_terms, fallback=False):
+            elif typed_spans(text, kind, context.question_terms, fallback=False):
                 typed = 1.0
             else:
-                typed = 0.5 if typed_spans(text, kind, question_terms) else 0.0
-            overlap = self._overlap(question_terms, self._terms[i])
-            context = self._overlap(question_terms, self._context_terms(i))
-            score = w.dense * float(cosine) + w.overlap * overlap + w.context * context
-            score += w.chunk * chunk_score[i] + w.typed * typed
-            out.append(Candidate(i, float(cosine), overlap, context, chunk_score[i], typed, score))
+                typed = 0.5 if typed_spans(text, kind, context.question_terms) else 0.0
+            own = set(terms(text))
+            overlap = context.overlap(own)
+            in_context = context.overlap(self._context_terms(context, sentence, own))
+            score = w.dense * float(cosine) + w.overlap * overlap + w.context * in_context
+            score += w.chunk * chunk + w.typed * typed
+            out.append(Candidate(sentence, float(cosine), overlap, in_context, chunk, typed, score))
         return sorted(out, key=lambda c: -c.score)
 
     @staticmethod
@@ -247,29 +279,26 @@ class ExtractiveAnswerer:
         """How sure the best sentence answers: meaning, shared words in context, and the right kind of answer."""
         return float(min(1.0, max(0.0, 0.55 * best.dense + 0.35 * best.context + 0.10 * best.typed)))
 
-    def answer(
-        self, question: str, query_vector: np.ndarray, hits: list[ScoredChunk], *, min_score: float | None = None
-    ) -> Extraction:
+    def answer(self, context: AnswerContext, *, min_score: float | None = None) -> Extraction:
         """The best sentence as a quote, or an abstention below `min_score` (default: the configured one)."""
-        ranked = self.candidates(question, query_vector, hits)
+        ranked = self.candidates(context)
         if not ranked:
             return Extraction(answerable=False, confidence=0.0, answer=None, citations=[])
         best = ranked[0]
         confidence = self.confidence(best)
         if confidence < (self.min_score if min_score is None else min_score):
             return Extraction(answerable=False, confidence=confidence, answer=None, citations=[])
-        start, end = self._quote_span(best.sentence, ranked[1] if len(ranked) > 1 else None)
-        document = self.snapshot.documents[self.snapshot.sentences[best.sentence].doc_id]
-        question_terms = set(terms(question))
-        span = self._answer_span(document.text, start, end, question, question_terms)
-        answer_start, answer_end = self._fit(document.text, start, end, question_terms, span)
+        start, end = self._quote_span(context, best.sentence, ranked[1] if len(ranked) > 1 else None)
+        document = context.documents[best.sentence.doc_id]
+        span = self._answer_span(document.text, start, end, context)
+        answer_start, answer_end = fit_quote(context, document.doc_id, start, end, span, self.max_answer_chars)
         citations = [make_citation(1, document, start, end, best.score)]
         for other in ranked[1:]:
             if len(citations) >= 3 or other.score < 0.9 * best.score:
                 break
-            sentence = self.snapshot.sentences[other.sentence]
+            sentence = other.sentence
             if all(c.doc_id != sentence.doc_id for c in citations):
-                doc = self.snapshot.documents[sentence.doc_id]
+                doc = context.documents[sentence.doc_id]
                 citations.append(make_citation(len(citations) + 1, doc, sentence.start, sentence.end, other.score))
         answer_span = None
         if span and answer_start <= span[0] and span[1] <= answer_end:
@@ -282,18 +311,17 @@ class ExtractiveAnswerer:
             answer_span=answer_span,
         )
 
-    def _answer_span(
-        self, text: str, start: int, end: int, question: str, question_terms: set[str]
-    ) -> tuple[int, int] | None:
+    @staticmethod
+    def _answer_span(text: str, start: int, end: int, context: AnswerContext) -> tuple[int, int] | None:
         """The typed words (a name, date, number) nearest the question's words inside the quote."""
-        kind = expected_answer_type(question)
+        kind = expected_answer_type(context.question)
         if kind is None:
             return None
         quote = text[start:end]
-        spans = typed_spans(quote, kind, question_terms)
+        spans = typed_spans(quote, kind, context.question_terms)
         if not spans:
             return None
-        anchors = [m.start() for m in re.finditer(r"\w+", quote) if set(terms(m.group())) & question_terms]
+        anchors = [m.start() for m in re.finditer(r"\w+", quote) if set(terms(m.group())) & context.question_terms]
 
         def distance(span: tuple[int, int, float]) -> int:
             return min((min(abs(span[0] - a), abs(span[1] - a)) for a in anchors), default=0)
@@ -301,54 +329,52 @@ class ExtractiveAnswerer:
         best = max(spans, key=lambda sp: sp[2] - distance(sp) / 80)  # new words first, then nearness
         return start + best[0], start + best[1]
 
-    def _quote_span(self, sentence_index: int, runner_up: Candidate | None = None) -> tuple[int, int]:
+    def _quote_span(
+        self, context: AnswerContext, sentence: StoredSentence, runner_up: Candidate | None = None
+    ) -> tuple[int, int]:
         """One sentence, or two adjacent ones when the runner-up is its neighbour or it is too short alone."""
-        sentences = self.snapshot.sentences
-        sentence = sentences[sentence_index]
-        text = self.snapshot.documents[sentence.doc_id].text
         partner = None
-        if runner_up is not None and abs(runner_up.sentence - sentence_index) == 1:
+        if (
+            runner_up is not None
+            and runner_up.sentence.doc_id == sentence.doc_id
+            and abs(runner_up.sentence.ordinal - sentence.ordinal) == 1
+        ):
             partner = runner_up.sentence
         elif sentence.end - sentence.start < 60:
-            partner = sentence_index + 1
-        if partner is None or not 0 <= partner < len(sentences):
+            partner = context.neighbour(sentence, 1)
+        if partner is None:
             return sentence.start, sentence.end
-        other = sentences[partner]
-        start, end = min(sentence.start, other.start), max(sentence.end, other.end)
-        joinable = other.doc_id == sentence.doc_id and "\n" not in text[start:end]
+        start, end = min(sentence.start, partner.start), max(sentence.end, partner.end)
+        joinable = "\n" not in context.text(sentence.doc_id, start, end)
         return (start, end) if joinable and end - start <= self.max_answer_chars else (sentence.start, sentence.end)
 
-    def _fit(
-        self, text: str, start: int, end: int, question_terms: set[str], span: tuple[int, int] | None
-    ) -> tuple[int, int]:
-        """Cut an over-long quote to the word window that holds the answer span and most question words."""
-        if end - start <= self.max_answer_chars:
-            return start, end
-        words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
-        best, best_key = (words[0][0], words[0][1]), (-1, -1.0)
-        for i, (first, _) in enumerate(words):
-            j = i
-            while j + 1 < len(words) and words[j + 1][1] - first <= self.max_answer_chars:
-                j += 1
-            holds_span = span is not None and first <= span[0] and span[1] <= words[j][1]
-            key = (int(holds_span), self._overlap(question_terms, set(terms(text[first : words[j][1]]))))
-            if key > best_key:
-                best, best_key = (first, words[j][1]), key
-        return best
 
-    def sentence_around(self, doc_id: str, start: int, end: int) -> tuple[int, int]:
-        """The sentence(s) holding a span found by another answerer (a reader, an LLM), for the quote."""
-        ids = self._by_doc.get(doc_id, [])
-        inside = [self.snapshot.sentences[i] for i in ids if self.snapshot.sentences[i].end > start]
-        inside = [s for s in inside if s.start < end] or inside[:1]
-        if not inside:
-            return start, end
-        return min(start, inside[0].start), max(end, inside[-1].end)
+def fit_quote(
+    context: AnswerContext, doc_id: str, start: int, end: int, span: tuple[int, int] | None, max_chars: int
+) -> tuple[int, int]:
+    """Cut an over-long quote to the word window that holds the answer span and most question words."""
+    if end - start <= max_chars:
+        return start, end
+    text = context.documents[doc_id].text
+    words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+    best, best_key = (words[0][0], words[0][1]), (-1, -1.0)
+    for i, (first, _) in enumerate(words):
+        j = i
+        while j + 1 < len(words) and words[j + 1][1] - first <= max_chars:
+            j += 1
+        holds_span = span is not None and first <= span[0] and span[1] <= words[j][1]
+        key = (int(holds_span), context.overlap(set(terms(text[first : words[j][1]]))))
+        if key > best_key:
+            best, best_key = (first, words[j][1]), key
+    return best
 
-    def fit(self, doc_id: str, start: int, end: int, question: str, span: tuple[int, int] | None) -> tuple[int, int]:
-        """The public face of `_fit`: an answer window of at most max_answer_chars inside a quote."""
-        text = self.snapshot.documents[doc_id].text
-        return self._fit(text, start, end, set(terms(question)), span)
+
+def sentence_around(context: AnswerContext, doc_id: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence(s) holding a span found by another answerer (a reader, an LLM), for the quote."""
+    inside = context.sentences_in(doc_id, start, end)
+    if not inside:
+        return start, end
+    return min(start, inside[0].start), max(end, inside[-1].end)
 
 
 def make_citation(number: int, document: Document, start: int, end: int, score: float) -> Citation:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Protocol
 
 from qa_service.analysis import ANALYZER
-from qa_service.answering import AnswerContext, Extraction, ExtractiveAnswerer
+from qa_service.answering import AnswerBackend, AnswerContext, ExtractiveAnswerer, build_backend
 from qa_service.chunking import Chunker
 from qa_service.config import Settings
 from qa_service.embedding import Embedder, build_embedder
@@ -21,33 +20,6 @@ from qa_service.indexing import Incoming, Indexer
 from qa_service.retrieval import HybridRetriever, RetrievedChunk
 from qa_service.schemas import Answer, Document, DocumentSummary, IngestReport, Passage, SearchResult
 from qa_service.store import DocumentStore, IndexConfig, build_store
-
-
-class AnswerBackend(Protocol):
-    """An optional answerer that refines the extractive one and falls back to it when it cannot help."""
-
-    name: str
-
-    def load(self) -> AnswerBackend: ...
-
-    def answer(self, context: AnswerContext, fallback: Extraction) -> Extraction: ...
-
-
-def build_backend(settings: Settings) -> AnswerBackend | None:
-    """The back-end the settings ask for: an OpenAI-compatible LLM, a local reader model, or none."""
-    if settings.llm_base_url:
-        from qa_service.generation import LLMAnswerer
-
-        if not settings.llm_model:
-            raise ValueError("QA_LLM_BASE_URL is set but QA_LLM_MODEL is not: name the model to use")
-        return LLMAnswerer(
-            settings.llm_base_url, settings.llm_model, api_key=settings.llm_api_key, timeout_s=settings.llm_timeout_s
-        )
-    if settings.reader_model:
-        from qa_service.reader import ReaderAnswerer
-
-        return ReaderAnswerer(settings.reader_model, max_answer_chars=settings.max_answer_chars)
-    return None
 
 
 class QAService:

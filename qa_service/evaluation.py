@@ -549,7 +549,7 @@ def build_eval_index(service: Any, eval_set: EvalSet, *, progress: bool) -> dict
     """Ingest the set's corpus into the service's (temporary) index; returns counts, time and notes."""
     started = time.perf_counter()
     if eval_set.documents is not None:
-        report = service.add_documents(eval_set.documents)
+        report = service.add_documents(eval_set.documents, bulk=True)
     else:
         assert eval_set.corpus_dir is not None
         if not eval_set.corpus_dir.is_dir():

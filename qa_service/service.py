@@ -155,9 +155,13 @@ class QAService:
             raise DocumentExistsError(f"a document with id {document.doc_id!r} already exists")
         return report
 
-    def add_documents(self, documents: list[Document], *, replace_existing: bool = True) -> IngestReport:
-        """Embed only what is new or changed, and commit it in batches (each batch all or nothing)."""
-        return self.indexer.add_all((Incoming(d) for d in documents), replace_existing=replace_existing)
+    def add_documents(
+        self, documents: list[Document], *, replace_existing: bool = True, bulk: bool = False
+    ) -> IngestReport:
+        """Embed only what is new or changed, and commit it in batches (each batch all or nothing).
+
+        `bulk`: many documents, nothing else to serve: the embedder may use every core."""
+        return self.indexer.add_all((Incoming(d) for d in documents), replace_existing=replace_existing, bulk=bulk)
 
     def delete_document(self, doc_id: str) -> None:
         if not self.store.delete([doc_id]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from typing import Any
 
@@ -21,12 +22,21 @@ def configured_url(settings: Settings) -> str:
     host = settings.host.strip() or "127.0.0.1"
     if host in ("0.0.0.0", "::", "[::]"):
         host = "127.0.0.1" if host == "0.0.0.0" else "::1"
-    try:
+    with contextlib.suppress(ValueError):  # a host name, not an address
         if ipaddress.ip_address(host).version == 6:
             host = f"[{host}]"
-    except ValueError:
-        pass  # a host name
     return f"http://{host}:{settings.port}"
+
+
+def _client(url: str, timeout_s: float):  # noqa: ANN202 - an httpx.Client, imported lazily
+    """A client that goes to a loopback server directly, whatever HTTP proxy the environment names."""
+    import httpx
+
+    host = httpx.URL(url).host
+    loopback = host == "localhost"
+    with contextlib.suppress(ValueError):  # a host name, not an address
+        loopback = loopback or ipaddress.ip_address(host).is_loopback
+    return httpx.Client(timeout=timeout_s, trust_env=not loopback)
 
 
 def _headers(api_key: str | None) -> dict[str, str]:
@@ -38,8 +48,7 @@ def server_answers(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
     import httpx
 
     try:
-        # trust_env=False: a loopback probe must not go through an HTTP proxy from the environment.
-        with httpx.Client(timeout=timeout_s, trust_env=False) as client:
+        with _client(url, timeout_s) as client:
             response = client.get(f"{url.rstrip('/')}/health")
             body = response.json()
     except (httpx.HTTPError, ValueError):
@@ -63,7 +72,7 @@ def ask_remote(url: str, question: str, top_k: int, *, api_key: str | None = Non
 
     endpoint = f"{url.rstrip('/')}/ask"
     try:
-        with httpx.Client(timeout=ASK_TIMEOUT_S) as client:
+        with _client(url, ASK_TIMEOUT_S) as client:
             response = client.post(endpoint, json={"question": question, "top_k": top_k}, headers=_headers(api_key))
     except httpx.HTTPError as exc:
         raise RemoteError(f"cannot reach the server at {url}: {exc or type(exc).__name__} (or use --local)") from exc

@@ -67,8 +67,7 @@ def format_summary(report: dict[str, Any]) -> list[str]:
         f"top_k={report['config']['top_k']} model={report['config']['embedding_model']} "
         f"answers={report['config'].get('answer_backend', '?')} "
         f"code={report['config']['code_version'] or '?'}",
-        f"index (temporary)  {index['documents']} documents, {index['chunks']} chunks, "
-        f"{fmt(index.get('sentences'))} sentences; "
+        f"index (temporary)  {index['documents']} documents, {index['chunks']} chunks, {index['sentences']} sentences; "
         f"built in {index['build_s']:.1f} s (model load {index['model_load_s']:.1f} s)",
         f"questions          {m['questions']}: {m['answerable']} answerable, {m['unanswerable']} unanswerable; "
         f"answered {m['answered']}, abstained {m['abstained']}; right overall {pct(m['right'])}",

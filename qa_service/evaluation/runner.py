@@ -51,12 +51,12 @@ def build_eval_index(service: QAService, eval_set: EvalSet, *, progress: bool) -
     """Ingest the set's corpus into the service's (temporary) index; returns counts, time and notes."""
     started = time.perf_counter()
     if eval_set.documents is not None:
-        report = service.add_documents(eval_set.documents, rebuild=True, progress=progress)
+        report = service.add_documents(eval_set.documents, bulk=True)
     else:
         assert eval_set.corpus_dir is not None
         if not eval_set.corpus_dir.is_dir():
             raise EvalInputError(f"corpus folder {eval_set.corpus_dir} does not exist (set QA_SEEDS_DIR or --corpus)")
-        report = service.ingest_paths([eval_set.corpus_dir], rebuild=True, progress=progress)
+        report = service.ingest_paths([eval_set.corpus_dir], progress=progress)
     seconds = time.perf_counter() - started
     for name, error in report.errors.items():
         eval_set.notes.append(f"skipped {name}: {error}")
@@ -71,13 +71,7 @@ def build_eval_index(service: QAService, eval_set: EvalSet, *, progress: bool) -
     unknown = sorted({d for i in eval_set.items for d in i.doc_ids} - known)
     if unknown:
         eval_set.notes.append(f"gold doc ids not in the corpus: {', '.join(unknown[:10])}")
-    stats = service.stats()
-    return {
-        "build_s": round(seconds, 3),
-        "documents": stats["documents"],
-        "chunks": stats["chunks"],
-        "sentences": stats.get("sentences"),  # the store may not count sentences; the report then says n/a
-    }
+    return {"build_s": round(seconds, 3), **service.stats()}  # documents, chunks, sentences
 
 
 def run_eval(

@@ -68,7 +68,7 @@ def test_eval_command_checks_every_gate_it_is_given(
     report = {
         "set": {"name": "hand-made", "format": "seed", "notes": []},
         "config": {"top_k": 5, "embedding_model": "m", "code_version": None, "min_score": 0.42},
-        "index": {"documents": 3, "chunks": 3, "sentences": None, "build_s": 0.1, "model_load_s": 0.1},
+        "index": {"documents": 3, "chunks": 3, "sentences": 3, "build_s": 0.1, "model_load_s": 0.1},
         "metrics": compute_metrics(hand_made_results),
         "threshold_sweep": None,
         "questions": [asdict(r) for r in hand_made_results],

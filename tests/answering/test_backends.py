@@ -109,9 +109,11 @@ def test_llm_unusable_reply_falls_back(llm_service: QAService, extractive_answer
 
 
 def test_llm_timeout_falls_back_quickly(llm_service: QAService, extractive_answer) -> None:  # noqa: ANN001
+    # The endpoint would answer after 10 s; with QA_LLM_TIMEOUT_S=1 the answer must not wait for it. The margin
+    # is wide because embedding the question alone took 1.4 s on a 2-core machine under a load average of 20.
     started = time.perf_counter()
-    answer = _ask(llm_service, "Too late [1].", delay_s=3.0)
-    assert time.perf_counter() - started < 2.5
+    answer = _ask(llm_service, "Too late [1].", delay_s=10.0)
+    assert time.perf_counter() - started < 7.0
     assert answer.answer == extractive_answer.answer
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa_service.analysis import STOPWORDS, terms
+from qa_service.ingest import document_label
 from qa_service.retrieval import ScoredChunk
 from qa_service.schemas import AnswerSpan, Citation, Document, Sentence
 from qa_service.store import IndexSnapshot
@@ -357,6 +358,7 @@ def make_citation(number: int, document: Document, start: int, end: int, score: 
         id=number,
         doc_id=document.doc_id,
         title=document.title,
+        label=document_label(document.text, document.title),
         date=document.date,
         source=document.source,
         start=start,

@@ -19,7 +19,8 @@ from qa_service.chunking import Chunker
 from qa_service.config import Settings
 from qa_service.embedding import Embedder, build_embedder
 from qa_service.errors import DocumentExistsError, DocumentNotFoundError, InvalidDocumentError
-from qa_service.ingest import iter_article_files, load_file, validate_doc_id
+from qa_service.ingest import document_label, iter_article_files, load_file, validate_doc_id
+from qa_service.relatedness import is_related, mentioned_words
 from qa_service.retrieval import HybridRetriever, ScoredChunk
 from qa_service.schemas import (
     Answer,
@@ -160,7 +161,7 @@ class QAService:
             confidence=round(extraction.confidence, 4),
             answer_span=extraction.answer_span,
             citations=extraction.citations,
-            passages=self._passages(engine.snapshot, hits),
+            passages=self._passages(engine.snapshot, hits, question),
             timings_ms={
                 "embed": round((embedded - started) * 1000, 2),
                 "retrieve": round((retrieved - embedded) * 1000, 2),
@@ -173,13 +174,13 @@ class QAService:
         engine = self.engine
         vector = self.embedder.embed([query])[0]
         hits = engine.retriever.search(vector, query, top_k or self.settings.top_k)
-        return SearchResult(query=query, passages=self._passages(engine.snapshot, hits))
+        return SearchResult(query=query, passages=self._passages(engine.snapshot, hits, query))
 
-    @staticmethod
-    def _passages(snapshot: IndexSnapshot, hits: Iterable) -> list[Passage]:  # noqa: ANN001
+    def _passages(self, snapshot: IndexSnapshot, hits: Iterable, question: str) -> list[Passage]:  # noqa: ANN001
         out = []
         for hit in hits:
             chunk = snapshot.chunks[hit.index]
+            mentions = mentioned_words(question, chunk.text)
             out.append(
                 Passage(
                     doc_id=chunk.doc_id,
@@ -188,6 +189,9 @@ class QAService:
                     end=chunk.end,
                     text=chunk.text,
                     score=round(hit.score, 4),
+                    similarity=round(hit.dense, 4),
+                    mentions=mentions,
+                    related=is_related(hit.dense, mentions, self.settings.related_min_similarity),
                 )
             )
         return out
@@ -199,7 +203,12 @@ class QAService:
             counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
         return [
             DocumentSummary(
-                doc_id=d.doc_id, title=d.title, date=d.date, source=d.source, chunks=counts.get(d.doc_id, 0)
+                doc_id=d.doc_id,
+                title=d.title,
+                label=document_label(d.text, d.title),
+                date=d.date,
+                source=d.source,
+                chunks=counts.get(d.doc_id, 0),
             )
             for d in snapshot.documents.values()
         ]

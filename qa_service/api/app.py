@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -25,6 +26,7 @@ from qa_service.api.limits import BodySizeLimitMiddleware, build_rate_limit, rat
 from qa_service.api.observability import Metrics, ObservabilityMiddleware, configure_access_log
 from qa_service.api.routers import documents, qa, system
 from qa_service.api.security import configured_key, prune_openapi_security
+from qa_service.api.validation import validation_error
 from qa_service.config import Settings, get_settings
 from qa_service.errors import (
     DocumentExistsError,
@@ -87,12 +89,13 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         return JSONResponse(status_code=code, content={"detail": str(exc)})
 
     app.add_exception_handler(RateLimitExceeded, rate_limit_exceeded)
+    app.add_exception_handler(RequestValidationError, validation_error)
 
     routers = (qa.router, documents.router, system.router)
     for router in routers:
         app.include_router(router)
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def index_page() -> FileResponse:
         return FileResponse(WEB_DIR / "index.html")
 

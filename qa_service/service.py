@@ -20,7 +20,7 @@ from qa_service.config import Settings
 from qa_service.embedding import Embedder, build_embedder
 from qa_service.errors import DocumentExistsError, DocumentNotFoundError, InvalidDocumentError
 from qa_service.ingest import document_label, iter_article_files, load_file, validate_doc_id
-from qa_service.relatedness import is_related, mentioned_words
+from qa_service.relatedness import relation
 from qa_service.retrieval import HybridRetriever, ScoredChunk
 from qa_service.schemas import (
     Answer,
@@ -180,7 +180,7 @@ class QAService:
         out = []
         for hit in hits:
             chunk = snapshot.chunks[hit.index]
-            mentions = mentioned_words(question, chunk.text)
+            mentions, related = relation(question, chunk.text, hit.dense, self.settings.related_min_similarity)
             out.append(
                 Passage(
                     doc_id=chunk.doc_id,
@@ -191,7 +191,7 @@ class QAService:
                     score=round(hit.score, 4),
                     similarity=round(hit.dense, 4),
                     mentions=mentions,
-                    related=is_related(hit.dense, mentions, self.settings.related_min_similarity),
+                    related=related,
                 )
             )
         return out

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from slowapi.errors import RateLimitExceeded
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -69,7 +70,11 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
                 raise
         yield
 
-    app = FastAPI(
+    # FastAPIOffline: FastAPI's documented self-hosting of the docs assets, Swagger UI 5 shipped in the
+    # `fastapi-offline` wheel, so /docs works with no internet (FastAPI's default loads it from a CDN). ReDoc is off:
+    # its page still fetches a logo from its CDN, and one docs page is enough.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="qa-service",
         summary="Ask questions of your news articles; get short answers with exact citations.",
         version="0.1.0",

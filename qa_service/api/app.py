@@ -1,7 +1,8 @@
 """Build the FastAPI app: load the model and index once in the lifespan, map domain errors to HTTP.
 
-Middleware, outermost first: request log and metrics, body size limits, CORS (only when QA_CORS_ORIGINS is
-set). Access control and the rate limit are dependencies of the endpoints (see deps.py).
+Middleware, outermost first: the client address from X-Forwarded-For (only from QA_TRUSTED_PROXIES), request log
+and metrics, body time and size limits, CORS (only when QA_CORS_ORIGINS is set). Access control, the rate limit
+and the in-flight limit on questions are dependencies of the endpoints (see deps.py).
 """
 
 from __future__ import annotations
@@ -21,9 +22,16 @@ from fastapi_offline import FastAPIOffline
 from slowapi.errors import RateLimitExceeded
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from qa_service.api.deps import require_read_key
-from qa_service.api.limits import BodySizeLimitMiddleware, build_rate_limit, rate_limit_exceeded
+from qa_service.api.limits import (
+    BodySizeLimitMiddleware,
+    BodyTimeoutMiddleware,
+    InFlightLimit,
+    build_rate_limit,
+    rate_limit_exceeded,
+)
 from qa_service.api.observability import Metrics, ObservabilityMiddleware, configure_access_log
 from qa_service.api.routers import documents, qa, system
 from qa_service.api.security import configured_key, prune_openapi_security
@@ -84,6 +92,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.state.service = service if service is not None and service.loaded else None
     app.state.metrics = Metrics()
     app.state.limiter, app.state.ask_rate_limit = build_rate_limit(settings.rate_limit)
+    app.state.in_flight = InFlightLimit(settings.max_in_flight, app.state.metrics.questions_in_flight)
     configure_access_log(settings.log_level)
     if settings.require_key_for_reads and configured_key(settings) is None:
         logger.warning("QA_REQUIRE_KEY_FOR_READS is set but QA_API_KEY is not: reads and writes are open")
@@ -119,7 +128,10 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         max_request_bytes=settings.max_request_bytes,
         max_document_bytes=settings.max_document_bytes,
     )
+    app.add_middleware(BodyTimeoutMiddleware, timeout_s=settings.body_timeout_s)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    if settings.trusted_proxies:  # rate limit and access log then see the forwarded client
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.add_middleware(_CleanStartupFailure, state=app.state)
 
     def openapi() -> dict[str, Any]:  # generated once, then says which endpoints this configuration guards

@@ -41,7 +41,10 @@ def get_document(service: ServiceDep, _access: ReadAccess, doc_id: str = DocIdPa
 
 
 @router.post(
-    "", response_model=DocumentSummary, status_code=status.HTTP_201_CREATED, responses=errors(400, 401, 409, 413, 503)
+    "",
+    response_model=DocumentSummary,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(400, 401, 408, 409, 413, 503),
 )
 def add_document(body: DocumentIn, service: ServiceDep, _access: WriteAccess) -> DocumentSummary:
     """Add one article (409 if the id, or the same text under another id, already exists)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
+from qa_service import loadgen
 from qa_service.api import create_app
 from qa_service.config import Settings
 from qa_service.devserver import LocalServer, local_server
@@ -246,3 +248,28 @@ def test_a_body_sent_slowly_gets_408_and_the_connection_closes(server: tuple[Loc
     assert reply.startswith(b"HTTP/1.1 408"), reply
     assert b"QA_BODY_TIMEOUT_S" in reply
     assert elapsed < 6, f"the server held the connection for {elapsed:.1f} s"
+
+
+@pytest.mark.slow
+def test_serve_keeps_idle_connections_longer_than_uvicorns_5_s(server: tuple[LocalServer, Path]) -> None:
+    """A client (or proxy) reusing a connection after 6 idle seconds must not meet a server closing it."""
+    running, _ = server
+    host, port = re.match(r"http://([\d.]+):(\d+)", running.url).groups()  # type: ignore[union-attr]
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request("GET", "/health")
+        first = connection.getresponse()
+        first.read()
+        sock = connection.sock
+        time.sleep(6)
+        connection.request("GET", "/health")  # http.client would reconnect silently if the socket were gone
+        second = connection.getresponse()
+        second.read()
+        assert second.status == 200 and connection.sock is sock
+    finally:
+        connection.close()
+
+
+def test_load_driver_lets_idle_connections_go_before_any_server_does() -> None:
+    """Reusing a connection just as the server closes it is a ReadError (or 'Server disconnected')."""
+    assert loadgen.KEEPALIVE_EXPIRY_S < 5 <= Settings(_env_file=None).keep_alive_s  # 5 s: uvicorn's default

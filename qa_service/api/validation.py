@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime
 import math
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, Field
 
 
 def json_safe(value: Any) -> Any:  # noqa: ANN401 - any JSON-like tree
@@ -38,12 +39,16 @@ async def validation_error(_: Request, exc: RequestValidationError) -> JSONRespo
     )
 
 
-def real_date(value: str | None) -> str | None:
+def real_date(value: str) -> str:
     """`YYYY-MM-DD` that names a day of the calendar: 2025-02-30 and 2025-13-45 are refused, naming the value."""
-    if value is None:
-        return None
     try:
         datetime.date.fromisoformat(value)
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a calendar date ({exc})") from None
     return value
+
+
+CalendarDate = Annotated[
+    str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", json_schema_extra={"format": "date"}), AfterValidator(real_date)
+]
+"""A `YYYY-MM-DD` string that is a real day; the schema says `format: date` so generated clients send real ones."""

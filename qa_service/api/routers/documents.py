@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Path, status
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from qa_service.api.deps import ReadAccess, ServiceDep, WriteAccess
 from qa_service.api.responses import errors
 from qa_service.api.routers.qa import NOT_BLANK
-from qa_service.api.validation import real_date
+from qa_service.api.validation import CalendarDate
 from qa_service.ingest import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, content_hash, make_document
 from qa_service.schemas import Document, DocumentSummary
 
@@ -25,9 +23,7 @@ class DocumentIn(BaseModel):
     )
     doc_id: str | None = Field(default=None, min_length=1, max_length=MAX_DOC_ID_LENGTH, pattern=DOC_ID_PATTERN.pattern)
     title: str | None = Field(default=None, max_length=500)
-    date: Annotated[str | None, AfterValidator(real_date)] = Field(
-        default=None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="A calendar date, YYYY-MM-DD."
-    )
+    date: CalendarDate | None = Field(default=None, description="A calendar date, YYYY-MM-DD.")
 
 
 @router.get("", response_model=list[DocumentSummary], responses=errors(401, 503))

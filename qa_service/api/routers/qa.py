@@ -34,8 +34,8 @@ class AskRequest(BaseModel):
     question: str = Field(
         min_length=1, max_length=MAX_QUESTION_CHARS, json_schema_extra=NOT_BLANK, examples=["Who met Dorothy Shea?"]
     )
-    top_k: Annotated[StrictInt, BeforeValidator(_whole_float_to_int)] | None = Field(
-        default=None, ge=1, le=20, description="Passages to retrieve; unset means the server's QA_TOP_K."
+    top_k: Annotated[StrictInt, Field(ge=1, le=20), BeforeValidator(_whole_float_to_int)] | None = Field(
+        default=None, description="Passages to retrieve; unset means the server's QA_TOP_K."
     )
 
     _check_question = field_validator("question")(_not_blank)

@@ -8,6 +8,9 @@ from functools import lru_cache
 import pysbd
 import Stemmer
 
+ANALYZER = "snowball-en-1"
+"""Version of `terms`: stored keyword rows and term counts were made with it; change it when `terms` changes."""
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 STOPWORDS = frozenset(

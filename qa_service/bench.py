@@ -21,8 +21,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from qa_service import loadgen
 from qa_service.config import Settings
 from qa_service.devserver import local_server, measured_env
@@ -63,20 +61,37 @@ def bench_ingest(settings: Settings, index_dir: Path) -> Any:  # noqa: ANN401 - 
     service.embedder.embed(["warm-up"])  # first call pays one-off costs that ingest would otherwise carry
     load_s = time.perf_counter() - started
     started = time.perf_counter()
-    report = service.ingest_paths([settings.seeds_dir], rebuild=True, progress=False)
+    report = service.ingest_paths([settings.seeds_dir], progress=False)
     build_s = time.perf_counter() - started
-    stats = service.engine.snapshot
-    chunks, sentences = len(stats.chunks), len(stats.sentences)
+    stats = service.stats()
+    documents, chunks, sentences = stats["documents"], stats["chunks"], stats["sentences"]
+    texts = _indexed_texts(service)
+    started = time.perf_counter()
+    service.embedder.embed(texts, bulk=True)
+    raw_s = time.perf_counter() - started
     _echo(f"model load                {load_s:.2f} s")
     _echo(
         f"ingest (seed corpus)      {len(report.added)} documents -> {chunks} chunks + {sentences} sentences "
-        f"embedded, temporary index built in {build_s:.2f} s"
+        f"embedded and stored in {build_s:.2f} s"
     )
     _echo(
-        f"ingest throughput         {chunks / build_s:.1f} chunks/s "
-        f"({(chunks + sentences) / build_s:.1f} embedded texts/s: chunks and sentences)"
+        f"ingest throughput         {documents / build_s:.2f} articles/s, {chunks / build_s:.1f} chunks/s, "
+        f"{(chunks + sentences) / build_s:.1f} texts/s (chunks and sentences); the embedding model alone on the "
+        f"same {len(texts)} texts: {len(texts) / raw_s:.1f} texts/s"
     )
     return service
+
+
+def _indexed_texts(service: Any) -> list[str]:  # noqa: ANN401
+    """The chunk and sentence texts ingest embedded, to time the model alone on exactly them."""
+    from qa_service.analysis import sentence_spans
+
+    texts = []
+    for summary in service.list_documents():
+        document = service.get_document(summary.doc_id)
+        texts.extend(c.text for c in service.indexer.chunker.split(document, 0))
+        texts.extend(document.text[s:e] for s, e in sentence_spans(document.text))
+    return texts
 
 
 # ---- 2. HTTP --------------------------------------------------------------------------------------------
@@ -120,99 +135,68 @@ def bench_http(settings: Settings, index_dir: Path, questions: list[str], *, req
         _echo("server RSS after load     " + ("n/a (psutil is not installed)" if rss is None else f"{rss:.0f} MiB"))
 
 
-# ---- 3. synthetic corpora -------------------------------------------------------------------------------
+# ---- 3. the store at scale (synthetic corpora) ----------------------------------------------------------
 
 
-def synthetic_snapshot(seed_snapshot: Any, size: int, *, seed: int = 0) -> Any:  # noqa: ANN401
-    """`size` chunks, each its own document of 3-6 random seed sentences; vectors from the real sentence vectors."""
-    from qa_service.schemas import Chunk, Document, Sentence
-    from qa_service.store import IndexSnapshot
+def bench_store(settings: Settings, service: Any, root: Path, sizes: list[int], *, queries: int) -> None:  # noqa: ANN401
+    """For each size: build a synthetic store, serve it, and measure questions, writes, start-up and memory."""
+    from qa_service import storebench
+    from qa_service.service import QAService
 
-    texts = [seed_snapshot.documents[s.doc_id].text[s.start : s.end] for s in seed_snapshot.sentences]
-    vectors = seed_snapshot.sentence_vectors
-    rng = np.random.default_rng(seed)
-    counts = rng.integers(3, 7, size=size)
-    picks = rng.integers(0, len(texts), size=int(counts.sum()))
-    sentence_vectors = np.ascontiguousarray(vectors[picks], dtype=np.float32)
-    firsts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    chunk_vectors = np.add.reduceat(sentence_vectors, firsts, axis=0)
-    chunk_vectors /= np.linalg.norm(chunk_vectors, axis=1, keepdims=True)
-    documents: dict[str, Document] = {}
-    chunks: list[Chunk] = []
-    sentences: list[Sentence] = []
-    cursor = 0
-    for i, count in enumerate(counts.tolist()):
-        doc_id = f"synthetic-{i:06d}"
-        parts, offset = [], 0
-        for pick in picks[cursor : cursor + count].tolist():
-            sentences.append(Sentence.model_construct(doc_id=doc_id, start=offset, end=offset + len(texts[pick])))
-            parts.append(texts[pick])
-            offset += len(texts[pick]) + 1
-        cursor += count
-        text = " ".join(parts)
-        documents[doc_id] = Document.model_construct(
-            doc_id=doc_id, text=text, title=None, date=None, source="synthetic", content_hash=""
-        )
-        chunks.append(Chunk.model_construct(chunk_id=i, doc_id=doc_id, start=0, end=len(text), text=text))
-    return IndexSnapshot(
-        config=seed_snapshot.config,
-        documents=documents,
-        chunks=chunks,
-        chunk_vectors=np.ascontiguousarray(chunk_vectors, dtype=np.float32),
-        sentences=sentences,
-        sentence_vectors=sentence_vectors,
-        version=1,
-    )
-
-
-def bench_synthetic(service: Any, sizes: list[int], questions: list[str], *, queries: int) -> None:  # noqa: ANN401
-    from qa_service.answering import ExtractiveAnswerer
-    from qa_service.retrieval import HybridRetriever
-
-    settings = service.settings
-    seed_snapshot = service.engine.snapshot
-    asked = [questions[i % len(questions)] for i in range(queries)]
+    sentences, vectors = storebench.seed_material(service)
+    questions = seed_questions()
     _echo(
-        f"SYNTHETIC corpora (not real articles): each chunk = 3-6 random seed sentences of the "
-        f"{len(seed_snapshot.sentences)}, vector = normalised mean of their real vectors; {queries} seed questions, "
-        f"top_k 5"
+        f"SYNTHETIC corpora (real rows, SYNTHETIC vectors): each document is one chunk of 3-6 random seed sentences "
+        f"(of {len(sentences)}), vectors = normalised mean of their real vectors + noise; {queries} seed questions"
     )
+    articles = storebench.bench_articles(5)
     for size in sizes:
+        index_dir = root / f"synthetic-{size}"
+        sized = settings.model_copy(update={"index_dir": index_dir})
+        corpus = storebench.SyntheticCorpus(sentences, vectors, seed=size)
+        build_s = storebench.build_synthetic_store(sized, service.index_config, corpus, size)
         started = time.perf_counter()
-        snapshot = synthetic_snapshot(seed_snapshot, size)
-        make_s = time.perf_counter() - started
-        started = time.perf_counter()
-        retriever = HybridRetriever(snapshot)
-        retriever_s = time.perf_counter() - started
-        started = time.perf_counter()
-        answerer = ExtractiveAnswerer(
-            snapshot, min_score=settings.min_score, max_answer_chars=settings.max_answer_chars
-        )
-        answerer_s = time.perf_counter() - started
-        totals, retrieval, answering = [], [], []
-        for question in asked:
-            began = time.perf_counter()
-            vector = service.embedder.embed([question])[0]
-            embedded = time.perf_counter()
-            hits = retriever.search(vector, question, 5)
-            retrieved = time.perf_counter()
-            answerer.answer(question, vector, hits)
-            done = time.perf_counter()
-            totals.append((done - began) * 1000)
-            retrieval.append((retrieved - embedded) * 1000)
-            answering.append((done - retrieved) * 1000)
-        rss = _rss_mib()
+        writer = QAService(sized, embedder=service.embedder).load()  # builds the dense index once and caches it
+        open_s = time.perf_counter() - started
+        dense = writer.store._dense
+        writer.close()
+        writer = QAService(sized, embedder=service.embedder).load()
         _echo(
-            f"SYNTHETIC {size:>7,} chunks ({len(snapshot.sentences):,} sentences): generated in {make_s:.1f} s; "
-            f"build retriever {retriever_s:.1f} s + answerer {answerer_s:.1f} s"
-            + ("" if rss is None else f"; process RSS {rss:.0f} MiB")
+            f"SYNTHETIC {size:>9,} chunks: store written in {build_s:.0f} s "
+            f"({storebench.human_bytes(storebench.disk_usage(index_dir))} on disk); first open {open_s:.1f} s "
+            f"(builds FAISS {dense.factory}); "
+            + (
+                f"recall@50 vs exact {recall:.3f}"
+                if (recall := storebench.dense_recall(writer, questions))
+                else "exact"
+            )
+        )
+        env = measured_env(index_dir, QA_SEEDS_DIR=str(Path(settings.seeds_dir).resolve()), QA_LOG_LEVEL="warning")
+        started = time.perf_counter()
+        with local_server(env, log_path=root / f"server-{size}.log") as server:
+            startup_s = time.perf_counter() - started
+            r = storebench.bench_size(
+                writer, server.url, server.process.pid, questions, queries=queries, articles=articles
+            )
+        idle, write, busy = r["idle"], r["write"], r["busy"]
+        _echo(
+            f"SYNTHETIC {size:>9,} chunks: server start to healthy {startup_s:.1f} s; RSS {r['rss_mib']:.0f} MiB; "
+            f"/ask p50 {idle['p50']:.1f} ms p99 {idle['p99']:.1f} ms (embed {idle['embed']:.1f} + retrieve "
+            f"{idle['retrieve']:.1f} + answer {idle['answer']:.1f} ms, server-side medians)"
         )
         _echo(
-            f"SYNTHETIC {size:>7,} chunks per query ms: embed+retrieve+answer p50 {_ms(totals, 50)} "
-            f"p95 {_ms(totals, 95)}; retrieve only p50 {_ms(retrieval, 50)} p95 {_ms(retrieval, 95)}; "
-            f"answer only p50 {_ms(answering, 50)} p95 {_ms(answering, 95)}"
+            f"SYNTHETIC {size:>9,} chunks: add one article {write['add_s'] * 1000:.0f} ms, "
+            f"{storebench.human_bytes(write['add_bytes'])} written; delete {write['delete_s'] * 1000:.0f} ms, "
+            f"{storebench.human_bytes(write['delete_bytes'])}; the server answers from it "
+            f"{write['seen_add_s'] * 1000:.0f} ms / {write['seen_delete_s'] * 1000:.0f} ms later "
+            f"(worst {write['seen_max_s'] * 1000:.0f} ms); embedding excluded"
         )
-        del snapshot, retriever, answerer
+        _echo(
+            f"SYNTHETIC {size:>9,} chunks: /ask while another client adds+deletes ({busy['writes']} writes): "
+            f"p50 {busy['p50']:.1f} ms p99 {busy['p99']:.1f} ms (idle p99 {idle['p99']:.1f} ms)"
+        )
+        writer.close()
+        shutil.rmtree(index_dir, ignore_errors=True)
         gc.collect()
 
 
@@ -228,8 +212,6 @@ def run_bench(
     skip_http: bool = False,
     queries: int = 100,
 ) -> None:
-    import faiss
-
     root = Path(tempfile.mkdtemp(prefix="qa-bench-"))
     try:
         _echo(
@@ -242,8 +224,7 @@ def run_bench(
         if not skip_http:
             bench_http(settings, index_dir, questions, requests=requests, max_seconds=max_seconds)
         if sizes:
-            faiss.omp_set_num_threads(1)  # as the service does
-            bench_synthetic(service, sizes, questions, queries=queries)
+            bench_store(settings, service, root, sizes, queries=queries)
         _echo(f"done; {_load()} (other processes on these CPUs skew every number above)")
     finally:
         shutil.rmtree(root, ignore_errors=True)

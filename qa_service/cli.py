@@ -19,12 +19,12 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _service(settings: Settings):  # noqa: ANN202 - imported lazily so `--help` is instant
+def _service(settings: Settings, *, reset: bool = False):  # noqa: ANN202 - imported lazily so `--help` is instant
     from qa_service.service import QAService
 
     try:
-        return QAService(settings).load()
-    except (QAServiceError, RuntimeError) as exc:
+        return QAService(settings).load(reset=reset)
+    except (QAServiceError, RuntimeError, ValueError) as exc:
         _fail(str(exc))
 
 
@@ -33,18 +33,28 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Article files (.txt, .md) or folders of them.")],
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start a new index from these files only.")] = False,
 ) -> None:
-    """Add articles to the index (re-ingesting an unchanged file does nothing)."""
+    """Add articles to the index (re-ingesting an unchanged file does nothing).
+
+    Files are embedded and committed in batches: interrupted, the same command resumes where it stopped.
+    """
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        _fail(f"no such file or folder: {', '.join(missing)}", 2)
     settings = get_settings()
-    service = _service(settings)
-    report = service.ingest_paths(paths, rebuild=rebuild, progress=True)
+    service = _service(settings, reset=rebuild)
+    try:
+        report = service.ingest_paths(paths, progress=True, keep_ids=False)
+    finally:
+        service.close()
     for name, error in report.errors.items():
         typer.secho(f"skipped {name}: {error}", fg=typer.colors.YELLOW, err=True)
     for doc_id, original in report.duplicates.items():
         typer.secho(f"duplicate: {doc_id} has the same text as {original}; not added", fg=typer.colors.YELLOW, err=True)
     stats = service.stats()
+    counts = report.counts
     typer.echo(
-        f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
-        f"duplicates {len(report.duplicates)}, errors {len(report.errors)}; "
+        f"added {counts.get('added', 0)}, replaced {counts.get('replaced', 0)}, "
+        f"unchanged {counts.get('unchanged', 0)}, duplicates {len(report.duplicates)}, errors {len(report.errors)}; "
         f"index {settings.index_dir}: {stats['documents']} documents, {stats['chunks']} chunks"
     )
     if report.errors:
@@ -52,15 +62,22 @@ def ingest(
 
 
 def ensure_index(settings: Settings) -> None:
-    """First start: build the index from the seeds folder so `serve` works out of the box."""
-    from qa_service.store import IndexStore
+    """First start: build the index from the seeds folder so `serve` works out of the box.
 
-    if IndexStore(settings.index_dir).current_name() is not None:
+    Only a store that does not exist yet gets the seeds: an existing one, even empty, is the user's.
+    """
+    from qa_service.store import store_exists
+
+    if store_exists(settings):
         return
     seeds = settings.seeds_dir
     if seeds.is_dir() and any(seeds.iterdir()):
         typer.echo(f"no index in {settings.index_dir}: building it from {seeds}/ ...", err=True)
-        report = _service(settings).ingest_paths([seeds])
+        service = _service(settings)
+        try:
+            report = service.ingest_paths([seeds])
+        finally:
+            service.close()
         for name, error in report.errors.items():
             typer.secho(f"skipped {name}: {error}", fg=typer.colors.YELLOW, err=True)
 

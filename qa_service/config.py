@@ -29,6 +29,15 @@ class Settings(BaseSettings):
     chunk_size: int = Field(default=160, ge=16, le=510)
     chunk_overlap: int = Field(default=32, ge=0)
 
+    # The store (see README "Index on disk"): FAISS type by corpus size unless set to a factory string.
+    faiss_index: str = "auto"  # "auto", "Flat", "IVF4096,SQ8", ... (faiss.index_factory; HNSW cannot delete)
+    faiss_exact_max: int = Field(default=200_000, ge=0)  # "auto": exact search up to this many chunks
+    faiss_nprobe: int = Field(default=32, ge=1, le=65536)  # inverted lists searched per question (IVF types)
+    keyword_max_postings: int = Field(
+        default=20_000, ge=100
+    )  # keyword search uses the rarest terms up to this many chunks
+    ingest_batch: int = Field(default=32, ge=1, le=10_000)  # documents embedded and committed together
+
     # Retrieval and answering.
     top_k: int = Field(default=5, ge=1, le=20)
     min_score: float = Field(default=0.42, ge=0.0, le=1.0)  # chosen on eval/questions.jsonl

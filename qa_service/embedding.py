@@ -9,17 +9,18 @@ from typing import Protocol
 import numpy as np
 
 from qa_service.analysis import terms
-from qa_service.config import DEFAULT_EMBEDDING_MODEL
+from qa_service.config import DEFAULT_EMBEDDING_MODEL, Settings
 
 
 class Embedder(Protocol):
     """Maps texts to L2-normalised float32 vectors, so inner product is cosine similarity."""
 
     name: str
+    backend: str  # what computes the vectors (recorded in the index: vectors of two back-ends do not mix)
     dimension: int
     max_tokens: int
 
-    def embed(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray: ...
+    def embed(self, texts: list[str], *, show_progress: bool = False, bulk: bool = False) -> np.ndarray: ...
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -40,6 +41,7 @@ class SentenceTransformerEmbedder:
         self, name: str = DEFAULT_EMBEDDING_MODEL, *, batch_size: int = 32, threads: int | None = None
     ) -> None:
         self.name = name
+        self.backend = "torch"
         self.batch_size = batch_size
         self.threads = threads
         self._model = None
@@ -85,7 +87,7 @@ class SentenceTransformerEmbedder:
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer.tokenize(text))
 
-    def embed(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+    def embed(self, texts: list[str], *, show_progress: bool = False, bulk: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self.model.encode(
@@ -103,6 +105,7 @@ class HashingEmbedder:
 
     def __init__(self, dimension: int = 256, *, name: str = "hashing-fake", max_tokens: int = 256) -> None:
         self.name = name
+        self.backend = "hashing"
         self.dimension = dimension
         self.max_tokens = max_tokens
 
@@ -112,7 +115,7 @@ class HashingEmbedder:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def embed(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+    def embed(self, texts: list[str], *, show_progress: bool = False, bulk: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             for term in terms(text):
@@ -122,8 +125,8 @@ class HashingEmbedder:
         return out / np.where(norms == 0, 1.0, norms)
 
 
-def build_embedder(name: str, *, threads: int | None = None) -> Embedder:
-    """The embedder a settings value names (`hashing-fake` is the deterministic test double)."""
-    if name == "hashing-fake":
+def build_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings name (`hashing-fake` is the deterministic test double)."""
+    if settings.embedding_model == "hashing-fake":
         return HashingEmbedder()
-    return SentenceTransformerEmbedder(name, threads=threads)
+    return SentenceTransformerEmbedder(settings.embedding_model, threads=settings.torch_threads)

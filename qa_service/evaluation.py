@@ -549,12 +549,12 @@ def build_eval_index(service: Any, eval_set: EvalSet, *, progress: bool) -> dict
     """Ingest the set's corpus into the service's (temporary) index; returns counts, time and notes."""
     started = time.perf_counter()
     if eval_set.documents is not None:
-        report = service.add_documents(eval_set.documents, rebuild=True, progress=progress)
+        report = service.add_documents(eval_set.documents, bulk=True)
     else:
         assert eval_set.corpus_dir is not None
         if not eval_set.corpus_dir.is_dir():
             raise EvalInputError(f"corpus folder {eval_set.corpus_dir} does not exist (set QA_SEEDS_DIR or --corpus)")
-        report = service.ingest_paths([eval_set.corpus_dir], rebuild=True, progress=progress)
+        report = service.ingest_paths([eval_set.corpus_dir], progress=progress)
     seconds = time.perf_counter() - started
     for name, error in report.errors.items():
         eval_set.notes.append(f"skipped {name}: {error}")
@@ -565,16 +565,11 @@ def build_eval_index(service: Any, eval_set: EvalSet, *, progress: bool) -> dict
             EvalItem(i.id, i.question, i.answers, tuple(dict.fromkeys(report.duplicates.get(d, d) for d in i.doc_ids)))
             for i in eval_set.items
         ]
-    snapshot = service.engine.snapshot
-    unknown = sorted({d for i in eval_set.items for d in i.doc_ids} - set(snapshot.documents))
+    known = {d.doc_id for d in service.list_documents()}
+    unknown = sorted({d for i in eval_set.items for d in i.doc_ids} - known)
     if unknown:
         eval_set.notes.append(f"gold doc ids not in the corpus: {', '.join(unknown[:10])}")
-    return {
-        "build_s": round(seconds, 3),
-        "documents": len(snapshot.documents),
-        "chunks": len(snapshot.chunks),
-        "sentences": len(snapshot.sentences),
-    }
+    return {"build_s": round(seconds, 3), **service.stats()}
 
 
 def run_eval(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -167,21 +168,42 @@ def make_document(
     )
 
 
+def doc_id_from_name(name: str) -> str:
+    """A valid id from a file name: "Café news (2).txt" -> "Cafe-news-2"; nothing usable left -> a hash."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"\.{2,}", ".", re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_name)).strip("-._")
+    digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    if not slug:
+        return f"doc-{digest}"
+    if len(slug) > MAX_DOC_ID_LENGTH:
+        return f"{slug[: MAX_DOC_ID_LENGTH - 13].rstrip('-._')}-{digest}"
+    return slug
+
+
 def load_file(path: Path) -> Document:
     """Read one article; a non-UTF-8 or unreadable file raises InvalidDocumentError naming it."""
     try:
         raw = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidDocumentError(f"{path}: not valid UTF-8 text (byte {exc.start})") from exc
+        raise InvalidDocumentError(f"not valid UTF-8 text (byte {exc.start})") from exc
     except OSError as exc:
-        raise InvalidDocumentError(f"{path}: cannot read file ({exc.strerror})") from exc
-    return make_document(raw, path.stem, source=path.name)
+        raise InvalidDocumentError(f"cannot read file ({exc.strerror})") from exc
+    return make_document(raw, doc_id_from_name(path.stem), source=path.name)
 
 
 def iter_article_files(paths: list[Path]) -> Iterator[Path]:
-    """Expand files and folders into article files, sorted so ingest order is reproducible."""
+    """Expand files and folders into article files lazily, in a reproducible order (sorted per folder)."""
     for path in paths:
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
-        else:
+        if not path.is_dir():
             yield path
+            continue
+        for folder, subfolders, files in os.walk(path):
+            subfolders.sort()
+            for name in sorted(files):
+                if Path(name).suffix.lower() in SUPPORTED_SUFFIXES:
+                    yield Path(folder) / name
+
+
+def count_article_files(paths: list[Path]) -> int:
+    """How many files `iter_article_files` will yield (for a progress bar), without holding their names."""
+    return sum(1 for _ in iter_article_files(paths))

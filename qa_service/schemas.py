@@ -129,4 +129,12 @@ class IngestReport(BaseModel):
     unchanged: list[str] = Field(default_factory=list)
     conflicts: list[str] = Field(default_factory=list)  # id taken by other text and replacing was not asked for
     duplicates: dict[str, str] = Field(default_factory=dict)
-    errors: dict[str, str] = Field(default_factory=dict)
+    errors: dict[str, str] = Field(default_factory=dict)  # file (or id) -> why it was not added
+    counts: dict[str, int] = Field(default_factory=dict)  # added / replaced / unchanged, also when ids are not kept
+    keep_ids: bool = Field(default=True, exclude=True)  # bulk ingest keeps counts only, so memory stays flat
+
+    def record(self, kind: str, doc_id: str) -> None:
+        """Count an added / replaced / unchanged document (and list its id unless this is a bulk run)."""
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        if self.keep_ids:
+            getattr(self, kind).append(doc_id)

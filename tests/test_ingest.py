@@ -9,6 +9,7 @@ import pytest
 from qa_service.errors import InvalidDocumentError
 from qa_service.ingest import (
     clean_text,
+    doc_id_from_name,
     document_label,
     iter_article_files,
     load_file,
@@ -117,7 +118,7 @@ def test_seed_files_are_cleaned(tmp_path: Path) -> None:
 def test_non_utf8_file_is_reported_by_name(tmp_path: Path) -> None:
     bad = tmp_path / "latin1.txt"
     bad.write_bytes("Caf\xe9 society".encode("latin-1"))
-    with pytest.raises(InvalidDocumentError, match="latin1.txt.*UTF-8"):
+    with pytest.raises(InvalidDocumentError, match="not valid UTF-8 text"):
         load_file(bad)
 
 
@@ -130,3 +131,24 @@ def test_empty_document_is_rejected() -> None:
 def test_unsafe_document_ids_are_rejected(bad: str) -> None:
     with pytest.raises(InvalidDocumentError):
         validate_doc_id(bad)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("news", "news"),
+        ("My News (2)", "My-News-2"),
+        ("Café société", "Cafe-societe"),
+        ("..hidden..name", "hidden.name"),
+        ("-- dashes --", "dashes"),
+    ],
+)
+def test_file_names_become_valid_ids(name: str, expected: str) -> None:
+    assert doc_id_from_name(name) == expected
+    assert validate_doc_id(doc_id_from_name(name))
+
+
+def test_names_with_nothing_usable_or_too_long_still_get_distinct_valid_ids() -> None:
+    ids = {doc_id_from_name(n) for n in ("北京新闻", "東京ニュース", "x" * 300, "x" * 301)}
+    assert len(ids) == 4
+    assert all(validate_doc_id(i) and len(i) <= 128 for i in ids)

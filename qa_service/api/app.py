@@ -48,7 +48,12 @@ from qa_service.errors import (
 from qa_service.service import QAService
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
-STARTUP_ERRORS = (QAServiceError, RuntimeError, OSError)  # problems the operator fixes; the message says how
+STARTUP_ERRORS = (
+    QAServiceError,
+    RuntimeError,
+    OSError,
+    ValueError,
+)  # problems the operator fixes; the message says how
 
 logger = logging.getLogger("qa_service.api")
 
@@ -70,13 +75,16 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if getattr(app.state, "service", None) is None:
+        owned = getattr(app.state, "service", None) is None
+        if owned:
             try:
                 app.state.service = (service or QAService(settings)).load()
             except STARTUP_ERRORS as exc:
                 app.state.startup_error = f"cannot start: {exc}"
                 raise
         yield
+        if owned:  # save the dense index so the next start is fast
+            app.state.service.close()
 
     # FastAPIOffline: FastAPI's documented self-hosting of the docs assets, Swagger UI 5 shipped in the
     # `fastapi-offline` wheel, so /docs works with no internet (FastAPI's default loads it from a CDN). ReDoc is off:

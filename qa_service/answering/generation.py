@@ -13,8 +13,8 @@ import re
 import httpx
 
 from qa_service.analysis import terms
-from qa_service.answering import Extraction, ExtractiveAnswerer, make_citation
-from qa_service.retrieval import ScoredChunk
+from qa_service.answering.context import AnswerContext, Extraction
+from qa_service.answering.quotes import make_citation
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +47,17 @@ class LLMAnswerer:
             {"role": "user", "content": f"Passages:\n\n{numbered}\n\nQuestion: {question}"},
         ]
 
-    def answer(
-        self, question: str, answerer: ExtractiveAnswerer, hits: list[ScoredChunk], fallback: Extraction
-    ) -> Extraction:
+    def answer(self, context: AnswerContext, fallback: Extraction) -> Extraction:
+        hits = context.hits
         if not hits:
             return fallback
-        chunks = [answerer.snapshot.chunks[h.index] for h in hits]
+        chunks = [h.chunk for h in hits]
         try:
             response = httpx.post(
                 self.url,
                 json={
                     "model": self.model,
-                    "messages": self.prompt(question, [c.text for c in chunks]),
+                    "messages": self.prompt(context.question, [context.chunk_text(h) for h in hits]),
                     "temperature": 0,
                 },
                 headers=self._headers,
@@ -79,8 +78,8 @@ class LLMAnswerer:
         citations = []
         for number, n in enumerate(valid, 1):
             chunk = chunks[n - 1]
-            start, end = self._best_sentence(answerer, chunk.doc_id, chunk.start, chunk.end, claim_terms)
-            document = answerer.snapshot.documents[chunk.doc_id]
+            start, end = self._best_sentence(context, chunk.doc_id, chunk.start, chunk.end, claim_terms)
+            document = context.documents[chunk.doc_id]
             citations.append(make_citation(number, document, start, end, hits[n - 1].score))
         renumber = {old: new for new, old in enumerate(valid, 1)}
         answer = _MARKER.sub(lambda m: f"[{renumber[int(m.group(1))]}]" if int(m.group(1)) in renumber else "", reply)
@@ -88,12 +87,11 @@ class LLMAnswerer:
 
     @staticmethod
     def _best_sentence(
-        answerer: ExtractiveAnswerer, doc_id: str, start: int, end: int, claim_terms: set[str]
+        context: AnswerContext, doc_id: str, start: int, end: int, claim_terms: set[str]
     ) -> tuple[int, int]:
         """Cite the sentence of the passage that shares most words with the generated claim."""
-        text = answerer.snapshot.documents[doc_id].text
-        sentences = [s for s in answerer.snapshot.sentences if s.doc_id == doc_id and start <= s.start < end]
+        sentences = [s for s in context.sentences.get(doc_id, []) if start <= s.start < end]
         if not sentences:
             return start, end
-        best = max(sentences, key=lambda s: len(claim_terms & set(terms(text[s.start : s.end]))))
+        best = max(sentences, key=lambda s: len(claim_terms & set(terms(context.sentence_text(s)))))
         return best.start, best.end

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from qa_service.answering import Extraction, ExtractiveAnswerer, make_citation
-from qa_service.retrieval import ScoredChunk
+from qa_service.answering.context import AnswerContext, Extraction
+from qa_service.answering.quotes import fit_quote, make_citation, sentence_around
 from qa_service.schemas import AnswerSpan
 
 log = logging.getLogger(__name__)
@@ -22,8 +22,17 @@ class ReaderAnswerer:
     start/end pair inside the passage, compared with the model's "no answer" score at [CLS].
     """
 
-    def __init__(self, model_path: str, *, min_score: float = 0.5, passages: int = 3, max_answer_tokens: int = 30):
+    def __init__(
+        self,
+        model_path: str,
+        *,
+        min_score: float = 0.5,
+        passages: int = 3,
+        max_answer_tokens: int = 30,
+        max_answer_chars: int = 300,
+    ) -> None:
         self.name = f"reader:{model_path}"
+        self.max_answer_chars = max_answer_chars
         self.model_path = model_path
         self.min_score = min_score
         self.passages = passages
@@ -76,17 +85,16 @@ class ReaderAnswerer:
         confidence = float(torch.sigmoid(torch.tensor(best[0] - null_score)))
         return offsets[best[1]][0], offsets[best[2]][1], confidence
 
-    def answer(
-        self, question: str, answerer: ExtractiveAnswerer, hits: list[ScoredChunk], fallback: Extraction
-    ) -> Extraction:
+    def answer(self, context: AnswerContext, fallback: Extraction) -> Extraction:
+        hits = context.hits
         if not hits:
             return fallback
         self.load()
         found = []
         try:
             for hit in hits[: self.passages]:
-                chunk = answerer.snapshot.chunks[hit.index]
-                span = self.best_span(question, chunk.text)
+                chunk = hit.chunk
+                span = self.best_span(context.question, context.chunk_text(hit))
                 if span is not None:
                     found.append((span, chunk))
         except Exception:  # a broken model must not break /ask
@@ -98,9 +106,9 @@ class ReaderAnswerer:
         if confidence < self.min_score or end <= start:
             return Extraction(answerable=False, confidence=confidence, answer=None, citations=[])
         span = (chunk.start + start, chunk.start + end)
-        document = answerer.snapshot.documents[chunk.doc_id]
-        quote_start, quote_end = answerer.sentence_around(chunk.doc_id, *span)
-        answer_start, answer_end = answerer.fit(chunk.doc_id, quote_start, quote_end, question, span)
+        document = context.documents[chunk.doc_id]
+        quote_start, quote_end = sentence_around(context, chunk.doc_id, *span)
+        answer_start, answer_end = fit_quote(context, chunk.doc_id, quote_start, quote_end, span, self.max_answer_chars)
         return Extraction(
             answerable=True,
             confidence=confidence,

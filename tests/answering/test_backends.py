@@ -14,8 +14,8 @@ import pytest
 from qa_service.ingest import load_file
 from qa_service.service import QAService
 
-from .conftest import SEEDS, make_settings
-from .test_answers import assert_citations_exact
+from ..conftest import SEEDS, make_settings
+from .conftest import assert_citations_exact
 
 QUESTION = "Who met Dorothy Shea?"
 
@@ -154,7 +154,7 @@ def tiny_reader(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_reader_span_maps_to_exact_document_offsets(tiny_reader: str, tmp_path: Path, embedder) -> None:  # noqa: ANN001
-    from qa_service.reader import ReaderAnswerer
+    from qa_service.answering.reader import ReaderAnswerer
 
     service = _service(tmp_path, embedder, reader_model=tiny_reader)
     assert isinstance(service.backend, ReaderAnswerer)

@@ -1,0 +1,177 @@
+"""The write path: decide what each document is (new, changed, unchanged, a duplicate, a conflict), derive its
+chunks, sentences, terms and vectors, and write it to the store in batches.
+
+Bulk ingest streams: files are read, embedded and committed `batch_size` at a time, so memory does not grow
+with the number of files, a crash loses at most the batch in flight, and running the same command again
+resumes (committed files are skipped by their content hash).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from qa_service.analysis import sentence_spans, terms
+from qa_service.chunking import Chunker
+from qa_service.embedding import Embedder
+from qa_service.errors import InvalidDocumentError
+from qa_service.ingest import count_article_files, iter_article_files, load_file, validate_doc_id
+from qa_service.schemas import Document, IngestReport
+from qa_service.store import DocumentStore, PreparedDocument
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A document on its way in, and the file it came from (None for the API)."""
+
+    document: Document
+    origin: str | None = None
+    name: str | None = None  # how to name it in messages: the path as the user gave it
+
+
+class Indexer:
+    """Cheap to construct; shares the service's store, embedder and chunker."""
+
+    def __init__(self, store: DocumentStore, embedder: Embedder, chunker: Chunker, *, batch_size: int = 32) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker
+        self.batch_size = batch_size
+
+    # ---- one batch ---------------------------------------------------------------------------------------
+
+    def add(
+        self, incoming: Sequence[Incoming], report: IngestReport, *, replace_existing: bool, bulk: bool = False
+    ) -> int:
+        """Classify, prepare and write one batch in one transaction; returns the chunks written.
+
+        `bulk` lets the embedder use every core (a bulk ingest); a single add while serving keeps to one, so
+        questions answered at the same time keep theirs."""
+        with self.store.read() as reader:
+            states = reader.states([i.document.doc_id for i in incoming])
+            stored_hashes = reader.ids_with_hashes([i.document.content_hash for i in incoming])
+        to_write: list[Incoming] = []
+        batch_ids: dict[str, Incoming] = {}
+        batch_hashes: dict[str, str] = {}
+        for item in incoming:
+            document = item.document
+            doc_id, content_hash = document.doc_id, document.content_hash
+            state = states.get(doc_id)
+            earlier = batch_ids.get(doc_id)
+            if earlier is not None:  # two files of this batch map to one id
+                report.errors[item.name or doc_id] = _taken(doc_id, earlier.name or earlier.origin)
+                continue
+            if state is not None and state.content_hash == content_hash:
+                report.record("unchanged", doc_id)
+                continue
+            if state is not None and not replace_existing:
+                report.conflicts.append(doc_id)
+                continue
+            if state is not None and state.origin != item.origin:  # another file (or the API) owns this id
+                report.errors[item.name or doc_id] = _taken(doc_id, state.origin or "a document added through the API")
+                continue
+            original = batch_hashes.get(content_hash) or stored_hashes.get(content_hash)
+            if original is not None and original != doc_id:
+                report.duplicates[doc_id] = original
+                continue
+            report.record("replaced" if state is not None else "added", doc_id)
+            batch_ids[doc_id] = item
+            batch_hashes[content_hash] = doc_id
+            to_write.append(item)
+        if not to_write:
+            return 0
+        prepared = self.prepare(to_write, bulk=bulk)
+        self.store.write(prepared)
+        return sum(len(p.chunks) for p in prepared)
+
+    def prepare(self, incoming: Sequence[Incoming], *, bulk: bool = False) -> list[PreparedDocument]:
+        """Chunks, sentences and keyword terms of each document, and one embedding call for all their texts."""
+        parts = []
+        texts: list[str] = []
+        for item in incoming:
+            document = item.document
+            validate_doc_id(document.doc_id)
+            chunks = [(c.start, c.end) for c in self.chunker.split(document, 0)]
+            sentences = sentence_spans(document.text)
+            title = document.title
+            chunk_terms = [terms(_searchable(document.text[s:e], title)) for s, e in chunks]
+            sentence_terms = [terms(document.text[s:e]) for s, e in sentences]
+            parts.append((item, chunks, chunk_terms, sentences, sentence_terms))
+            texts.extend(document.text[s:e] for s, e in chunks)
+            texts.extend(document.text[s:e] for s, e in sentences)
+        vectors = self.embedder.embed(texts, bulk=bulk)
+        out = []
+        row = 0
+        for item, chunks, chunk_terms, sentences, sentence_terms in parts:
+            chunk_vectors = vectors[row : row + len(chunks)]
+            row += len(chunks)
+            sentence_vectors = vectors[row : row + len(sentences)]
+            row += len(sentences)
+            out.append(
+                PreparedDocument(
+                    document=item.document,
+                    origin=item.origin,
+                    chunks=chunks,
+                    chunk_terms=chunk_terms,
+                    chunk_vectors=chunk_vectors,
+                    sentences=sentences,
+                    sentence_terms=sentence_terms,
+                    sentence_vectors=sentence_vectors,
+                )
+            )
+        return out
+
+    # ---- many ----------------------------------------------------------------------------------------------
+
+    def add_all(
+        self, documents: Iterable[Incoming], *, replace_existing: bool = True, bulk: bool = False
+    ) -> IngestReport:
+        report = IngestReport()
+        for batch in _batches(documents, self.batch_size):
+            self.add(batch, report, replace_existing=replace_existing, bulk=bulk)
+        return report
+
+    def ingest_paths(self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True) -> IngestReport:
+        """Stream files through `add` in batches with one progress bar (files, chunks/s, ETA)."""
+        report = IngestReport(keep_ids=keep_ids)
+        total = count_article_files(paths) if progress else None
+        chunks = 0
+        started = time.perf_counter()
+        with tqdm(total=total, unit="file", desc="ingest", disable=not progress, dynamic_ncols=True) as bar:
+            for batch in _batches(iter_article_files(paths), self.batch_size):
+                incoming = []
+                for path in batch:
+                    try:
+                        document = load_file(path)
+                    except InvalidDocumentError as exc:
+                        report.errors[str(path)] = str(exc)
+                        continue
+                    incoming.append(Incoming(document, origin=str(path.resolve()), name=str(path)))
+                chunks += self.add(incoming, report, replace_existing=True, bulk=True)
+                bar.update(len(batch))
+                bar.set_postfix(chunks=chunks, chunks_per_s=f"{chunks / (time.perf_counter() - started):.1f}")
+        return report
+
+
+def _searchable(chunk_text: str, title: str | None) -> str:
+    """Keyword search also sees the article title, which often names who and where."""
+    return f"{title}\n{chunk_text}" if title and not chunk_text.startswith(title) else chunk_text
+
+
+def _taken(doc_id: str, owner: str | None) -> str:
+    return f"not added: its id {doc_id!r} is already taken by {owner}; rename one of the two files"
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:  # noqa: ANN401 - any item type
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

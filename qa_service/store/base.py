@@ -1,0 +1,166 @@
+"""What every store implements, and the records that cross its boundary.
+
+Retrieval, answering and the API talk to a `DocumentStore` and a `StoreReader` only, so the embedded store
+(SQLite + FAISS, `embedded.py`) and a distributed engine can be swapped by a setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, fields
+from typing import Protocol
+
+import numpy as np
+
+from qa_service.errors import IndexMismatchError
+from qa_service.schemas import Document, DocumentSummary
+
+REBUILD_HINT = "rebuild it with `qa-service ingest --rebuild <your articles>` (or move the folder away)"
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """What must match between the stored vectors and the running service for results to mean anything."""
+
+    embedding_model: str
+    embedding_backend: str
+    dimension: int
+    chunk_size: int
+    chunk_overlap: int
+    analyzer: str  # version of `analysis.terms`: keyword rows and term counts were computed with it
+
+    def check(self, found: IndexConfig, where: str) -> None:
+        """Raise IndexMismatchError naming every setting that differs (`found` is what the store holds)."""
+        differences = [
+            f"{f.name}: index has {getattr(found, f.name)!r}, settings say {getattr(self, f.name)!r}"
+            for f in fields(self)
+            if getattr(found, f.name) != getattr(self, f.name)
+        ]
+        if differences:
+            raise IndexMismatchError(
+                f"index {where} was built with other settings ({', '.join(differences)}); {REBUILD_HINT}, "
+                "or set QA_EMBEDDING_MODEL / QA_EMBEDDING_BACKEND / QA_CHUNK_SIZE / QA_CHUNK_OVERLAP back to "
+                "what it was built with"
+            )
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """A document with everything derived from it, ready to be written in one transaction."""
+
+    document: Document
+    origin: str | None  # the file it came from (None: the API); a different file may not take its id
+    chunks: list[tuple[int, int]]  # (start, end) in document.text
+    chunk_terms: list[list[str]]  # keyword terms of each chunk (with the title), `analysis.terms`
+    chunk_vectors: np.ndarray  # float32, one row per chunk
+    sentences: list[tuple[int, int]]
+    sentence_terms: list[list[str]]
+    sentence_vectors: np.ndarray  # one row per sentence (stored as float16)
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as stored: its text is `document.text[start:end]`, so it cannot drift from the document."""
+
+    chunk_id: int
+    doc_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class StoredSentence:
+    doc_id: str
+    ordinal: int  # position in its document, so neighbours are ordinal - 1 and + 1
+    start: int
+    end: int
+    vector: np.ndarray | None  # float32; None when not asked for
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    documents: int
+    chunks: int
+    sentences: int
+    generation: int  # increases with every committed write
+
+
+@dataclass(frozen=True)
+class DocumentState:
+    """What ingest needs to decide add / replace / unchanged / conflict without loading the text."""
+
+    doc_id: str
+    content_hash: str
+    origin: str | None
+
+
+class StoreReader(Protocol):
+    """One consistent view of the store: every call sees the same committed state."""
+
+    def stats(self) -> StoreStats: ...
+
+    def documents(self, doc_ids: Sequence[str]) -> dict[str, Document]: ...
+
+    def summaries(self, *, offset: int = 0, limit: int | None = None) -> list[DocumentSummary]: ...
+
+    def states(self, doc_ids: Sequence[str]) -> dict[str, DocumentState]: ...
+
+    def ids_with_hashes(self, hashes: Sequence[str]) -> dict[str, str]:
+        """content hash -> doc_id, for the hashes already stored (duplicate detection)."""
+        ...
+
+    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(chunk_id, cosine) best first."""
+        ...
+
+    def keyword_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
+        """(chunk_id, score) best first; `terms` as `analysis.terms` makes them."""
+        ...
+
+    def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]: ...
+
+    def chunk_vectors(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]: ...
+
+    def sentences(
+        self, spans: Sequence[tuple[str, int, int]], *, margin: int = 1, vectors: bool = True
+    ) -> dict[str, list[StoredSentence]]:
+        """Per document, in order: the sentences overlapping each (doc_id, start, end) plus `margin` on each side."""
+        ...
+
+    def sentence_frequencies(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """(number of sentences, {term: sentences holding it}) for the idf of answer scoring."""
+        ...
+
+
+class DocumentStore(Protocol):
+    """Cheap to construct; `open()` connects and loads what searching needs. Safe to share between threads."""
+
+    config: IndexConfig
+    location: str
+
+    def open(self, *, reset: bool = False) -> DocumentStore:
+        """Connect; create the store if missing. `reset` empties it and adopts `config` (ingest --rebuild)."""
+        ...
+
+    def close(self) -> None: ...
+
+    def read(self) -> AbstractContextManager[StoreReader]: ...
+
+    def write(self, documents: Sequence[PreparedDocument]) -> int:
+        """Add or replace these documents, all or nothing; returns the new generation."""
+        ...
+
+    def delete(self, doc_ids: Sequence[str]) -> list[str]:
+        """Remove these documents with everything derived from them, all or nothing; returns those that existed."""
+        ...
+
+    def flush(self) -> None:
+        """Persist derived caches (e.g. the dense index) so the next start is fast; safe to skip."""
+        ...
+
+
+def batched(items: Sequence[int] | Sequence[str], size: int = 500) -> Iterator[list]:
+    """SQL parameter lists and engine requests in bounded pieces."""
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])

@@ -1,0 +1,230 @@
+"""The embedded store (SQLite + FAISS): whole documents per transaction, incremental updates, clear errors."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa_service.errors import DocumentNotFoundError, IndexCorruptError, IndexMismatchError
+from qa_service.service import QAService
+from qa_service.store.embedded import CACHE_NAME, DB_NAME, EmbeddedStore
+
+from .conftest import article, assert_store_consistent, fake_settings
+
+QUESTION = "When will construction of the Riverton 3 library start?"
+
+
+def test_documents_round_trip_with_exact_offsets(fake_service: QAService) -> None:
+    fake_service.add_documents([article(n) for n in range(4)])
+    rows = assert_store_consistent(fake_service.settings.index_dir)
+    assert len(rows["documents"]) == 4
+    answer = fake_service.ask(QUESTION)
+    assert answer.citations[0].doc_id == "riverton-3"
+    for passage in answer.passages:
+        assert fake_service.get_document(passage.doc_id).text[passage.start : passage.end] == passage.text
+    assert fake_service.stats() == {"documents": 4, "chunks": len(rows["chunks"]), "sentences": len(rows["sentences"])}
+
+
+def test_delete_and_replace_remove_every_derived_row(fake_service: QAService) -> None:
+    index_dir = fake_service.settings.index_dir
+    fake_service.add_documents([article(n) for n in range(3)])
+    before = assert_store_consistent(index_dir)
+    fake_service.add_documents([article(9)])
+    fake_service.delete_document("riverton-9")
+    assert assert_store_consistent(index_dir)["term_counts"] == before["term_counts"]
+    changed = article(1, topic="stadium")
+    report = fake_service.add_documents([changed])
+    assert report.replaced == ["riverton-1"]
+    rows = assert_store_consistent(index_dir)
+    assert rows["documents"]["riverton-1"][0] == changed.text
+    assert all("library" not in words for words in rows["keyword_rows"][-1:]), "old keyword rows are gone"
+    with pytest.raises(DocumentNotFoundError):
+        fake_service.delete_document("riverton-9")
+    assert fake_service.ask("Which stadium did Riverton 1 approve?").citations[0].doc_id == "riverton-1"
+
+
+def test_a_second_process_applies_only_the_changes(tmp_path: Path) -> None:
+    """Another process (here a second service on the same folder) catches up from the change log, no rebuild."""
+    writer = QAService(fake_settings(tmp_path / "index")).load()
+    writer.add_documents([article(n) for n in range(3)])
+    other = QAService(fake_settings(tmp_path / "index")).load()
+    dense_before = other.store._dense
+    writer.add_documents([article(7)])
+    writer.delete_document("riverton-0")
+    answer = other.ask("When will construction of the Riverton 7 library start?")
+    assert answer.citations[0].doc_id == "riverton-7"
+    assert other.store._dense is dense_before, "caught up in place, not rebuilt"
+    assert other.store._dense.count == writer.stats()["chunks"]
+    assert "riverton-0" not in {p.doc_id for p in other.search("Riverton 0 library", top_k=20).passages}
+
+
+def test_a_reader_sees_one_committed_state(fake_service: QAService) -> None:
+    fake_service.add_documents([article(1)])
+    with fake_service.store.read() as reader:
+        fake_service.add_documents([article(2)])  # commits while the read transaction is open
+        assert reader.stats().documents == 1
+        assert set(reader.documents(["riverton-1", "riverton-2"])) == {"riverton-1"}
+    assert fake_service.stats()["documents"] == 2
+
+
+def test_start_up_reuses_the_dense_cache_and_rebuilds_a_damaged_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    index_dir = tmp_path / "index"
+    service = QAService(fake_settings(index_dir)).load()
+    service.add_documents([article(n) for n in range(3)])
+    service.close()
+    expected = service.ask(QUESTION)
+    with caplog.at_level(logging.INFO, logger="qa_service.store"):
+        reopened = QAService(fake_settings(index_dir)).load()
+    assert "built from" not in caplog.text, "a current cache is loaded, not rebuilt"
+    assert reopened.ask(QUESTION).citations == expected.citations
+    reopened.close()
+    cache = index_dir / CACHE_NAME
+    cache.write_bytes(cache.read_bytes()[: cache.stat().st_size // 2])
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="qa_service.store"):
+        rebuilt = QAService(fake_settings(index_dir)).load()
+    assert "unreadable" in caplog.text and "built from" in caplog.text
+    assert rebuilt.ask(QUESTION).citations == expected.citations
+
+
+def test_stale_cache_is_brought_up_to_date_from_the_change_log(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    service = QAService(fake_settings(index_dir)).load()
+    service.add_documents([article(1)])
+    service.close()  # cache at this generation
+    service = QAService(fake_settings(index_dir)).load()
+    service.store.flush = lambda: None  # a process killed before saving its cache
+    service.add_documents([article(3)])
+    reopened = QAService(fake_settings(index_dir)).load()
+    assert reopened.store._dense.count == reopened.stats()["chunks"]
+    assert reopened.ask(QUESTION).citations[0].doc_id == "riverton-3"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"chunk_size": 100}, "chunk_size: index has 160, settings say 100"),
+        ({"embedding_model": "other-model"}, "embedding_model: index has 'hashing-fake'"),
+    ],
+)
+def test_other_settings_are_refused_with_the_fix(tmp_path: Path, change: dict, message: str) -> None:
+    index_dir = tmp_path / "index"
+    QAService(fake_settings(index_dir)).load().add_documents([article(1)])
+    settings = fake_settings(index_dir, **change)
+    store = EmbeddedStore(index_dir, _config(settings))
+    with pytest.raises(IndexMismatchError, match=f"{message}.*--rebuild"):
+        store.open()
+
+
+def _config(settings):  # noqa: ANN001, ANN202
+    from qa_service.store import IndexConfig
+
+    return IndexConfig(
+        embedding_model=settings.embedding_model,
+        embedding_backend="hashing",
+        dimension=256,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        analyzer="snowball-en-1",
+    )
+
+
+def test_other_backend_is_refused(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    service = QAService(fake_settings(index_dir)).load()
+    service.embedder.backend = "onnx-int8"
+    with pytest.raises(IndexMismatchError, match="embedding_backend: index has 'hashing', settings say 'onnx-int8'"):
+        service.load()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garble", "not-a-database"])
+def test_damaged_database_is_one_clear_message_and_rebuild_sets_it_aside(tmp_path: Path, damage: str) -> None:
+    index_dir = tmp_path / "index"
+    service = QAService(fake_settings(index_dir)).load()
+    service.add_documents([article(n) for n in range(6)])
+    service.close()
+    path = index_dir / DB_NAME
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "garble":
+        path.write_bytes(data[:4096] + bytes(b ^ 0x5A for b in data[4096:12288]) + data[12288:])
+    else:
+        path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(IndexCorruptError, match=rf"{DB_NAME}.*damaged.*--rebuild") as raised:
+        QAService(fake_settings(index_dir)).load()
+    assert "\n" not in str(raised.value)
+    rebuilt = QAService(fake_settings(index_dir)).load(reset=True)
+    assert rebuilt.stats()["documents"] == 0
+    assert list(index_dir.glob(f"{DB_NAME}.damaged-*")), "the damaged file is kept for the user"
+
+
+def test_old_snapshot_format_is_named_and_rebuild_replaces_it(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    (index_dir / "snap-000003-123").mkdir(parents=True)
+    (index_dir / "CURRENT").write_text("snap-000003-123\n")
+    with pytest.raises(IndexMismatchError, match="snapshot format of an earlier version.*--rebuild"):
+        QAService(fake_settings(index_dir)).load()
+    QAService(fake_settings(index_dir)).load(reset=True).add_documents([article(1)])
+    assert not (index_dir / "CURRENT").exists() and not list(index_dir.glob("snap-*"))
+
+
+def test_reset_keeps_generations_rising_and_other_processes_rebuild(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    first = QAService(fake_settings(index_dir)).load()
+    first.add_documents([article(n) for n in range(3)])
+    with first.store.read() as reader:
+        before = reader.stats().generation
+    second = QAService(fake_settings(index_dir)).load(reset=True)
+    second.add_documents([article(5)])
+    with second.store.read() as reader:
+        assert reader.stats().generation > before + 1
+    assert first.stats() == second.stats()
+    assert {p.doc_id for p in first.search("Riverton library", top_k=10).passages} == {"riverton-5"}
+
+
+def test_keyword_search_leaves_out_terms_in_too_many_chunks(tmp_path: Path) -> None:
+    service = QAService(fake_settings(tmp_path / "index", keyword_max_postings=100)).load()
+    service.add_documents([article(n) for n in range(3)])
+    with service.store.read() as reader:
+        assert reader.keyword_search(["riverton"], 10)  # in 3 chunks: used
+        service.store.keyword_max_postings = 2
+        assert reader.keyword_search(["riverton"], 10) == []  # in more chunks than the limit: left out
+        assert [c for c, _ in reader.keyword_search(["riverton", "quill1"], 10)] == [
+            c for c, _ in reader.keyword_search(["quill1"], 10)
+        ]
+
+
+def test_sentence_vectors_are_stored_compactly_and_read_per_question(fake_service: QAService) -> None:
+    fake_service.add_documents([article(1)])
+    db = sqlite3.connect(fake_service.settings.index_dir / DB_NAME)
+    (blob,) = db.execute("SELECT vector FROM sentences LIMIT 1").fetchone()
+    assert len(blob) == 2 * fake_service.embedder.dimension  # float16
+    with fake_service.store.read() as reader:
+        sentences = reader.sentences([("riverton-1", 40, 60)], margin=1)["riverton-1"]
+    assert [s.ordinal for s in sentences] == [0, 1, 2][: len(sentences)]
+    full = fake_service.embedder.embed(
+        [fake_service.get_document("riverton-1").text[sentences[1].start : sentences[1].end]]
+    )
+    assert np.allclose(sentences[1].vector, full[0], atol=1e-3)
+
+
+def test_seeds_only_go_into_a_store_that_does_not_exist(tmp_path: Path) -> None:
+    from qa_service.cli import ensure_index
+
+    index_dir = tmp_path / "index"
+    settings = fake_settings(index_dir)
+    service = QAService(settings).load()  # the user's store, emptied on purpose
+    service.close()
+    ensure_index(settings)
+    assert QAService(settings).load().stats()["documents"] == 0
+    shutil.rmtree(index_dir)
+    ensure_index(settings)
+    assert QAService(settings).load().stats()["documents"] == 5

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     # The store (see README "Index on disk"): FAISS type by corpus size unless set to a factory string.
     faiss_index: str = "auto"  # "auto", "Flat", "IVF4096,SQ8", ... (faiss.index_factory; HNSW cannot delete)
     faiss_exact_max: int = Field(default=200_000, ge=0)  # "auto": exact search up to this many chunks
-    faiss_nprobe: int = Field(default=32, ge=1, le=65536)  # inverted lists searched per question (IVF types)
+    faiss_nprobe: int = Field(default=128, ge=1, le=65536)  # inverted lists searched per question (IVF types)
     keyword_max_postings: int = Field(
         default=20_000, ge=100
     )  # keyword search uses the rarest terms up to this many chunks

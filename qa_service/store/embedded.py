@@ -105,7 +105,7 @@ class EmbeddedStore:
         *,
         faiss_index: str = "auto",
         exact_max: int = 200_000,
-        nprobe: int = 32,
+        nprobe: int = 128,
         keyword_max_postings: int = KEYWORD_MAX_POSTINGS,
     ) -> None:
         self.root = Path(root)
@@ -345,7 +345,8 @@ class EmbeddedStore:
         size = int(_meta(db, "chunks"))
         sample = None
         if factory.startswith("IVF") and size:
-            step = max(1, size // 100_000)  # train on up to ~100k vectors spread over the corpus
+            wanted = min(size, 40 * _nlist(factory))  # FAISS asks for ~39 training points a list
+            step = max(1, size // wanted)
             rows = db.execute("SELECT vector FROM chunks WHERE chunk_id % ? = 0", (step,)).fetchall()
             sample = np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float32).reshape(-1, self.config.dimension)
 
@@ -737,6 +738,12 @@ def _table_exists(db: sqlite3.Connection, name: str) -> bool:
 def _same_family(cached: str, wanted: str) -> bool:
     """With QA_FAISS_INDEX=auto a cache stays usable while the corpus stays on the same side of the size limit."""
     return cached.startswith("IVF") == wanted.startswith("IVF")
+
+
+def _nlist(factory: str) -> int:
+    """The number of inverted lists an `IVFn,...` factory string asks for."""
+    head = factory.split(",")[0]
+    return int(head[3:]) if head[3:].isdigit() else 4096
 
 
 def _cpu_count() -> int:

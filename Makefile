@@ -77,8 +77,10 @@ eval-check: setup ## The seed questions must meet the quality thresholds (exit 1
 bench: setup ## Print performance numbers: ingest, /ask over HTTP, synthetic 10k/100k-chunk corpora
 	$(BIN)/qa-service bench
 
-loadtest: setup ## 8 then 32 concurrent clients for 60 s each against a local server; errors and p50/p95/p99
-	$(BIN)/python eval/loadtest.py --clients 8 32 --duration 60
+LOADTEST_WORKERS ?= 1
+LOADTEST_RUNS    ?= 1
+loadtest: setup ## 8 then 32 clients for 60 s each against a local server (LOADTEST_WORKERS, LOADTEST_RUNS); p50/p95/p99
+	$(BIN)/python eval/loadtest.py --clients 8 32 --duration 60 --workers $(LOADTEST_WORKERS) --runs $(LOADTEST_RUNS)
 
 clean: ## Remove the virtualenv and the built index
 	rm -rf $(VENV) index/snap-* index/CURRENT index/.tmp-*

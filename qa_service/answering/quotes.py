@@ -6,6 +6,7 @@ import re
 
 from qa_service.analysis import terms
 from qa_service.answering.context import AnswerContext
+from qa_service.ingest import document_label
 from qa_service.schemas import Citation, Document
 
 
@@ -43,6 +44,7 @@ def make_citation(number: int, document: Document, start: int, end: int, score: 
         id=number,
         doc_id=document.doc_id,
         title=document.title,
+        label=document_label(document.text, document.title),
         date=document.date,
         source=document.source,
         start=start,

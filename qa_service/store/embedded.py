@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from qa_service.errors import IndexCorruptError, IndexMismatchError
+from qa_service.ingest import document_label
 from qa_service.schemas import Document, DocumentSummary
 from qa_service.store.base import (
     REBUILD_HINT,
@@ -51,6 +52,7 @@ DB_NAME = "store.sqlite3"
 CACHE_NAME = "dense.faiss"
 KEEP_CHANGES = 20_000  # generations of change log kept; a process further behind rebuilds its dense index
 QUICK_CHECK_MAX_BYTES = 256 * 2**20  # check the whole file at start-up up to this size (under a second)
+LABEL_SOURCE_CHARS = 480  # the opening a label (ingest.document_label) is derived from: enough for 80 characters
 KEYWORD_MAX_POSTINGS = 20_000  # chunks keyword search may score per question (~1 µs each)
 
 SCHEMA = """
@@ -598,12 +600,20 @@ class _Reader:
 
     def summaries(self, *, offset: int = 0, limit: int | None = None) -> list[DocumentSummary]:
         rows = self._db.execute(
-            "SELECT doc_id, title, date, source, chunk_count FROM documents ORDER BY id LIMIT ? OFFSET ?",
-            (-1 if limit is None else limit, offset),
+            "SELECT doc_id, title, date, source, chunk_count, substr(text, 1, ?) FROM documents "
+            "ORDER BY id LIMIT ? OFFSET ?",
+            (LABEL_SOURCE_CHARS, -1 if limit is None else limit, offset),
         )
         return [
-            DocumentSummary(doc_id=doc_id, title=title, date=date, source=source, chunks=chunks)
-            for doc_id, title, date, source, chunks in rows
+            DocumentSummary(
+                doc_id=doc_id,
+                title=title,
+                label=document_label(opening, title),
+                date=date,
+                source=source,
+                chunks=chunks,
+            )
+            for doc_id, title, date, source, chunks, opening in rows
         ]
 
     def states(self, doc_ids: Sequence[str]) -> dict[str, DocumentState]:

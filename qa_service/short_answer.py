@@ -94,15 +94,23 @@ _KIND_LABELS: dict[str, dict[str, float]] = {
 # not a list fitted to any question set. A noun not here is matched by the quote itself (head or apposition).
 _NOUN_KINDS: dict[str, str] = {
     **dict.fromkeys("year years date day days month months decade century time period era season".split(), "date"),
-    **dict.fromkeys("number amount total count".split(), "number"),
+    **dict.fromkeys("number amount total count score".split(), "number"),
     **dict.fromkeys("percentage percent proportion share rate".split(), "percent"),
     **dict.fromkeys("price cost fee salary budget revenue".split(), "money"),
-    **dict.fromkeys("place city country state nation region province county capital town village location "
-                    "continent area territory island district".split(), "place"),  # fmt: skip
-    **dict.fromkeys("person man woman people player leader president king queen emperor duke author writer "
-                    "individual".split(), "person"),  # fmt: skip
-    **dict.fromkeys("team company organization organisation group party agency network club band university "
-                    "school institution".split(), "org"),  # fmt: skip
+    **dict.fromkeys(
+        "place city country state nation region province county capital town village location "
+        "continent area territory island district".split(),
+        "place",
+    ),  # fmt: skip
+    **dict.fromkeys(
+        "person man woman people player leader president king queen emperor duke author writer individual".split(),
+        "person",
+    ),  # fmt: skip
+    **dict.fromkeys(
+        "team company organization organisation group party agency network club band university "
+        "school institution".split(),
+        "org",
+    ),  # fmt: skip
 }
 _KIND_LABELS["org"] = {"ORG": 1.0, "NORP": 0.6, "PERSON": 0.3, "GPE": 0.3}
 _HOW: dict[str, str] = {
@@ -288,22 +296,35 @@ class _Candidate:
 
 
 def _candidates(doc: Doc) -> list[_Candidate]:
-    """Entities (with "14 of the 15" joined) and noun chunks, without leading determiners or a possessive."""
+    """Entities and noun chunks, without leading determiners, plus what people accept as one answer.
+
+    Added: "14 of the 15" (two numbers joined), "Beyoncé and Bruno Mars" (a list of same-kind entities) and
+    each candidate without a leading possessor ("Miami's Sun Life Stadium" -> "Sun Life Stadium").
+    """
     out: dict[tuple[int, int], _Candidate] = {}
+
+    def add(start: int, end: int, label: str | None) -> None:
+        start, end = _trim(doc, start, end)
+        if start < end:
+            out.setdefault((start, end), _Candidate(start, end, label))
+            owner = next((t.i for t in doc[start:end] if t.tag_ == "POS" and t.i < end - 1), None)
+            if owner is not None:
+                out.setdefault((owner + 1, end), _Candidate(owner + 1, end, label))
+
     ents = list(doc.ents)
     for i, ent in enumerate(ents):
         start, end = ent.start, ent.end
-        if ent.label_ in _NUMERIC and i + 1 < len(ents) and ents[i + 1].label_ == ent.label_:
-            between = [t.lower_ for t in doc[end : ents[i + 1].start]]
-            if between in (["of"], ["of", "the"], ["out", "of"], ["to"], ["-"], ["or"], ["and"]):
-                end = ents[i + 1].end  # "14 of the 15", "10 to 12"
-        start, end = _trim(doc, start, end)
-        if start < end:
-            out.setdefault((start, end), _Candidate(start, end, ent.label_))
+        following = ents[i + 1] if i + 1 < len(ents) else None
+        if following is not None and following.label_ == ent.label_:
+            between = [t.lower_ for t in doc[end : following.start]]
+            if ent.label_ in _NUMERIC and between in (["of"], ["of", "the"], ["out", "of"], ["to"], ["-"], ["or"]):
+                end = following.end  # "14 of the 15", "10 to 12"
+            elif between in (["and"], [",", "and"], ["or"]):
+                add(start, following.end, ent.label_)  # "Beyoncé and Bruno Mars"
+        add(start, end, ent.label_)
     for chunk in doc.noun_chunks:
-        start, end = _trim(doc, chunk.start, chunk.end)
-        if start < end and (start, end) not in out and doc[chunk.root.i].pos_ != "PRON":
-            out[(start, end)] = _Candidate(start, end, None)
+        if doc[chunk.root.i].pos_ != "PRON":
+            add(chunk.start, chunk.end, None)
     return list(out.values())
 
 
@@ -350,10 +371,16 @@ def _slot_tokens(doc: Doc, focus: QuestionFocus, anchors: list[Token]) -> set[in
     highlighted ...": the delegation).
     """
     slots: set[int] = set()
-    verbs = [t for t in doc if t.lemma_.lower() in focus.verbs and t.pos_ in ("VERB", "AUX", "NOUN")]
+    # The question's verb as a verb of the quote; any question word counts, the question's own tags can be wrong
+    # ("Where did the Broncos practice?" tags "practice" a noun).
+    verbs = [
+        t
+        for t in doc
+        if t.pos_ in ("VERB", "AUX")
+        and t.lemma_.lower() not in _LIGHT_VERBS
+        and (t.lemma_.lower() in focus.verbs or t.lemma_.lower() in focus.content)
+    ]
     for verb in verbs:
-        if verb.pos_ == "NOUN":  # "the meeting with X" for "met X": its owner or "by X"
-            continue
         passive = any(c.dep_ in ("nsubjpass", "auxpass") for c in verb.children)
         for child in verb.children:
             dep = child.dep_
@@ -381,19 +408,51 @@ def _slot_tokens(doc: Doc, focus: QuestionFocus, anchors: list[Token]) -> set[in
             subject = _subject_of(verb)
             if subject is not None and subject not in anchors:
                 slots.add(subject.i)
+    if not focus.verbs:  # "Who was the MVP?": what stands in apposition or copula with the question's nouns
+        for anchor in anchors:
+            slots.update(c.i for c in anchor.children if c.dep_ == "appos")
+            if anchor.dep_ in ("appos", "attr", "oprd"):
+                slots.update(c.i for c in anchor.head.children if c.dep_ in ("nsubj", "nsubjpass", "appos"))
+                if anchor.dep_ == "appos":
+                    slots.add(anchor.head.i)
+    for i in list(slots):  # "Bruno Mars, who headlined ...": the relative pronoun stands for the noun
+        token = doc[i]
+        if token.tag_ in ("WP", "WDT") and token.head.dep_ == "relcl":
+            slots.discard(i)
+            slots.add(token.head.head.i)
+    for i in list(slots):  # "the AFC champion, the Denver Broncos": the apposition names the slot
+        token = doc[i]
+        slots.update(c.i for c in token.children if c.dep_ == "appos")
+        if token.dep_ == "appos":
+            slots.add(token.head.i)
     return slots
 
 
-def _head_matches(doc: Doc, cand: _Candidate, target: str) -> bool:
-    """The candidate is an X for "which X": its head is X, or it is in apposition/compound with an X."""
+def _relates_to(doc: Doc, cand: _Candidate, target: str) -> bool:
+    """The candidate is an X for "which X" / "how many X": headed by X, or X's modifier, compound or apposition."""
     span = doc[cand.start : cand.end]
     root = span.root
-    if root.lemma_.lower() == target:
+    if root.lemma_.lower() == target and cand.end - cand.start > 1:
         return True
-    neighbours = [root.head, *root.children]
-    if any(n.lemma_.lower() == target and not (cand.start <= n.i < cand.end) for n in neighbours):
-        return True
-    return any(t.lemma_.lower() == target for t in span) and cand.label is not None
+    for token in span:
+        if token.dep_ in ("nummod", "compound", "appos", "amod", "poss") and token.head.lemma_.lower() == target:
+            return True
+    return any(c.lemma_.lower() == target and c.dep_ in ("compound", "appos", "nmod") for c in root.children)
+
+
+def _fit(doc: Doc, cand: _Candidate, focus: QuestionFocus) -> float:
+    """How well the candidate's kind fits what the question asks (0: not at all)."""
+    span = doc[cand.start : cand.end]
+    fit = focus.labels.get(cand.label, 0.0) if cand.label else 0.0
+    proper = span.root.pos_ == "PROPN"
+    after = span.root.head.lower_ if span.root.dep_ == "pobj" else ""
+    if focus.kind == "person":
+        fit = max(fit, 0.5 if proper else 0.3)  # a name the NER missed, or "the delegation"
+    elif focus.kind == "place" and after in ("in", "at", "near", "from", "to", "into", "across", "inside", "outside"):
+        fit = max(fit, 0.6 if proper else 0.4)
+    elif focus.kind in ("thing", "org"):
+        fit = max(fit, 0.4 if cand.label or proper else 0.3)
+    return fit
 
 
 def _score(doc: Doc, cand: _Candidate, focus: QuestionFocus, anchors: list[Token], slots: set[int]) -> float | None:
@@ -406,25 +465,15 @@ def _score(doc: Doc, cand: _Candidate, focus: QuestionFocus, anchors: list[Token
     novelty = len(new) / len(content)
     if novelty == 0:
         return None
-    labels = focus.labels
-    fit = labels.get(cand.label, 0.0) if cand.label else 0.0
-    if focus.target and _head_matches(doc, cand, focus.target):
-        fit = max(fit, 1.0 if focus.kind in ("thing", "org", "person", "place") else 0.6)
-    if cand.label is None:
-        if focus.kind == "person":
-            fit = max(fit, 0.3)
-        elif focus.kind == "place" and span.root.dep_ == "pobj" and span.root.head.lower_ in ("in", "at", "near"):
-            fit = max(fit, 0.4)
-        elif focus.kind in ("thing", None):
-            fit = max(fit, 0.3)
-    elif focus.kind in ("thing", None):
-        fit = max(fit, 0.4)
+    fit = _fit(doc, cand, focus)
     if fit == 0:
         return None
-    in_slot = any(t.i in slots for t in span) or (span.root.head.i in slots and span.root.dep_ == "compound")
+    related = bool(focus.target) and _relates_to(doc, cand, focus.target or "")
+    in_slot = any(t.i in slots for t in span)
     distance = min((_tree_distance(span.root, a) for a in anchors), default=6)
     linear = min((min(abs(a.i - cand.start), abs(a.i - (cand.end - 1))) for a in anchors), default=10)
-    score = 2.0 * fit + 0.8 * novelty + (1.2 if in_slot else 0.0) - 0.12 * min(distance, 8) - 0.02 * min(linear, 20)
+    score = 2.0 * fit + 0.8 * novelty + (1.2 if in_slot else 0.0) + (1.0 if related else 0.0)
+    score -= 0.12 * min(distance, 8) + 0.02 * min(linear, 20)
     cand.score = score
     return score
 
@@ -460,8 +509,21 @@ def pick_short_answer(
     score, best = max(scored, key=lambda sc: sc[0])
     if score < _MIN_SCORE:
         return None
-    span = doc[best.start : best.end]
+    start, end = best.start, best.end
+    if focus.kind in _COUNTED:  # "27 punts" for "How many punts...?" is "27"
+        while end - start > 1 and (
+            doc[end - 1].lemma_.lower() in focus.content or doc[end - 1].lemma_.lower() == focus.target
+        ):
+            end -= 1
+    if focus.target == "year":  # "May 21, 2013" or "early 2012" for "What year...?" is the year
+        year = next((t.i for t in doc[start:end] if t.shape_ == "dddd"), None)
+        if year is not None:
+            start, end = year, year + 1
+    span = doc[start:end]
     return span.start_char, span.end_char
+
+
+_COUNTED = frozenset({"number", "money", "percent", "measure"})
 
 
 _MIN_SCORE = 1.0

@@ -102,8 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions of each file")
     parser.add_argument("--rows", choices=("none", "wrong", "all"), default="none", help="print per-question rows")
     parser.add_argument("--by-wh", action="store_true", help="also print the scores per question word")
+    parser.add_argument("--dump", type=Path, help="write every prediction as JSON lines to this file")
     args = parser.parse_args(argv)
     pickers = {"old": old_picker, "spacy": new_picker()}
+    dump = args.dump.open("w", encoding="utf-8") if args.dump else None
     for path in args.files:
         if not path.is_file():
             print(f"{path}: no such file", file=sys.stderr)
@@ -114,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         cost_ms: list[float] = []
         for case in cases:
             line = []
+            row: dict[str, object] = {"id": case.id, "question": case.question, "golds": list(case.golds)}
             for name, pick in pickers.items():
                 began = time.perf_counter()
                 span = pick(case.question, case.quote)
@@ -123,8 +126,13 @@ def main(argv: list[str] | None = None) -> int:
                 em, _ = scores[name].add(prediction, case.golds)
                 by_wh[(case.wh, name)].add(prediction, case.golds)
                 line.append(f"{name}={prediction!r}{'' if em else ' x'}")
-            if args.rows == "all" or (args.rows == "wrong" and not by_wh[(case.wh, "spacy")].n == 0 and " x" in line[-1]):
-                print(f"  {case.question}\n    gold={list(case.golds)}  " + "  ".join(line) + f"\n    quote: {case.quote}")
+                row[name] = prediction
+            if dump:
+                dump.write(json.dumps(row, ensure_ascii=False) + "\n")
+            if args.rows == "all" or (args.rows == "wrong" and " x" in line[-1]):
+                print(
+                    f"  {case.question}\n    gold={list(case.golds)}  " + "  ".join(line) + f"\n    quote: {case.quote}"
+                )
         print(f"{path.name}: {len(cases)} answerable questions, oracle sentence")
         for name, score in scores.items():
             print(f"  {name:6s} {score.row()}")
@@ -138,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
                 if (wh, "old") in by_wh:
                     cells = "   ".join(f"{name} {by_wh[(wh, name)].row()}" for name in pickers)
                     print(f"    {wh:9s} n={by_wh[(wh, 'old')].n:4d}  {cells}")
+    if dump:
+        dump.close()
     return 0
 
 

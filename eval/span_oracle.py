@@ -1,7 +1,8 @@
 """The short-answer picker alone, on "oracle" sentences: how often it bolds the right words when the quote is right.
 
     .venv/bin/python eval/span_oracle.py                       # both SQuAD subsets in ../shared/benchmarks/squad
-    .venv/bin/python eval/span_oracle.py FILE.json ... [--rows wrong] [--limit N]
+    .venv/bin/python eval/span_oracle.py FILE.json ... [--rows wrong] [--limit N] [--by-wh] [--dump PATH]
+    .venv/bin/python eval/span_oracle.py eval/questions.jsonl [--corpus seeds]   # a seed-format question file
 
 For every answerable SQuAD question the quote is the sentence of the gold paragraph (split with
 `qa_service.analysis.sentence_spans`) that holds the first gold answer's start, so sentence selection plays no
@@ -64,6 +65,30 @@ def oracle_cases(path: Path) -> list[Case]:
     return cases
 
 
+def seed_oracle_cases(path: Path, corpus: Path) -> list[Case]:
+    """A seed-format question file: the quote is the first sentence of a gold article holding an acceptable answer.
+
+    Questions whose answers occur in no sentence of their articles (e.g. the answer spans two sentences) are left
+    out; unanswerable ones have no quote.
+    """
+    from qa_service.evaluation import contains_answer, load_seed
+    from qa_service.ingest import iter_article_files, load_file
+
+    texts = {doc.doc_id: doc.text for doc in (load_file(p) for p in iter_article_files([corpus]))}
+    cases = []
+    for item in load_seed(path, corpus).items:
+        quotes = [
+            texts[doc_id][s:e]
+            for doc_id in item.doc_ids
+            if doc_id in texts
+            for s, e in sentence_spans(texts[doc_id])
+            if contains_answer(texts[doc_id][s:e], item.answers)
+        ]
+        if item.answers and quotes:
+            cases.append(Case(item.id, item.question, quotes[0], item.answers))
+    return cases
+
+
 def old_picker(question: str, quote: str) -> tuple[int, int] | None:
     """Today's picker (`ExtractiveAnswerer._answer_span`), which uses nothing of the answerer's state."""
     return ExtractiveAnswerer._answer_span(None, quote, 0, len(quote), question, set(terms(question)))  # type: ignore[arg-type]
@@ -99,6 +124,7 @@ class Score:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", type=Path, default=list(DEFAULT_FILES))
+    parser.add_argument("--corpus", type=Path, default=ROOT / "seeds", help="articles for a .jsonl question file")
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions of each file")
     parser.add_argument("--rows", choices=("none", "wrong", "all"), default="none", help="print per-question rows")
     parser.add_argument("--by-wh", action="store_true", help="also print the scores per question word")
@@ -110,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             print(f"{path}: no such file", file=sys.stderr)
             return 1
-        cases = oracle_cases(path)[: args.limit or None]
+        if path.suffix == ".jsonl":
+            cases = seed_oracle_cases(path, args.corpus)[: args.limit or None]
+        else:
+            cases = oracle_cases(path)[: args.limit or None]
         scores = {name: Score() for name in pickers}
         by_wh: dict[tuple[str, str], Score] = defaultdict(Score)
         cost_ms: list[float] = []
@@ -133,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"  {case.question}\n    gold={list(case.golds)}  " + "  ".join(line) + f"\n    quote: {case.quote}"
                 )
-        print(f"{path.name}: {len(cases)} answerable questions, oracle sentence")
+        print(f"{path.name}: {len(cases)} answerable questions with an oracle sentence")
         for name, score in scores.items():
             print(f"  {name:6s} {score.row()}")
         if cost_ms:

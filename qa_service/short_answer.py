@@ -143,6 +143,7 @@ class QuestionFocus:
     role: str | None  # "subject", "object" or "prep:<in|at|...>": where the asked-for phrase sits
     content: frozenset[str]  # stems of the lemmas and forms of the question's content words, without the target
     names: tuple[str, ...] = field(default=())  # named things the question mentions
+    common: frozenset[str] = field(default=frozenset())  # keys of the content words written in lower case
 
     @property
     def labels(self) -> dict[str, float]:
@@ -256,7 +257,8 @@ def question_focus(question: str, *, nlp: Language | None = None) -> QuestionFoc
     if label == "how" and wh.i + 1 < len(doc):
         label = f"how {doc[wh.i + 1].lower_}"
     content = content - {_key(target)} if target else content
-    return QuestionFocus(label, kind, target, verbs, _role(phrase), content, names)
+    common = frozenset(k for t in doc if _is_content(t) and t.text.islower() for k in _keys(t))
+    return QuestionFocus(label, kind, target, verbs, _role(phrase), content, names, common)
 
 
 def _names(doc: Doc) -> Iterable[str]:
@@ -410,7 +412,7 @@ def _slot_tokens(doc: Doc, focus: QuestionFocus, anchors: list[Token]) -> tuple[
             if focus.role == "subject":
                 if dep == "nsubj":
                     slots.add(child.i)
-                elif passive and dep == "agent":
+                elif dep == "agent":  # "led by X", with or without an auxiliary
                     slots.update(c.i for c in child.children if c.dep_ == "pobj")
             elif focus.role == "object":
                 if dep in ("dobj", "attr", "oprd", "dative") or (passive and dep == "nsubjpass"):
@@ -479,6 +481,12 @@ def _fit(doc: Doc, cand: _Candidate, focus: QuestionFocus) -> float:
     fit = focus.labels.get(cand.label, 0.0) if cand.label else 0.0
     proper = span.root.pos_ == "PROPN"
     after = span.root.head.lower_ if span.root.dep_ == "pobj" else ""
+    if (
+        focus.kind == "date"
+        and span.root.dep_ in ("amod", "compound")
+        and not cand.start <= span.root.head.i < cand.end
+    ):
+        fit = min(fit, 0.5)  # "the four-day conflict": a length of time, not when it happened
     if focus.kind == "person":
         fit = max(fit, 0.5 if proper else 0.3)  # a name the NER missed, or "the delegation"
     elif focus.kind == "place" and after in ("in", "at", "near", "from", "to", "into", "across", "inside", "outside"):
@@ -559,8 +567,13 @@ def pick_short_answer(
     if score < _MIN_SCORE:
         return None
     start, end = best.start, best.end
+    target = frozenset({_key(focus.target)}) if focus.target else frozenset()
+    # What the question already says is not part of the answer: "Senator Bushra Anjum Butt" for "Which senator...?"
+    while end - start > 1 and (_has(doc[start], focus.common) or _has(doc[start], target) or doc[start].is_punct):
+        if not any(t.pos_ in ("PROPN", "NUM") for t in doc[start + 1 : end]):
+            break  # "senator" in "Senator Bushra Anjum Butt", never a part of the name the question spells
+        start += 1
     if focus.kind in _COUNTED:  # "27 punts" for "How many punts...?" is "27"
-        target = frozenset({_key(focus.target)}) if focus.target else frozenset()
         while end - start > 1 and (_has(doc[end - 1], focus.content) or _has(doc[end - 1], target)):
             end -= 1
     if focus.target == "year":  # "May 21, 2013" or "early 2012" for "What year...?" is the year

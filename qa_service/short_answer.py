@@ -449,6 +449,10 @@ def _slot_tokens(doc: Doc, focus: QuestionFocus, anchors: list[Token]) -> tuple[
         if token.tag_ in ("WP", "WDT") and token.head.dep_ == "relcl":
             slots.discard(i)
             slots.add(token.head.head.i)
+    for i in list(slots):  # "Special Assistant to the Prime Minister Syed Tariq Fatemi": the title's name
+        following = next((e for e in doc.ents if e.start > i and e.label_ == "PERSON"), None)
+        if following is not None and all(t.pos_ in ("PROPN", "DET", "ADP") for t in doc[i + 1 : following.start]):
+            slots.update(range(following.start, following.end))
     for i in list(slots):  # "the AFC champion, the Denver Broncos": the apposition names the slot
         token = doc[i]
         slots.update(c.i for c in token.children if c.dep_ == "appos")

@@ -101,7 +101,7 @@ _NOUN_KINDS: dict[str, str] = {
     **dict.fromkeys("price cost fee salary budget revenue".split(), "money"),
     **dict.fromkeys(
         "place city country state nation region province county capital town village location "
-        "continent area territory island district".split(),
+        "continent area territory island district venue stadium arena site".split(),
         "place",
     ),  # fmt: skip
     **dict.fromkeys(
@@ -184,6 +184,13 @@ def _wh_phrase_head(wh: Token) -> Token:
         return wh.head
     if wh.lower_ == "how" and wh.head.lower_ in _HOW and wh.head.dep_ == "amod":
         return wh.head.head
+    following = wh.doc[wh.i + 1] if wh.i + 1 < len(wh.doc) else None
+    if wh.lower_ in ("which", "what") and following is not None and following.pos_ in ("NOUN", "PROPN"):
+        # "Which MVP died?" parsed with "Which" as an object: the noun after it is still what is asked for
+        node = following
+        while node.dep_ == "compound" and node.head.i > node.i:
+            node = node.head
+        return node
     return wh
 
 
@@ -430,7 +437,7 @@ def _slot_tokens(doc: Doc, focus: QuestionFocus, anchors: list[Token]) -> tuple[
     by_clause = not slots and focus.role == "subject"
     if by_clause:
         governors = {v.i: v for a in anchors if (v := _governing_verb(a)) is not None}
-        if not governors:  # none of the question's words in a clause: the main clause's subject
+        if not governors and focus.kind == "person":  # no question word in a clause: the main clause's subject
             root = next((t for t in doc if t.dep_ == "ROOT"), None)
             governors = {root.i: root} if root is not None else {}
         for verb in governors.values():
@@ -528,7 +535,7 @@ def _score(
     distance = min((_tree_distance(span.root, a) for a in anchors), default=6)
     linear = min((min(abs(a.i - cand.start), abs(a.i - (cand.end - 1))) for a in anchors), default=10)
     related_weight = 1.6 if focus.kind in _COUNTED else 1.0  # "seven turnovers" for "How many turnovers...?"
-    score = 2.0 * fit + 0.8 * novelty + (1.2 if in_slot else 0.0) + (related_weight if related else 0.0)
+    score = 2.0 * fit + 0.8 * (0.5 + 0.5 * novelty) + (1.2 if in_slot else 0.0) + (related_weight if related else 0.0)
     score -= 1.5 if describes and focus.verbs else 0.0
     score -= 0.12 * min(distance, 8) + 0.02 * min(linear, 20)
     cand.score = score

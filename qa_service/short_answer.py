@@ -329,7 +329,7 @@ def named_things(question: str, *, nlp: Language | None = None) -> list[str]:
 
 @dataclass(frozen=True)
 class Weights:
-    """How a candidate's signals add up: coordinate search on SQuAD v1.1 oracle sentences, checked on v2.0 and the seeds."""
+    """How a candidate's signals add up (coordinate search on SQuAD v1.1 oracle sentences; checked on v2.0, seeds)."""
 
     fit: float = 2.5  # the candidate's kind fits what is asked (0..1)
     novelty: float = 0.4  # share of its words the question does not have

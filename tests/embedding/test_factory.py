@@ -37,11 +37,13 @@ def test_each_backend_setting_builds_its_embedder_without_loading_it(backend: st
     assert getattr(embedder.inner, "_model", None) is None and getattr(embedder.inner, "_serving", None) is None
 
 
-def test_the_default_is_int8_onnx_batched_with_every_core_for_ingest(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_default_is_fp32_onnx_batched_with_every_core_for_ingest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fp32, not int8: int8 lost 2 points of answer accuracy on SQuAD v2.0 against torch (the limit is 1)."""
     monkeypatch.delenv("QA_EMBEDDING_BACKEND", raising=False)
     monkeypatch.delenv("QA_INGEST_THREADS", raising=False)
+    monkeypatch.delenv("QA_BATCH_WINDOW_MS", raising=False)
     embedder = build_embedder(settings())
-    assert embedder.backend == "onnx-int8-avx512_vnni"
+    assert embedder.backend == "onnx-fp32"
     assert embedder.inner.bulk_threads == usable_cores()
     assert embedder.window_s == pytest.approx(0.002)
 
@@ -52,12 +54,12 @@ def test_window_zero_turns_batching_off_and_the_fake_has_a_backend_name() -> Non
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("QA_EMBEDDING_BACKEND", "onnx-fp32")
+    monkeypatch.setenv("QA_EMBEDDING_BACKEND", "onnx-int8")
     monkeypatch.setenv("QA_INGEST_THREADS", "2")
     monkeypatch.setenv("QA_BATCH_WINDOW_MS", "5")
     monkeypatch.setenv("QA_ONNX_CACHE_DIR", str(tmp_path))
     loaded = settings()
-    assert (loaded.embedding_backend, loaded.resolved_ingest_threads, loaded.batch_window_ms) == ("onnx-fp32", 2, 5.0)
+    assert (loaded.embedding_backend, loaded.resolved_ingest_threads, loaded.batch_window_ms) == ("onnx-int8", 2, 5.0)
     assert loaded.resolved_onnx_cache_dir == tmp_path
     monkeypatch.setenv("QA_EMBEDDING_BACKEND", "onnx-int4")
     with pytest.raises(ValueError, match="embedding_backend"):

@@ -154,7 +154,8 @@ class OnnxEmbedder:
         return self.files.max_seq_length
 
     def count_tokens(self, text: str) -> int:
-        self.load()
+        if self._counter is None:  # the chunker calls this for every candidate piece: no lock on the hot path
+            self.load()
         if self.files.do_lower_case:
             text = text.lower()
         return len(self._counter.encode(text, add_special_tokens=False).ids)

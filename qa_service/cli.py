@@ -115,11 +115,14 @@ def serve(
     """Serve the REST API and the chat page (builds the index from the seeds on first start)."""
     import uvicorn
 
+    from qa_service.api.nodelay import NoDelayHTTPProtocol
+
     settings = get_settings()
     ensure_index(settings)
     uvicorn.run(
         "qa_service.api:create_app",
         factory=True,
+        http=NoDelayHTTPProtocol,  # TCP_NODELAY for every worker count: no 40 ms Nagle/delayed-ACK stall
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from qa_service.api import create_app  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
-from qa_service.embedding import SentenceTransformerEmbedder  # noqa: E402
+from qa_service.embedding import Embedder, SentenceTransformerEmbedder, build_model_embedder  # noqa: E402
 from qa_service.service import QAService  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +24,14 @@ SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
+def embedder() -> Embedder:
+    """The default back-end (as a server started by a test uses), unbatched: indexes it builds are theirs too."""
+    return build_model_embedder(Settings(_env_file=None, torch_threads=2)).load()
+
+
+@pytest.fixture(scope="session")
+def torch_embedder() -> SentenceTransformerEmbedder:
+    """The model as sentence-transformers runs it: the reference the other back-ends are checked against."""
     return SentenceTransformerEmbedder(threads=2).load()
 
 
@@ -41,7 +48,7 @@ def make_settings(index_dir: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def seed_service(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> QAService:
+def seed_service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> QAService:
     """The five seed articles, indexed with the real model; tests must not write to it."""
     service = QAService(make_settings(tmp_path_factory.mktemp("seed-index")), embedder=embedder).load()
     report = service.ingest_paths([SEEDS], progress=False)
@@ -56,6 +63,6 @@ def client(seed_service: QAService) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def fresh_service(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> QAService:
+def fresh_service(tmp_path: Path, embedder: Embedder) -> QAService:
     """An empty index of its own, for tests that write."""
     return QAService(make_settings(tmp_path / "index"), embedder=embedder).load()

@@ -145,6 +145,8 @@ def run_eval(
             "top_k": top_k,
             "retrieval_depth": RETRIEVAL_DEPTH,
             "embedding_model": eval_settings.embedding_model,
+            "embedding_backend": service.embedder.backend,
+            "store": getattr(eval_settings, "store", "faiss"),
             "chunk_size": eval_settings.chunk_size,
             "chunk_overlap": eval_settings.chunk_overlap,
             "min_score": eval_settings.min_score,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_service.embedding import SentenceTransformerEmbedder
+from qa_service.embedding import Embedder
 from qa_service.evaluation.data import load_eval_set
 from qa_service.evaluation.metrics import percentile
 from qa_service.evaluation.report import format_rows, format_summary
@@ -19,7 +19,7 @@ from qa_service.evaluation.runner import run_eval, write_report
 from ..conftest import ROOT, SEEDS, make_settings
 
 
-def test_runner_on_tiny_squad(tmp_path: Path, tiny_squad: Path, embedder: SentenceTransformerEmbedder) -> None:
+def test_runner_on_tiny_squad(tmp_path: Path, tiny_squad: Path, embedder: Embedder) -> None:
     service_index = tmp_path / "service-index"
     settings = make_settings(service_index)
     report = run_eval(load_eval_set(tiny_squad), settings, embedder=embedder, top_k=5, progress=False, sweep=True)
@@ -57,9 +57,7 @@ def test_runner_on_tiny_squad(tmp_path: Path, tiny_squad: Path, embedder: Senten
     assert json.loads(out.read_text(encoding="utf-8"))["metrics"]["questions"] == 5
 
 
-def test_sweep_is_skipped_when_a_back_end_decides(
-    tmp_path: Path, tiny_squad: Path, embedder: SentenceTransformerEmbedder
-) -> None:
+def test_sweep_is_skipped_when_a_back_end_decides(tmp_path: Path, tiny_squad: Path, embedder: Embedder) -> None:
     # An LLM back-end (here unreachable, so every answer falls back) applies its own judgement, not min_score.
     settings = make_settings(tmp_path / "index", llm_base_url="http://127.0.0.1:9/v1", llm_model="any")
     report = run_eval(load_eval_set(tiny_squad), settings, embedder=embedder, progress=False, sweep=True)

@@ -7,8 +7,8 @@
 For every answerable SQuAD question the quote is the sentence of the gold paragraph (split with
 `qa_service.analysis.sentence_spans`) that holds the first gold answer's start, so sentence selection plays no
 part. Each picker chooses a span inside that quote; EM and F1 (SQuAD normalisation, max over the gold answers,
-no span = 0) are printed for today's picker (`ExtractiveAnswerer._answer_span`: regex-typed spans nearest the
-question's words) and for the spaCy picker (`qa_service.short_answer.pick_short_answer`), with the share of
+no span = 0) are printed for the regex picker used before spaCy (typed spans nearest the
+question's words) and for the spaCy picker (`qa_service.answering.short_answer.pick_short_answer`), with the share of
 questions each gave a span for and the spaCy picker's cost per question (one question + one quote analysed).
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
@@ -25,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa_service.analysis import sentence_spans, terms
-from qa_service.answering import ExtractiveAnswerer
+from qa_service.answering.question import expected_answer_type
+from qa_service.answering.typed import typed_spans
 from qa_service.evaluation import best_of, exact_match, token_f1
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,12 +92,23 @@ def seed_oracle_cases(path: Path, corpus: Path) -> list[Case]:
 
 
 def old_picker(question: str, quote: str) -> tuple[int, int] | None:
-    """Today's picker (`ExtractiveAnswerer._answer_span`), which uses nothing of the answerer's state."""
-    return ExtractiveAnswerer._answer_span(None, quote, 0, len(quote), question, set(terms(question)))  # type: ignore[arg-type]
+    """The regex picker used before spaCy: typed spans (name, date, number) nearest the question's words."""
+    kind = expected_answer_type(question)
+    question_terms = set(terms(question))
+    spans = typed_spans(quote, kind, question_terms) if kind else []
+    if not spans:
+        return None
+    anchors = [m.start() for m in re.finditer(r"\w+", quote) if set(terms(m.group())) & question_terms]
+
+    def distance(span: tuple[int, int, float]) -> int:
+        return min((min(abs(span[0] - a), abs(span[1] - a)) for a in anchors), default=0)
+
+    best = max(spans, key=lambda sp: sp[2] - distance(sp) / 80)
+    return best[0], best[1]
 
 
 def new_picker() -> Callable[[str, str], tuple[int, int] | None]:
-    from qa_service.short_answer import load_pipeline, pick_short_answer
+    from qa_service.answering.short_answer import load_pipeline, pick_short_answer
 
     nlp = load_pipeline()
     return lambda question, quote: pick_short_answer(question, quote, nlp=nlp)

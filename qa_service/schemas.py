@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, computed_field, model_validator
 
 
@@ -89,11 +91,22 @@ class Citation(_Labelled):
 
 
 class AnswerSpan(BaseModel):
-    """The few words inside the answer sentence that answer the question, in document offsets."""
+    """The few words that answer the question, in document offsets: inside the answer itself, or, when the
+    answer only describes it ("the 1960 treaty"), in the sentence of the same article that names it."""
 
     start: int
     end: int
     text: str
+    citation: int = Field(default=1, description="The citation whose quote holds these words (1: the answer).")
+
+
+class Source(BaseModel):
+    """Another article on the answer's fact: it states the same value, or a different one; both are quoted exactly."""
+
+    relation: Literal["agrees", "differs"]
+    value: str = Field(description="The value as this article states it (a substring of `citation.quote`).")
+    answer_value: str = Field(description="The value as the answer states it, for a difference.")
+    citation: Citation
 
 
 class Answer(BaseModel):
@@ -103,6 +116,14 @@ class Answer(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0)
     answer_span: AnswerSpan | None = None
     citations: list[Citation]
+    sources: list[Source] = Field(
+        default_factory=list,
+        description="Other articles that state the answer's value (agrees) or another value for it (differs).",
+    )
+    not_found: list[str] = Field(
+        default_factory=list,
+        description="Names the question mentions that occur nowhere in the articles (the reason to abstain).",
+    )
     passages: list[Passage]
     timings_ms: dict[str, float]
 

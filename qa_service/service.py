@@ -8,10 +8,13 @@ answer (`answering`). Writes go through `indexing.Indexer` to the store, which o
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from qa_service.analysis import ANALYZER
-from qa_service.answering import AnswerBackend, AnswerContext, ExtractiveAnswerer, build_backend
+from qa_service.answering import AnswerBackend, AnswerContext, Extraction, ExtractiveAnswerer, build_backend
+from qa_service.answering.question import names_not_in_corpus
+from qa_service.answering.short_answer import question_focus
 from qa_service.chunking import Chunker
 from qa_service.config import Settings
 from qa_service.embedding import Embedder, build_embedder
@@ -33,6 +36,7 @@ class QAService:
         self.retriever = HybridRetriever()
         self.answerer = ExtractiveAnswerer(min_score=settings.min_score, max_answer_chars=settings.max_answer_chars)
         self._store: DocumentStore | None = None
+        self._parser = ThreadPoolExecutor(max_workers=2, thread_name_prefix="question-parse")
         self._indexer: Indexer | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------------
@@ -46,6 +50,7 @@ class QAService:
 
         faiss.omp_set_num_threads(1)  # one question per thread: extra OpenMP threads only fight for the cores
         self.embedder.load()
+        self.answerer.warm_up()
         if self.backend is not None:
             self.backend.load()
         chunker = Chunker(
@@ -94,15 +99,21 @@ class QAService:
         """Answer from the store; `min_score` overrides QA_MIN_SCORE (the evaluation's threshold sweep)."""
         top_k = top_k or self.settings.top_k
         started = time.perf_counter()
+        parsed = self._parser.submit(question_focus, question)  # spaCy reads the question while we embed it
         vector = self.embedder.embed([question])[0]
         embedded = time.perf_counter()
         with self.store.read() as reader:
             hits = self.retriever.search(reader, vector, question, top_k)
             retrieved = time.perf_counter()
             context = AnswerContext.build(reader, question, vector, hits)
-            extraction = self.answerer.answer(context, min_score=min_score)
-            if self.backend is not None:
-                extraction = self.backend.answer(context, extraction)
+            parsed.result()
+            missing = names_not_in_corpus(question, reader)
+            if missing:  # whatever the nearest sentence says, it is not about what the question names
+                extraction = Extraction(answerable=False, confidence=0.0, answer=None, citations=[], not_found=missing)
+            else:
+                extraction = self.answerer.answer(context, min_score=min_score)
+                if self.backend is not None:
+                    extraction = self.backend.answer(context, extraction)
         answered = time.perf_counter()
         return Answer(
             question=question,
@@ -111,6 +122,8 @@ class QAService:
             confidence=round(extraction.confidence, 4),
             answer_span=extraction.answer_span,
             citations=extraction.citations,
+            sources=extraction.sources,
+            not_found=extraction.not_found,
             passages=_passages(context.documents, hits, question, self.settings.related_min_similarity),
             timings_ms={
                 "embed": round((embedded - started) * 1000, 2),

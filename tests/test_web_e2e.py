@@ -265,6 +265,28 @@ def test_abstention_offers_only_related_passages_and_says_what_they_are(page: Pa
 
 
 @pytest.mark.slow
+def test_differing_articles_and_names_never_mentioned_are_shown(page: Page, api: httpx.Client) -> None:
+    question = "How many global capitals did the Indian delegations visit?"
+    expected = api.post("/ask", json={"question": question}).json()
+    differs = [s for s in expected["sources"] if s["relation"] == "differs"]
+    assert differs, expected["sources"]
+    _ask(page, question)
+    reply = _last_reply(page)
+    box = reply.locator(".agreements")
+    expect(box.get_by_role("heading", level=3)).to_have_text("The articles differ")
+    expect(box).to_contain_text(f"“{differs[0]['value']}” instead of “{differs[0]['answer_value']}”")
+    box.get_by_role("button").first.click()
+    panel = page.get_by_role("dialog")
+    expect(panel.locator("mark")).to_have_text(differs[0]["citation"]["quote"])
+    page.keyboard.press("Escape")
+
+    _ask(page, "Who did the delegation meet in Tokyo?")
+    reply = _last_reply(page)
+    expect(reply).to_have_class(re.compile(r"\babstain\b"))
+    expect(reply.locator(".not-found")).to_have_text("The articles never mention “Tokyo”.")
+
+
+@pytest.mark.slow
 def test_untitled_articles_are_labelled_by_their_opening_words(page: Page, api: httpx.Client) -> None:
     untitled = [d for d in api.get("/documents").json() if not d["title"] and d["doc_id"] != "injected"]
     assert untitled

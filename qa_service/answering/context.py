@@ -9,7 +9,7 @@ import numpy as np
 
 from qa_service.analysis import terms
 from qa_service.retrieval import RetrievedChunk
-from qa_service.schemas import AnswerSpan, Citation, Document
+from qa_service.schemas import AnswerSpan, Citation, Document, Source
 from qa_service.store import StoredSentence, StoreReader
 
 
@@ -85,3 +85,5 @@ class Extraction:
     answer: str | None
     citations: list[Citation]
     answer_span: AnswerSpan | None = None
+    sources: list[Source] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,9 +11,14 @@ from qa_service.analysis import terms
 from qa_service.answering.context import AnswerContext, Extraction
 from qa_service.answering.question import expected_answer_type
 from qa_service.answering.quotes import fit_quote, make_citation
-from qa_service.answering.spans import pick_answer_span, typed_spans
+from qa_service.answering.sources import find_sources
+from qa_service.answering.typed import typed_spans
 from qa_service.schemas import AnswerSpan
 from qa_service.store import StoredSentence
+
+_CAPITALISED_RUN = re.compile(r"\b(?:[A-Z][\w’'-]*\s+){1,4}[A-Z][\w’'-]*")
+ANTECEDENT_SENTENCES = 3  # how far back a "he" may find its name
+SOURCE_MIN_SHARE = 0.75  # other sentences scored at least this share of the best may be sources
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,13 @@ class ExtractiveAnswerer:
         self.min_score = min_score
         self.max_answer_chars = max_answer_chars
         self.weights = weights or Weights()
+
+    def warm_up(self) -> ExtractiveAnswerer:
+        """Load the language pipeline now (a few seconds) rather than in the first question."""
+        from qa_service.answering.short_answer import load_pipeline
+
+        load_pipeline()
+        return self
 
     def _context_terms(self, context: AnswerContext, sentence: StoredSentence, own: set[str]) -> set[str]:
         """The sentence's words plus the previous sentence's and the title's, for "he said" sentences."""
@@ -102,7 +115,10 @@ class ExtractiveAnswerer:
             return Extraction(answerable=False, confidence=confidence, answer=None, citations=[])
         start, end = self._quote_span(context, best.sentence, ranked[1] if len(ranked) > 1 else None)
         document = context.documents[best.sentence.doc_id]
-        span = pick_answer_span(document.text, start, end, context)
+        span = short_answer_span(context.question, document.text, start, end)
+        elsewhere = self._name_behind_pronoun(context, best.sentence, start, end, span)
+        if elsewhere is not None and end - elsewhere[0][0] <= self.max_answer_chars:
+            start, span, elsewhere = elsewhere[0][0], elsewhere[1], None  # quote "Bilawal ... . ..., he said" whole
         answer_start, answer_end = fit_quote(context, document.doc_id, start, end, span, self.max_answer_chars)
         citations = [make_citation(1, document, start, end, best.score)]
         for other in ranked[1:]:
@@ -115,13 +131,77 @@ class ExtractiveAnswerer:
         answer_span = None
         if span and answer_start <= span[0] and span[1] <= answer_end:
             answer_span = AnswerSpan(start=span[0], end=span[1], text=document.text[span[0] : span[1]])
+        if elsewhere is None:
+            elsewhere = self._name_for_description(context, document.doc_id, answer_start, answer_end, span)
+        if elsewhere is not None:  # the name is in another sentence of the article: cite it second, bold it there
+            (sentence_start, sentence_end), (name_start, name_end) = elsewhere
+            citations.insert(1, make_citation(2, document, sentence_start, sentence_end, best.score))
+            citations = [c.model_copy(update={"id": i}) for i, c in enumerate(citations[:3], 1)]
+            name = document.text[name_start:name_end]
+            answer_span = AnswerSpan(start=name_start, end=name_end, text=name, citation=2)
+        others = [c.sentence for c in ranked[1:] if c.score >= SOURCE_MIN_SHARE * best.score]
         return Extraction(
             answerable=True,
             confidence=confidence,
             answer=document.text[answer_start:answer_end],
             citations=citations,
             answer_span=answer_span,
+            sources=find_sources(context, best.sentence, span if answer_span else None, others),
         )
+
+    @staticmethod
+    def _name_for_description(
+        context: AnswerContext, doc_id: str, start: int, end: int, span: tuple[int, int] | None
+    ) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """For "which X" when the answer only describes an X ("the 1960 World Bank-mediated treaty"): the nearest
+        sentence of the same article that names one ("the Indus Waters Treaty"), and the name in it.
+
+        A name here is a run of capitalised words ending in X itself, capitalised ("... Treaty")."""
+        from qa_service.answering.short_answer import question_focus
+
+        target = question_focus(context.question).target
+        text = context.documents[doc_id].text
+        if not target or (span is not None and not text[span[0] : span[1]].split()[-1].islower()):
+            return None  # not a "which X" question, or the answer is already a name
+        wanted = set(terms(target))
+        names = [
+            m
+            for m in _CAPITALISED_RUN.finditer(text)
+            if set(terms(m.group().split()[-1])) == wanted and not (start <= m.start() < end)
+        ]
+        if not names:
+            return None
+        name = min(names, key=lambda m: abs(m.start() - start))
+        found = context.reader.sentences([(doc_id, name.start(), name.end())], margin=0, vectors=False).get(doc_id)
+        if not found:
+            return None
+        return (found[0].start, found[-1].end), name.span()
+
+    def _name_behind_pronoun(
+        self,
+        context: AnswerContext,
+        sentence: StoredSentence,
+        start: int,
+        end: int,
+        span: tuple[int, int] | None,
+    ) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """(the sentence that names the person, the name) when a who-question's answer is "he"/"she" and one of
+        the few sentences before names someone; None otherwise."""
+        from qa_service.answering.short_answer import answer_pronoun, find_antecedent
+
+        text = context.documents[sentence.doc_id].text
+        relative = (span[0] - start, span[1] - start) if span else None
+        pronoun = answer_pronoun(context.question, text[start:end], relative)
+        if pronoun is None:
+            return None
+        around = context.reader.sentences([(sentence.doc_id, start, end)], margin=ANTECEDENT_SENTENCES, vectors=False)
+        before = [s for s in around.get(sentence.doc_id, []) if s.end <= start]
+        found = find_antecedent([text[s.start : s.end] for s in before], pronoun)
+        if found is None:
+            return None
+        index, name_start, name_end = found
+        naming = before[index]
+        return (naming.start, naming.end), (naming.start + name_start, naming.start + name_end)
 
     def _quote_span(
         self, context: AnswerContext, sentence: StoredSentence, runner_up: Candidate | None = None
@@ -141,3 +221,11 @@ class ExtractiveAnswerer:
         start, end = min(sentence.start, partner.start), max(sentence.end, partner.end)
         joinable = "\n" not in context.text(sentence.doc_id, start, end)
         return (start, end) if joinable and end - start <= self.max_answer_chars else (sentence.start, sentence.end)
+
+
+def short_answer_span(question: str, text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The words of `text[start:end]` that answer the question (document offsets), or None: spaCy's picker."""
+    from qa_service.answering.short_answer import pick_short_answer
+
+    found = pick_short_answer(question, text[start:end])
+    return (start + found[0], start + found[1]) if found else None

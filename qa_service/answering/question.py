@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from qa_service.analysis import terms
+from qa_service.store import StoreReader
+
 _QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(r"\b(when|(what|which) (years?|dates?|days?|months?|time|decade|century))\b", re.I),
@@ -26,3 +29,15 @@ _QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
 def expected_answer_type(question: str) -> str | None:
     """The kind of words the answer should contain: a date, number, measure, place or name (None: unknown)."""
     return next((kind for pattern, kind in _QUESTION_TYPES if pattern.search(question)), None)
+
+
+def names_not_in_corpus(question: str, reader: StoreReader) -> list[str]:
+    """The names a question mentions (places, people, organisations...) that no article holds.
+
+    "Who did the delegation meet in Tokyo?" over articles that never say "Tokyo" -> ["Tokyo"]: whatever the
+    nearest sentence says, it cannot be about Tokyo. A name counts as present when one chunk holds all its
+    words (as keyword search sees them), so "Bhutto-Zardari" and "Bhutto Zardari" are the same name.
+    """
+    from qa_service.answering.short_answer import named_things
+
+    return [name for name in named_things(question) if (words := terms(name)) and not reader.mentions(words)]

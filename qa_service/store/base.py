@@ -132,6 +132,10 @@ class StoreReader(Protocol):
         """(number of sentences, {term: sentences holding it}) for the idf of answer scoring."""
         ...
 
+    def mentions(self, terms: Sequence[str]) -> bool:
+        """Whether some chunk holds all these terms (`analysis.terms` of a name): "never mentions Tokyo"."""
+        ...
+
 
 class DocumentStore(Protocol):
     """Cheap to construct; `open()` connects and loads what searching needs. Safe to share between threads."""

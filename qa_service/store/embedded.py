@@ -719,6 +719,18 @@ class _Reader:
         total = int(_meta(self._db, "sentences"))
         return total, self._term_counts(terms, "sentences")
 
+    def mentions(self, terms: Sequence[str]) -> bool:
+        unique = list(dict.fromkeys(terms))
+        if not unique:
+            return True
+        counts = self._term_counts(unique, "chunks")
+        if any(counts.get(t, 0) == 0 for t in unique):  # a word found nowhere: no search needed
+            return False
+        query = " AND ".join(f'"{t}"' for t in unique)
+        return (
+            self._db.execute("SELECT 1 FROM chunk_fts WHERE chunk_fts MATCH ? LIMIT 1", (query,)).fetchone() is not None
+        )
+
 
 def _meta(db: sqlite3.Connection, key: str) -> str:
     row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -358,6 +358,13 @@
       el("button", { type: "button", className: "cite", onClick: (e) => open(c)(e.currentTarget), "aria-label": citationLabel(c), title: citationLabel(c) }, `[${c.id}]`),
     );
     const answer = el("p", { className: "answer" }, answerText(data), markers.length ? " " : null, ...markers.flatMap((m, i) => (i ? ["\u2009", m] : [m])));
+    // The short answer may stand in another sentence of the article (the name behind "he" or "the treaty").
+    const span = data.answer_span;
+    const namedIn = span && span.citation > 1 ? citations.find((c) => c.id === span.citation) : null;
+    const named = namedIn
+      ? el("p", { className: "named-in" }, "Named in source ", el("button", { type: "button", className: "cite", onClick: (e) => open(namedIn)(e.currentTarget), "aria-label": citationLabel(namedIn) }, `[${namedIn.id}]`), ": ", el("strong", { className: "short-answer" }, span.text))
+      : null;
+    const agreement = sourcesNote(data, (c) => (opener) => openSource({ kind: "Other article", docId: c.doc_id, start: c.start, end: c.end, doc: c, date: c.date }, opener));
 
     const sources = citations.length
       ? el(
@@ -384,7 +391,30 @@
       : null;
 
     item.className = "message assistant";
-    item.replaceChildren(el("p", { className: "visually-hidden" }, "Answer:"), el("div", { className: "bubble" }, answer, sources));
+    item.replaceChildren(el("p", { className: "visually-hidden" }, "Answer:"), el("div", { className: "bubble" }, answer, named, agreement, sources));
+  }
+
+  /** Other articles on the same fact: those that state the same value, and those that give another (quoted). */
+  function sourcesNote(data, open) {
+    const all = Array.isArray(data.sources) ? data.sources : [];
+    if (!all.length) return null;
+    const row = (s) =>
+      el(
+        "li",
+        { className: `agreement ${s.relation}` },
+        s.relation === "agrees"
+          ? el("span", {}, "Also stated by ")
+          : el("span", {}, "Differs: ", el("strong", {}, `“${s.value}”`), ` instead of “${s.answer_value}” in `),
+        el("button", { type: "button", className: "link", onClick: (e) => open(s.citation)(e.currentTarget) }, docLabel(s.citation).text),
+        s.citation.date ? el("span", { className: "muted" }, ` (${formatDate(s.citation.date)})`) : null,
+      );
+    const differs = all.filter((s) => s.relation === "differs");
+    return el(
+      "div",
+      { className: "agreements" },
+      el("h3", {}, differs.length ? "The articles differ" : "Other articles agree"),
+      el("ul", {}, all.map(row)),
+    );
   }
 
   /** "A", "A and B", "A, B and C". */
@@ -452,6 +482,9 @@
         "div",
         { className: "bubble" },
         el("p", { className: "abstain-title" }, "The articles don't answer this."),
+        Array.isArray(data.not_found) && data.not_found.length
+          ? el("p", { className: "not-found" }, `The articles never mention ${listWords(data.not_found.map((n) => `“${n}”`))}.`)
+          : null,
         el(
           "p",
           { className: "muted" },

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa_service.analysis import ANALYZER
 from qa_service.errors import DocumentNotFoundError, IndexCorruptError, IndexMismatchError
 from qa_service.service import QAService
 from qa_service.store.embedded import CACHE_NAME, DB_NAME, EmbeddedStore
@@ -132,7 +133,7 @@ def _config(settings):  # noqa: ANN001, ANN202
         dimension=256,
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
-        analyzer="snowball-en-1",
+        analyzer=ANALYZER,
     )
 
 
@@ -228,3 +229,15 @@ def test_seeds_only_go_into_a_store_that_does_not_exist(tmp_path: Path) -> None:
     shutil.rmtree(index_dir)
     ensure_index(settings)
     assert QAService(settings).load().stats()["documents"] == 5
+
+
+def test_mentions_needs_every_word_of_a_name_in_one_chunk(fake_service: QAService) -> None:
+    from qa_service.analysis import terms
+
+    fake_service.add_documents([article(1), article(2)])
+    with fake_service.store.read() as reader:
+        assert reader.mentions(terms("Ada Quill1"))
+        assert reader.mentions(terms("Riverton"))
+        assert not reader.mentions(terms("Tokyo"))  # a word no article has
+        assert not reader.mentions(terms("Quill1 Quill2"))  # each word is somewhere, never both in one chunk
+        assert reader.mentions([])

@@ -1,15 +1,14 @@
-"""Short answers: the few words inside the quote that answer the question (a name, a date, a number)."""
+"""Typed words by pattern: does a sentence hold a new name, date, number or measure of the kind asked for?
+
+A cheap signal for scoring every candidate sentence (no parse); the bold short answer inside the chosen quote
+comes from spaCy (`short_answer.py`).
+"""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from qa_service.analysis import STOPWORDS, terms
-from qa_service.answering.question import expected_answer_type
-
-if TYPE_CHECKING:
-    from qa_service.answering.context import AnswerContext
 
 _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand|million|billion|"
@@ -71,27 +70,15 @@ def typed_spans(
     return spans
 
 
-_TITLES = frozenset(
-    """acting assistant chairman chief commissioner deputy director former general governor head minister
-    permanent president prime representative secretary secretary-general senator special spokesman
-    spokesperson""".split()
-)
-
-
 def _trim_name(text: str, start: int, end: int) -> tuple[int, int]:
-    """A capitalised run without what is not the name: "On Prime Minister Shehbaz Sharif's" -> "Shehbaz Sharif".
+    """A capitalised run without what is not part of it: "On Shehbaz Sharif's" -> "Shehbaz Sharif".
 
-    Drops a leading function word (capitalised only because it starts a sentence), leading titles when a name
-    follows them, a possessive "'s" and a sentence-ending full stop ("France." but "U.N." keeps its dots).
+    Drops a leading function word (capitalised only because it starts a sentence), a possessive "'s" and a
+    sentence-ending full stop ("France." but "U.N." keeps its dots).
     """
     words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
     while words and text[words[0][0] : words[0][1]].lower() in STOPWORDS:
         words.pop(0)
-    titles = 0
-    while titles < len(words) and text[words[titles][0] : words[titles][1]].lower() in _TITLES:
-        titles += 1
-    if 0 < titles < len(words):
-        words = words[titles:]
     if not words:
         return start, start
     start, end = words[0][0], words[-1][1]
@@ -101,21 +88,3 @@ def _trim_name(text: str, start: int, end: int) -> tuple[int, int]:
     elif re.search(r"[a-z]{2}\.$", name):
         end -= 1
     return start, end
-
-
-def pick_answer_span(text: str, start: int, end: int, context: AnswerContext) -> tuple[int, int] | None:
-    """The typed words (a name, date, number) nearest the question's words inside the quote."""
-    kind = expected_answer_type(context.question)
-    if kind is None:
-        return None
-    quote = text[start:end]
-    spans = typed_spans(quote, kind, context.question_terms)
-    if not spans:
-        return None
-    anchors = [m.start() for m in re.finditer(r"\w+", quote) if set(terms(m.group())) & context.question_terms]
-
-    def distance(span: tuple[int, int, float]) -> int:
-        return min((min(abs(span[0] - a), abs(span[1] - a)) for a in anchors), default=0)
-
-    best = max(spans, key=lambda sp: sp[2] - distance(sp) / 80)  # new words first, then nearness
-    return start + best[0], start + best[1]

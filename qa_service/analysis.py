@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import pysbd
@@ -54,9 +55,16 @@ def _stemmer() -> Stemmer.Stemmer:
 
 
 def terms(text: str) -> list[str]:
-    """Lower-cased, stemmed content words: what BM25 and lexical overlap compare."""
+    """Lower-cased, accent-free, stemmed content words: what keyword search and word overlap compare.
+
+    "Hervé" and "Herve" are one word (people type names without their accents); irregular forms take their
+    base form ("met" -> "meet") before stemming.
+    """
     irregular = irregular_forms()
-    words = [irregular.get(w, w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and w != "_"]
+    plain = unicodedata.normalize("NFKD", text.lower())
+    if not plain.isascii():
+        plain = "".join(c for c in plain if not unicodedata.combining(c))
+    words = [irregular.get(w, w) for w in _WORD.findall(plain) if w not in STOPWORDS and w != "_"]
     return _stemmer().stemWords(words)
 
 

@@ -35,9 +35,13 @@ def names_not_in_corpus(question: str, reader: StoreReader) -> list[str]:
     """The names a question mentions (places, people, organisations...) that no article holds.
 
     "Who did the delegation meet in Tokyo?" over articles that never say "Tokyo" -> ["Tokyo"]: whatever the
-    nearest sentence says, it cannot be about Tokyo. A name counts as present when one chunk holds all its
-    words (as keyword search sees them), so "Bhutto-Zardari" and "Bhutto Zardari" are the same name.
+    nearest sentence says, it cannot be about Tokyo. A name counts as mentioned when any of its words is (so
+    "Merceds-Benz Superdome" finds "Benz", "Bhutto-Zardari" is "Bhutto Zardari"), accents and one typo aside.
     """
     from qa_service.answering.short_answer import named_things
 
-    return [name for name in named_things(question) if (words := terms(name)) and not reader.mentions(words)]
+    return [
+        name
+        for name in named_things(question)
+        if (words := terms(name)) and not any(reader.mentions(word) for word in words)
+    ]

@@ -132,8 +132,9 @@ class StoreReader(Protocol):
         """(number of sentences, {term: sentences holding it}) for the idf of answer scoring."""
         ...
 
-    def mentions(self, terms: Sequence[str]) -> bool:
-        """Whether some chunk holds all these terms (`analysis.terms` of a name): "never mentions Tokyo"."""
+    def mentions(self, term: str) -> bool:
+        """Whether some chunk holds this term (`analysis.terms`), or one a single typo away ("raouliii" for
+        "raoulii"): for "the articles never mention Tokyo"."""
         ...
 
 

@@ -719,17 +719,27 @@ class _Reader:
         total = int(_meta(self._db, "sentences"))
         return total, self._term_counts(terms, "sentences")
 
-    def mentions(self, terms: Sequence[str]) -> bool:
-        unique = list(dict.fromkeys(terms))
-        if not unique:
+    def mentions(self, term: str) -> bool:
+        if self._term_counts([term], "chunks").get(term, 0) > 0:
             return True
-        counts = self._term_counts(unique, "chunks")
-        if any(counts.get(t, 0) == 0 for t in unique):  # a word found nowhere: no search needed
+        if len(term) < 4:  # too short to tell a typo from another word
             return False
-        query = " AND ".join(f'"{t}"' for t in unique)
-        return (
-            self._db.execute("SELECT 1 FROM chunk_fts WHERE chunk_fts MATCH ? LIMIT 1", (query,)).fetchone() is not None
+        prefix = term[:2]
+        rows = self._db.execute(
+            "SELECT term FROM terms WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ? AND chunks > 0",
+            (prefix, prefix + "\uffff", len(term) - 1, len(term) + 1),
         )
+        return any(one_edit_apart(term, other) for (other,) in rows)
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    """True when one insertion, deletion or substitution turns `a` into `b` (a typo)."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return a == b
+    if len(a) > len(b):
+        a, b = b, a
+    i = next((k for k in range(len(a)) if a[k] != b[k]), len(a))
+    return a[i + (len(a) == len(b)) :] == b[i + 1 :]
 
 
 def _meta(db: sqlite3.Connection, key: str) -> str:

@@ -1,6 +1,8 @@
 """The index store: documents, chunks, sentences and their vectors behind one interface (`base.py`).
 
-`embedded.py` is the default (SQLite + FAISS in the index folder); `open_store` picks the one the settings name.
+`embedded.py` is the default (SQLite + FAISS in the index folder, QA_STORE=faiss); `milvus.py` keeps everything in
+Milvus (QA_STORE=milvus) so that several API replicas share one corpus. `build_store` picks the one the settings
+name.
 """
 
 from __future__ import annotations
@@ -33,6 +35,19 @@ __all__ = [
 
 def build_store(settings: Settings, config: IndexConfig) -> DocumentStore:
     """The store the settings name, not yet opened (call `open()`)."""
+    if settings.store == "milvus":
+        from qa_service.store.milvus import MilvusStore
+
+        return MilvusStore(
+            settings.milvus_location,
+            config,
+            token=settings.milvus_token,
+            prefix=settings.milvus_prefix,
+            index_type=settings.milvus_index,
+            consistency=settings.milvus_consistency,
+            orphan_grace_s=settings.milvus_orphan_grace_s,
+            sweep_interval_s=settings.milvus_sweep_interval_s,
+        )
     from qa_service.store.embedded import EmbeddedStore
 
     return EmbeddedStore(
@@ -47,6 +62,10 @@ def build_store(settings: Settings, config: IndexConfig) -> DocumentStore:
 
 def store_exists(settings: Settings) -> bool:
     """Whether the configured store already exists (even empty): seeds are indexed only into a new one."""
+    if settings.store == "milvus":
+        from qa_service.store.milvus import MilvusStore
+
+        return MilvusStore.exists(settings.milvus_location, settings.milvus_prefix, settings.milvus_token)
     from qa_service.store.embedded import EmbeddedStore
 
     return EmbeddedStore.exists(settings.index_dir)

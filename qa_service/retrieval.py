@@ -58,4 +58,6 @@ class HybridRetriever:
         missing = [chunk_id for chunk_id, _ in kept if chunk_id not in dense]
         for chunk_id, vector in reader.chunk_vectors(missing).items():
             dense[chunk_id] = float(vector @ query_vector)
-        return [RetrievedChunk(stored[chunk_id], score, dense[chunk_id]) for chunk_id, score in kept if chunk_id in dense]
+        return [
+            RetrievedChunk(stored[chunk_id], score, dense[chunk_id]) for chunk_id, score in kept if chunk_id in dense
+        ]

@@ -78,6 +78,16 @@ INDEX_PARAMS = {
 SEARCH_PARAMS = {"FLAT": {}, "IVF_FLAT": {"nprobe": 32}, "IVF_SQ8": {"nprobe": 32}, "HNSW": {"ef": 128}}
 
 
+class _LiteIteratorNotice(logging.Filter):
+    """Milvus Lite has no MVCC timestamp for iterators and pymilvus warns on every listing; a server has one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "failed to get mvccTs" not in record.getMessage()
+
+
+logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_LiteIteratorNotice())
+
+
 class StoreUnavailableError(QAServiceError):
     """The configured Milvus cannot be reached or refused the request."""
 
@@ -195,7 +205,7 @@ class MilvusStore:
 
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
         try:
-            return MilvusClient(uri=uri, token=token or "", timeout=30)
+            return MilvusClient(uri=uri, token=token or "", timeout=10)
         except MilvusException as exc:
             raise StoreUnavailableError(f"cannot connect to Milvus at {uri}: {exc.message}") from exc
 
@@ -369,7 +379,9 @@ class MilvusStore:
             "generation": 0,
             **{f"config.{k}": v for k, v in asdict(self.config).items()},
         }
-        self.client.insert(self.name("meta"), [{"key": k, "value": str(v), "pad": [1.0, 0.0]} for k, v in values.items()])
+        self.client.insert(
+            self.name("meta"), [{"key": k, "value": str(v), "pad": [1.0, 0.0]} for k, v in values.items()]
+        )
         log.info("created Milvus store %s", self.location)
 
     def _meta(self) -> dict[str, str]:

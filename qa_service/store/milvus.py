@@ -181,6 +181,7 @@ class MilvusStore:
         self.sweep_interval_s = sweep_interval_s
         self.location = f"{uri} (collections {prefix}_*)"
         self._client: Any = None
+        self._opened = False
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
 
@@ -190,7 +191,9 @@ class MilvusStore:
     @property
     def client(self) -> Any:  # noqa: ANN401 - pymilvus.MilvusClient, imported lazily
         if self._client is None:
-            raise RuntimeError("MilvusStore.open() was not called")
+            if not self._opened:
+                raise RuntimeError("MilvusStore.open() was not called")
+            self._client = self.connect(self.uri, self.token)  # used after close(), as the embedded store allows
         return self._client
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
@@ -228,6 +231,7 @@ class MilvusStore:
         from pymilvus import MilvusException
 
         self._client = self.connect(self.uri, self.token)
+        self._opened = True
         try:
             if reset:
                 for collection in COLLECTIONS:

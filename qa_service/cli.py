@@ -210,6 +210,32 @@ def eval_command(
 
 
 @app.command()
+def migrate(
+    to: Annotated[str, typer.Option("--to", help="The store to copy into: milvus (QA_MILVUS_URI, QA_MILVUS_PREFIX).")],
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="Documents read and written together.")] = 100,
+) -> None:
+    """Copy the embedded store (QA_INDEX_DIR) into Milvus, vectors included: nothing is embedded again.
+
+    Documents already there with the same text are skipped, so an interrupted copy resumes. Then serve with
+    QA_STORE=milvus.
+    """
+    if to != "milvus":
+        _fail(f"--to must be milvus (the embedded store is the source), got {to!r}", 2)
+    from qa_service.store.migrate import migrate_to_milvus
+
+    settings = get_settings()
+    try:
+        report = migrate_to_milvus(settings, batch=batch)
+    except QAServiceError as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"copied {report.copied} documents ({report.chunks} chunks, {report.sentences} sentences), "
+        f"{report.unchanged} already there, in {report.seconds:.1f} s into {settings.milvus_location} "
+        f"(collections {settings.milvus_prefix}_*); serve it with QA_STORE=milvus"
+    )
+
+
+@app.command()
 def bench(
     sizes: Annotated[str, typer.Option(help="Synthetic corpus sizes in chunks, comma-separated ('' = none).")] = (
         "10000,100000"

@@ -23,7 +23,7 @@ def run_cli(*args: str, index: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_help_for_every_command(tmp_path: Path) -> None:
-    for command in ("ingest", "serve", "ask", "eval", "bench"):
+    for command in ("ingest", "serve", "ask", "eval", "bench", "migrate"):
         result = run_cli(command, "--help", index=tmp_path)
         assert result.returncode == 0 and "Usage" in result.stdout, command
 
@@ -39,3 +39,11 @@ def test_ingest_then_ask_json(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert body["answerable"] and "Dorothy Shea" in body["answer"]
+
+
+def test_migrate_names_what_is_missing(tmp_path: Path) -> None:
+    result = run_cli("migrate", "--to", "faiss", index=tmp_path)
+    assert result.returncode == 2 and "--to must be milvus" in result.stderr
+    result = run_cli("migrate", "--to", "milvus", index=tmp_path / "none")
+    assert result.returncode == 1 and "no embedded store to migrate" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -7,6 +7,9 @@ name.
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
 from qa_service.config import Settings
 from qa_service.store.base import (
     DocumentState,
@@ -29,6 +32,8 @@ __all__ = [
     "StoredChunk",
     "StoredSentence",
     "build_store",
+    "drop_scratch_store",
+    "scratch_settings",
     "store_exists",
 ]
 
@@ -69,3 +74,23 @@ def store_exists(settings: Settings) -> bool:
     from qa_service.store.embedded import EmbeddedStore
 
     return EmbeddedStore.exists(settings.index_dir)
+
+
+def scratch_settings(settings: Settings, index_dir: Path) -> Settings:
+    """Settings for a temporary store of the configured kind (evaluation, benchmarks), never the user's own:
+    the embedded store and Milvus Lite in `index_dir`; on a Milvus server, collections under a new prefix."""
+    update: dict[str, object] = {"index_dir": index_dir}
+    if settings.store == "milvus":
+        if "://" in settings.milvus_uri:
+            update["milvus_prefix"] = f"{settings.milvus_prefix}_scratch_{uuid.uuid4().hex[:12]}"
+        else:
+            update["milvus_uri"] = ""  # Milvus Lite serves one process per path: a folder of its own
+    return settings.model_copy(update=update)
+
+
+def drop_scratch_store(settings: Settings) -> None:
+    """Remove what `scratch_settings` made on a Milvus server (folders are the caller's to delete)."""
+    if settings.store == "milvus" and "://" in settings.milvus_uri and "_scratch_" in settings.milvus_prefix:
+        from qa_service.store.milvus import MilvusStore
+
+        MilvusStore.drop(settings.milvus_uri, settings.milvus_prefix, settings.milvus_token)

@@ -227,6 +227,18 @@ class MilvusStore:
             with contextlib.suppress(Exception):
                 client.close()
 
+    @staticmethod
+    def drop(uri: str, prefix: str, token: str | None = None) -> None:
+        """Drop this prefix's collections (a scratch store's)."""
+        client = MilvusStore.connect(uri, token)
+        try:
+            for collection in COLLECTIONS:
+                if client.has_collection(f"{prefix}_{collection}"):
+                    client.drop_collection(f"{prefix}_{collection}")
+        finally:
+            with contextlib.suppress(Exception):
+                client.close()
+
     def open(self, *, reset: bool = False) -> MilvusStore:
         from pymilvus import MilvusException
 

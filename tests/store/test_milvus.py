@@ -293,3 +293,33 @@ def test_rows_read_straight_from_milvus_match_what_the_service_says(service: QAS
     service.add_documents([article(n) for n in range(2)])
     rows = milvus_rows(_uri(service))
     assert service.stats() == {"documents": 2, "chunks": len(rows["chunks"]), "sentences": len(rows["sentences"])}
+
+
+def test_migrate_copies_the_embedded_store_row_for_row_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa_service.store.migrate import migrate_to_milvus
+
+    from .conftest import assert_store_consistent
+
+    embedded = QAService(fake_settings(tmp_path / "index")).load()
+    embedded.add_documents([article(n) for n in range(5)])
+    embedded.add_documents([article(2, topic="stadium")])  # a replaced document migrates as its current version
+    embedded.delete_document("riverton-4")
+    target = milvus_settings(tmp_path / "index", uri=str(tmp_path / "milvus" / "copy.db"))
+    embedded.close()
+    with monkeypatch.context() as patched:
+        patched.setattr(type(embedded.embedder), "embed", None)  # nothing may be embedded again
+        report = migrate_to_milvus(target, batch=2, progress=False)
+    assert (report.copied, report.unchanged) == (4, 0)
+    source = assert_store_consistent(tmp_path / "index")
+    copied = assert_milvus_consistent(target.milvus_location)
+    for key in ("documents", "chunks", "sentences"):
+        assert copied[key] == source[key], key
+    assert sorted(map(sorted, copied["keyword_rows"])) == sorted(map(sorted, source["keyword_rows"]))
+    assert migrate_to_milvus(target, progress=False).unchanged == 4, "a second run copies nothing"
+    milvus = QAService(target).load()
+    embedded = QAService(fake_settings(tmp_path / "index")).load()
+    for question in (QUESTION, "Which stadium did Riverton 2 approve?"):
+        assert milvus.ask(question).citations == embedded.ask(question).citations
+    milvus.close()

@@ -244,6 +244,9 @@ def bench(
     max_seconds: Annotated[float, typer.Option(min=1, help="Time limit per concurrency level (s).")] = 60.0,
     queries: Annotated[int, typer.Option(min=1, help="Questions per synthetic corpus size.")] = 100,
     skip_http: Annotated[bool, typer.Option("--skip-http", help="Skip the HTTP load test.")] = False,
+    store: Annotated[
+        str | None, typer.Option(help="Store of the synthetic corpora: faiss or milvus (default QA_STORE).")
+    ] = None,
 ) -> None:
     """Print performance numbers: ingest, /ask over HTTP, and synthetic 10k/100k-chunk corpora."""
     from qa_service.bench import run_bench
@@ -254,6 +257,8 @@ def bench(
         _fail(f"--sizes must be comma-separated whole numbers, got {sizes!r}", 2)
     if any(size < 1 for size in size_list):
         _fail("--sizes must be positive", 2)
+    if store not in (None, "faiss", "milvus"):
+        _fail(f"--store must be faiss or milvus, got {store!r}", 2)
     try:
         run_bench(
             get_settings(),
@@ -262,6 +267,7 @@ def bench(
             max_seconds=max_seconds,
             skip_http=skip_http,
             queries=queries,
+            store=store,
         )
     except (QAServiceError, RuntimeError) as exc:
         _fail(str(exc))

@@ -292,7 +292,7 @@ def human_bytes(value: float) -> str:
 
 
 def disk_usage(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def cpu_count() -> int:

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,34 +105,8 @@ def fresh_service(tmp_path: Path, embedder: SentenceTransformerEmbedder, store_k
 
 @contextlib.contextmanager
 def milvus_server(data_dir: Path) -> Iterator[str]:
-    """A Milvus Lite server in a process of its own (the engine a Milvus standalone would be): yields its URI.
+    """A Milvus Lite server in a process of its own (the engine a Milvus standalone would be): yields its URI."""
+    from qa_service.store.milvus import lite_server
 
-    Clients in other processes (API replicas, a writer that gets killed) share it, and it outlives them.
-    """
-    from qa_service.devserver import free_port
-    from qa_service.store.milvus import MilvusStore
-
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    uri = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                MilvusStore.connect(uri).close()
-                break
-            except Exception:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"Milvus Lite server on port {port} did not start") from None
-                time.sleep(0.2)
+    with lite_server(data_dir) as (uri, _process):
         yield uri
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()

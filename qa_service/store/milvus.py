@@ -39,6 +39,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -181,6 +182,7 @@ class MilvusStore:
         self.sweep_interval_s = sweep_interval_s
         self.location = f"{uri} (collections {prefix}_*)"
         self._client: Any = None
+        self._pool: ThreadPoolExecutor | None = None
         self._opened = False
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
@@ -195,6 +197,13 @@ class MilvusStore:
                 raise RuntimeError("MilvusStore.open() was not called")
             self._client = self.connect(self.uri, self.token)  # used after close(), as the embedded store allows
         return self._client
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        """Threads for requests a question sends together (gRPC multiplexes them on one connection)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="milvus-request")
+        return self._pool
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
@@ -274,6 +283,9 @@ class MilvusStore:
         if self._sweeper is not None:
             self._sweeper.join(timeout=30)
             self._sweeper = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         if self._client is not None:
             with contextlib.suppress(Exception):
                 self._client.close()
@@ -825,12 +837,43 @@ class _Reader:
         term field matches it (TEXT_MATCH, an inverted-index lookup), so the counts are exact and need no
         counters that concurrent writers would have to update."""
         store = self._store
-        total = store._count("sentences")
-        counts: dict[str, int] = {}
-        for term in dict.fromkeys(terms):
-            if not term.strip():
-                continue
-            count = store._count("sentences", f"TEXT_MATCH(terms, {_quote(term)})")
-            if count:
-                counts[term] = count
+        unique = [t for t in dict.fromkeys(terms) if t.strip()]
+        filters = ["", *(f"TEXT_MATCH(terms, {_quote(t)})" for t in unique)]
+        total, *found = store.pool.map(lambda expr: store._count("sentences", expr), filters)  # one round trip
+        counts = {term: count for term, count in zip(unique, found, strict=True) if count}
         return total, counts
+
+
+@contextlib.contextmanager
+def lite_server(data_dir: Any, *, timeout_s: float = 60.0) -> Iterator[tuple[str, Any]]:  # noqa: ANN401
+    """Milvus Lite as a server in a process of its own (what Milvus standalone is to a deployment): yields its
+    URI and process. Several clients (API replicas, a writer, a benchmark) share it, and it outlives them."""
+    import subprocess
+    import sys
+
+    from qa_service.devserver import free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                MilvusStore.connect(uri).close()
+                break
+            except StoreUnavailableError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise StoreUnavailableError(f"Milvus Lite server on port {port} did not start") from None
+                time.sleep(0.2)
+        yield uri, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -271,7 +271,11 @@ class MilvusStore:
                 self.client.load_collection(self.name(collection))
             self.sweep()
         except MilvusException as exc:
+            self.close()
             raise StoreUnavailableError(f"Milvus at {self.uri} refused a request: {exc.message}") from exc
+        except QAServiceError:
+            self.close()
+            raise
         if self.sweep_interval_s > 0:
             self._stop.clear()
             self._sweeper = threading.Thread(target=self._sweep_loop, name="milvus-sweeper", daemon=True)
@@ -606,10 +610,12 @@ class MilvusStore:
         grace = self.orphan_grace_s if grace_s is None else grace_s
         cutoff = write_id_at(time.time() - grace)
         settled = 0
+        seen: set[str] = set()
         while True:
             entries = self._query("writes", f"write_id < {cutoff}", ["key", "write_id", "doc_id"], limit=FILTER_ITEMS)
-            if not entries:
+            if not entries or seen.issuperset(e["key"] for e in entries):  # none left, or none could be removed
                 return settled
+            seen.update(e["key"] for e in entries)
             newest: dict[str, int] = {}
             for entry in entries:
                 newest[entry["doc_id"]] = max(newest.get(entry["doc_id"], 0), int(entry["write_id"]))

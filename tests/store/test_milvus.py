@@ -323,3 +323,21 @@ def test_migrate_copies_the_embedded_store_row_for_row_and_resumes(
     for question in (QUESTION, "Which stadium did Riverton 2 approve?"):
         assert milvus.ask(question).citations == embedded.ask(question).citations
     milvus.close()
+
+
+def test_evaluation_and_benchmarks_never_touch_the_users_collections(server: str, tmp_path: Path) -> None:
+    from qa_service.store import drop_scratch_store, scratch_settings
+
+    users = QAService(milvus_settings(tmp_path / "a", uri=server, prefix="users")).load(reset=True)
+    users.add_documents([article(1)])
+    scratch = scratch_settings(users.settings, tmp_path / "scratch")
+    assert scratch.milvus_uri == server and scratch.milvus_prefix.startswith("users_scratch_")
+    temporary = QAService(scratch).load()
+    temporary.add_documents([article(2), article(3)])
+    temporary.close()
+    drop_scratch_store(scratch)
+    assert not MilvusStore.exists(server, scratch.milvus_prefix)
+    assert [d.doc_id for d in users.list_documents()] == ["riverton-1"]
+    lite = scratch_settings(milvus_settings(tmp_path / "b", uri=str(tmp_path / "mine.db")), tmp_path / "scratch")
+    assert lite.milvus_location == str(tmp_path / "scratch" / "milvus.db"), "Lite: a folder of its own"
+    users.close()

@@ -376,7 +376,7 @@ class MilvusStore:
         p.add_index("write_id", index_type="INVERTED")
         p.add_index("doc_id", index_type="INVERTED")
         create("chunks", s, p)
-        # sentences: terms only for document frequencies (TEXT_MATCH counts), vectors only fetched, never searched
+        # sentences: terms only for document frequencies (a BM25 posting list per term), vectors only fetched
         s, p = schema(auto_id=True), self.client.prepare_index_params()
         s.add_field("id", DataType.INT64, is_primary=True)
         s.add_field("doc_id", DataType.VARCHAR, max_length=1024)
@@ -392,7 +392,14 @@ class MilvusStore:
             enable_match=True,
             analyzer_params=ANALYZER_PARAMS,
         )
+        s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         s.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
+        s.add_function(
+            Function(
+                name="bm25", function_type=FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"]
+            )
+        )
+        p.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
         p.add_index("vector", index_type="FLAT", metric_type="IP")
         p.add_index("write_id", index_type="INVERTED")
         p.add_index("doc_id", index_type="INVERTED")
@@ -839,15 +846,34 @@ class _Reader:
         return out
 
     def sentence_frequencies(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
-        """Milvus keeps no document frequencies it would tell: each term is one count of the sentences whose
-        term field matches it (TEXT_MATCH, an inverted-index lookup), so the counts are exact and need no
-        counters that concurrent writers would have to update."""
+        """Milvus keeps document frequencies but does not tell them, and counters that several replicas update
+        would need locks it does not have. So each question word is one search of the sentences' BM25 index
+        with that word alone: every sentence holding it scores above 0, so the hits are its posting list and
+        their number its document frequency (all searches in one round trip). A word in more sentences than
+        one search returns (QUERY_WINDOW) is counted with TEXT_MATCH instead, which Milvus answers from the
+        same terms' match index (Milvus Lite scans rows for it, so it is only the fallback)."""
         store = self._store
         unique = [t for t in dict.fromkeys(terms) if t.strip()]
-        filters = ["", *(f"TEXT_MATCH(terms, {_quote(t)})" for t in unique)]
-        total, *found = store.pool.map(lambda expr: store._count("sentences", expr), filters)  # one round trip
+
+        def frequency(term: str) -> int:
+            hits = store.client.search(
+                store.name("sentences"),
+                data=[term],
+                anns_field="sparse",
+                limit=QUERY_WINDOW,
+                search_params={"metric_type": "BM25"},
+                output_fields=[],
+                consistency_level=store.consistency,
+            )
+            found = len(hits[0]) if hits else 0
+            if found < QUERY_WINDOW:
+                return found
+            return store._count("sentences", f"TEXT_MATCH(terms, {_quote(term)})")
+
+        total_future = store.pool.submit(store._count, "sentences")
+        found = list(store.pool.map(frequency, unique))
         counts = {term: count for term, count in zip(unique, found, strict=True) if count}
-        return total, counts
+        return total_future.result(), counts
 
 
 @contextlib.contextmanager

@@ -133,6 +133,8 @@ def build_synthetic_store(settings: Settings, config: Any, corpus: SyntheticCorp
     try:
         for batch in corpus.batches(size):
             store.write(batch)
+        if settings.store == "milvus":
+            store.flush()  # seal the segments so Milvus indexes them, as `ingest` does after a bulk load
     finally:
         store.close()
     return time.perf_counter() - started

@@ -67,6 +67,7 @@ TEXT_PIECE = 16_000  # characters per text row: at most 64,000 bytes of UTF-8
 QUERY_WINDOW = 16_384  # Milvus answers at most this many rows per query (offset + limit)
 INSERT_ROWS = 1_000  # rows per insert request (keeps requests far below the 64 MB gRPC limit)
 FILTER_ITEMS = 500  # ids in one `in [...]` filter
+FREQUENCY_TTL_S = 60.0  # how old a remembered document frequency may be
 # Keyword terms come from `analysis.terms` (stemmed, stopwords removed, the same as the embedded store indexes):
 # Milvus only splits them on spaces, so both stores score the same terms with BM25.
 ANALYZER_PARAMS = {"tokenizer": "standard", "filter": ["lowercase"]}
@@ -184,6 +185,8 @@ class MilvusStore:
         self._client: Any = None
         self._pool: ThreadPoolExecutor | None = None
         self._opened = False
+        self.lite = False  # Milvus Lite (pure Python: TEXT_MATCH scans rows) rather than a Milvus server
+        self.frequencies = _Frequencies()
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
 
@@ -267,6 +270,7 @@ class MilvusStore:
             elif "meta" not in existing:
                 raise IndexMismatchError(f"Milvus store {self.location} has no meta collection; {REBUILD_HINT}")
             self._check()
+            self.lite = str(self.client.get_server_version()).startswith("milvus_lite")
             for collection in COLLECTIONS:
                 self.client.load_collection(self.name(collection))
             self.sweep()
@@ -485,6 +489,23 @@ class MilvusStore:
                 out[row["doc_id"]] = _Head.from_row(row)
         return out
 
+    def sentence_frequency(self, term: str) -> int:
+        """Sentences holding `term` (see `_Reader.sentence_frequencies`)."""
+        match = f"TEXT_MATCH(terms, {_quote(term)})"
+        if not self.lite:
+            return self._count("sentences", match)
+        hits = self.client.search(
+            self.name("sentences"),
+            data=[term],
+            anns_field="sparse",
+            limit=QUERY_WINDOW,
+            search_params={"metric_type": "BM25"},
+            output_fields=[],
+            consistency_level=self.consistency,
+        )
+        found = len(hits[0]) if hits else 0
+        return found if found < QUERY_WINDOW else self._count("sentences", match)
+
     def generation(self) -> int:
         rows = self.client.query(
             self.name("meta"), ids=["generation"], output_fields=["value"], consistency_level=self.consistency
@@ -561,6 +582,7 @@ class MilvusStore:
         self._insert("chunks", chunks)
         self._insert("sentences", sentences)
         self.client.upsert(self.name("documents"), heads)  # the commit: one request for the whole batch
+        self.frequencies.clear()
         self._set_generation(write_id)
         self._remove_versions({doc_id: head.write_id for doc_id, head in old.items()})
         self.client.delete(self.name("writes"), filter=f"write_id == {write_id}")
@@ -576,6 +598,7 @@ class MilvusStore:
         for part in batched(list(old), FILTER_ITEMS):
             expr = " or ".join(f"(doc_id == {_quote(d)} and write_id == {old[d].write_id})" for d in part)
             self.client.delete(self.name("documents"), filter=expr)
+        self.frequencies.clear()
         self._set_generation(write_id)
         self._remove_versions({doc_id: head.write_id for doc_id, head in old.items()})
         self.client.delete(self.name("writes"), filter=f"write_id == {write_id}")
@@ -847,33 +870,45 @@ class _Reader:
 
     def sentence_frequencies(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
         """Milvus keeps document frequencies but does not tell them, and counters that several replicas update
-        would need locks it does not have. So each question word is one search of the sentences' BM25 index
-        with that word alone: every sentence holding it scores above 0, so the hits are its posting list and
-        their number its document frequency (all searches in one round trip). A word in more sentences than
-        one search returns (QUERY_WINDOW) is counted with TEXT_MATCH instead, which Milvus answers from the
-        same terms' match index (Milvus Lite scans rows for it, so it is only the fallback)."""
+        would need locks it does not have. So each question word is counted among the sentences' terms: on a
+        Milvus server with `count(*)` and TEXT_MATCH, which the terms' match index answers; on Milvus Lite,
+        which scans rows for TEXT_MATCH, as the length of the word's posting list in the sentences' BM25 index
+        (a search with the word alone: every sentence holding it scores above 0), counting with TEXT_MATCH only
+        past one search's window. All words in one round trip, and remembered for FREQUENCY_TTL_S."""
         store = self._store
         unique = [t for t in dict.fromkeys(terms) if t.strip()]
-
-        def frequency(term: str) -> int:
-            hits = store.client.search(
-                store.name("sentences"),
-                data=[term],
-                anns_field="sparse",
-                limit=QUERY_WINDOW,
-                search_params={"metric_type": "BM25"},
-                output_fields=[],
-                consistency_level=store.consistency,
-            )
-            found = len(hits[0]) if hits else 0
-            if found < QUERY_WINDOW:
-                return found
-            return store._count("sentences", f"TEXT_MATCH(terms, {_quote(term)})")
-
         total_future = store.pool.submit(store._count, "sentences")
-        found = list(store.pool.map(frequency, unique))
-        counts = {term: count for term, count in zip(unique, found, strict=True) if count}
-        return total_future.result(), counts
+        counts = store.frequencies.get(unique)
+        missing = [t for t in unique if t not in counts]
+        for term, count in zip(missing, store.pool.map(store.sentence_frequency, missing), strict=True):
+            counts[term] = count
+        store.frequencies.put({t: counts[t] for t in missing})
+        return total_future.result(), {t: c for t, c in counts.items() if c}
+
+
+class _Frequencies:
+    """Document frequencies this process looked up lately: they change slowly, and idf = log(1 + N/df) hardly
+    moves with them, so a question may use a count up to FREQUENCY_TTL_S old (this process's writes clear it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, tuple[float, int]] = {}
+
+    def get(self, terms: Sequence[str]) -> dict[str, int]:
+        now = time.monotonic()
+        with self._lock:
+            return {t: v[1] for t in terms if (v := self._values.get(t)) and now - v[0] < FREQUENCY_TTL_S}
+
+    def put(self, counts: dict[str, int]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._values) > 100_000:
+                self._values.clear()
+            self._values.update({t: (now, c) for t, c in counts.items()})
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
 
 
 @contextlib.contextmanager

@@ -341,3 +341,22 @@ def test_evaluation_and_benchmarks_never_touch_the_users_collections(server: str
     lite = scratch_settings(milvus_settings(tmp_path / "b", uri=str(tmp_path / "mine.db")), tmp_path / "scratch")
     assert lite.milvus_location == str(tmp_path / "scratch" / "milvus.db"), "Lite: a folder of its own"
     users.close()
+
+
+def test_both_ways_of_counting_sentence_frequencies_agree(service: QAService) -> None:
+    """A server counts with TEXT_MATCH (its match index), Milvus Lite from BM25 posting lists: the same counts;
+    a write through this process forgets the counts it remembered."""
+    from qa_service.analysis import terms
+
+    service.add_documents([article(n) for n in range(3)])
+    store: MilvusStore = service.store
+    words = terms("Riverton council budget library Quill1 zebra")
+    with store.read() as reader:
+        by_postings = reader.sentence_frequencies(words)
+        store.frequencies.clear()
+        store.lite = False
+        by_match = reader.sentence_frequencies(words)
+    assert by_postings == by_match and by_match[1]["riverton"] == 6 and "zebra" not in by_match[1]
+    service.add_documents([article(5)])
+    with store.read() as reader:
+        assert reader.sentence_frequencies(words)[1]["riverton"] == 8

@@ -32,6 +32,11 @@ RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin qa \
     && chown qa:qa /app/index
 USER qa
 
+# The ONNX file the default embedding back-end runs, made from the packaged weights now rather than at each new
+# container's first start (it lands in the image under ~qa/.cache/qa-service/onnx; see README "How it works").
+RUN python -c "from qa_service.config import Settings; from qa_service.embedding import build_model_embedder; \
+build_model_embedder(Settings(_env_file=None)).load()"
+
 ENV QA_INDEX_DIR=/app/index \
     QA_SEEDS_DIR=/app/seeds \
     QA_PORT=8000

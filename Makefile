@@ -12,14 +12,20 @@ export TRANSFORMERS_OFFLINE := 1
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-11s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# PyTorch's CPU wheel index (or a mirror of it: make setup TORCH_INDEX=...); used when it answers within 5 s.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+
+$(STAMP): pyproject.toml tools/install_torch.py
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or run: make PYTHON=/path/to/python3.11)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	# torch first, pinned: the local CPU wheel then satisfies sentence-transformers (no CUDA download)
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dev]"
+	@echo "== set-up 1/3: pip"
+	$(BIN)/python -m pip install --upgrade pip
+	@echo "== set-up 2/3: torch, CPU build (first, so nothing pulls the CUDA build in)"
+	$(BIN)/python tools/install_torch.py --index $(TORCH_INDEX)
+	@echo "== set-up 3/3: qa-service and its test tools"
+	$(BIN)/python -m pip install -e ".[dev]"
 	touch $(STAMP)
+	@echo "== set-up done: $(BIN)/qa-service is the command line"
 
 setup: $(STAMP) ## Create .venv and install the service and its test tools
 
@@ -43,12 +49,12 @@ test-fast: setup ## Only the fast tests
 	$(BIN)/pytest -m "not slow"
 
 lint: setup ## ruff lint and format check
-	$(BIN)/ruff check qa_service tests eval
-	$(BIN)/ruff format --check qa_service tests eval
+	$(BIN)/ruff check qa_service tests eval tools
+	$(BIN)/ruff format --check qa_service tests eval tools
 
 format: setup ## Apply ruff formatting and safe fixes
-	$(BIN)/ruff check --fix qa_service tests eval
-	$(BIN)/ruff format qa_service tests eval
+	$(BIN)/ruff check --fix qa_service tests eval tools
+	$(BIN)/ruff format qa_service tests eval tools
 
 SQUAD_DIR   ?= ../shared/benchmarks/squad
 REPORTS     := reports
@@ -71,8 +77,10 @@ eval-check: setup ## The seed questions must meet the quality thresholds (exit 1
 bench: setup ## Print performance numbers: ingest, /ask over HTTP, synthetic 10k/100k-chunk corpora
 	$(BIN)/qa-service bench
 
-loadtest: setup ## 8 then 32 concurrent clients for 60 s each against a local server; errors and p50/p95/p99
-	$(BIN)/python eval/loadtest.py --clients 8 32 --duration 60
+LOADTEST_WORKERS ?= 1
+LOADTEST_RUNS    ?= 1
+loadtest: setup ## 8 then 32 clients for 60 s each against a local server (LOADTEST_WORKERS, LOADTEST_RUNS); p50/p95/p99
+	$(BIN)/python eval/loadtest.py --clients 8 32 --duration 60 --workers $(LOADTEST_WORKERS) --runs $(LOADTEST_RUNS)
 
 clean: ## Remove the virtualenv and the built index
 	rm -rf $(VENV) index/snap-* index/CURRENT index/.tmp-*

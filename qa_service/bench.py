@@ -1,9 +1,9 @@
 """`qa-service bench`: numbers, not a test. Ingest throughput, `/ask` over HTTP, and synthetic-corpus scaling.
 
 1. Ingest: the seed corpus into a temporary index (chunks/s, build time).
-2. HTTP: the real server as a subprocess (`python -m qa_service serve`) on that temporary index, driven with
-   httpx at concurrency 1 and 8 using the seed questions (bounded by a request count and a time limit);
-   latency p50/p95/p99, requests/s, and the server's resident memory afterwards.
+2. HTTP: the real server as a subprocess (`python -m qa_service serve`) on that temporary index, driven by
+   qa_service/loadgen.py (the load test's driver) at concurrency 1 and 8 using the seed questions (bounded by a
+   request count and a time limit); latency p50/p95/p99, requests/s, and the server's resident memory afterwards.
 3. Synthetic corpora of 10,000 and 100,000 chunks: embedding 100k real chunks takes about 20 minutes on two
    cores, so each synthetic chunk is 3-6 random seed sentences with the normalised mean of their (real) sentence
    vectors. An `IndexSnapshot` is built from them directly; we time building the retriever and the answerer and
@@ -17,24 +17,14 @@ import gc
 import os
 import shutil
 import tempfile
-import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from qa_service import loadgen
 from qa_service.config import Settings
 from qa_service.devserver import local_server, measured_env
-from qa_service.evaluation import percentile
-
-SEED_QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
-FALLBACK_QUESTIONS = [
-    "Who met Dorothy Shea?",
-    "Which water agreement did India suspend?",
-    "Who led the Indian parliamentary delegation visiting the US?",
-    "When did the hostilities between India and Pakistan end?",
-]
+from qa_service.loadgen import percentile, seed_questions
 
 
 def _echo(line: str = "") -> None:
@@ -59,14 +49,6 @@ def _rss_mib(pid: int | None = None) -> float | None:
     return total / 2**20
 
 
-def seed_questions(path: Path = SEED_QUESTIONS) -> list[str]:
-    if not path.is_file():
-        return FALLBACK_QUESTIONS
-    import json
-
-    return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 # ---- 1. ingest --------------------------------------------------------------------------------------------
 
 
@@ -83,10 +65,6 @@ def bench_ingest(settings: Settings, index_dir: Path) -> Any:  # noqa: ANN401 - 
     build_s = time.perf_counter() - started
     stats = service.stats()
     documents, chunks, sentences = stats["documents"], stats["chunks"], stats["sentences"]
-    texts = _indexed_texts(service)
-    started = time.perf_counter()
-    service.embedder.embed(texts, bulk=True)
-    raw_s = time.perf_counter() - started
     _echo(f"model load                {load_s:.2f} s")
     _echo(
         f"ingest (seed corpus)      {len(report.added)} documents -> {chunks} chunks + {sentences} sentences "
@@ -94,68 +72,68 @@ def bench_ingest(settings: Settings, index_dir: Path) -> Any:  # noqa: ANN401 - 
     )
     _echo(
         f"ingest throughput         {documents / build_s:.2f} articles/s, {chunks / build_s:.1f} chunks/s, "
-        f"{(chunks + sentences) / build_s:.1f} texts/s (chunks and sentences); the embedding model alone on the "
-        f"same {len(texts)} texts: {len(texts) / raw_s:.1f} texts/s"
+        f"{(chunks + sentences) / build_s:.1f} texts/s (chunks and sentences; the model alone: 'raw model "
+        "throughput' below)"
     )
     return service
 
 
-def _indexed_texts(service: Any) -> list[str]:  # noqa: ANN401
-    """The chunk and sentence texts ingest embedded, to time the model alone on exactly them."""
-    from qa_service.analysis import sentence_spans
+# ---- 1b. the embedding floor ------------------------------------------------------------------------------
 
-    texts = []
-    for summary in service.list_documents():
-        document = service.get_document(summary.doc_id)
-        texts.extend(c.text for c in service.indexer.chunker.split(document, 0))
-        texts.extend(document.text[s:e] for s, e in sentence_spans(document.text))
-    return texts
+
+def seed_ingest_texts(settings: Settings, embedder: Any) -> list[str]:  # noqa: ANN401 - an Embedder
+    """What ingest embeds for the seed corpus: its chunks, then its sentences (read here, not from the index)."""
+    from qa_service.analysis import sentence_spans
+    from qa_service.chunking import Chunker
+    from qa_service.ingest import iter_article_files, load_file
+
+    documents = [load_file(path) for path in iter_article_files([Path(settings.seeds_dir)])]
+    chunker = Chunker(settings.chunk_size, settings.chunk_overlap, embedder.count_tokens, embedder.max_tokens)
+    chunks = [chunk.text for document in documents for chunk in chunker.split(document, 0)]
+    return chunks + [d.text[s:e] for d in documents for s, e in sentence_spans(d.text)]
+
+
+def bench_embedding(settings: Settings, embedder: Any, questions: list[str]) -> None:  # noqa: ANN401
+    """The floor under `/ask` and ingest: the bare model, same back-end and threads, no HTTP, no retrieval.
+
+    `embedder` is the service's; its batching wrapper (if any) is bypassed, so these are the model's own costs.
+    """
+    model = getattr(embedder, "inner", embedder)
+    backend = getattr(model, "backend", "?")
+    for question in questions[:5]:  # warm-up
+        model.embed([question])
+    alone = []
+    for question in questions:
+        began = time.perf_counter()
+        model.embed([question])
+        alone.append((time.perf_counter() - began) * 1000)
+    eights = []
+    for start in range(0, len(questions) - 7, 8):
+        began = time.perf_counter()
+        model.embed(questions[start : start + 8])
+        eights.append((time.perf_counter() - began) * 1000)
+    _echo(
+        f"query embedding floor     {backend}, {settings.torch_threads} thread(s), same questions, no HTTP: "
+        f"p50 {_ms(alone, 50)} ms p95 {_ms(alone, 95)} ms; 8 questions in one call p50 {_ms(eights, 50)} ms"
+    )
+    texts = seed_ingest_texts(settings, model)
+    rates = []
+    for bulk in (False, True):
+        began = time.perf_counter()
+        model.embed(texts, bulk=bulk)
+        rates.append(len(texts) / (time.perf_counter() - began))
+    _echo(
+        f"raw model throughput      {backend}, {len(texts)} seed chunks + sentences: {rates[0]:.1f} texts/s with "
+        f"{settings.torch_threads} thread(s), {rates[1]:.1f} texts/s with {settings.resolved_ingest_threads} "
+        "(ingest threads)"
+    )
 
 
 # ---- 2. HTTP --------------------------------------------------------------------------------------------
 
 
-def drive(
-    send: Callable[[str], int], questions: list[str], *, concurrency: int, requests: int, max_seconds: float
-) -> dict[str, Any]:
-    """Send up to `requests` questions (cycled) from `concurrency` threads, stopping at `max_seconds`."""
-    lock = threading.Lock()
-    counter = iter(range(requests))
-    latencies: list[float] = []
-    errors: list[str] = []
-    started = time.perf_counter()
-    deadline = started + max_seconds
-
-    def worker() -> None:
-        while True:
-            with lock:
-                index = next(counter, None)
-            if index is None or time.perf_counter() > deadline:
-                return
-            began = time.perf_counter()
-            try:
-                status = send(questions[index % len(questions)])
-            except Exception as exc:  # count every failure; a load test must not die on one
-                status, detail = -1, f"{type(exc).__name__}: {exc}"
-            else:
-                detail = f"HTTP {status}"
-            elapsed = (time.perf_counter() - began) * 1000
-            with lock:
-                if status == 200:
-                    latencies.append(elapsed)
-                else:
-                    errors.append(detail)
-
-    with ThreadPoolExecutor(concurrency) as pool:
-        for future in [pool.submit(worker) for _ in range(concurrency)]:
-            future.result()
-    wall = time.perf_counter() - started
-    return {"ok": len(latencies), "errors": errors, "wall_s": wall, "latencies": latencies}
-
-
 def bench_http(settings: Settings, index_dir: Path, questions: list[str], *, requests: int, max_seconds: float) -> None:
-    import httpx
-
+    """The real server on the benchmark's index, driven by qa_service/loadgen.py at 1 and 8 keep-alive clients."""
     headers = {}
     if settings.api_key:
         headers = {"X-API-Key": settings.api_key, "Authorization": f"Bearer {settings.api_key}"}
@@ -165,27 +143,29 @@ def bench_http(settings: Settings, index_dir: Path, questions: list[str], *, req
     with local_server(env, log_path=log_path) as server:
         base, process = server.url, server.process
         _echo(f"server start              {time.perf_counter() - started:.2f} s to healthy (pid {process.pid})")
-        local = threading.local()
-
-        def send(question: str) -> int:
-            if not hasattr(local, "client"):
-                local.client = httpx.Client(base_url=base, timeout=60, headers=headers)
-            return local.client.post("/ask", json={"question": question, "top_k": 5}).status_code
-
-        drive(send, questions, concurrency=1, requests=min(5, requests), max_seconds=30)  # warm-up
+        warm_up = min(5, requests)
+        loadgen.drive(base, clients=1, duration_s=30, max_requests=warm_up, questions=questions, headers=headers)
         for concurrency in (1, 8):
-            result = drive(send, questions, concurrency=concurrency, requests=requests, max_seconds=max_seconds)
-            lat = result["latencies"]
-            line = (
-                f"HTTP /ask concurrency {concurrency:<2}  {result['ok']} ok in {result['wall_s']:.1f} s = "
-                f"{result['ok'] / result['wall_s']:.1f} req/s; latency ms p50 {_ms(lat, 50)} p95 {_ms(lat, 95)} "
-                f"p99 {_ms(lat, 99)}; errors {len(result['errors'])}"
+            result = loadgen.drive(
+                base,
+                clients=concurrency,
+                duration_s=max_seconds,
+                max_requests=requests,
+                questions=questions,
+                headers=headers,
+                warm_up=0,
             )
-            if result["ok"] + len(result["errors"]) < requests:
+            lat = result.latencies_ms
+            line = (
+                f"HTTP /ask concurrency {concurrency:<2}  {result.ok} ok in {result.elapsed_s:.1f} s = "
+                f"{result.ok / result.elapsed_s:.1f} req/s; latency ms p50 {_ms(lat, 50)} p95 {_ms(lat, 95)} "
+                f"p99 {_ms(lat, 99)}; errors {sum(result.errors.values())}"
+            )
+            if result.requests < requests:
                 line += f" (stopped at the {max_seconds:.0f} s limit)"
             _echo(line)
-            if result["errors"]:
-                _echo(f"  first error: {result['errors'][0]}")
+            if result.first_error:
+                _echo(f"  first error: {result.first_error}")
         rss = _rss_mib(process.pid)
         _echo("server RSS after load     " + ("n/a (psutil is not installed)" if rss is None else f"{rss:.0f} MiB"))
 
@@ -312,12 +292,15 @@ def run_bench(
     store_settings = settings.model_copy(update={"store": store}) if store else settings
     try:
         _echo(
-            f"qa-service bench: {os.cpu_count()} CPUs, torch threads {settings.torch_threads}, faiss threads 1, "
-            f"model {settings.embedding_model}, seeds {settings.seeds_dir}; {_load()}"
+            f"qa-service bench: {os.cpu_count()} CPUs, model {settings.embedding_model} on "
+            f"{settings.embedding_backend}, threads {settings.torch_threads} per request / "
+            f"{settings.resolved_ingest_threads} for ingest, batch window {settings.batch_window_ms} ms, "
+            f"faiss threads 1, seeds {settings.seeds_dir}; {_load()}"
         )
         index_dir = root / "index"
         service = bench_ingest(settings, index_dir)
         questions = seed_questions()
+        bench_embedding(settings, service.embedder, questions)
         if not skip_http:
             bench_http(settings, index_dir, questions, requests=requests, max_seconds=max_seconds)
         if sizes:

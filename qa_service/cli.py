@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +12,7 @@ import typer
 
 from qa_service.config import Settings, get_settings
 from qa_service.errors import QAServiceError
+from qa_service.schemas import Answer, IngestReport
 
 app = typer.Typer(help="Question answering over your news articles, with exact citations.", no_args_is_help=True)
 
@@ -44,21 +47,43 @@ def ingest(
     service = _service(settings, reset=rebuild)
     try:
         report = service.ingest_paths(paths, progress=True, keep_ids=False)
+        stats = service.stats()
     finally:
         service.close()
-    for name, error in report.errors.items():
-        typer.secho(f"skipped {name}: {error}", fg=typer.colors.YELLOW, err=True)
+    _print_skipped(report.errors)
     for doc_id, original in report.duplicates.items():
         typer.secho(f"duplicate: {doc_id} has the same text as {original}; not added", fg=typer.colors.YELLOW, err=True)
-    stats = service.stats()
-    counts = report.counts
-    typer.echo(
-        f"added {counts.get('added', 0)}, replaced {counts.get('replaced', 0)}, "
-        f"unchanged {counts.get('unchanged', 0)}, duplicates {len(report.duplicates)}, errors {len(report.errors)}; "
-        f"index {settings.index_dir}: {stats['documents']} documents, {stats['chunks']} chunks"
-    )
+    for doc_id in report.conflicts:
+        typer.secho(f"not replaced: {doc_id} exists with other text", fg=typer.colors.YELLOW, err=True)
+    typer.echo(ingest_summary(report, stats, settings.index_dir))
     if report.errors:
         raise typer.Exit(1)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def ingest_summary(report: IngestReport, stats: Mapping[str, int], index_dir: Path) -> str:
+    """One line: what this run did, then what the index holds now."""
+    counts = report.counts  # a bulk ingest keeps counts, not ids
+    done = [
+        f"{counts.get('added', 0)} added",
+        f"{counts.get('replaced', 0)} replaced",
+        f"{counts.get('unchanged', 0)} unchanged",
+        _count(len(report.duplicates), "duplicate"),
+        _count(len(report.errors), "error"),
+    ]
+    if report.conflicts:
+        done.append(f"{len(report.conflicts)} not replaced")
+    held = f"{_count(stats['documents'], 'document')}, {_count(stats['chunks'], 'chunk')}"
+    return f"{', '.join(done)}. The index in {index_dir}/ now holds {held}."
+
+
+def _print_skipped(errors: Mapping[str, str]) -> None:
+    """`skipped PATH: why`; the reason often starts with the path too, which is said once."""
+    for name, error in errors.items():
+        typer.secho(f"skipped {name}: {error.removeprefix(f'{name}: ')}", fg=typer.colors.YELLOW, err=True)
 
 
 def ensure_index(settings: Settings) -> None:
@@ -78,8 +103,7 @@ def ensure_index(settings: Settings) -> None:
             report = service.ingest_paths([seeds])
         finally:
             service.close()
-        for name, error in report.errors.items():
-            typer.secho(f"skipped {name}: {error}", fg=typer.colors.YELLOW, err=True)
+        _print_skipped(report.errors)
 
 
 @app.command()
@@ -91,48 +115,111 @@ def serve(
     """Serve the REST API and the chat page (builds the index from the seeds on first start)."""
     import uvicorn
 
+    from qa_service.api.nodelay import NoDelayHTTPProtocol
+
     settings = get_settings()
     ensure_index(settings)
     uvicorn.run(
         "qa_service.api:create_app",
         factory=True,
+        http=NoDelayHTTPProtocol,  # TCP_NODELAY for every worker count: no 40 ms Nagle/delayed-ACK stall
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        access_log=False,  # the app logs one JSON line per request, without query strings (observability.py)
+        proxy_headers=False,  # X-Forwarded-For is believed only from QA_TRUSTED_PROXIES (the app applies it)
+        timeout_keep_alive=settings.keep_alive_s,
     )
 
 
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in quotes.")],
-    top_k: Annotated[int, typer.Option(min=1, max=20, help="Passages to retrieve.")] = 5,
+    top_k: Annotated[int | None, typer.Option(min=1, max=20, help="Passages to retrieve (default QA_TOP_K).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the same JSON as POST /ask.")] = False,
+    url: Annotated[
+        str | None,
+        typer.Option(help="Ask the server at this URL (default: the one at QA_HOST:QA_PORT, if it is running)."),
+    ] = None,
+    local: Annotated[
+        bool, typer.Option("--local", help="Answer in this process from QA_INDEX_DIR even if a server is running.")
+    ] = False,
 ) -> None:
-    """Ask one question from the command line."""
-    if not question.strip():
+    """Ask one question: through a running server when there is one (fast), else in this process."""
+    from qa_service import remote
+
+    question = question.strip()
+    if not question:
         _fail("the question is empty", 2)
-    answer = _service(get_settings()).ask(question.strip(), top_k)
-    if as_json:
-        typer.echo(json.dumps(answer.model_dump(), ensure_ascii=False, indent=2))
-        return
-    if not answer.answerable:
-        typer.echo("The articles don't answer this.")
+    if url is not None and local:
+        _fail("--url and --local exclude each other", 2)
+    settings = get_settings()
+    top_k = top_k or settings.top_k
+    if url is None and not local:
+        default = remote.configured_url(settings)
+        url = default if remote.server_answers(default) else None
+    if url is not None:
+        try:
+            body = remote.ask_remote(url, question, top_k, api_key=settings.api_key)
+        except remote.RemoteError as exc:
+            _fail(str(exc))
+        where = f"answered by the server at {url}"
     else:
-        typer.echo(answer.answer)
-        for c in answer.citations:
-            typer.echo(
-                f"  [{c.id}] {c.doc_id} ({c.title or 'untitled'}, {c.date or 'undated'}) chars {c.start}-{c.end}"
+        body = _service(settings).ask(question, top_k).model_dump()
+        where = f"answered in this process from {settings.index_dir}/"
+    if as_json:
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
+        for line in answer_lines(Answer.model_validate(body)):
+            typer.echo(line)
+    typer.echo(f"confidence {body['confidence']:.2f}; {where}", err=True)
+
+
+def answer_lines(answer: Answer) -> list[str]:
+    """The answer and one line per citation, as `ask` prints them."""
+    if not answer.answerable:
+        return ["The articles don't answer this."]
+    return [answer.answer or ""] + [
+        f"  [{c.id}] {c.doc_id} ({c.title or 'untitled'}, {c.date or 'undated'}) chars {c.start}-{c.end}"
+        for c in answer.citations
+    ]
+
+
+GATES_PANEL = "Quality gates (exit status 1 when one is not met)"
+
+
+def _with_gate_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give `command` one `--min-*`/`--max-*` option per entry of `evaluation.gates.GATES`.
+
+    Typer builds options from the function's signature, so the gates are appended to it; their values arrive
+    in `**limits` under each gate's parameter name.
+    """
+    from qa_service.evaluation.gates import GATES
+
+    signature = inspect.signature(command, eval_str=True)
+    params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    for gate in GATES:
+        option = typer.Option(gate.flag, help=gate.help, rich_help_panel=GATES_PANEL)
+        kind = int if gate.integer else float
+        params.append(
+            inspect.Parameter(
+                gate.param, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[kind | None, option]
             )
-    typer.echo(f"confidence {answer.confidence:.2f}", err=True)
+        )
+    command.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    return command
 
 
 @app.command("eval")
+@_with_gate_options
 def eval_command(
     file: Annotated[Path, typer.Argument(help="Question set: seed JSONL or a SQuAD v1.1/v2.0 JSON file.")],
     fmt: Annotated[str, typer.Option("--format", help="seed, squad, or auto (detect from the file).")] = "auto",
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the full report (JSON) here.")] = None,
-    top_k: Annotated[int, typer.Option(min=1, max=20, help="Passages per answer, as in POST /ask.")] = 5,
+    top_k: Annotated[
+        int | None, typer.Option(min=1, max=20, help="Passages per answer, as in POST /ask (default QA_TOP_K).")
+    ] = None,
     corpus: Annotated[
         Path | None, typer.Option(help="Seed format: folder of articles to index (default QA_SEEDS_DIR).")
     ] = None,
@@ -141,32 +228,13 @@ def eval_command(
     sweep: Annotated[
         bool, typer.Option(help="Also show what each min_score threshold would give (asks abstained questions again).")
     ] = False,
-    min_accuracy: Annotated[float | None, typer.Option(help="Fail below this answer accuracy.")] = None,
-    min_hit_at_1: Annotated[float | None, typer.Option(help="Fail below this retrieval hit@1.")] = None,
-    min_hit_at_3: Annotated[float | None, typer.Option(help="Fail below this retrieval hit@3.")] = None,
-    min_hit_at_5: Annotated[float | None, typer.Option(help="Fail below this retrieval hit@5.")] = None,
-    min_mrr: Annotated[float | None, typer.Option(help="Fail below this MRR@10.")] = None,
-    min_span_em: Annotated[float | None, typer.Option(help="Fail below this answer-span exact match.")] = None,
-    min_span_f1: Annotated[float | None, typer.Option(help="Fail below this answer-span token F1.")] = None,
-    min_citation_doc: Annotated[
-        float | None, typer.Option(help="Fail below this share of first citations in a gold document.")
-    ] = None,
-    min_quote_exact: Annotated[float | None, typer.Option(help="Fail below this share of exact quotes.")] = None,
-    min_abstain_precision: Annotated[float | None, typer.Option(help="Fail below this abstention precision.")] = None,
-    min_abstain_recall: Annotated[float | None, typer.Option(help="Fail below this abstention recall.")] = None,
-    max_false_abstentions: Annotated[
-        int | None, typer.Option(help="Fail above this many abstentions on answerable questions.")
-    ] = None,
-    max_false_answers: Annotated[
-        int | None, typer.Option(help="Fail above this many answers to unanswerable questions.")
-    ] = None,
-    max_p95_ms: Annotated[float | None, typer.Option(help="Fail above this p95 latency of ask (ms).")] = None,
+    **limits: float | None,
 ) -> None:
     """Run a question set through the same code as POST /ask, on a temporary index, and score it."""
     from qa_service import evaluation
 
-    if rows not in ("all", "failures", "none", "auto"):
-        _fail(f"--rows must be all, failures, none or auto, got {rows!r}", 2)
+    if rows not in evaluation.ROWS:
+        _fail(f"--rows must be one of {', '.join(evaluation.ROWS)}, got {rows!r}", 2)
     settings = get_settings()
     try:
         eval_set = evaluation.load_eval_set(file, fmt, corpus or settings.seeds_dir)
@@ -183,29 +251,14 @@ def eval_command(
     if json_path is not None:
         evaluation.write_report(report, json_path)
         typer.echo(f"report written to {json_path}")
-    limits = {
-        "accuracy": min_accuracy,
-        "hit_at_1": min_hit_at_1,
-        "hit_at_3": min_hit_at_3,
-        "hit_at_5": min_hit_at_5,
-        "mrr_at_10": min_mrr,
-        "em_span": min_span_em,
-        "f1_span": min_span_f1,
-        "citation_doc": min_citation_doc,
-        "quote_exact": min_quote_exact,
-        "abstain_precision": min_abstain_precision,
-        "abstain_recall": min_abstain_recall,
-        "false_abstentions": max_false_abstentions,
-        "false_answers": max_false_answers,
-        "latency_p95_ms": max_p95_ms,
-    }
-    failures = evaluation.check_thresholds(report["metrics"], limits)
+    by_metric = {gate.metric: limits.get(gate.param) for gate in evaluation.GATES}
+    failures = evaluation.check_thresholds(report["metrics"], by_metric)
     if failures:
         typer.secho(f"FAILED: {len(failures)} threshold(s) not met:", fg=typer.colors.RED, err=True)
         for failure in failures:
             typer.secho(f"  - {failure}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
-    if any(value is not None for value in limits.values()):
+    if any(value is not None for value in by_metric.values()):
         typer.echo("all thresholds met")
 
 

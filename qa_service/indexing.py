@@ -44,8 +44,13 @@ class Indexer:
 
     # ---- one batch ---------------------------------------------------------------------------------------
 
-    def add(self, incoming: Sequence[Incoming], report: IngestReport, *, replace_existing: bool) -> int:
-        """Classify, prepare and write one batch in one transaction; returns the chunks written."""
+    def add(
+        self, incoming: Sequence[Incoming], report: IngestReport, *, replace_existing: bool, bulk: bool = False
+    ) -> int:
+        """Classify, prepare and write one batch in one transaction; returns the chunks written.
+
+        `bulk` lets the embedder use every core (a bulk ingest); a single add while serving keeps to one, so
+        questions answered at the same time keep theirs."""
         with self.store.read() as reader:
             states = reader.states([i.document.doc_id for i in incoming])
             stored_hashes = reader.ids_with_hashes([i.document.content_hash for i in incoming])
@@ -79,11 +84,11 @@ class Indexer:
             to_write.append(item)
         if not to_write:
             return 0
-        prepared = self.prepare(to_write)
+        prepared = self.prepare(to_write, bulk=bulk)
         self.store.write(prepared)
         return sum(len(p.chunks) for p in prepared)
 
-    def prepare(self, incoming: Sequence[Incoming]) -> list[PreparedDocument]:
+    def prepare(self, incoming: Sequence[Incoming], *, bulk: bool = False) -> list[PreparedDocument]:
         """Chunks, sentences and keyword terms of each document, and one embedding call for all their texts."""
         parts = []
         texts: list[str] = []
@@ -98,7 +103,7 @@ class Indexer:
             parts.append((item, chunks, chunk_terms, sentences, sentence_terms))
             texts.extend(document.text[s:e] for s, e in chunks)
             texts.extend(document.text[s:e] for s, e in sentences)
-        vectors = self.embedder.embed(texts, bulk=True)
+        vectors = self.embedder.embed(texts, bulk=bulk)
         out = []
         row = 0
         for item, chunks, chunk_terms, sentences, sentence_terms in parts:
@@ -123,11 +128,11 @@ class Indexer:
     # ---- many ----------------------------------------------------------------------------------------------
 
     def add_all(
-        self, documents: Iterable[Incoming], *, replace_existing: bool = True, report: IngestReport | None = None
+        self, documents: Iterable[Incoming], *, replace_existing: bool = True, bulk: bool = False
     ) -> IngestReport:
-        report = report or IngestReport()
+        report = IngestReport()
         for batch in _batches(documents, self.batch_size):
-            self.add(batch, report, replace_existing=replace_existing)
+            self.add(batch, report, replace_existing=replace_existing, bulk=bulk)
         return report
 
     def ingest_paths(self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True) -> IngestReport:
@@ -146,7 +151,7 @@ class Indexer:
                         report.errors[str(path)] = str(exc)
                         continue
                     incoming.append(Incoming(document, origin=str(path.resolve()), name=str(path)))
-                chunks += self.add(incoming, report, replace_existing=True)
+                chunks += self.add(incoming, report, replace_existing=True, bulk=True)
                 bar.update(len(batch))
                 bar.set_postfix(chunks=chunks, chunks_per_s=f"{chunks / (time.perf_counter() - started):.1f}")
         return report

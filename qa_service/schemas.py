@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field, model_validator
 
 
 class Document(BaseModel):
@@ -40,13 +40,46 @@ class Passage(BaseModel):
     start: int
     end: int
     text: str
-    score: float
+    score: float = Field(description="Fused retrieval score, 0..1 (1 = first in both the dense and keyword ranking).")
+    similarity: float = Field(default=0.0, description="Cosine similarity of the question and this passage.")
+    mentions: list[str] = Field(
+        default_factory=list,
+        description="The question's content words this passage contains, as the question spells them.",
+    )
+    related: bool = Field(
+        default=False,
+        description="Related enough to offer when the service abstains: it mentions a question word and its "
+        "similarity is at least QA_RELATED_MIN_SIMILARITY.",
+    )
 
 
-class Citation(BaseModel):
+LABEL_DESCRIPTION = "A readable name: the title, or the article's opening words when it has none."
+
+
+def _has_title(title: str | None) -> bool:
+    return bool(title and title.strip())
+
+
+class _Labelled(BaseModel):
+    """`label` is filled from the title when a caller gives none (`ingest.document_label` derives a better one)."""
+
+    @model_validator(mode="after")
+    def _default_label(self) -> _Labelled:
+        if not getattr(self, "label", ""):
+            self.label = (self.title or "").strip() or "Untitled article"  # type: ignore[attr-defined]
+        return self
+
+    @computed_field(description="Whether `label` is the article's title (false: derived from its text).")  # type: ignore[prop-decorator]
+    @property
+    def label_is_title(self) -> bool:
+        return _has_title(self.title)  # type: ignore[attr-defined]
+
+
+class Citation(_Labelled):
     id: int
     doc_id: str
     title: str | None
+    label: str = Field(default="", description=LABEL_DESCRIPTION)
     date: str | None
     source: str | None
     start: int
@@ -79,9 +112,10 @@ class SearchResult(BaseModel):
     passages: list[Passage]
 
 
-class DocumentSummary(BaseModel):
+class DocumentSummary(_Labelled):
     doc_id: str
     title: str | None
+    label: str = Field(default="", description=LABEL_DESCRIPTION)
     date: str | None
     source: str | None
     chunks: int

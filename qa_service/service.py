@@ -9,45 +9,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Protocol
 
 from qa_service.analysis import ANALYZER
-from qa_service.answering import AnswerContext, Extraction, ExtractiveAnswerer
+from qa_service.answering import AnswerBackend, AnswerContext, ExtractiveAnswerer, build_backend
 from qa_service.chunking import Chunker
 from qa_service.config import Settings
 from qa_service.embedding import Embedder, build_embedder
 from qa_service.errors import DocumentExistsError, DocumentNotFoundError
 from qa_service.indexing import Incoming, Indexer
+from qa_service.relatedness import relation
 from qa_service.retrieval import HybridRetriever, RetrievedChunk
 from qa_service.schemas import Answer, Document, DocumentSummary, IngestReport, Passage, SearchResult
 from qa_service.store import DocumentStore, IndexConfig, build_store
-
-
-class AnswerBackend(Protocol):
-    """An optional answerer that refines the extractive one and falls back to it when it cannot help."""
-
-    name: str
-
-    def load(self) -> AnswerBackend: ...
-
-    def answer(self, context: AnswerContext, fallback: Extraction) -> Extraction: ...
-
-
-def build_backend(settings: Settings) -> AnswerBackend | None:
-    """The back-end the settings ask for: an OpenAI-compatible LLM, a local reader model, or none."""
-    if settings.llm_base_url:
-        from qa_service.generation import LLMAnswerer
-
-        if not settings.llm_model:
-            raise ValueError("QA_LLM_BASE_URL is set but QA_LLM_MODEL is not: name the model to use")
-        return LLMAnswerer(
-            settings.llm_base_url, settings.llm_model, api_key=settings.llm_api_key, timeout_s=settings.llm_timeout_s
-        )
-    if settings.reader_model:
-        from qa_service.reader import ReaderAnswerer
-
-        return ReaderAnswerer(settings.reader_model, max_answer_chars=settings.max_answer_chars)
-    return None
 
 
 class QAService:
@@ -138,7 +111,7 @@ class QAService:
             confidence=round(extraction.confidence, 4),
             answer_span=extraction.answer_span,
             citations=extraction.citations,
-            passages=_passages(context.documents, hits),
+            passages=_passages(context.documents, hits, question, self.settings.related_min_similarity),
             timings_ms={
                 "embed": round((embedded - started) * 1000, 2),
                 "retrieve": round((retrieved - embedded) * 1000, 2),
@@ -152,7 +125,8 @@ class QAService:
         with self.store.read() as reader:
             hits = self.retriever.search(reader, vector, query, top_k or self.settings.top_k)
             documents = reader.documents([h.chunk.doc_id for h in hits])
-        return SearchResult(query=query, passages=_passages(documents, hits))
+        passages = _passages(documents, hits, query, self.settings.related_min_similarity)
+        return SearchResult(query=query, passages=passages)
 
     def list_documents(self, *, offset: int = 0, limit: int | None = None) -> list[DocumentSummary]:
         with self.store.read() as reader:
@@ -183,9 +157,13 @@ class QAService:
             raise DocumentExistsError(f"a document with id {document.doc_id!r} already exists")
         return report
 
-    def add_documents(self, documents: list[Document], *, replace_existing: bool = True) -> IngestReport:
-        """Embed only what is new or changed, and commit it in batches (each batch all or nothing)."""
-        return self.indexer.add_all((Incoming(d) for d in documents), replace_existing=replace_existing)
+    def add_documents(
+        self, documents: list[Document], *, replace_existing: bool = True, bulk: bool = False
+    ) -> IngestReport:
+        """Embed only what is new or changed, and commit it in batches (each batch all or nothing).
+
+        `bulk`: many documents, nothing else to serve: the embedder may use every core."""
+        return self.indexer.add_all((Incoming(d) for d in documents), replace_existing=replace_existing, bulk=bulk)
 
     def delete_document(self, doc_id: str) -> None:
         if not self.store.delete([doc_id]):
@@ -198,15 +176,24 @@ class QAService:
         return report
 
 
-def _passages(documents: dict[str, Document], hits: list[RetrievedChunk]) -> list[Passage]:
-    return [
-        Passage(
-            doc_id=hit.chunk.doc_id,
-            chunk_id=hit.chunk.chunk_id,
-            start=hit.chunk.start,
-            end=hit.chunk.end,
-            text=documents[hit.chunk.doc_id].text[hit.chunk.start : hit.chunk.end],
-            score=round(hit.score, 4),
+def _passages(
+    documents: dict[str, Document], hits: list[RetrievedChunk], question: str, min_similarity: float
+) -> list[Passage]:
+    passages = []
+    for hit in hits:
+        text = documents[hit.chunk.doc_id].text[hit.chunk.start : hit.chunk.end]
+        mentions, related = relation(question, text, hit.dense, min_similarity)
+        passages.append(
+            Passage(
+                doc_id=hit.chunk.doc_id,
+                chunk_id=hit.chunk.chunk_id,
+                start=hit.chunk.start,
+                end=hit.chunk.end,
+                text=text,
+                score=round(hit.score, 4),
+                similarity=round(hit.dense, 4),
+                mentions=mentions,
+                related=related,
+            )
         )
-        for hit in hits
-    ]
+    return passages

@@ -12,7 +12,6 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -22,7 +21,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from qa_service.api import create_app  # noqa: E402
 from qa_service.config import Settings  # noqa: E402
-from qa_service.embedding import SentenceTransformerEmbedder  # noqa: E402
+from qa_service.embedding import Embedder, SentenceTransformerEmbedder, build_model_embedder  # noqa: E402
 from qa_service.service import QAService  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,25 +30,16 @@ SHARED = ROOT.parent / "shared"
 STORES = ("faiss", "milvus")
 
 
-class _RememberingEmbedder(SentenceTransformerEmbedder):
-    """The real model, run once per text per test run: the stores under test index the same seeds."""
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)
-        self._seen: dict[str, np.ndarray] = {}
-
-    def embed(self, texts: list[str], *, show_progress: bool = False, bulk: bool = False) -> np.ndarray:
-        new = [t for t in dict.fromkeys(texts) if t not in self._seen]
-        if new:
-            self._seen.update(zip(new, super().embed(new, show_progress=show_progress, bulk=bulk), strict=True))
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([self._seen[t] for t in texts])
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The default back-end (as a server started by a test uses), unbatched: indexes it builds are theirs too."""
+    return build_model_embedder(Settings(_env_file=None, torch_threads=2)).load()
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
-    return _RememberingEmbedder(threads=2).load()
+def torch_embedder() -> SentenceTransformerEmbedder:
+    """The model as sentence-transformers runs it: the reference the other back-ends are checked against."""
+    return SentenceTransformerEmbedder(threads=2).load()
 
 
 def server_env(index_dir: Path, **extra: str) -> dict[str, str]:
@@ -78,7 +68,7 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def seed_service(
-    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder, store_kind: str
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, store_kind: str
 ) -> Iterator[QAService]:
     """The five seed articles, indexed with the real model; tests must not write to it."""
     index_dir = tmp_path_factory.mktemp(f"seed-index-{store_kind}")
@@ -96,7 +86,7 @@ def client(seed_service: QAService) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def fresh_service(tmp_path: Path, embedder: SentenceTransformerEmbedder, store_kind: str) -> Iterator[QAService]:
+def fresh_service(tmp_path: Path, embedder: Embedder, store_kind: str) -> Iterator[QAService]:
     """An empty index of its own, for tests that write."""
     service = QAService(make_settings(tmp_path / "index", **store_settings(store_kind)), embedder=embedder).load()
     yield service

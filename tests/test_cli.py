@@ -1,24 +1,36 @@
-"""The command line: ingest reports bad files by name, ask --json matches /ask, --help works."""
+"""The command line: ingest's summary and errors, ask in-process or through a running server, --help works."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import SEEDS
+from qa_service.cli import answer_lines
+from qa_service.devserver import LocalServer, free_port, local_server
+from qa_service.schemas import Answer
+
+from .conftest import ROOT, SEEDS, server_env
 
 pytestmark = pytest.mark.slow
 
+QUESTION = "Who met Dorothy Shea?"
+KEY = "cli-test-key"
 
-def run_cli(*args: str, index: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QA_INDEX_DIR": str(index), "QA_SEEDS_DIR": str(SEEDS)}
+
+def run_cli(*args: str, index: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m qa_service ARGS` with none of this shell's QA_* settings and, unless `env` names one, a port
+    nothing listens on (so `ask` answers in-process even when someone runs a server on the default port)."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("QA_")}
+    environment.update({"QA_INDEX_DIR": str(index), "QA_SEEDS_DIR": str(SEEDS), "QA_PORT": str(free_port()), **env})
     return subprocess.run(
-        [sys.executable, "-m", "qa_service", *args], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-m", "qa_service", *args], capture_output=True, text=True, env=environment, timeout=300
     )
 
 
@@ -28,17 +40,74 @@ def test_help_for_every_command(tmp_path: Path) -> None:
         assert result.returncode == 0 and "Usage" in result.stdout, command
 
 
-def test_ingest_then_ask_json(tmp_path: Path) -> None:
+def test_ingest_summary_errors_then_ask_json_with_configured_top_k(tmp_path: Path) -> None:
     index = tmp_path / "index"
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"\xc3\x28 invalid")
     result = run_cli("ingest", str(SEEDS / "000_f6e0c52e4f6527ee.txt"), str(bad), index=index)
     assert result.returncode == 1
-    assert "bad.txt" in result.stderr and "added 1" in result.stdout
-    result = run_cli("ask", "Who met Dorothy Shea?", "--json", index=index)
+    summary = "1 added, 0 replaced, 0 unchanged, 0 duplicates, 1 error. The index in {}/ now holds 1 document, "
+    assert re.fullmatch(re.escape(summary.format(index)) + r"\d+ chunks\.", result.stdout.strip()), result.stdout
+    skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped")]
+    assert skipped == [f"skipped {bad}: not valid UTF-8 text (byte 0)"]  # the path once, then why
+
+    result = run_cli("ask", QUESTION, "--json", index=index, QA_TOP_K="2")
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert body["answerable"] and "Dorothy Shea" in body["answer"]
+    assert len(body["passages"]) == 2, "QA_TOP_K sets how many passages are retrieved"
+    assert f"answered in this process from {index}/" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalServer, Path]]:
+    """`qa-service serve` over the seeds (it builds its index on start), the key required even for questions."""
+    workdir = tmp_path_factory.mktemp("cli-server")
+    index = workdir / "index"
+    env = server_env(index, QA_API_KEY=KEY, QA_REQUIRE_KEY_FOR_READS="true", QA_LOG_LEVEL="warning")
+    with local_server(env, log_path=workdir / "server.log", cwd=ROOT) as running:
+        yield running, index
+
+
+def _port(server: LocalServer) -> str:
+    return server.url.rsplit(":", 1)[1]
+
+
+def test_ask_finds_the_configured_server_and_sends_the_key(server: tuple[LocalServer, Path], tmp_path: Path) -> None:
+    server, _ = server
+    # This process's index is empty: only the server can know the answer.
+    empty = tmp_path / "empty-index"
+    result = run_cli("ask", QUESTION, "--json", index=empty, QA_PORT=_port(server), QA_API_KEY=KEY)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["answerable"] and "Dorothy Shea" in body["answer"]
+    assert f"answered by the server at {server.url}" in result.stderr
+    assert not empty.exists()
+
+    refused = run_cli("ask", QUESTION, index=empty, QA_PORT=_port(server))
+    assert refused.returncode == 1
+    assert "401" in refused.stderr and "set QA_API_KEY" in refused.stderr and "--local" in refused.stderr
+
+    closed = f"http://127.0.0.1:{free_port()}"
+    unreachable = run_cli("ask", QUESTION, "--url", closed, index=empty)
+    assert unreachable.returncode == 1 and f"cannot reach the server at {closed}" in unreachable.stderr
+
+
+def test_ask_prints_the_same_through_the_server_and_in_process(server: tuple[LocalServer, Path]) -> None:
+    server, index = server  # the in-process answer reads the server's own index
+    local = run_cli("ask", QUESTION, "--json", "--local", index=index, QA_PORT=_port(server))
+    remote = run_cli("ask", QUESTION, "--json", "--url", server.url, index=index, QA_API_KEY=KEY)
+    assert remote.returncode == local.returncode == 0, (remote.stderr, local.stderr)
+    assert "answered in this process" in local.stderr and "answered by the server" in remote.stderr
+    local_body, remote_body = json.loads(local.stdout), json.loads(remote.stdout)
+    assert local_body["answerable"]
+    assert {**remote_body, "timings_ms": None} == {**local_body, "timings_ms": None}  # only the timings differ
+    # The plain output is the same lines either way (one model load fewer than asking in-process twice).
+    plain = run_cli("ask", QUESTION, "--url", server.url, index=index, QA_API_KEY=KEY)
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.splitlines() == answer_lines(Answer.model_validate(local_body))
+    assert plain.stdout.splitlines()[0] == local_body["answer"]
+    assert plain.stdout.splitlines()[1].startswith(f"  [1] {local_body['citations'][0]['doc_id']} (")
 
 
 def test_migrate_names_what_is_missing(tmp_path: Path) -> None:

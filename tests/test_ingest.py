@@ -10,6 +10,7 @@ from qa_service.errors import InvalidDocumentError
 from qa_service.ingest import (
     clean_text,
     doc_id_from_name,
+    document_label,
     iter_article_files,
     load_file,
     make_document,
@@ -25,6 +26,42 @@ def test_date_header_becomes_metadata() -> None:
     cleaned = clean_text(f" date 2025-06-03 {BODY}")
     assert cleaned.date == "2025-06-03"
     assert cleaned.text == BODY
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        f"Delegation Visits London\n\ndate 2025-06-03\n\n{BODY}",
+        f"Delegation Visits London\ndate: 2025-06-03\n{BODY}",
+        f"Delegation Visits London\n\nDate 2025-06-03 {BODY}",
+        f"Delegation Visits London\nA subtitle without a full stop\ndate 2025-06-03\n{BODY}",
+    ],
+)
+def test_date_line_after_a_title_is_the_date_too(raw: str) -> None:
+    cleaned = clean_text(raw)
+    assert cleaned.date == "2025-06-03"
+    assert cleaned.title == "Delegation Visits London"
+    assert "2025-06-03" not in cleaned.text and cleaned.text.endswith(BODY)
+
+
+def test_date_line_deep_in_the_text_or_impossible_stays_text() -> None:
+    deep = clean_text(f"Title Line\n\nFirst paragraph here.\n\nSecond one.\n\ndate 2025-06-03\n\n{BODY}")
+    assert deep.date is None and "date 2025-06-03" in deep.text
+    impossible = clean_text(f"date 2025-02-30 {BODY}")
+    assert impossible.date is None and impossible.text == f"date 2025-02-30 {BODY}"
+
+
+def test_document_label_is_the_title_or_the_opening_words() -> None:
+    assert document_label(BODY, "  Delegation   in London ") == "Delegation in London"
+    assert document_label(BODY, None) == "The delegation met officials in London on Monday"
+    assert document_label("U.S. envoy Dorothy Shea met them on Monday. More.", "") == (
+        "U.S. envoy Dorothy Shea met them on Monday"
+    )
+    long = "In a sweeping diplomatic push, a high-level Pakistani delegation led by Pakistan Peoples Party leaders met."
+    label = document_label(long, None)
+    assert label == "In a sweeping diplomatic push, a high-level Pakistani delegation led by Pakistan…"
+    assert len(label) <= 81 and long.startswith(label.removesuffix("…"))
+    assert document_label("x" * 300, None) == "x" * 80 + "…"  # no space to cut at
 
 
 @pytest.mark.parametrize(

@@ -114,8 +114,11 @@ def test_no_endpoint_reads_a_client_given_path(fresh_service: QAService) -> None
             assert client.post("/documents", json={"text": article(3), "doc_id": doc_id}).status_code == 422
         assert client.get("/documents/..%2F..%2Fpyproject.toml").status_code in (404, 422)
         assert client.get("/documents/%2E%2E").status_code in (404, 422)
-        assert client.get("/static/../../config.py").status_code == 404
-        assert client.get("/static/%2E%2E/%2E%2E/config.py").status_code == 404
+        # qa_service/config.py is one level above the static folder, so a handler that followed `..` would serve it.
+        # (A literal `/static/../config.py` never arrives: HTTP clients resolve `..` before sending.)
+        assert client.get("/static/app.js").status_code == 200
+        assert client.get("/static/%2E%2E/config.py").status_code == 404
+        assert client.get("/static/..%2Fconfig.py").status_code == 404
 
 
 # ---- limits -----------------------------------------------------------------------------------------
@@ -236,13 +239,15 @@ def test_answers_stay_correct_while_documents_are_added_and_deleted(fresh_servic
     with api(fresh_service) as client:
 
         def reader() -> int:
-            asked = 0
+            """Asks until the writes are done; returns how many answers came back while they were going on."""
+            asked = during_writes = 0
             while not writes_done.is_set() or asked < 3:
                 response = client.post("/ask", json={"question": "Who met Dorothy Shea?"})
                 assert response.status_code == 200, response.text
                 _check_shea_answer(response.json(), shea_text)
                 asked += 1
-            return asked
+                during_writes += not writes_done.is_set()
+            return during_writes
 
         def writer() -> None:
             try:
@@ -257,8 +262,8 @@ def test_answers_stay_correct_while_documents_are_added_and_deleted(fresh_servic
         with ThreadPoolExecutor(max_workers=4) as pool:
             readers = [pool.submit(reader) for _ in range(3)]
             pool.submit(writer).result(timeout=300)
-            asked = [r.result(timeout=300) for r in readers]
-        assert sum(asked) >= 9
+            during_writes = [r.result(timeout=300) for r in readers]
+        assert all(during_writes), f"answers while the writes went on, per reader: {during_writes}"
         assert {d["doc_id"] for d in client.get("/documents").json()} == {SHEA, "lib-1", "lib-3"}
 
 

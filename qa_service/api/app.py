@@ -1,7 +1,8 @@
 """Build the FastAPI app: load the model and index once in the lifespan, map domain errors to HTTP.
 
-Middleware, outermost first: request log and metrics, body size limits, CORS (only when QA_CORS_ORIGINS is
-set). Access control and the rate limit are dependencies of the endpoints (see deps.py).
+Middleware, outermost first: the client address from X-Forwarded-For (only from QA_TRUSTED_PROXIES), request log
+and metrics, body time and size limits, CORS (only when QA_CORS_ORIGINS is set). Access control, the rate limit
+and the in-flight limit on questions are dependencies of the endpoints (see deps.py).
 """
 
 from __future__ import annotations
@@ -13,18 +14,28 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from slowapi.errors import RateLimitExceeded
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from qa_service.api.deps import require_read_key
-from qa_service.api.limits import BodySizeLimitMiddleware, build_rate_limit, rate_limit_exceeded
+from qa_service.api.limits import (
+    BodySizeLimitMiddleware,
+    BodyTimeoutMiddleware,
+    InFlightLimit,
+    build_rate_limit,
+    rate_limit_exceeded,
+)
 from qa_service.api.observability import Metrics, ObservabilityMiddleware, configure_access_log
 from qa_service.api.routers import documents, qa, system
 from qa_service.api.security import configured_key, prune_openapi_security
+from qa_service.api.validation import validation_error
 from qa_service.config import Settings, get_settings
 from qa_service.errors import (
     DocumentExistsError,
@@ -75,7 +86,11 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         if owned:  # save the dense index so the next start is fast
             app.state.service.close()
 
-    app = FastAPI(
+    # FastAPIOffline: FastAPI's documented self-hosting of the docs assets, Swagger UI 5 shipped in the
+    # `fastapi-offline` wheel, so /docs works with no internet (FastAPI's default loads it from a CDN). ReDoc is off:
+    # its page still fetches a logo from its CDN, and one docs page is enough.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="qa-service",
         summary="Ask questions of your news articles; get short answers with exact citations.",
         version="0.1.0",
@@ -85,6 +100,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.state.service = service if service is not None and service.loaded else None
     app.state.metrics = Metrics()
     app.state.limiter, app.state.ask_rate_limit = build_rate_limit(settings.rate_limit)
+    app.state.in_flight = InFlightLimit(settings.max_in_flight, app.state.metrics.questions_in_flight)
     configure_access_log(settings.log_level)
     if settings.require_key_for_reads and configured_key(settings) is None:
         logger.warning("QA_REQUIRE_KEY_FOR_READS is set but QA_API_KEY is not: reads and writes are open")
@@ -95,12 +111,13 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         return JSONResponse(status_code=code, content={"detail": str(exc)})
 
     app.add_exception_handler(RateLimitExceeded, rate_limit_exceeded)
+    app.add_exception_handler(RequestValidationError, validation_error)
 
     routers = (qa.router, documents.router, system.router)
     for router in routers:
         app.include_router(router)
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def index_page() -> FileResponse:
         return FileResponse(WEB_DIR / "index.html")
 
@@ -119,7 +136,10 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         max_request_bytes=settings.max_request_bytes,
         max_document_bytes=settings.max_document_bytes,
     )
+    app.add_middleware(BodyTimeoutMiddleware, timeout_s=settings.body_timeout_s)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    if settings.trusted_proxies:  # rate limit and access log then see the forwarded client
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.add_middleware(_CleanStartupFailure, state=app.state)
 
     def openapi() -> dict[str, Any]:  # generated once, then says which endpoints this configuration guards

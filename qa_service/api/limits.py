@@ -1,10 +1,12 @@
-"""Request body size limits (413) and the per-client rate limit on questions (429 with Retry-After)."""
+"""Limits: body size (413), body time (408), questions in flight per worker (503), per-client rate (429)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import HTTPException, Request, status
 from fastapi.responses import JSONResponse
@@ -15,6 +17,10 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DOCUMENTS_PATH = "/documents"
+BUSY_RETRY_AFTER_S = 1  # a question takes tens of milliseconds; a second later a slot is usually free
+BUSY_WARNING_EVERY_S = 10.0
+
+logger = logging.getLogger("qa_service.api")
 
 
 class BodyTooLarge(HTTPException):
@@ -78,6 +84,119 @@ class BodySizeLimitMiddleware:
             await _too_large_response(limit)(scope, receive, send)
 
 
+class BodyTimedOut(HTTPException):
+    """Raised from `receive` when the body has not all arrived in time; FastAPI answers it as JSON."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(
+            status_code=status.HTTP_408_REQUEST_TIMEOUT,
+            detail=f"request body not received within {timeout_s:g} s (QA_BODY_TIMEOUT_S)",
+            headers={"Connection": "close"},
+        )
+
+
+class BodyTimeoutMiddleware:
+    """Pure ASGI: the whole body must arrive within `timeout_s` of the request's start, or 408 and close.
+
+    Without it a client that trickles its body (a byte a second) holds a connection and a worker's attention for
+    as long as it likes; uvicorn's own timeouts cover only idle keep-alive connections.
+    """
+
+    def __init__(self, app: ASGIApp, *, timeout_s: float) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        body_done = False
+        response_started = False
+
+        async def timed_receive() -> Message:
+            nonlocal body_done
+            if body_done:  # after the body only `http.disconnect` comes, whenever the client leaves
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                raise BodyTimedOut(self.timeout_s) from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, timed_receive, tracking_send)
+        except BodyTimedOut as error:  # read outside FastAPI's body parsing
+            if response_started:
+                raise
+            response = JSONResponse(
+                status_code=error.status_code, content={"detail": error.detail}, headers=error.headers
+            )
+            await response(scope, receive, send)
+
+
+class InFlightLimit:
+    """At most `limit` questions (`/ask`, `/search`) in flight in this worker; more get 503 at once.
+
+    A request beyond what the worker can answer soon would otherwise wait in the thread pool's queue, so under
+    overload every answer gets slower without bound; a quick 503 with Retry-After lets the client (or a load
+    balancer) go elsewhere or come back. Counted on the event loop, so no lock is needed.
+    """
+
+    def __init__(self, limit: int, on_change: Callable[[int, bool], None] | None = None) -> None:
+        self.limit = limit
+        self.in_flight = 0
+        self.refused = 0
+        self._refused_since_warning = 0
+        self._last_warning = -math.inf
+        self._on_change = on_change or (lambda in_flight, refused: None)
+
+    def acquire(self) -> None:
+        if self.in_flight >= self.limit:
+            self.refused += 1
+            self._refused_since_warning += 1
+            self._on_change(self.in_flight, True)
+            now = time.monotonic()
+            if now - self._last_warning >= BUSY_WARNING_EVERY_S:
+                logger.warning(
+                    "busy: %d questions in flight in this worker (QA_MAX_IN_FLIGHT=%d); answered 503 to %d since the "
+                    "last warning. Add workers (serve --workers) or raise QA_MAX_IN_FLIGHT if answers stay fast.",
+                    self.in_flight,
+                    self.limit,
+                    self._refused_since_warning,
+                )
+                self._last_warning, self._refused_since_warning = now, 0
+            raise HTTPException(
+                status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                detail=f"busy: {self.limit} questions are being answered; retry in {BUSY_RETRY_AFTER_S} s",
+                headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+            )
+        self.in_flight += 1
+        self._on_change(self.in_flight, False)
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._on_change(self.in_flight, False)
+
+
+async def question_slot(request: Request) -> AsyncIterator[None]:
+    """Dependency: hold one of the worker's QA_MAX_IN_FLIGHT slots while the endpoint runs."""
+    limit: InFlightLimit = request.app.state.in_flight
+    limit.acquire()
+    try:
+        yield
+    finally:
+        limit.release()
+
+
 def _too_large_response(limit: int) -> JSONResponse:
     error = BodyTooLarge(limit)
     return JSONResponse(status_code=error.status_code, content={"detail": error.detail})
@@ -86,8 +205,8 @@ def _too_large_response(limit: int) -> JSONResponse:
 def build_rate_limit(rate_limit: str | None) -> tuple[Limiter | None, Callable[[Request], None] | None]:
     """A per-app slowapi limiter and the check the `/ask` and `/search` dependency calls, or (None, None).
 
-    Clients are told apart by address (`request.client.host`; behind a proxy, uvicorn's --proxy-headers
-    and --forwarded-allow-ips make that the real client). The in-memory storage is per process.
+    Clients are told apart by address (`request.client.host`; behind a proxy listed in QA_TRUSTED_PROXIES, the
+    address it forwards in X-Forwarded-For). The in-memory storage is per process.
     """
     if not rate_limit:
         return None, None

@@ -58,10 +58,23 @@ class Metrics:
         )
         self.documents = Gauge("qa_index_documents", "Documents in the live index.", registry=self.registry)
         self.chunks = Gauge("qa_index_chunks", "Chunks (retrieval passages) in the live index.", registry=self.registry)
+        self.in_flight = Gauge(
+            "qa_questions_in_flight", "/ask and /search requests this worker is answering now.", registry=self.registry
+        )
+        self.busy = Counter(
+            "qa_questions_refused_busy",
+            "Questions answered 503 because QA_MAX_IN_FLIGHT were already in flight in this worker.",
+            registry=self.registry,
+        )
         worker = Gauge(
             "qa_worker_info", "The worker process that answered this scrape.", ["pid"], registry=self.registry
         )
         worker.labels(pid=str(os.getpid())).set(1)
+
+    def questions_in_flight(self, in_flight: int, refused: bool) -> None:
+        self.in_flight.set(in_flight)
+        if refused:
+            self.busy.inc()
 
     def observe(self, method: str, endpoint: str, status: int, seconds: float) -> None:
         labels = {"method": method, "endpoint": endpoint, "status": str(status)}

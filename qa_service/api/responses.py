@@ -15,10 +15,12 @@ _WHY = {
     400: "The body is not valid JSON text (e.g. not UTF-8)",
     401: "Missing or wrong API key (only when QA_API_KEY is set; reads only with QA_REQUIRE_KEY_FOR_READS)",
     404: "No document with this id",
+    408: "The request body did not arrive within QA_BODY_TIMEOUT_S",
     409: "A document with this id, or with the same text, already exists",
     413: "Request body over QA_MAX_REQUEST_BYTES (QA_MAX_DOCUMENT_BYTES for documents)",
     429: "Over QA_RATE_LIMIT for this client; see the Retry-After header",
-    503: "The index on disk was built with other settings or is damaged",
+    503: "Busy (QA_MAX_IN_FLIGHT questions in flight; see Retry-After), or the index on disk was built with "
+    "other settings or is damaged",
 }
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from qa_service.errors import IndexCorruptError, IndexMismatchError
+from qa_service.ingest import document_label
 from qa_service.schemas import Document, DocumentSummary
 from qa_service.store.base import (
     REBUILD_HINT,
@@ -51,6 +52,7 @@ DB_NAME = "store.sqlite3"
 CACHE_NAME = "dense.faiss"
 KEEP_CHANGES = 20_000  # generations of change log kept; a process further behind rebuilds its dense index
 QUICK_CHECK_MAX_BYTES = 256 * 2**20  # check the whole file at start-up up to this size (under a second)
+LABEL_SOURCE_CHARS = 480  # the opening a label (ingest.document_label) is derived from: enough for 80 characters
 KEYWORD_MAX_POSTINGS = 20_000  # chunks keyword search may score per question (~1 µs each)
 
 SCHEMA = """
@@ -103,7 +105,7 @@ class EmbeddedStore:
         *,
         faiss_index: str = "auto",
         exact_max: int = 200_000,
-        nprobe: int = 32,
+        nprobe: int = 128,
         keyword_max_postings: int = KEYWORD_MAX_POSTINGS,
     ) -> None:
         self.root = Path(root)
@@ -343,7 +345,8 @@ class EmbeddedStore:
         size = int(_meta(db, "chunks"))
         sample = None
         if factory.startswith("IVF") and size:
-            step = max(1, size // 100_000)  # train on up to ~100k vectors spread over the corpus
+            wanted = min(size, 40 * _nlist(factory))  # FAISS asks for ~39 training points a list
+            step = max(1, size // wanted)
             rows = db.execute("SELECT vector FROM chunks WHERE chunk_id % ? = 0", (step,)).fetchall()
             sample = np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float32).reshape(-1, self.config.dimension)
 
@@ -597,12 +600,20 @@ class _Reader:
 
     def summaries(self, *, offset: int = 0, limit: int | None = None) -> list[DocumentSummary]:
         rows = self._db.execute(
-            "SELECT doc_id, title, date, source, chunk_count FROM documents ORDER BY id LIMIT ? OFFSET ?",
-            (-1 if limit is None else limit, offset),
+            "SELECT doc_id, title, date, source, chunk_count, substr(text, 1, ?) FROM documents "
+            "ORDER BY id LIMIT ? OFFSET ?",
+            (LABEL_SOURCE_CHARS, -1 if limit is None else limit, offset),
         )
         return [
-            DocumentSummary(doc_id=doc_id, title=title, date=date, source=source, chunks=chunks)
-            for doc_id, title, date, source, chunks in rows
+            DocumentSummary(
+                doc_id=doc_id,
+                title=title,
+                label=document_label(opening, title),
+                date=date,
+                source=source,
+                chunks=chunks,
+            )
+            for doc_id, title, date, source, chunks, opening in rows
         ]
 
     def states(self, doc_ids: Sequence[str]) -> dict[str, DocumentState]:
@@ -732,6 +743,12 @@ def _table_exists(db: sqlite3.Connection, name: str) -> bool:
 def _same_family(cached: str, wanted: str) -> bool:
     """With QA_FAISS_INDEX=auto a cache stays usable while the corpus stays on the same side of the size limit."""
     return cached.startswith("IVF") == wanted.startswith("IVF")
+
+
+def _nlist(factory: str) -> int:
+    """The number of inverted lists an `IVFn,...` factory string asks for."""
+    head = factory.split(",")[0]
+    return int(head[3:]) if head[3:].isdigit() else 4096
 
 
 def _cpu_count() -> int:

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from qa_service.errors import IndexMismatchError, QAServiceError
+from qa_service.ingest import document_label
 from qa_service.schemas import Document, DocumentSummary
 from qa_service.store.base import (
     REBUILD_HINT,
@@ -57,6 +58,7 @@ from qa_service.store.base import (
     StoreStats,
     batched,
 )
+from qa_service.store.embedded import LABEL_SOURCE_CHARS  # noqa: E402 - one definition for both stores
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +136,7 @@ class _Head:
     date: str | None
     source: str | None
     origin: str | None
+    label: str
     chunk_count: int
     sentence_count: int
     parts: int
@@ -149,6 +152,7 @@ class _Head:
             date=meta.get("date"),
             source=meta.get("source"),
             origin=meta.get("origin"),
+            label=meta.get("label") or "",
             chunk_count=int(row["chunk_count"]),
             sentence_count=int(row["sentence_count"]),
             parts=int(row["parts"]),
@@ -571,7 +575,13 @@ class MilvusStore:
                     "doc_id": d.doc_id,
                     "write_id": write_id,
                     "content_hash": d.content_hash,
-                    "meta": {"title": d.title, "date": d.date, "source": d.source, "origin": prepared.origin},
+                    "meta": {
+                        "title": d.title,
+                        "date": d.date,
+                        "source": d.source,
+                        "origin": prepared.origin,
+                        "label": document_label(d.text[:LABEL_SOURCE_CHARS], d.title),  # for listings
+                    },
                     "chunk_count": len(prepared.chunks),
                     "sentence_count": len(prepared.sentences),
                     "parts": len(pieces),
@@ -729,7 +739,12 @@ class _Reader:
             head = _Head.from_row(row)
             out.append(
                 DocumentSummary(
-                    doc_id=head.doc_id, title=head.title, date=head.date, source=head.source, chunks=head.chunk_count
+                    doc_id=head.doc_id,
+                    title=head.title,
+                    label=head.label,
+                    date=head.date,
+                    source=head.source,
+                    chunks=head.chunk_count,
                 )
             )
             if limit is not None and len(out) >= limit:

@@ -6,8 +6,10 @@
 "use strict";
 
 (() => {
-  const TOP_K = 5;
   const ASK_TIMEOUT_MS = 90_000;
+  const MAX_QUESTION_CHARS = 1000; // the server's limit (POST /ask answers 422 above it)
+  const COUNT_FROM_CHARS = 800; // show the character count once a question gets near the limit
+  const KEY_STORAGE = "qa-service-api-key"; // sessionStorage only: gone when the tab closes
   const CONTEXT_CHARS = 320; // characters of article shown on each side of a quote
   const MAX_EXAMPLES = 5;
 
@@ -31,6 +33,8 @@
     form: $("composer"),
     input: $("question"),
     send: $("send"),
+    count: $("char-count"),
+    keyStatus: $("key-status"),
     panel: $("source-panel"),
     panelKicker: $("panel-kicker"),
     panelTitle: $("panel-title"),
@@ -42,6 +46,7 @@
 
   const state = {
     pending: false,
+    apiKey: readKey(),
     summaries: new Map(), // doc_id -> {doc_id, title, date, source, chunks}
     documents: new Map(), // doc_id -> Promise<document>
     panel: null, // {source, doc, full, opener, token}
@@ -71,8 +76,48 @@
     return node;
   }
 
-  function docTitle(title) {
-    return title && title.trim() ? title.trim() : "Untitled article";
+  /** The article's readable name: {text, derived}. A derived one (its opening words) is shown as secondary. */
+  function docLabel(source) {
+    if (source && source.title && source.title.trim()) return { text: source.title.trim(), derived: false };
+    if (source && source.label && source.label.trim()) return { text: source.label.trim(), derived: !source.label_is_title };
+    return { text: "Untitled article", derived: true };
+  }
+
+  /** The label as a node: a derived one is styled apart and says it is not a title. */
+  function labelNode(source, className) {
+    const label = docLabel(source);
+    if (!label.derived) return el("span", { className }, label.text);
+    return el(
+      "span",
+      { className: `${className} derived`, title: "No title: the article's opening words" },
+      el("span", { className: "visually-hidden" }, "Untitled, begins: "),
+      label.text,
+    );
+  }
+
+  /* ---------- API key (only when the server asks for one) ---------- */
+
+  function readKey() {
+    try {
+      return sessionStorage.getItem(KEY_STORAGE) || "";
+    } catch {
+      return ""; // storage blocked: the key then lives in this page only
+    }
+  }
+
+  function saveKey(key) {
+    state.apiKey = key;
+    try {
+      if (key) sessionStorage.setItem(KEY_STORAGE, key);
+      else sessionStorage.removeItem(KEY_STORAGE);
+    } catch {
+      /* storage blocked: keep it in memory */
+    }
+    showKeyStatus();
+  }
+
+  function showKeyStatus() {
+    ui.keyStatus.hidden = !state.apiKey;
   }
 
   function formatDate(date) {
@@ -131,7 +176,8 @@
     const timer = setTimeout(() => controller.abort(), timeout);
     let response;
     try {
-      response = await fetch(path, { ...init, signal: controller.signal, headers: { Accept: "application/json", ...(init.headers || {}) } });
+      const auth = state.apiKey ? { Authorization: `Bearer ${state.apiKey}` } : {};
+      response = await fetch(path, { ...init, signal: controller.signal, headers: { Accept: "application/json", ...auth, ...(init.headers || {}) } });
     } catch (err) {
       if (err && err.name === "AbortError") {
         throw new ApiError("The server took too long to answer. Please try again in a moment.", 0);
@@ -149,7 +195,18 @@
     if (!response.ok) {
       const detail = body && typeof body === "object" ? describeDetail(body.detail) : "";
       let message;
+      if (response.status === 401) {
+        throw new ApiError(
+          state.apiKey
+            ? "The server did not accept this API key. Check it and enter it again."
+            : "This server asks for an API key before it answers. Enter the key you were given.",
+          401,
+        );
+      }
       if (response.status === 429) message = "Too many questions at once. Please wait a moment and try again";
+      else if (response.status === 503 && response.headers.get("Retry-After")) {
+        message = `The server is busy answering other questions. Please try again in ${response.headers.get("Retry-After")} s`;
+      }
       else if (response.status >= 500) message = `Something went wrong on the server (error ${response.status})`;
       else message = `The server couldn't take this request (error ${response.status})`;
       throw new ApiError(detail ? `${message}: ${detail}` : `${message}.`, response.status);
@@ -188,9 +245,10 @@
     try {
       docs = await api("/documents");
     } catch {
-      docs = null;
+      docs = null; // e.g. 401 until a key is entered; the starters still work
     }
     if (Array.isArray(docs)) {
+      state.summaries.clear();
       for (const d of docs) state.summaries.set(d.doc_id, d);
       if (docs.length === 0) {
         ui.examplesBlock.hidden = true;
@@ -253,7 +311,7 @@
 
   function citationLabel(c) {
     const date = formatDate(c.date);
-    return `Source ${c.id}: ${docTitle(c.title)}${date ? `, ${date}` : ""}`;
+    return `Source ${c.id}: ${docLabel(c).text}${date ? `, ${date}` : ""}`;
   }
 
   /** The answer text with the short answer (answer_span) in bold when it lies inside citation 1. */
@@ -276,7 +334,7 @@
     return [answer.slice(0, from), el("strong", { className: "short-answer" }, span.text), answer.slice(to)];
   }
 
-  function sourceButton({ number, title, date, docId, preview, onOpen, label }) {
+  function sourceButton({ number, doc, date, docId, preview, onOpen, label }) {
     return el(
       "button",
       { type: "button", className: "source", onClick: (event) => onOpen(event.currentTarget), "aria-label": label },
@@ -284,7 +342,7 @@
       el(
         "span",
         { className: "source-main" },
-        el("span", { className: "source-title" }, docTitle(title)),
+        labelNode(doc, "source-title"),
         el("span", { className: "source-meta" }, dateNode(date), date ? el("span", { "aria-hidden": "true" }, " · ") : null, el("span", { className: "doc-id" }, docId)),
         preview ? el("span", { className: "source-preview" }, clip(preview, 180)) : null,
       ),
@@ -294,7 +352,7 @@
   function renderAnswer(item, data) {
     const citations = Array.isArray(data.citations) ? data.citations : [];
     const open = (c) => (opener) =>
-      openSource({ kind: `Source [${c.id}]`, docId: c.doc_id, start: c.start, end: c.end, title: c.title, date: c.date }, opener);
+      openSource({ kind: `Source [${c.id}]`, docId: c.doc_id, start: c.start, end: c.end, doc: c, date: c.date }, opener);
 
     const markers = citations.map((c) =>
       el("button", { type: "button", className: "cite", onClick: (e) => open(c)(e.currentTarget), "aria-label": citationLabel(c), title: citationLabel(c) }, `[${c.id}]`),
@@ -318,7 +376,7 @@
               el(
                 "li",
                 {},
-                sourceButton({ number: c.id, title: c.title, date: c.date, docId: c.doc_id, preview: c.quote, onOpen: open(c), label: `Open ${citationLabel(c)}` }),
+                sourceButton({ number: c.id, doc: c, date: c.date, docId: c.doc_id, preview: c.quote, onOpen: open(c), label: `Open ${citationLabel(c)}` }),
               ),
             ),
           ),
@@ -329,37 +387,45 @@
     item.replaceChildren(el("p", { className: "visually-hidden" }, "Answer:"), el("div", { className: "bubble" }, answer, sources));
   }
 
+  /** "A", "A and B", "A, B and C". */
+  function listWords(words) {
+    if (words.length <= 1) return words.join("");
+    return `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}`;
+  }
+
   function renderAbstention(item, data) {
-    const passages = Array.isArray(data.passages) ? data.passages : [];
+    // Only passages the server marks related (they share the question's words and come close in meaning).
+    const passages = (Array.isArray(data.passages) ? data.passages : []).filter((p) => p.related);
+    const words = [];
+    for (const p of passages) for (const w of p.mentions || []) if (!words.includes(w) && words.length < 3) words.push(w);
     const shown = 3;
     const list = passages.length
       ? el(
           "div",
           { className: "sources" },
-          el("div", { className: "sources-head" }, el("h3", {}, "Closest passages you could check")),
+          el("div", { className: "sources-head" }, el("h3", {}, `Passages that mention ${listWords(words)}, though they do not answer it`)),
           el(
             "ol",
             { className: "source-list" },
             passages.map((p, index) => {
-              const summary = state.summaries.get(p.doc_id) || {};
-              const title = summary.title ?? null;
+              const summary = state.summaries.get(p.doc_id) || { doc_id: p.doc_id };
               const date = summary.date ?? null;
               return el(
                 "li",
                 { hidden: index >= shown },
                 sourceButton({
-                  title,
+                  doc: summary,
                   date,
                   docId: p.doc_id,
                   preview: p.text,
-                  label: `Open passage from ${docTitle(title)} (${p.doc_id})`,
-                  onOpen: (opener) => openSource({ kind: "Closest passage", docId: p.doc_id, start: p.start, end: p.end, title, date }, opener),
+                  label: `Open passage from ${docLabel(summary).text} (${p.doc_id})`,
+                  onOpen: (opener) => openSource({ kind: "Related passage", docId: p.doc_id, start: p.start, end: p.end, doc: summary, date }, opener),
                 }),
               );
             }),
           ),
         )
-      : el("p", { className: "muted" }, "No passage came close to the question.");
+      : null;
     if (passages.length > shown) {
       const more = passages.length - shown;
       const button = el(
@@ -386,23 +452,53 @@
         "div",
         { className: "bubble" },
         el("p", { className: "abstain-title" }, "The articles don't answer this."),
-        el("p", { className: "muted" }, passages.length ? "Nothing in the loaded articles says this for sure. You can check the closest passages yourself:" : "Try asking in another way, or about something the articles cover."),
+        el(
+          "p",
+          { className: "muted" },
+          passages.length
+            ? "Nothing in the loaded articles says this for sure. These passages touch on it, if you want to check them yourself:"
+            : "No passage in the loaded articles is close to this question. Try asking in another way, or about something the articles cover.",
+        ),
         list,
       ),
     );
   }
 
+  /** A small form in the conversation that takes the API key for this tab and asks the question again. */
+  function keyForm(question) {
+    const id = `api-key-${Date.now()}`;
+    const input = el("input", { id, type: "password", className: "key-input", autocomplete: "off", spellcheck: "false", required: true });
+    const form = el(
+      "form",
+      { className: "key-form" },
+      el("label", { for: id }, "API key"),
+      el("div", { className: "key-row" }, input, el("button", { type: "submit", className: "send small" }, "Use key and ask again")),
+      el("p", { className: "muted small-print" }, "Kept in this browser tab only, until you close it; sent with each question."),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const key = input.value.trim();
+      if (!key) return;
+      saveKey(key);
+      loadExamples(); // the article list needs the key too
+      ask(question);
+    });
+    setTimeout(() => input.focus(), 0);
+    return form;
+  }
+
   function renderError(item, error, question) {
-    const retry = el("button", { type: "button", className: "secondary small", onClick: () => ask(ui.input.value.trim() ? ui.input.value : question) }, "Try again");
-    item.className = "message assistant error";
+    const needsKey = error.status === 401;
+    const retry = needsKey ? null : el("button", { type: "button", className: "secondary small", onClick: () => ask(ui.input.value.trim() ? ui.input.value : question) }, "Try again");
+    item.className = `message assistant error${needsKey ? " needs-key" : ""}`;
     item.setAttribute("role", "alert");
     item.replaceChildren(
       el(
         "div",
         { className: "bubble" },
-        el("p", { className: "error-title" }, "Sorry, that didn't work."),
+        el("p", { className: "error-title" }, needsKey ? "An API key is needed." : "Sorry, that didn't work."),
         el("p", { className: "error-text" }, error.message || "Something went wrong."),
-        el("p", { className: "muted" }, "Your question is still in the box below, so nothing is lost."),
+        needsKey ? keyForm(question) : el("p", { className: "muted" }, "Your question is still in the box below, so nothing is lost."),
         retry,
       ),
     );
@@ -411,6 +507,11 @@
   async function ask(rawQuestion) {
     const question = (rawQuestion ?? ui.input.value).trim();
     if (!question || state.pending) return;
+    if (charCount(question) > MAX_QUESTION_CHARS) {
+      updateCount(true);
+      ui.input.focus();
+      return;
+    }
     state.pending = true;
     ui.send.disabled = true;
     ui.form.setAttribute("aria-busy", "true");
@@ -423,7 +524,7 @@
       const data = await api("/ask", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ question, top_k: TOP_K }),
+        body: JSON.stringify({ question }), // top_k: the server's QA_TOP_K
         timeout: ASK_TIMEOUT_MS,
       });
       if (data.answerable && data.answer) renderAnswer(reply, data);
@@ -455,7 +556,29 @@
     ui.input.style.height = `${Math.min(ui.input.scrollHeight, 200)}px`;
   }
 
-  ui.input.addEventListener("input", autoGrow);
+  /** Characters as the server counts them (code points, not UTF-16 units). */
+  function charCount(text) {
+    return [...text].length;
+  }
+
+  /** Near the limit, show the count; over it, say so (nothing is cut off) and keep the question from being sent. */
+  function updateCount(tried = false) {
+    const n = charCount(ui.input.value.trim());
+    const over = n > MAX_QUESTION_CHARS;
+    ui.count.hidden = n < COUNT_FROM_CHARS;
+    ui.count.classList.toggle("over", over);
+    ui.count.textContent = over
+      ? `${n.toLocaleString()} / ${MAX_QUESTION_CHARS.toLocaleString()} characters: ${(n - MAX_QUESTION_CHARS).toLocaleString()} too many. Please shorten the question to send it.`
+      : `${n.toLocaleString()} / ${MAX_QUESTION_CHARS.toLocaleString()} characters`;
+    ui.input.setAttribute("aria-invalid", over ? "true" : "false");
+    if (over && tried) ui.count.setAttribute("role", "alert");
+    else ui.count.removeAttribute("role");
+  }
+
+  ui.input.addEventListener("input", () => {
+    autoGrow();
+    updateCount();
+  });
   ui.input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey && !event.metaKey) {
       event.preventDefault();
@@ -505,7 +628,7 @@
     const { doc, source } = p;
     const start = Math.max(0, Math.min(source.start, doc.text.length));
     const end = Math.max(start, Math.min(source.end, doc.text.length));
-    ui.panelTitle.textContent = docTitle(doc.title ?? source.title);
+    ui.panelTitle.replaceChildren(labelNode(doc.title ? doc : source.doc, "panel-label"));
     const date = doc.date ?? source.date;
     ui.panelMeta.replaceChildren(...[dateNode(date), date ? " · " : null, el("span", { className: "doc-id" }, doc.doc_id), doc.source && !doc.source.startsWith(doc.doc_id) ? ` · ${doc.source}` : null].filter(Boolean));
     const body = p.full
@@ -527,7 +650,7 @@
     const token = ++state.panelToken;
     state.panel = { source, doc: null, full: false, opener: opener || document.activeElement };
     ui.panelKicker.textContent = source.kind;
-    ui.panelTitle.textContent = docTitle(source.title);
+    ui.panelTitle.replaceChildren(labelNode(source.doc, "panel-label"));
     ui.panelMeta.replaceChildren(...[dateNode(source.date), source.date ? " · " : null, el("span", { className: "doc-id" }, source.docId)].filter(Boolean));
     ui.panelBody.replaceChildren(el("p", { className: "muted loading" }, "Loading the article…"));
     ui.panelToggle.hidden = true;
@@ -564,7 +687,15 @@
 
   /* ---------- go ---------- */
 
+  $("forget-key").addEventListener("click", () => {
+    saveKey("");
+    ui.input.focus();
+  });
+
   autoGrow();
+  updateCount();
+  showKeyStatus();
+  ui.input.focus();
   loadHealth();
   loadExamples();
 })();

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from qa_service.api.deps import ReadAccess, ServiceDep, WriteAccess
 from qa_service.api.responses import errors
 from qa_service.api.routers.qa import NOT_BLANK
+from qa_service.api.validation import CalendarDate
 from qa_service.ingest import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, content_hash, make_document
 from qa_service.schemas import Document, DocumentSummary
 
@@ -22,7 +23,7 @@ class DocumentIn(BaseModel):
     )
     doc_id: str | None = Field(default=None, min_length=1, max_length=MAX_DOC_ID_LENGTH, pattern=DOC_ID_PATTERN.pattern)
     title: str | None = Field(default=None, max_length=500)
-    date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    date: CalendarDate | None = Field(default=None, description="A calendar date, YYYY-MM-DD.")
 
 
 @router.get("", response_model=list[DocumentSummary], responses=errors(401, 503))
@@ -36,7 +37,10 @@ def get_document(service: ServiceDep, _access: ReadAccess, doc_id: str = DocIdPa
 
 
 @router.post(
-    "", response_model=DocumentSummary, status_code=status.HTTP_201_CREATED, responses=errors(400, 401, 409, 413, 503)
+    "",
+    response_model=DocumentSummary,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(400, 401, 408, 409, 413, 503),
 )
 def add_document(body: DocumentIn, service: ServiceDep, _access: WriteAccess) -> DocumentSummary:
     """Add one article (409 if the id, or the same text under another id, already exists)."""

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictInt, field_validator
 
-from qa_service.api.deps import AskRateLimit, ReadAccess, ServiceDep
+from qa_service.api.deps import AskRateLimit, QuestionSlot, ReadAccess, ServiceDep, SettingsDep
 from qa_service.api.responses import errors
 from qa_service.schemas import Answer, SearchResult
 
@@ -34,26 +34,39 @@ class AskRequest(BaseModel):
     question: str = Field(
         min_length=1, max_length=MAX_QUESTION_CHARS, json_schema_extra=NOT_BLANK, examples=["Who met Dorothy Shea?"]
     )
-    top_k: Annotated[StrictInt, BeforeValidator(_whole_float_to_int)] = Field(default=5, ge=1, le=20)
+    top_k: Annotated[StrictInt, Field(ge=1, le=20), BeforeValidator(_whole_float_to_int)] | None = Field(
+        default=None, description="Passages to retrieve; unset means the server's QA_TOP_K."
+    )
 
     _check_question = field_validator("question")(_not_blank)
 
 
-@router.post("/ask", response_model=Answer, responses=errors(400, 401, 413, 429, 503))
-def ask(request: AskRequest, service: ServiceDep, _access: ReadAccess, _limit: AskRateLimit) -> Answer:
+@router.post("/ask", response_model=Answer, responses=errors(400, 401, 408, 413, 429, 503))
+def ask(
+    request: AskRequest,
+    service: ServiceDep,
+    settings: SettingsDep,
+    _access: ReadAccess,
+    _limit: AskRateLimit,
+    _slot: QuestionSlot,
+) -> Answer:
     """Answer a question from the articles with exact citations, or abstain (`answerable: false`)."""
-    return service.ask(request.question, request.top_k)
+    return service.ask(request.question, request.top_k or settings.top_k)
 
 
 @router.get("/search", response_model=SearchResult, responses=errors(401, 429, 503))
 def search(
     service: ServiceDep,
+    settings: SettingsDep,
     _access: ReadAccess,
     _limit: AskRateLimit,
+    _slot: QuestionSlot,
     q: Annotated[
-        str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, json_schema_extra=NOT_BLANK), AfterValidator(_not_blank)
+        str,
+        Query(min_length=1, max_length=MAX_QUESTION_CHARS, json_schema_extra=NOT_BLANK),
+        AfterValidator(_not_blank),
     ],
-    top_k: Annotated[int, Query(ge=1, le=20)] = 5,
+    top_k: Annotated[int | None, Query(ge=1, le=20, description="Passages; unset means QA_TOP_K.")] = None,
 ) -> SearchResult:
     """Retrieval only: the passages an answer would be drawn from."""
-    return service.search(q, top_k)
+    return service.search(q, top_k or settings.top_k)

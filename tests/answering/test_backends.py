@@ -14,8 +14,8 @@ import pytest
 from qa_service.ingest import load_file
 from qa_service.service import QAService
 
-from .conftest import SEEDS, make_settings
-from .test_answers import assert_citations_exact
+from ..conftest import SEEDS, make_settings
+from .conftest import assert_citations_exact
 
 QUESTION = "Who met Dorothy Shea?"
 
@@ -109,9 +109,11 @@ def test_llm_unusable_reply_falls_back(llm_service: QAService, extractive_answer
 
 
 def test_llm_timeout_falls_back_quickly(llm_service: QAService, extractive_answer) -> None:  # noqa: ANN001
+    # The endpoint would answer after 10 s; with QA_LLM_TIMEOUT_S=1 the answer must not wait for it. The margin
+    # is wide because embedding the question alone took 1.4 s on a 2-core machine under a load average of 20.
     started = time.perf_counter()
-    answer = _ask(llm_service, "Too late [1].", delay_s=3.0)
-    assert time.perf_counter() - started < 2.5
+    answer = _ask(llm_service, "Too late [1].", delay_s=10.0)
+    assert time.perf_counter() - started < 7.0
     assert answer.answer == extractive_answer.answer
 
 
@@ -154,7 +156,7 @@ def tiny_reader(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_reader_span_maps_to_exact_document_offsets(tiny_reader: str, tmp_path: Path, embedder) -> None:  # noqa: ANN001
-    from qa_service.reader import ReaderAnswerer
+    from qa_service.answering.reader import ReaderAnswerer
 
     service = _service(tmp_path, embedder, reader_model=tiny_reader)
     assert isinstance(service.backend, ReaderAnswerer)

@@ -13,7 +13,8 @@ import re
 import httpx
 
 from qa_service.analysis import terms
-from qa_service.answering import AnswerContext, Extraction, make_citation
+from qa_service.answering.context import AnswerContext, Extraction
+from qa_service.answering.quotes import make_citation
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from qa_service.answering import AnswerContext, Extraction, fit_quote, make_citation, sentence_around
+from qa_service.answering.context import AnswerContext, Extraction
+from qa_service.answering.quotes import fit_quote, make_citation, sentence_around
 from qa_service.schemas import AnswerSpan
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,28 @@
+"""Question analysis: what kind of words the answer should be (a date, a number, a place, a name)."""
+
+from __future__ import annotations
+
+import re
+
+_QUESTION_TYPES: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(r"\b(when|(what|which) (years?|dates?|days?|months?|time|decade|century))\b", re.I),
+        "date",
+    ),
+    (re.compile(r"\bhow long\b|\bfor how many\b", re.I), "measure"),
+    (
+        re.compile(r"\bhow (many|much|long|old|far|large|big|tall|often)\b|\bwhat (percentage|number|amount)\b", re.I),
+        "number",
+    ),
+    (re.compile(r"\bwhere\b", re.I), "place"),
+    (re.compile(r"\b(who|whom|whose|which)\b|\bwhat (is|was) the name\b", re.I), "name"),
+    (
+        re.compile(r"^\s*what (?!is|was|are|were|do|does|did|has|have|had|kind|type|sort|can|could|would)\w+", re.I),
+        "name",
+    ),
+]
+
+
+def expected_answer_type(question: str) -> str | None:
+    """The kind of words the answer should contain: a date, number, measure, place or name (None: unknown)."""
+    return next((kind for pattern, kind in _QUESTION_TYPES if pattern.search(question)), None)

@@ -1,0 +1,54 @@
+"""Quotes and citations: exact document offsets, cut to the answer's length around the words that matter."""
+
+from __future__ import annotations
+
+import re
+
+from qa_service.analysis import terms
+from qa_service.answering.context import AnswerContext
+from qa_service.ingest import document_label
+from qa_service.schemas import Citation, Document
+
+
+def fit_quote(
+    context: AnswerContext, doc_id: str, start: int, end: int, span: tuple[int, int] | None, max_chars: int
+) -> tuple[int, int]:
+    """Cut an over-long quote to the word window that holds the answer span and most question words."""
+    if end - start <= max_chars:
+        return start, end
+    text = context.documents[doc_id].text
+    words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+    best, best_key = (words[0][0], words[0][1]), (-1, -1.0)
+    for i, (first, _) in enumerate(words):
+        j = i
+        while j + 1 < len(words) and words[j + 1][1] - first <= max_chars:
+            j += 1
+        holds_span = span is not None and first <= span[0] and span[1] <= words[j][1]
+        key = (int(holds_span), context.overlap(set(terms(text[first : words[j][1]]))))
+        if key > best_key:
+            best, best_key = (first, words[j][1]), key
+    return best
+
+
+def sentence_around(context: AnswerContext, doc_id: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence(s) holding a span found by another answerer (a reader, an LLM), for the quote."""
+    inside = context.sentences_in(doc_id, start, end)
+    if not inside:
+        return start, end
+    return min(start, inside[0].start), max(end, inside[-1].end)
+
+
+def make_citation(number: int, document: Document, start: int, end: int, score: float) -> Citation:
+    """A citation whose quote is, by construction, the document's text at start:end."""
+    return Citation(
+        id=number,
+        doc_id=document.doc_id,
+        title=document.title,
+        label=document_label(document.text, document.title),
+        date=document.date,
+        source=document.source,
+        start=start,
+        end=end,
+        quote=document.text[start:end],
+        score=round(float(score), 4),
+    )

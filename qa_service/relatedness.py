@@ -1,0 +1,51 @@
+"""Whether a passage is worth offering when the service abstains, and which of the question's words it mentions.
+
+An abstention used to list the three closest passages whatever they were, so "Who won the 2022 FIFA World Cup?"
+offered three passages about a diplomatic visit. A passage is offered only when it is related by meaning
+(cosine of question and passage at least QA_RELATED_MIN_SIMILARITY) *and* it shares a content word with the
+question, so the page can say what it is: "passages that mention Bilawal, though they do not answer it". A
+passage that holds two or more of the question's names (capitalised words, e.g. "Hina Rabbani Khar") is related
+whatever its cosine: a long passage that names the person asked about can score low on meaning.
+
+The default threshold, 0.25, was measured on eval/questions.jsonl with all-MiniLM-L6-v2: the best passage of the
+off-topic unanswerable questions (FIFA, capital of Australia, president of France, boiling point, Olympics) has a
+cosine of 0.22 at most; the on-topic ones (the delegation's trip cost, Bilawal's football club, the Karachi
+stock market) 0.30 to 0.49; the passages that answer the answerable questions 0.33 and more but one (0.19, which
+its rare words "Dorothy Shea" find anyway, and which is answered, not abstained on).
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa_service.analysis import terms
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+MAX_MENTIONS = 5
+
+
+def mentioned_words(question: str, text: str) -> list[str]:
+    """The question's content words (stopwords out) whose stem occurs in `text`, as the question spells them.
+
+    Names first (capitalised words, in the question's order), then longer words: they say best what it is about.
+    """
+    present = set(terms(text))
+    found: dict[str, str] = {}
+    for word in _WORD.findall(question):
+        stems = terms(word)
+        if stems and all(stem in present for stem in stems) and stems[0] not in found:
+            found[stems[0]] = word.removesuffix("'s").removesuffix("’s")
+    words = list(found.values())
+    return sorted(words, key=lambda w: (0, 0) if w[:1].isupper() else (1, -len(w)))[:MAX_MENTIONS]
+
+
+def _names(question: str) -> set[str]:
+    """Capitalised words after the first (which is capitalised anyway): the question's names."""
+    return {word.removesuffix("'s").removesuffix("’s") for word in _WORD.findall(question)[1:] if word[:1].isupper()}
+
+
+def relation(question: str, text: str, similarity: float, min_similarity: float) -> tuple[list[str], bool]:
+    """(the question's words the passage mentions, whether it is related enough to offer on abstaining)."""
+    mentions = mentioned_words(question, text)
+    names = len(_names(question) & set(mentions))
+    return mentions, bool(mentions) and (similarity >= min_similarity or names >= 2)

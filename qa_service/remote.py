@@ -1,0 +1,87 @@
+"""Asking a running `qa-service serve` over HTTP, so `qa-service ask` need not load the model (6-9 s) itself."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+from typing import Any
+
+from qa_service.config import Settings
+from qa_service.errors import QAServiceError
+
+PROBE_TIMEOUT_S = 1.0  # a server on this machine answers /health in milliseconds; anything slower is not used
+ASK_TIMEOUT_S = 120.0  # one answer can wait behind other requests on a busy server
+
+
+class RemoteError(QAServiceError):
+    """The server could not be reached or refused the question (the message says why and what to do)."""
+
+
+def configured_url(settings: Settings) -> str:
+    """`http://host:port` of the configured server; a wildcard bind address is reached on loopback."""
+    host = settings.host.strip() or "127.0.0.1"
+    if host in ("0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1" if host == "0.0.0.0" else "::1"
+    with contextlib.suppress(ValueError):  # a host name, not an address
+        if ipaddress.ip_address(host).version == 6:
+            host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
+
+
+def _client(url: str, timeout_s: float):  # noqa: ANN202 - an httpx.Client, imported lazily
+    """A client that goes to a loopback server directly, whatever HTTP proxy the environment names."""
+    import httpx
+
+    host = httpx.URL(url).host
+    loopback = host == "localhost"
+    with contextlib.suppress(ValueError):  # a host name, not an address
+        loopback = loopback or ipaddress.ip_address(host).is_loopback
+    return httpx.Client(timeout=timeout_s, trust_env=not loopback)
+
+
+def _headers(api_key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key and api_key.strip() else {}
+
+
+def server_answers(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
+    """True if a qa-service answers `GET /health` at `url` within `timeout_s` (any other reply is not one)."""
+    import httpx
+
+    try:
+        with _client(url, timeout_s) as client:
+            response = client.get(f"{url.rstrip('/')}/health")
+            body = response.json()
+    except (httpx.HTTPError, ValueError):
+        return False
+    return response.status_code == 200 and isinstance(body, dict) and body.get("status") == "ok"
+
+
+def _detail(response: Any) -> str:  # noqa: ANN401 - an httpx.Response
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    if isinstance(detail, list):  # FastAPI's validation errors
+        detail = "; ".join(str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in detail)
+    return str(detail or response.text[:200] or response.reason_phrase)
+
+
+def ask_remote(url: str, question: str, top_k: int, *, api_key: str | None = None) -> dict[str, Any]:
+    """POST /ask; returns the server's JSON as it came (the same JSON an HTTP client gets)."""
+    import httpx
+
+    endpoint = f"{url.rstrip('/')}/ask"
+    try:
+        with _client(url, ASK_TIMEOUT_S) as client:
+            response = client.post(endpoint, json={"question": question, "top_k": top_k}, headers=_headers(api_key))
+    except httpx.HTTPError as exc:
+        raise RemoteError(f"cannot reach the server at {url}: {exc or type(exc).__name__} (or use --local)") from exc
+    if response.status_code == 401:
+        hint = "set QA_API_KEY to the server's key" if not api_key else "QA_API_KEY is not the server's key"
+        raise RemoteError(f"the server at {url} refused the question (401): {hint}, or use --local")
+    if response.status_code != 200:
+        raise RemoteError(f"the server at {url} answered {response.status_code}: {_detail(response)}")
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise RemoteError(f"the server at {url} did not answer with JSON: is it a qa-service?") from exc

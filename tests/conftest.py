@@ -67,9 +67,7 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def seed_service(
-    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, store_kind: str
-) -> Iterator[QAService]:
+def seed_service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, store_kind: str) -> Iterator[QAService]:
     """The five seed articles, indexed with the real model; tests must not write to it."""
     index_dir = tmp_path_factory.mktemp(f"seed-index-{store_kind}")
     service = QAService(make_settings(index_dir, **store_settings(store_kind)), embedder=embedder).load()

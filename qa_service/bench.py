@@ -174,65 +174,105 @@ def bench_http(settings: Settings, index_dir: Path, questions: list[str], *, req
 
 
 def bench_store(settings: Settings, service: Any, root: Path, sizes: list[int], *, queries: int) -> None:  # noqa: ANN401
-    """For each size: build a synthetic store, serve it, and measure questions, writes, start-up and memory."""
+    """For each size: build a synthetic store, serve it, and measure questions, writes, start-up and memory.
+
+    With QA_STORE=milvus (`--store milvus`) and no server URI, Milvus Lite runs as a server process of its own,
+    as Milvus standalone would: the API server and this process (the writer) are both its clients, and the
+    API server's RSS is that of a stateless replica (the engine's is printed beside it).
+    """
     from qa_service import storebench
-    from qa_service.service import QAService
+    from qa_service.store import drop_scratch_store, scratch_settings
 
     sentences, vectors = storebench.seed_material(service)
     questions = seed_questions()
     _echo(
         f"SYNTHETIC corpora (real rows, SYNTHETIC vectors): each document is one chunk of 3-6 random seed sentences "
-        f"(of {len(sentences)}), vectors = normalised mean of their real vectors + noise; {queries} seed questions"
+        f"(of {len(sentences)}), vectors = normalised mean of their real vectors + noise; {queries} seed questions; "
+        f"store {settings.store}"
     )
     articles = storebench.bench_articles(5)
     for size in sizes:
         index_dir = root / f"synthetic-{size}"
-        sized = settings.model_copy(update={"index_dir": index_dir})
-        corpus = storebench.SyntheticCorpus(sentences, vectors, seed=size)
-        build_s = storebench.build_synthetic_store(sized, service.index_config, corpus, size)
-        started = time.perf_counter()
-        writer = QAService(sized, embedder=service.embedder).load()  # builds the dense index once and caches it
-        open_s = time.perf_counter() - started
-        dense = writer.store._dense
-        writer.close()
-        writer = QAService(sized, embedder=service.embedder).load()
-        _echo(
-            f"SYNTHETIC {size:>9,} chunks: store written in {build_s:.0f} s "
-            f"({storebench.human_bytes(storebench.disk_usage(index_dir))} on disk); first open {open_s:.1f} s "
-            f"(builds FAISS {dense.factory}); "
-            + (
-                f"recall@50 vs exact {recall:.3f}"
-                if (recall := storebench.dense_recall(writer, questions))
-                else "exact"
-            )
-        )
-        env = measured_env(index_dir, QA_SEEDS_DIR=str(Path(settings.seeds_dir).resolve()), QA_LOG_LEVEL="warning")
-        started = time.perf_counter()
-        with local_server(env, log_path=root / f"server-{size}.log") as server:
-            startup_s = time.perf_counter() - started
-            r = storebench.bench_size(
-                writer, server.url, server.process.pid, questions, queries=queries, articles=articles
-            )
-        idle, write, busy = r["idle"], r["write"], r["busy"]
-        _echo(
-            f"SYNTHETIC {size:>9,} chunks: server start to healthy {startup_s:.1f} s; RSS {r['rss_mib']:.0f} MiB; "
-            f"/ask p50 {idle['p50']:.1f} ms p99 {idle['p99']:.1f} ms (embed {idle['embed']:.1f} + retrieve "
-            f"{idle['retrieve']:.1f} + answer {idle['answer']:.1f} ms, server-side medians)"
-        )
-        _echo(
-            f"SYNTHETIC {size:>9,} chunks: add one article {write['add_s'] * 1000:.0f} ms, "
-            f"{storebench.human_bytes(write['add_bytes'])} written; delete {write['delete_s'] * 1000:.0f} ms, "
-            f"{storebench.human_bytes(write['delete_bytes'])}; the server answers from it "
-            f"{write['seen_add_s'] * 1000:.0f} ms / {write['seen_delete_s'] * 1000:.0f} ms later "
-            f"(worst {write['seen_max_s'] * 1000:.0f} ms); embedding excluded"
-        )
-        _echo(
-            f"SYNTHETIC {size:>9,} chunks: /ask while another client adds+deletes ({busy['writes']} writes): "
-            f"p50 {busy['p50']:.1f} ms p99 {busy['p99']:.1f} ms (idle p99 {idle['p99']:.1f} ms)"
-        )
-        writer.close()
+        with contextlib.ExitStack() as stack:
+            sized = scratch_settings(settings, index_dir)
+            engine = None
+            if sized.store == "milvus" and not sized.milvus_uri:
+                from qa_service.store.milvus import lite_server
+
+                uri, engine = stack.enter_context(lite_server(index_dir / "milvus.db"))
+                sized = sized.model_copy(update={"milvus_uri": uri})
+            stack.callback(drop_scratch_store, sized)
+            corpus = storebench.SyntheticCorpus(sentences, vectors, seed=size)
+            _bench_one_size(settings, service, root, sized, engine, corpus, size, questions, articles, queries)
         shutil.rmtree(index_dir, ignore_errors=True)
         gc.collect()
+
+
+def _bench_one_size(
+    settings: Settings,
+    service: Any,  # noqa: ANN401
+    root: Path,
+    sized: Settings,
+    engine: Any,  # noqa: ANN401 - the Milvus Lite server process, if this benchmark started one
+    corpus: Any,  # noqa: ANN401 - storebench.SyntheticCorpus
+    size: int,
+    questions: list[str],
+    articles: list[Any],
+    queries: int,
+) -> None:
+    from qa_service import storebench
+    from qa_service.service import QAService
+
+    index_dir = Path(sized.index_dir)
+    build_s = storebench.build_synthetic_store(sized, service.index_config, corpus, size)
+    started = time.perf_counter()
+    writer = QAService(sized, embedder=service.embedder).load()  # embedded: builds the dense index once, caches it
+    open_s = time.perf_counter() - started
+    if sized.store == "milvus":
+        what, recall = f"Milvus {sized.milvus_index} + BM25", None
+    else:
+        what = f"FAISS {writer.store._dense.factory}"
+        writer.close()
+        writer = QAService(sized, embedder=service.embedder).load()
+        recall = storebench.dense_recall(writer, questions)
+    on_disk = storebench.disk_usage(index_dir) if index_dir.exists() else 0
+    _echo(
+        f"SYNTHETIC {size:>9,} chunks: store written in {build_s:.0f} s = {size / build_s:,.0f} chunks/s "
+        f"(+ their sentences; embedding excluded) ({storebench.human_bytes(on_disk)} on disk); first open "
+        f"{open_s:.1f} s ({what}); " + (f"recall@50 vs exact {recall:.3f}" if recall else "exact")
+    )
+    extra = {"QA_SEEDS_DIR": str(Path(settings.seeds_dir).resolve()), "QA_LOG_LEVEL": "warning"}
+    if sized.store == "milvus":
+        extra.update(
+            QA_STORE="milvus",
+            QA_MILVUS_URI=sized.milvus_uri,
+            QA_MILVUS_PREFIX=sized.milvus_prefix,
+            QA_MILVUS_INDEX=sized.milvus_index,
+        )
+    env = measured_env(index_dir, **extra)
+    started = time.perf_counter()
+    with local_server(env, log_path=root / f"server-{size}.log") as server:
+        startup_s = time.perf_counter() - started
+        r = storebench.bench_size(writer, server.url, server.process.pid, questions, queries=queries, articles=articles)
+    idle, write, busy = r["idle"], r["write"], r["busy"]
+    engine_rss = f"; Milvus Lite server RSS {storebench.rss_mib(engine.pid):.0f} MiB" if engine is not None else ""
+    _echo(
+        f"SYNTHETIC {size:>9,} chunks: server start to healthy {startup_s:.1f} s; RSS {r['rss_mib']:.0f} MiB"
+        f"{engine_rss}; /ask p50 {idle['p50']:.1f} ms p99 {idle['p99']:.1f} ms (embed {idle['embed']:.1f} + "
+        f"retrieve {idle['retrieve']:.1f} + answer {idle['answer']:.1f} ms, server-side medians)"
+    )
+    _echo(
+        f"SYNTHETIC {size:>9,} chunks: add one article {write['add_s'] * 1000:.0f} ms, "
+        f"{storebench.human_bytes(write['add_bytes'])} written; delete {write['delete_s'] * 1000:.0f} ms, "
+        f"{storebench.human_bytes(write['delete_bytes'])}; the server answers from it "
+        f"{write['seen_add_s'] * 1000:.0f} ms / {write['seen_delete_s'] * 1000:.0f} ms later "
+        f"(worst {write['seen_max_s'] * 1000:.0f} ms); embedding excluded"
+    )
+    _echo(
+        f"SYNTHETIC {size:>9,} chunks: /ask while another client adds+deletes ({busy['writes']} writes): "
+        f"p50 {busy['p50']:.1f} ms p99 {busy['p99']:.1f} ms (idle p99 {idle['p99']:.1f} ms)"
+    )
+    writer.close()
 
 
 # ---- entry point ----------------------------------------------------------------------------------------
@@ -246,8 +286,10 @@ def run_bench(
     max_seconds: float = 60.0,
     skip_http: bool = False,
     queries: int = 100,
+    store: str | None = None,
 ) -> None:
     root = Path(tempfile.mkdtemp(prefix="qa-bench-"))
+    store_settings = settings.model_copy(update={"store": store}) if store else settings
     try:
         _echo(
             f"qa-service bench: {os.cpu_count()} CPUs, model {settings.embedding_model} on "
@@ -262,7 +304,7 @@ def run_bench(
         if not skip_http:
             bench_http(settings, index_dir, questions, requests=requests, max_seconds=max_seconds)
         if sizes:
-            bench_store(settings, service, root, sizes, queries=queries)
+            bench_store(store_settings, service, root, sizes, queries=queries)
         _echo(f"done; {_load()} (other processes on these CPUs skew every number above)")
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -263,6 +263,32 @@ def eval_command(
 
 
 @app.command()
+def migrate(
+    to: Annotated[str, typer.Option("--to", help="The store to copy into: milvus (QA_MILVUS_URI, QA_MILVUS_PREFIX).")],
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="Documents read and written together.")] = 100,
+) -> None:
+    """Copy the embedded store (QA_INDEX_DIR) into Milvus, vectors included: nothing is embedded again.
+
+    Documents already there with the same text are skipped, so an interrupted copy resumes. Then serve with
+    QA_STORE=milvus.
+    """
+    if to != "milvus":
+        _fail(f"--to must be milvus (the embedded store is the source), got {to!r}", 2)
+    from qa_service.store.migrate import migrate_to_milvus
+
+    settings = get_settings()
+    try:
+        report = migrate_to_milvus(settings, batch=batch)
+    except QAServiceError as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"copied {report.copied} documents ({report.chunks} chunks, {report.sentences} sentences), "
+        f"{report.unchanged} already there, in {report.seconds:.1f} s into {settings.milvus_location} "
+        f"(collections {settings.milvus_prefix}_*); serve it with QA_STORE=milvus"
+    )
+
+
+@app.command()
 def bench(
     sizes: Annotated[str, typer.Option(help="Synthetic corpus sizes in chunks, comma-separated ('' = none).")] = (
         "10000,100000"
@@ -271,6 +297,9 @@ def bench(
     max_seconds: Annotated[float, typer.Option(min=1, help="Time limit per concurrency level (s).")] = 60.0,
     queries: Annotated[int, typer.Option(min=1, help="Questions per synthetic corpus size.")] = 100,
     skip_http: Annotated[bool, typer.Option("--skip-http", help="Skip the HTTP load test.")] = False,
+    store: Annotated[
+        str | None, typer.Option(help="Store of the synthetic corpora: faiss or milvus (default QA_STORE).")
+    ] = None,
 ) -> None:
     """Print performance numbers: ingest, /ask over HTTP, and synthetic 10k/100k-chunk corpora."""
     from qa_service.bench import run_bench
@@ -281,6 +310,8 @@ def bench(
         _fail(f"--sizes must be comma-separated whole numbers, got {sizes!r}", 2)
     if any(size < 1 for size in size_list):
         _fail("--sizes must be positive", 2)
+    if store not in (None, "faiss", "milvus"):
+        _fail(f"--store must be faiss or milvus, got {store!r}", 2)
     try:
         run_bench(
             get_settings(),
@@ -289,6 +320,7 @@ def bench(
             max_seconds=max_seconds,
             skip_http=skip_http,
             queries=queries,
+            store=store,
         )
     except (QAServiceError, RuntimeError) as exc:
         _fail(str(exc))

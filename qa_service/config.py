@@ -60,6 +60,19 @@ class Settings(BaseSettings):
     )  # keyword search uses the rarest terms up to this many chunks
     ingest_batch: int = Field(default=32, ge=1, le=10_000)  # documents embedded and committed together
 
+    # Which store (see README "Scaling out"): "faiss" is the embedded one in index_dir; "milvus" keeps everything
+    # in Milvus, so several API replicas can share one corpus.
+    store: Literal["faiss", "milvus"] = "faiss"
+    milvus_uri: str = ""  # "" = Milvus Lite in <index_dir>/milvus.db; a path ending in .db; http://host:19530
+    milvus_token: str | None = None  # "user:password" or an API key, for a server that requires one
+    milvus_prefix: str = "qa"  # collection names start with it: two corpora can share one Milvus
+    milvus_index: Literal["FLAT", "IVF_FLAT", "IVF_SQ8", "HNSW"] = "FLAT"  # the chunk vectors' index type
+    # Strong: a write acknowledged by one replica is seen by the next question on any replica (see README).
+    milvus_consistency: Literal["Strong", "Bounded", "Session", "Eventually"] = "Strong"
+    milvus_orphan_grace_s: float = Field(default=900.0, ge=0)  # rows of an unfinished write older than this are
+    # removed (a write in flight on another replica is younger); 0 only when no other process writes
+    milvus_sweep_interval_s: float = Field(default=300.0, ge=0)  # background clean-up period (0 = only at start)
+
     # Retrieval and answering.
     top_k: int = Field(default=5, ge=1, le=20)
     min_score: float = Field(default=0.42, ge=0.0, le=1.0)  # chosen on eval/questions.jsonl
@@ -103,6 +116,31 @@ class Settings(BaseSettings):
         if not value.strip():
             raise ValueError("QA_EMBEDDING_MODEL must name a model or a local path, got an empty value")
         return value.strip()
+
+    @field_validator("milvus_prefix")
+    @classmethod
+    def _prefix_is_a_collection_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,199}", value):
+            raise ValueError(
+                f"QA_MILVUS_PREFIX must be letters, digits or '_' and start with a letter or '_', got {value!r}"
+            )
+        return value
+
+    @field_validator("milvus_uri")
+    @classmethod
+    def _uri_kind(cls, value: str) -> str:
+        value = value.strip()
+        if value and "://" not in value and not value.endswith(".db"):
+            raise ValueError(
+                f"QA_MILVUS_URI must be http(s)://host:port for a Milvus server or a path ending in .db for Milvus "
+                f"Lite, got {value!r}"
+            )
+        return value
+
+    @property
+    def milvus_location(self) -> str:
+        """The URI the Milvus store connects to: QA_MILVUS_URI, or Milvus Lite inside the index folder."""
+        return self.milvus_uri or str(Path(self.index_dir) / "milvus.db")
 
     @field_validator("rate_limit")
     @classmethod

@@ -39,14 +39,25 @@ class HybridRetriever:
 
     def search(self, reader: StoreReader, query_vector: np.ndarray, query: str, top_k: int) -> list[RetrievedChunk]:
         depth = max(50, top_k * 10)
-        dense = dict(reader.dense_search(query_vector, depth))
-        keyword = [chunk_id for chunk_id, _ in reader.keyword_search(terms(query), depth)]
-        ranked = reciprocal_rank_fusion([list(dense), keyword], [self.dense_weight, self.keyword_weight])
-        # The dense index may hold a chunk deleted since; only chunks the store still has are returned.
-        candidates = ranked[: top_k * 2]
+        query_terms = terms(query)
+        candidates: list[tuple[int, float]] | None = None
+        dense: dict[int, float] = {}
+        if self.dense_weight == self.keyword_weight:  # an engine's RRF weighs both rankings alike
+            fused = reader.hybrid_search(query_vector, query_terms, top_k * 2, depth=depth, rrf_k=RRF_K)
+            if fused is not None:
+                best = 2 / (RRF_K + 1)  # first in both rankings: the same 0..1 scale as reciprocal_rank_fusion
+                candidates = [(chunk_id, min(1.0, score / best)) for chunk_id, score in fused]
+        if candidates is None:
+            dense = dict(reader.dense_search(query_vector, depth))
+            keyword = [chunk_id for chunk_id, _ in reader.keyword_search(query_terms, depth)]
+            ranked = reciprocal_rank_fusion([list(dense), keyword], [self.dense_weight, self.keyword_weight])
+            candidates = ranked[: top_k * 2]
+        # A ranking may hold a chunk deleted since, or of a write not yet visible: only committed chunks are returned.
         stored = reader.chunks([chunk_id for chunk_id, _ in candidates])
         kept = [(chunk_id, score) for chunk_id, score in candidates if chunk_id in stored][:top_k]
         missing = [chunk_id for chunk_id, _ in kept if chunk_id not in dense]
         for chunk_id, vector in reader.chunk_vectors(missing).items():
             dense[chunk_id] = float(vector @ query_vector)
-        return [RetrievedChunk(stored[chunk_id], score, dense[chunk_id]) for chunk_id, score in kept]
+        return [
+            RetrievedChunk(stored[chunk_id], score, dense[chunk_id]) for chunk_id, score in kept if chunk_id in dense
+        ]

@@ -133,6 +133,8 @@ def build_synthetic_store(settings: Settings, config: Any, corpus: SyntheticCorp
     try:
         for batch in corpus.batches(size):
             store.write(batch)
+        if settings.store == "milvus":
+            store.flush()  # seal the segments so Milvus indexes them, as `ingest` does after a bulk load
     finally:
         store.close()
     return time.perf_counter() - started
@@ -292,7 +294,7 @@ def human_bytes(value: float) -> str:
 
 
 def disk_usage(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def cpu_count() -> int:

@@ -1,7 +1,13 @@
-"""Session-scoped fixtures: the real model and a seed-corpus index are built once per test run."""
+"""Session-scoped fixtures: the real model and a seed-corpus index are built once per test run.
+
+`seed_service`, `client` and `fresh_service` come once per store (`store_kind`: the embedded SQLite + FAISS store
+and Milvus, here Milvus Lite in the test's folder), so every test that uses them runs against both. A test about
+one store's files overrides it: `@pytest.mark.parametrize("store_kind", ["faiss"])`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +27,7 @@ from qa_service.service import QAService  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SHARED = ROOT.parent / "shared"
+STORES = ("faiss", "milvus")
 
 
 @pytest.fixture(scope="session")
@@ -47,13 +54,27 @@ def make_settings(index_dir: Path, **overrides: object) -> Settings:
     return Settings(index_dir=index_dir, seeds_dir=SEEDS, _env_file=None, **overrides)
 
 
+def store_settings(store_kind: str) -> dict[str, object]:
+    """Settings for a store of this kind; Milvus cleans up at once (no other process writes to a test's store)."""
+    if store_kind == "milvus":
+        return {"store": "milvus", "milvus_orphan_grace_s": 0.0, "milvus_sweep_interval_s": 0.0}
+    return {"store": store_kind}
+
+
+@pytest.fixture(scope="session", params=STORES)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="session")
-def seed_service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> QAService:
+def seed_service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, store_kind: str) -> Iterator[QAService]:
     """The five seed articles, indexed with the real model; tests must not write to it."""
-    service = QAService(make_settings(tmp_path_factory.mktemp("seed-index")), embedder=embedder).load()
+    index_dir = tmp_path_factory.mktemp(f"seed-index-{store_kind}")
+    service = QAService(make_settings(index_dir, **store_settings(store_kind)), embedder=embedder).load()
     report = service.ingest_paths([SEEDS], progress=False)
     assert len(report.added) == 5, report
-    return service
+    yield service
+    service.close()
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +84,17 @@ def client(seed_service: QAService) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def fresh_service(tmp_path: Path, embedder: Embedder) -> QAService:
+def fresh_service(tmp_path: Path, embedder: Embedder, store_kind: str) -> Iterator[QAService]:
     """An empty index of its own, for tests that write."""
-    return QAService(make_settings(tmp_path / "index"), embedder=embedder).load()
+    service = QAService(make_settings(tmp_path / "index", **store_settings(store_kind)), embedder=embedder).load()
+    yield service
+    service.close()
+
+
+@contextlib.contextmanager
+def milvus_server(data_dir: Path) -> Iterator[str]:
+    """A Milvus Lite server in a process of its own (the engine a Milvus standalone would be): yields its URI."""
+    from qa_service.store.milvus import lite_server
+
+    with lite_server(data_dir) as (uri, _process):
+        yield uri

@@ -35,7 +35,7 @@ def run_cli(*args: str, index: Path, **env: str) -> subprocess.CompletedProcess[
 
 
 def test_help_for_every_command(tmp_path: Path) -> None:
-    for command in ("ingest", "serve", "ask", "eval", "bench"):
+    for command in ("ingest", "serve", "ask", "eval", "bench", "migrate"):
         result = run_cli(command, "--help", index=tmp_path)
         assert result.returncode == 0 and "Usage" in result.stdout, command
 
@@ -108,3 +108,11 @@ def test_ask_prints_the_same_through_the_server_and_in_process(server: tuple[Loc
     assert plain.stdout.splitlines() == answer_lines(Answer.model_validate(local_body))
     assert plain.stdout.splitlines()[0] == local_body["answer"]
     assert plain.stdout.splitlines()[1].startswith(f"  [1] {local_body['citations'][0]['doc_id']} (")
+
+
+def test_migrate_names_what_is_missing(tmp_path: Path) -> None:
+    result = run_cli("migrate", "--to", "faiss", index=tmp_path)
+    assert result.returncode == 2 and "--to must be milvus" in result.stderr
+    result = run_cli("migrate", "--to", "milvus", index=tmp_path / "none")
+    assert result.returncode == 1 and "no embedded store to migrate" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -19,7 +19,7 @@ from hypothesis.errors import Unsatisfiable
 from qa_service.api import create_app
 from qa_service.service import QAService
 
-from .conftest import SEEDS, make_settings
+from .conftest import SEEDS, STORES, make_settings, store_settings
 
 KEY = "fuzz-key"
 MAX_EXAMPLES = 50
@@ -30,9 +30,14 @@ OPERATIONS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory, embedder) -> schemathesis.BaseSchema:  # noqa: ANN001
-    service = QAService(make_settings(tmp_path_factory.mktemp("fuzz-index")), embedder=embedder).load()
+@pytest.fixture(scope="module", params=STORES)
+def api_schema(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    embedder,  # noqa: ANN001
+) -> schemathesis.BaseSchema:
+    index_dir = tmp_path_factory.mktemp(f"fuzz-index-{request.param}")
+    service = QAService(make_settings(index_dir, **store_settings(request.param)), embedder=embedder).load()
     service.ingest_paths([SEEDS / "000_f6e0c52e4f6527ee.txt", SEEDS / "001_3bcbd3b699cef101.txt"], progress=False)
     app: FastAPI = create_app(
         make_settings(service.settings.index_dir, api_key=KEY, require_key_for_reads=True), service

@@ -22,7 +22,9 @@ from qa_service.devserver import ServerStartError, free_port, local_server, meas
 from qa_service.embedding import Embedder
 from qa_service.service import QAService
 
-from .conftest import ROOT, SEEDS, make_settings, server_env
+from .conftest import ROOT, SEEDS, make_settings, milvus_server, server_env
+
+FAISS_ONLY = pytest.mark.parametrize("store_kind", ["faiss"])  # about the embedded store's files or processes
 
 KEY = "s3cret-key"
 SHEA = "000_f6e0c52e4f6527ee"
@@ -269,6 +271,7 @@ def test_answers_stay_correct_while_documents_are_added_and_deleted(fresh_servic
 
 
 @pytest.mark.slow
+@FAISS_ONLY
 @pytest.mark.parametrize("victim", ["store.sqlite3", "dense.faiss"])
 def test_damaged_index_stops_serve_with_a_clear_message_or_is_rebuilt(fresh_service: QAService, victim: str) -> None:
     """A damaged database stops start-up with one line naming it and the fix; a damaged cache is just rebuilt."""
@@ -296,6 +299,7 @@ def test_damaged_index_stops_serve_with_a_clear_message_or_is_rebuilt(fresh_serv
 
 
 @pytest.mark.slow
+@FAISS_ONLY  # Milvus Lite is one process per folder; the Milvus variant is the replicas test below
 def test_two_workers_see_a_document_added_through_either(fresh_service: QAService) -> None:
     fresh_service.ingest_paths([SHEA_FILE], progress=False)
     index_dir = fresh_service.settings.index_dir
@@ -321,6 +325,7 @@ def test_two_workers_see_a_document_added_through_either(fresh_service: QAServic
         assert set(seen.values()) == {"2.0"}, seen
 
 
+@FAISS_ONLY
 def test_corrupt_index_is_a_clear_start_up_error_in_process(fresh_service: QAService, embedder: Embedder) -> None:
     """The same check as the subprocess test, fast: the lifespan fails with the file's name and the fix."""
     fresh_service.ingest_paths([SHEA_FILE], progress=False)
@@ -332,6 +337,38 @@ def test_corrupt_index_is_a_clear_start_up_error_in_process(fresh_service: QASer
     with pytest.raises(Exception, match=r"store\.sqlite3.*--rebuild"), TestClient(app):
         pass
     assert app.state.startup_error.startswith("cannot start: index database ")
+
+
+@pytest.mark.slow
+def test_two_replicas_on_one_milvus_answer_from_each_others_writes(tmp_path: Path, embedder: Embedder) -> None:
+    """Two API servers (QA_STORE=milvus) over one Milvus server, as the compose profile runs them: a document
+    acknowledged by one is answered from by the other on the very next request, and a delete likewise."""
+    with milvus_server(tmp_path / "milvus") as uri:
+        milvus = {"QA_STORE": "milvus", "QA_MILVUS_URI": uri, "QA_MILVUS_PREFIX": "replicas"}
+        settings = make_settings(tmp_path / "unused", store="milvus", milvus_uri=uri, milvus_prefix="replicas")
+        loader = QAService(settings, embedder=embedder).load()
+        loader.ingest_paths([SHEA_FILE], progress=False)
+        shea_text = loader.get_document(SHEA).text
+        loader.close()
+        with (
+            local_server(server_env(tmp_path / "a", **milvus), cwd=ROOT) as first,
+            local_server(server_env(tmp_path / "b", **milvus), cwd=ROOT) as second,
+        ):
+            body = httpx.post(f"{second.url}/ask", json={"question": "Who met Dorothy Shea?"}, timeout=60).json()
+            assert body["citations"][0]["doc_id"] == SHEA and body["citations"][0]["quote"] in shea_text
+            for n in range(3):
+                created = httpx.post(
+                    f"{first.url}/documents", json={"text": article(n), "doc_id": f"lib-{n}"}, timeout=60
+                )
+                assert created.status_code == 201, created.text
+                assert httpx.get(f"{second.url}/documents/lib-{n}", timeout=60).status_code == 200
+                question = {"question": f"When will construction of the Riverton {n} library start?"}
+                answer = httpx.post(f"{second.url}/ask", json=question, timeout=60).json()
+                assert answer["citations"][0]["doc_id"] == f"lib-{n}", answer
+                assert httpx.delete(f"{second.url}/documents/lib-{n}", timeout=60).status_code == 204
+                assert httpx.get(f"{first.url}/documents/lib-{n}", timeout=60).status_code == 404
+            health = [httpx.get(f"{s.url}/health", timeout=60).json() for s in (first, second)]
+            assert health[0] == health[1] and health[0]["documents"] == 1
 
 
 def test_local_server_reports_a_failed_start_with_its_log(tmp_path: Path) -> None:

@@ -96,8 +96,12 @@ def run_eval(
     top_k = top_k or settings.top_k
     owned = index_dir is None
     root = Path(tempfile.mkdtemp(prefix="qa-eval-")) if owned else index_dir
+    service = eval_settings = None
     try:
-        eval_settings = settings.model_copy(update={"index_dir": root / "index" if owned else root})
+        from qa_service.store import scratch_settings
+
+        # a store of the configured kind that is never the user's (on a Milvus server: collections of its own)
+        eval_settings = scratch_settings(settings, root / "index" if owned else root)
         started = time.perf_counter()
         service = QAService(eval_settings, embedder=embedder).load()
         load_s = time.perf_counter() - started
@@ -128,7 +132,13 @@ def run_eval(
                 right = raw.answerable and item.answerable and contains_answer(raw.answer, item.answers)
                 points.append((raw.confidence, item.answerable, right))
     finally:
+        if service is not None:
+            service.close()
         if owned:
+            from qa_service.store import drop_scratch_store
+
+            if eval_settings is not None:
+                drop_scratch_store(eval_settings)
             shutil.rmtree(root, ignore_errors=True)
     metrics = compute_metrics(results)
     metrics["index_build_s"] = index["build_s"]

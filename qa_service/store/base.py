@@ -118,7 +118,17 @@ class StoreReader(Protocol):
         """(chunk_id, score) best first; `terms` as `analysis.terms` makes them."""
         ...
 
-    def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]: ...
+    def hybrid_search(
+        self, vector: np.ndarray, terms: Sequence[str], k: int, *, depth: int, rrf_k: int
+    ) -> list[tuple[int, float]] | None:
+        """The engine's own fusion: `depth` dense and `depth` keyword hits fused by reciprocal rank, the best `k`
+        as (chunk_id, sum of 1 / (rrf_k + rank)) with ranks from 1; None when the store cannot fuse (the
+        retriever then fuses `dense_search` and `keyword_search` itself, with the same formula)."""
+        ...
+
+    def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
+        """The committed chunks among these ids (a chunk of a write not yet visible, or gone, is left out)."""
+        ...
 
     def chunk_vectors(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]: ...
 

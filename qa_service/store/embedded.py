@@ -657,6 +657,11 @@ class _Reader:
         )
         return [(int(r), float(s)) for r, s in rows]
 
+    def hybrid_search(
+        self, vector: np.ndarray, terms: Sequence[str], k: int, *, depth: int, rrf_k: int
+    ) -> list[tuple[int, float]] | None:
+        return None  # FAISS and FTS5 are separate engines: the retriever fuses their rankings
+
     def _term_counts(self, terms: Sequence[str], column: str) -> dict[str, int]:
         unique = list(dict.fromkeys(terms))
         out: dict[str, int] = {}

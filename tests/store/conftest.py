@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa_service.analysis import sentence_spans, terms
@@ -95,4 +96,96 @@ def assert_store_consistent(index_dir: Path) -> dict[str, object]:
         "chunks": str(len(rows["chunks"])),
         "sentences": str(len(rows["sentences"])),
     }
+    return rows
+
+
+def milvus_settings(index_dir: Path, uri: str = "", prefix: str = "qa", **overrides: object) -> Settings:
+    """Fake-embedder settings for the Milvus store (Milvus Lite in `index_dir` unless `uri` names a server)."""
+    values = {
+        "store": "milvus",
+        "milvus_uri": uri,
+        "milvus_prefix": prefix,
+        "milvus_orphan_grace_s": 0.0,
+        "milvus_sweep_interval_s": 0.0,
+        **overrides,
+    }
+    return fake_settings(index_dir, **values)
+
+
+def milvus_rows(uri: str, prefix: str = "qa") -> dict[str, object]:
+    """Every row of a Milvus store, read straight from Milvus: the committed view (rows of the version each
+    document row names) and the rows no document row names (`orphans`, invisible to readers)."""
+    from qa_service.store.milvus import MilvusStore
+
+    client = MilvusStore.connect(uri)
+    try:
+
+        def rows(collection: str, fields: list[str]) -> list[dict]:
+            iterator = client.query_iterator(f"{prefix}_{collection}", batch_size=1000, filter="", output_fields=fields)
+            out = []
+            while page := iterator.next():
+                out.extend(page)
+            iterator.close()
+            return out
+
+        heads = {r["doc_id"]: r for r in rows("documents", ["doc_id", "write_id", "content_hash", "meta", "chunk_count",
+                                                            "sentence_count", "parts"])}  # fmt: skip
+        live = {(d, int(h["write_id"])) for d, h in heads.items()}
+        texts = rows("texts", ["doc_id", "write_id", "part", "text"])
+        chunks = rows("chunks", ["doc_id", "write_id", "start", "end", "terms", "vector"])
+        sentences = rows("sentences", ["doc_id", "write_id", "ordinal", "start", "end", "terms", "vector"])
+        journal = rows("writes", ["key"])
+    finally:
+        client.close()
+
+    def visible(row: dict) -> bool:
+        return (row["doc_id"], int(row["write_id"])) in live
+
+    pieces: dict[str, dict[int, str]] = {}
+    for row in filter(visible, texts):
+        pieces.setdefault(row["doc_id"], {})[int(row["part"])] = row["text"]
+    documents = {
+        d: (
+            "".join(pieces.get(d, {}).get(i, "\0missing\0") for i in range(int(h["parts"]))),
+            h["meta"]["title"],
+            h["meta"]["date"],
+            h["content_hash"],
+            int(h["chunk_count"]),
+        )
+        for d, h in heads.items()
+    }
+    return {
+        "documents": documents,
+        "sentence_counts": {d: int(h["sentence_count"]) for d, h in heads.items()},
+        "chunks": sorted(
+            (r["doc_id"], r["start"], r["end"], np.asarray(r["vector"], dtype=np.float32).tobytes())
+            for r in filter(visible, chunks)
+        ),
+        "sentences": sorted(
+            (r["doc_id"], r["ordinal"], r["start"], r["end"], np.asarray(r["vector"], dtype=np.float16).tobytes())
+            for r in filter(visible, sentences)
+        ),
+        "keyword_rows": [set(r["terms"].split()) for r in filter(visible, chunks)],
+        "sentence_terms": {(r["doc_id"], r["ordinal"]): r["terms"] for r in filter(visible, sentences)},
+        "orphans": sum(not visible(r) for r in (*texts, *chunks, *sentences)),
+        "journal": len(journal),
+    }
+
+
+def assert_milvus_consistent(uri: str, prefix: str = "qa", *, settled: bool = True) -> dict[str, object]:
+    """Every visible document whole: text, chunks, sentences and their terms agree with it. `settled`: nothing
+    is left of unfinished writes either (no orphan rows, an empty journal)."""
+    rows = milvus_rows(uri, prefix)
+    documents = rows["documents"]
+    assert {c[0] for c in rows["chunks"]} == {d for d, v in documents.items() if v[4] > 0}
+    for doc_id, (text, *_rest, chunk_count) in documents.items():
+        assert "\0missing\0" not in text, f"{doc_id}: a piece of its text is missing"
+        mine = [c for c in rows["chunks"] if c[0] == doc_id]
+        assert len(mine) == chunk_count
+        spans = [(s[2], s[3]) for s in rows["sentences"] if s[0] == doc_id]
+        assert spans == sentence_spans(text) and len(spans) == rows["sentence_counts"][doc_id]
+        for ordinal, (start, end) in enumerate(spans):
+            assert rows["sentence_terms"][(doc_id, ordinal)] == " ".join(sorted(set(terms(text[start:end]))))
+    if settled:
+        assert (rows["orphans"], rows["journal"]) == (0, 0), "rows of unfinished writes are left"
     return rows

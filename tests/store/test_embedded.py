@@ -139,8 +139,12 @@ def _config(settings):  # noqa: ANN001, ANN202
 
 def test_other_backend_is_refused(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
-    service = QAService(fake_settings(index_dir)).load()
-    service.embedder.backend = "onnx-int8"
+    from qa_service.embedding import HashingEmbedder
+
+    QAService(fake_settings(index_dir)).load().close()
+    other = HashingEmbedder()
+    other.backend = "onnx-int8"
+    service = QAService(fake_settings(index_dir), embedder=other)
     with pytest.raises(IndexMismatchError, match="embedding_backend: index has 'hashing', settings say 'onnx-int8'"):
         service.load()
 

@@ -43,5 +43,7 @@ def names_not_in_corpus(question: str, reader: StoreReader) -> list[str]:
     return [
         name
         for name in named_things(question)
-        if (words := terms(name)) and not any(reader.mentions(word) for word in words)
+        if not name.islower()  # a name is written with capitals; "ref" tagged as an organisation is not one
+        and (words := terms(name))
+        and not any(reader.mentions(word) for word in words)
     ]

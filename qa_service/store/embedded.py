@@ -727,7 +727,7 @@ class _Reader:
     def mentions(self, term: str) -> bool:
         if self._term_counts([term], "chunks").get(term, 0) > 0:
             return True
-        if len(term) < 4:  # too short to tell a typo from another word
+        if len(term) < 3:  # too short to tell a typo from another word
             return False
         prefix = term[:2]
         rows = self._db.execute(

@@ -883,6 +883,11 @@ class _Reader:
             )
         return out
 
+    def mentions(self, term: str) -> bool:
+        """Whether a chunk holds `term`: a search of the keyword index with the word alone (exact words only:
+        Milvus does not list its vocabulary, so a typo is not forgiven here as the embedded store forgives it)."""
+        return bool(term.strip()) and bool(self._search([term], "sparse", {"metric_type": "BM25"}, 1))
+
     def sentence_frequencies(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
         """Milvus keeps document frequencies but does not tell them, and counters that several replicas update
         would need locks it does not have. So each question word is counted among the sentences' terms: on a

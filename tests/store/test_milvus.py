@@ -360,3 +360,10 @@ def test_both_ways_of_counting_sentence_frequencies_agree(service: QAService) ->
     service.add_documents([article(5)])
     with store.read() as reader:
         assert reader.sentence_frequencies(words)[1]["riverton"] == 8
+
+
+def test_mentions_an_exact_word(service: QAService) -> None:
+    service.add_documents([article(1), article(2)])
+    with service.store.read() as reader:
+        assert reader.mentions("riverton") and reader.mentions("quill1")
+        assert not reader.mentions("tokyo")

@@ -188,3 +188,12 @@ def test_abstention_offers_only_related_passages(client: TestClient) -> None:
     answered = client.post("/ask", json={"question": "Which treaty did Khurram Dastgir want restored?"}).json()
     first = answered["passages"][0]
     assert first["related"] and {"Khurram", "Dastgir"} <= set(first["mentions"]), first
+
+
+def test_documents_are_listed_a_page_at_a_time(client) -> None:  # noqa: ANN001
+    everything = client.get("/documents").json()
+    assert len(everything) == 5
+    pages = [client.get("/documents", params={"offset": o, "limit": 2}).json() for o in (0, 2, 4)]
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [d["doc_id"] for p in pages for d in p] == [d["doc_id"] for d in everything]
+    assert client.get("/documents", params={"limit": 0}).status_code == 422

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, Field
 
 from qa_service.api.deps import ReadAccess, ServiceDep, WriteAccess
@@ -27,8 +29,14 @@ class DocumentIn(BaseModel):
 
 
 @router.get("", response_model=list[DocumentSummary], responses=errors(401, 503))
-def list_documents(service: ServiceDep, _access: ReadAccess) -> list[DocumentSummary]:
-    return service.list_documents()
+def list_documents(
+    service: ServiceDep,
+    _access: ReadAccess,
+    offset: Annotated[int, Query(ge=0, description="Skip this many articles (in the order they were added).")] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="At most this many per page.")] = 1000,
+) -> list[DocumentSummary]:
+    """The articles in the order they were added, a page at a time."""
+    return service.list_documents(offset=offset, limit=limit)
 
 
 @router.get("/{doc_id}", response_model=Document, responses=errors(401, 404, 503))

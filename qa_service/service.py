@@ -145,6 +145,13 @@ class QAService:
         with self.store.read() as reader:
             return reader.summaries(offset=offset, limit=limit)
 
+    def summary(self, doc_id: str) -> DocumentSummary:
+        with self.store.read() as reader:
+            found = reader.summaries(doc_ids=[doc_id])
+        if not found:
+            raise DocumentNotFoundError(f"no document with id {doc_id!r}")
+        return found[0]
+
     def get_document(self, doc_id: str) -> Document:
         with self.store.read() as reader:
             document = reader.documents([doc_id]).get(doc_id)

@@ -53,7 +53,7 @@ CACHE_NAME = "dense.faiss"
 KEEP_CHANGES = 20_000  # generations of change log kept; a process further behind rebuilds its dense index
 QUICK_CHECK_MAX_BYTES = 256 * 2**20  # check the whole file at start-up up to this size (under a second)
 LABEL_SOURCE_CHARS = 480  # the opening a label (ingest.document_label) is derived from: enough for 80 characters
-KEYWORD_MAX_POSTINGS = 20_000  # chunks keyword search may score per question (~1 µs each)
+KEYWORD_MAX_POSTINGS = 10_000  # chunks keyword search may score per question (~1 µs each)
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -598,12 +598,18 @@ class _Reader:
                 )
         return out
 
-    def summaries(self, *, offset: int = 0, limit: int | None = None) -> list[DocumentSummary]:
-        rows = self._db.execute(
-            "SELECT doc_id, title, date, source, chunk_count, substr(text, 1, ?) FROM documents "
-            "ORDER BY id LIMIT ? OFFSET ?",
-            (LABEL_SOURCE_CHARS, -1 if limit is None else limit, offset),
-        )
+    def summaries(
+        self, *, offset: int = 0, limit: int | None = None, doc_ids: Sequence[str] | None = None
+    ) -> list[DocumentSummary]:
+        columns = "SELECT doc_id, title, date, source, chunk_count, substr(text, 1, ?) FROM documents"
+        if doc_ids is not None:
+            wanted = list(dict.fromkeys(doc_ids))[:1000]
+            marks = ",".join("?" * len(wanted))
+            rows = self._db.execute(f"{columns} WHERE doc_id IN ({marks}) ORDER BY id", (LABEL_SOURCE_CHARS, *wanted))
+        else:
+            rows = self._db.execute(
+                f"{columns} ORDER BY id LIMIT ? OFFSET ?", (LABEL_SOURCE_CHARS, -1 if limit is None else limit, offset)
+            )
         return [
             DocumentSummary(
                 doc_id=doc_id,

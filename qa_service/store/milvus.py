@@ -729,14 +729,22 @@ class _Reader:
                 )
         return {d: doc for d in doc_ids if (doc := self._documents.get(d)) is not None}
 
-    def summaries(self, *, offset: int = 0, limit: int | None = None) -> list[DocumentSummary]:
+    def summaries(
+        self, *, offset: int = 0, limit: int | None = None, doc_ids: Sequence[str] | None = None
+    ) -> list[DocumentSummary]:
         out: list[DocumentSummary] = []
         if limit == 0:
             return out
-        for i, row in enumerate(self._store._iterate("documents", "", HEAD_FIELDS)):
+        if doc_ids is not None:
+            heads = self._store.heads(doc_ids)
+            rows: Iterable[dict] = []
+            chosen = [heads[d] for d in dict.fromkeys(doc_ids) if d in heads]
+        else:
+            rows = self._store._iterate("documents", "", HEAD_FIELDS)
+            chosen = None
+        for i, head in enumerate(chosen if chosen is not None else (_Head.from_row(r) for r in rows)):
             if i < offset:
                 continue
-            head = _Head.from_row(row)
             out.append(
                 DocumentSummary(
                     doc_id=head.doc_id,

@@ -55,7 +55,7 @@ def add_document(body: DocumentIn, service: ServiceDep, _access: WriteAccess) ->
     doc_id = body.doc_id or f"doc-{content_hash(body.text)[:16]}"
     document = make_document(body.text, doc_id, title=body.title, date=body.date, source="api")
     service.add_document(document)
-    return next(d for d in service.list_documents() if d.doc_id == doc_id)
+    return service.summary(doc_id)
 
 
 @router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 404, 503))

@@ -89,4 +89,4 @@ loadtest: setup ## 8 then 32 clients for 60 s each against a local server (LOADT
 	$(BIN)/python eval/loadtest.py --clients 8 32 --duration 60 --workers $(LOADTEST_WORKERS) --runs $(LOADTEST_RUNS)
 
 clean: ## Remove the virtualenv and the built index
-	rm -rf $(VENV) index/snap-* index/CURRENT index/.tmp-*
+	rm -rf $(VENV) index/store.sqlite3* index/dense.faiss index/.dense.faiss.*

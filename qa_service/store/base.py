@@ -37,6 +37,11 @@ class IndexConfig:
             for f in fields(self)
             if getattr(found, f.name) != getattr(self, f.name)
         ]
+        if differences == [d for d in differences if d.startswith("analyzer:")] and differences:
+            raise IndexMismatchError(
+                f"index {where} was built by an earlier version of qa-service, which split words differently "
+                f"({differences[0]}); {REBUILD_HINT}"
+            )
         if differences:
             raise IndexMismatchError(
                 f"index {where} was built with other settings ({', '.join(differences)}); {REBUILD_HINT}, "

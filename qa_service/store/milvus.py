@@ -67,6 +67,7 @@ COLLECTIONS = ("meta", "documents", "texts", "chunks", "sentences", "writes")
 MAX_VARCHAR = 65_535  # bytes: Milvus' limit for one VARCHAR value
 TEXT_PIECE = 16_000  # characters per text row: at most 64,000 bytes of UTF-8
 QUERY_WINDOW = 16_384  # Milvus answers at most this many rows per query (offset + limit)
+FREQUENCY_CAP = 4_096  # Milvus Lite: sentence frequencies are counted up to this (see sentence_frequency)
 INSERT_ROWS = 1_000  # rows per insert request (keeps requests far below the 64 MB gRPC limit)
 FILTER_ITEMS = 500  # ids in one `in [...]` filter
 FREQUENCY_TTL_S = 60.0  # how old a remembered document frequency may be
@@ -494,21 +495,23 @@ class MilvusStore:
         return out
 
     def sentence_frequency(self, term: str) -> int:
-        """Sentences holding `term` (see `_Reader.sentence_frequencies`)."""
-        match = f"TEXT_MATCH(terms, {_quote(term)})"
+        """Sentences holding `term` (see `_Reader.sentence_frequencies`).
+
+        On Milvus Lite the count stops at FREQUENCY_CAP: counting further means a TEXT_MATCH scan of every
+        sentence (over a minute a question at 100k chunks). A word in that many sentences is common and weighs
+        little either way; its weight is overstated a little, as if it were in FREQUENCY_CAP sentences."""
         if not self.lite:
-            return self._count("sentences", match)
+            return self._count("sentences", f"TEXT_MATCH(terms, {_quote(term)})")
         hits = self.client.search(
             self.name("sentences"),
             data=[term],
             anns_field="sparse",
-            limit=QUERY_WINDOW,
+            limit=FREQUENCY_CAP,
             search_params={"metric_type": "BM25"},
             output_fields=[],
             consistency_level=self.consistency,
         )
-        found = len(hits[0]) if hits else 0
-        return found if found < QUERY_WINDOW else self._count("sentences", match)
+        return len(hits[0]) if hits else 0
 
     def generation(self) -> int:
         rows = self.client.query(
@@ -901,8 +904,7 @@ class _Reader:
         would need locks it does not have. So each question word is counted among the sentences' terms: on a
         Milvus server with `count(*)` and TEXT_MATCH, which the terms' match index answers; on Milvus Lite,
         which scans rows for TEXT_MATCH, as the length of the word's posting list in the sentences' BM25 index
-        (a search with the word alone: every sentence holding it scores above 0), counting with TEXT_MATCH only
-        past one search's window. All words in one round trip, and remembered for FREQUENCY_TTL_S."""
+        (a search with the word alone: every sentence holding it scores above 0), up to FREQUENCY_CAP. All words in one round trip, and remembered for FREQUENCY_TTL_S."""
         store = self._store
         unique = [t for t in dict.fromkeys(terms) if t.strip()]
         total_future = store.pool.submit(store._count, "sentences")

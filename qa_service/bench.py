@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from qa_service import loadgen
+from qa_service import loadgen, storebench
 from qa_service.config import Settings
 from qa_service.devserver import local_server, measured_env
 from qa_service.loadgen import percentile, seed_questions
@@ -34,19 +34,6 @@ def _echo(line: str = "") -> None:
 def _ms(values: list[float], q: float) -> str:
     value = percentile(values, q)
     return "n/a" if value is None else f"{value:.1f}"
-
-
-def _rss_mib(pid: int | None = None) -> float | None:
-    try:
-        import psutil
-    except ImportError:
-        return None
-    process = psutil.Process(pid)
-    total = process.memory_info().rss
-    for child in process.children(recursive=True):
-        with contextlib.suppress(psutil.Error):
-            total += child.memory_info().rss
-    return total / 2**20
 
 
 # ---- 1. ingest --------------------------------------------------------------------------------------------
@@ -166,7 +153,7 @@ def bench_http(settings: Settings, index_dir: Path, questions: list[str], *, req
             _echo(line)
             if result.first_error:
                 _echo(f"  first error: {result.first_error}")
-        rss = _rss_mib(process.pid)
+        rss = storebench.rss_mib(process.pid)
         _echo("server RSS after load     " + ("n/a (psutil is not installed)" if rss is None else f"{rss:.0f} MiB"))
 
 

@@ -295,19 +295,7 @@ class EmbeddedStore:
             raise IndexMismatchError(
                 f"index {self.path} has format version {version}, this service reads {FORMAT_VERSION}; {REBUILD_HINT}"
             )
-        self.config.check(self._stored_config(db), str(self.path))
-
-    def _stored_config(self, db: sqlite3.Connection) -> IndexConfig:
-        rows = dict(db.execute("SELECT key, value FROM meta WHERE key LIKE 'config.%'").fetchall())
-        values = {k.removeprefix("config."): v for k, v in rows.items()}
-        return IndexConfig(
-            embedding_model=values.get("embedding_model", ""),
-            embedding_backend=values.get("embedding_backend", ""),
-            dimension=int(values.get("dimension", 0)),
-            chunk_size=int(values.get("chunk_size", 0)),
-            chunk_overlap=int(values.get("chunk_overlap", 0)),
-            analyzer=values.get("analyzer", ""),
-        )
+        self.config.check(stored_config(db), str(self.path))
 
     # ---- the dense index ---------------------------------------------------------------------------------
 
@@ -381,7 +369,7 @@ class EmbeddedStore:
         if dense is None or dense.generation >= generation:
             return
         if dense.generation < int(_meta(db, "changes_from")):
-            config = self._stored_config(db)
+            config = stored_config(db)
             self.config.check(config, str(self.path))  # another process may have rebuilt with other settings
             factory = resolve_factory(self.faiss_setting, int(_meta(db, "chunks")), exact_max=self.exact_max)
             self._dense = self._build_dense(db, factory, generation)
@@ -751,6 +739,20 @@ def one_edit_apart(a: str, b: str) -> bool:
         a, b = b, a
     i = next((k for k in range(len(a)) if a[k] != b[k]), len(a))
     return a[i + (len(a) == len(b)) :] == b[i + 1 :]
+
+
+def stored_config(db: sqlite3.Connection) -> IndexConfig:
+    """The settings a store database was built with (its `meta` rows)."""
+    rows = dict(db.execute("SELECT key, value FROM meta WHERE key LIKE 'config.%'").fetchall())
+    values = {k.removeprefix("config."): v for k, v in rows.items()}
+    return IndexConfig(
+        embedding_model=values.get("embedding_model", ""),
+        embedding_backend=values.get("embedding_backend", ""),
+        dimension=int(values.get("dimension", 0)),
+        chunk_size=int(values.get("chunk_size", 0)),
+        chunk_overlap=int(values.get("chunk_overlap", 0)),
+        analyzer=values.get("analyzer", ""),
+    )
 
 
 def _meta(db: sqlite3.Connection, key: str) -> str:

@@ -20,8 +20,8 @@ from qa_service.analysis import terms
 from qa_service.config import Settings
 from qa_service.errors import IndexMismatchError
 from qa_service.schemas import Document
-from qa_service.store.base import IndexConfig, PreparedDocument
-from qa_service.store.embedded import DB_NAME, EmbeddedStore
+from qa_service.store.base import PreparedDocument
+from qa_service.store.embedded import DB_NAME, EmbeddedStore, stored_config
 
 
 @dataclass
@@ -31,19 +31,6 @@ class MigrationReport:
     chunks: int = 0
     sentences: int = 0
     seconds: float = 0.0
-
-
-def read_config(db: sqlite3.Connection) -> IndexConfig:
-    rows = dict(db.execute("SELECT key, value FROM meta WHERE key LIKE 'config.%'").fetchall())
-    values = {k.removeprefix("config."): v for k, v in rows.items()}
-    return IndexConfig(
-        embedding_model=values.get("embedding_model", ""),
-        embedding_backend=values.get("embedding_backend", ""),
-        dimension=int(values.get("dimension", 0)),
-        chunk_size=int(values.get("chunk_size", 0)),
-        chunk_overlap=int(values.get("chunk_overlap", 0)),
-        analyzer=values.get("analyzer", ""),
-    )
 
 
 def embedded_documents(db: sqlite3.Connection, dimension: int, batch: int) -> Iterator[list[PreparedDocument]]:
@@ -93,7 +80,7 @@ def migrate_to_milvus(settings: Settings, *, batch: int = 100, progress: bool = 
     db = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
         db.execute("BEGIN")  # one read transaction: a consistent copy even while the embedded store is written
-        config = read_config(db)
+        config = stored_config(db)
         total = db.execute("SELECT count(*) FROM documents").fetchone()[0]
         target = build_store(settings.model_copy(update={"store": "milvus"}), config).open()
         try:

@@ -904,7 +904,8 @@ class _Reader:
         would need locks it does not have. So each question word is counted among the sentences' terms: on a
         Milvus server with `count(*)` and TEXT_MATCH, which the terms' match index answers; on Milvus Lite,
         which scans rows for TEXT_MATCH, as the length of the word's posting list in the sentences' BM25 index
-        (a search with the word alone: every sentence holding it scores above 0), up to FREQUENCY_CAP. All words in one round trip, and remembered for FREQUENCY_TTL_S."""
+        (a search with the word alone: every sentence holding it scores above 0), up to FREQUENCY_CAP. All words
+        in one round trip, and remembered for FREQUENCY_TTL_S."""
         store = self._store
         unique = [t for t in dict.fromkeys(terms) if t.strip()]
         total_future = store.pool.submit(store._count, "sentences")

@@ -197,3 +197,5 @@ def test_documents_are_listed_a_page_at_a_time(client) -> None:  # noqa: ANN001
     assert [len(p) for p in pages] == [2, 2, 1]
     assert [d["doc_id"] for p in pages for d in p] == [d["doc_id"] for d in everything]
     assert client.get("/documents", params={"limit": 0}).status_code == 422
+    assert client.get("/documents", params={"offset": 2**63}).status_code == 422  # past SQLite's integers
+    assert client.get("/documents", params={"offset": 2**62}).json() == []

@@ -16,6 +16,9 @@ from qa_service.schemas import Document, DocumentSummary
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
+# SQLite integers are 64-bit; no archive comes near this, and a larger offset would be a 500.
+MAX_OFFSET = 2**62
+
 DocIdPath = Path(min_length=1, max_length=MAX_DOC_ID_LENGTH, pattern=DOC_ID_PATTERN.pattern)
 
 
@@ -32,7 +35,9 @@ class DocumentIn(BaseModel):
 def list_documents(
     service: ServiceDep,
     _access: ReadAccess,
-    offset: Annotated[int, Query(ge=0, description="Skip this many articles (in the order they were added).")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_OFFSET, description="Skip this many articles (in the order they were added).")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000, description="At most this many per page.")] = 1000,
 ) -> list[DocumentSummary]:
     """The articles in the order they were added, a page at a time."""

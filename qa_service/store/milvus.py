@@ -274,10 +274,10 @@ class MilvusStore:
                 self._create()
             elif "meta" not in existing:
                 raise IndexMismatchError(f"Milvus store {self.location} has no meta collection; {REBUILD_HINT}")
+            for collection in COLLECTIONS:  # before any read: a restarted engine comes back with them released
+                self.client.load_collection(self.name(collection))
             self._check()
             self.lite = str(self.client.get_server_version()).startswith("milvus_lite")
-            for collection in COLLECTIONS:
-                self.client.load_collection(self.name(collection))
             self.sweep()
         except MilvusException as exc:
             self.close()

@@ -67,7 +67,7 @@ COLLECTIONS = ("meta", "documents", "texts", "chunks", "sentences", "writes")
 MAX_VARCHAR = 65_535  # bytes: Milvus' limit for one VARCHAR value
 TEXT_PIECE = 16_000  # characters per text row: at most 64,000 bytes of UTF-8
 QUERY_WINDOW = 16_384  # Milvus answers at most this many rows per query (offset + limit)
-FREQUENCY_CAP = 4_096  # Milvus Lite: sentence frequencies are counted up to this (see sentence_frequency)
+FREQUENCY_CAP = 1_024  # Milvus Lite: sentence frequencies are counted up to this (see sentence_frequency)
 INSERT_ROWS = 1_000  # rows per insert request (keeps requests far below the 64 MB gRPC limit)
 FILTER_ITEMS = 500  # ids in one `in [...]` filter
 FREQUENCY_TTL_S = 60.0  # how old a remembered document frequency may be
@@ -498,8 +498,10 @@ class MilvusStore:
         """Sentences holding `term` (see `_Reader.sentence_frequencies`).
 
         On Milvus Lite the count stops at FREQUENCY_CAP: counting further means a TEXT_MATCH scan of every
-        sentence (over a minute a question at 100k chunks). A word in that many sentences is common and weighs
-        little either way; its weight is overstated a little, as if it were in FREQUENCY_CAP sentences."""
+        sentence (over a minute a question at 100k chunks), and Lite's search costs more the more hits it returns
+        (at 450k sentences a word: 0.3 s with 64 hits, 0.5 s with 1,024, 1-6 s with 4,096). A word in that many
+        sentences is common and weighs little either way; its weight is overstated, as if it were in
+        FREQUENCY_CAP sentences (Lite is for tests and small archives; a server counts exactly)."""
         if not self.lite:
             return self._count("sentences", f"TEXT_MATCH(terms, {_quote(term)})")
         hits = self.client.search(
@@ -905,16 +907,21 @@ class _Reader:
         Milvus server with `count(*)` and TEXT_MATCH, which the terms' match index answers; on Milvus Lite,
         which scans rows for TEXT_MATCH, as the length of the word's posting list in the sentences' BM25 index
         (a search with the word alone: every sentence holding it scores above 0), up to FREQUENCY_CAP. All words
-        in one round trip, and remembered for FREQUENCY_TTL_S."""
+        in one round trip, and remembered for FREQUENCY_TTL_S, as is the number of sentences (under the key "",
+        never a term)."""
         store = self._store
         unique = [t for t in dict.fromkeys(terms) if t.strip()]
-        total_future = store.pool.submit(store._count, "sentences")
-        counts = store.frequencies.get(unique)
+        counts = store.frequencies.get(["", *unique])
         missing = [t for t in unique if t not in counts]
+        total_future = None if "" in counts else store.pool.submit(store._count, "sentences")
         for term, count in zip(missing, store.pool.map(store.sentence_frequency, missing), strict=True):
             counts[term] = count
+        if total_future is not None:
+            counts[""] = total_future.result()
+            missing.append("")
         store.frequencies.put({t: counts[t] for t in missing})
-        return total_future.result(), {t: c for t, c in counts.items() if c}
+        total = counts.pop("")
+        return total, {t: c for t, c in counts.items() if c}
 
 
 class _Frequencies:

@@ -869,11 +869,19 @@ class _Reader:
         if not spans:
             return {}
         store = self._store
-        overlapping = " or ".join(
-            f"(doc_id == {_quote(d)} and write_id == {heads[d].write_id} and start < {e} and end > {s})"
-            for d, s, e in spans
-        )
-        rows = store._query("sentences", overlapping, ["doc_id", "ordinal", "start", "end"], limit=QUERY_WINDOW)
+        # One filter on doc_id alone (an index lookup on a server; Milvus Lite scans every row, and a compound
+        # filter scans slower: 1.9 s against 1.0 s at 450k sentences), this version's rows picked here, and the
+        # vectors fetched by primary key.
+        rows = [
+            row
+            for row in store._query(
+                "sentences",
+                _in("doc_id", sorted({doc_id for doc_id, _, _ in spans})),
+                ["id", "doc_id", "write_id", "ordinal", "start", "end"],
+                limit=QUERY_WINDOW,
+            )
+            if row["write_id"] == heads[row["doc_id"]].write_id
+        ]
         wanted: dict[str, set[int]] = {}
         for doc_id, start, end in spans:
             ordinals = [
@@ -881,18 +889,23 @@ class _Reader:
             ]
             if ordinals:
                 wanted.setdefault(doc_id, set()).update(range(min(ordinals) - margin, max(ordinals) + margin + 1))
-        if not wanted:
-            return {}
-        expr = " or ".join(
-            f"(doc_id == {_quote(d)} and write_id == {heads[d].write_id} and {_in('ordinal', sorted(o))})"
-            for d, o in wanted.items()
+        chosen = sorted(
+            (r for r in rows if int(r["ordinal"]) in wanted.get(r["doc_id"], ())), key=lambda r: int(r["ordinal"])
         )
-        fields = ["doc_id", "ordinal", "start", "end"] + (["vector"] if vectors else [])
+        found: dict[int, np.ndarray] = {}
+        for part in batched([int(r["id"]) for r in chosen] if vectors else [], FILTER_ITEMS):
+            for row in store.client.query(
+                store.name("sentences"), ids=part, output_fields=["id", "vector"], consistency_level=store.consistency
+            ):
+                found[int(row["id"])] = np.asarray(row["vector"], dtype=np.float32)
         out: dict[str, list[StoredSentence]] = {}
-        for row in sorted(store._query("sentences", expr, fields, limit=QUERY_WINDOW), key=lambda r: r["ordinal"]):
-            vector = np.asarray(row["vector"], dtype=np.float32) if vectors else None
+        for row in chosen:
+            if vectors and int(row["id"]) not in found:  # removed since (its version was replaced): as if unseen
+                continue
             out.setdefault(row["doc_id"], []).append(
-                StoredSentence(row["doc_id"], int(row["ordinal"]), int(row["start"]), int(row["end"]), vector)
+                StoredSentence(
+                    row["doc_id"], int(row["ordinal"]), int(row["start"]), int(row["end"]), found.get(int(row["id"]))
+                )
             )
         return out
 
@@ -950,7 +963,12 @@ class _Frequencies:
 
 
 @contextlib.contextmanager
-def lite_server(data_dir: Any, *, timeout_s: float = 60.0) -> Iterator[tuple[str, Any]]:  # noqa: ANN401
+def lite_server(
+    data_dir: Any,  # noqa: ANN401
+    *,
+    timeout_s: float = 60.0,
+    stop_timeout_s: float = 300.0,
+) -> Iterator[tuple[str, Any]]:
     """Milvus Lite as a server in a process of its own (what Milvus standalone is to a deployment): yields its
     URI and process. Several clients (API replicas, a writer, a benchmark) share it, and it outlives them."""
     import subprocess
@@ -977,8 +995,8 @@ def lite_server(data_dir: Any, *, timeout_s: float = 60.0) -> Iterator[tuple[str
                 time.sleep(0.2)
         yield uri, process
     finally:
-        process.terminate()
+        process.terminate()  # Lite writes its segments out on the way down: a kill mid-way leaves them torn
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=stop_timeout_s)
         except subprocess.TimeoutExpired:
             process.kill()

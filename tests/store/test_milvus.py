@@ -384,3 +384,20 @@ def test_mentions_an_exact_word(service: QAService) -> None:
     with service.store.read() as reader:
         assert reader.mentions("riverton") and reader.mentions("quill1")
         assert not reader.mentions("tokyo")
+
+
+def test_sentences_beyond_one_query_window_are_paged(service: QAService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Milvus answers at most QUERY_WINDOW rows a query: the sentences of very long articles are read in pages."""
+    from qa_service.store import milvus
+
+    service.add_documents([article(n) for n in range(3)])
+    spans = [(f"riverton-{n}", 0, 10_000) for n in range(3)]
+
+    def read() -> list[tuple[str, int, int, int, bool]]:
+        with service.store.read() as reader:
+            found = reader.sentences(spans)
+        return [(s.doc_id, s.ordinal, s.start, s.end, s.vector is not None) for v in found.values() for s in v]
+
+    whole = read()
+    monkeypatch.setattr(milvus, "QUERY_WINDOW", 5)
+    assert read() == whole and len(whole) == 12 and all(has_vector for *_, has_vector in whole)

@@ -58,7 +58,6 @@ class BodySizeLimitMiddleware:
         declared = Headers(scope=scope).get("content-length", "")
         declared_too_large = declared.isdigit() and int(declared) > limit
         received = 0
-        response_started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -71,17 +70,7 @@ class BodySizeLimitMiddleware:
                     raise BodyTooLarge(limit)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            response_started = response_started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:  # read outside FastAPI's body parsing (which answers it itself)
-            if response_started:
-                raise
-            await _too_large_response(limit)(scope, receive, send)
+        await _run_answering_body_errors(self.app, scope, receive, send, limited_receive, BodyTooLarge)
 
 
 class BodyTimedOut(HTTPException):
@@ -113,7 +102,6 @@ class BodyTimeoutMiddleware:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s
         body_done = False
-        response_started = False
 
         async def timed_receive() -> Message:
             nonlocal body_done
@@ -127,20 +115,34 @@ class BodyTimeoutMiddleware:
                 body_done = True
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            response_started = response_started or message["type"] == "http.response.start"
-            await send(message)
+        await _run_answering_body_errors(self.app, scope, receive, send, timed_receive, BodyTimedOut)
 
-        try:
-            await self.app(scope, timed_receive, tracking_send)
-        except BodyTimedOut as error:  # read outside FastAPI's body parsing
-            if response_started:
-                raise
-            response = JSONResponse(
-                status_code=error.status_code, content={"detail": error.detail}, headers=error.headers
-            )
-            await response(scope, receive, send)
+
+async def _run_answering_body_errors(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    body_receive: Receive,
+    error_type: type[HTTPException],
+) -> None:
+    """Run `app` reading the body through `body_receive`. FastAPI answers an `error_type` raised while it parses
+    the body; one raised where the app reads the body itself escapes to here and is answered the same way, as
+    JSON, unless the response has already begun."""
+    response_started = False
+
+    async def tracking_send(message: Message) -> None:
+        nonlocal response_started
+        response_started = response_started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, body_receive, tracking_send)
+    except error_type as error:
+        if response_started:
+            raise
+        response = JSONResponse(status_code=error.status_code, content={"detail": error.detail}, headers=error.headers)
+        await response(scope, receive, send)
 
 
 class InFlightLimit:
@@ -195,11 +197,6 @@ async def question_slot(request: Request) -> AsyncIterator[None]:
         yield
     finally:
         limit.release()
-
-
-def _too_large_response(limit: int) -> JSONResponse:
-    error = BodyTooLarge(limit)
-    return JSONResponse(status_code=error.status_code, content={"detail": error.detail})
 
 
 def build_rate_limit(rate_limit: str | None) -> tuple[Limiter | None, Callable[[Request], None] | None]:

@@ -6,9 +6,9 @@ Retrieval, answering and the API talk to a `DocumentStore` and a `StoreReader` o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Protocol
 
 import numpy as np
@@ -29,6 +29,23 @@ class IndexConfig:
     chunk_size: int
     chunk_overlap: int
     analyzer: str  # version of `analysis.terms`: keyword rows and term counts were computed with it
+
+    def meta(self) -> dict[str, str | int]:
+        """The `config.*` rows a store keeps about itself."""
+        return {f"config.{k}": v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, str]) -> IndexConfig:
+        """The config a store was built with, from its `config.*` rows (missing ones read as empty)."""
+        values = {k.removeprefix("config."): v for k, v in meta.items() if k.startswith("config.")}
+        return cls(
+            embedding_model=values.get("embedding_model", ""),
+            embedding_backend=values.get("embedding_backend", ""),
+            dimension=int(values.get("dimension", 0)),
+            chunk_size=int(values.get("chunk_size", 0)),
+            chunk_overlap=int(values.get("chunk_overlap", 0)),
+            analyzer=values.get("analyzer", ""),
+        )
 
     def check(self, found: IndexConfig, where: str) -> None:
         """Raise IndexMismatchError naming every setting that differs (`found` is what the store holds)."""

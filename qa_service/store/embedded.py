@@ -25,7 +25,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -276,7 +275,7 @@ class EmbeddedStore:
             "documents": 0,
             "chunks": 0,
             "sentences": 0,
-            **{f"config.{k}": v for k, v in asdict(self.config).items()},
+            **self.config.meta(),
         }
         db.executemany("INSERT INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in values.items()])
 
@@ -743,16 +742,7 @@ def one_edit_apart(a: str, b: str) -> bool:
 
 def stored_config(db: sqlite3.Connection) -> IndexConfig:
     """The settings a store database was built with (its `meta` rows)."""
-    rows = dict(db.execute("SELECT key, value FROM meta WHERE key LIKE 'config.%'").fetchall())
-    values = {k.removeprefix("config."): v for k, v in rows.items()}
-    return IndexConfig(
-        embedding_model=values.get("embedding_model", ""),
-        embedding_backend=values.get("embedding_backend", ""),
-        dimension=int(values.get("dimension", 0)),
-        chunk_size=int(values.get("chunk_size", 0)),
-        chunk_overlap=int(values.get("chunk_overlap", 0)),
-        analyzer=values.get("analyzer", ""),
-    )
+    return IndexConfig.from_meta(dict(db.execute("SELECT key, value FROM meta WHERE key LIKE 'config.%'").fetchall()))
 
 
 def _meta(db: sqlite3.Connection, key: str) -> str:

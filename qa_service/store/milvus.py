@@ -40,7 +40,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -425,7 +425,7 @@ class MilvusStore:
             "format_version": FORMAT_VERSION,
             "store_id": uuid.uuid4().hex,
             "generation": 0,
-            **{f"config.{k}": v for k, v in asdict(self.config).items()},
+            **self.config.meta(),
         }
         self.client.insert(
             self.name("meta"), [{"key": k, "value": str(v), "pad": [1.0, 0.0]} for k, v in values.items()]
@@ -444,16 +444,7 @@ class MilvusStore:
                 f"Milvus store {self.location} has format version {version}, this service reads {FORMAT_VERSION}; "
                 f"{REBUILD_HINT}"
             )
-        values = {k.removeprefix("config."): v for k, v in meta.items() if k.startswith("config.")}
-        found = IndexConfig(
-            embedding_model=values.get("embedding_model", ""),
-            embedding_backend=values.get("embedding_backend", ""),
-            dimension=int(values.get("dimension", 0)),
-            chunk_size=int(values.get("chunk_size", 0)),
-            chunk_overlap=int(values.get("chunk_overlap", 0)),
-            analyzer=values.get("analyzer", ""),
-        )
-        self.config.check(found, self.location)
+        self.config.check(IndexConfig.from_meta(meta), self.location)
 
     # ---- requests ------------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ one store's files overrides it: `@pytest.mark.parametrize("store_kind", ["faiss"
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,3 +99,14 @@ def milvus_server(data_dir: Path) -> Iterator[str]:
 
     with lite_server(data_dir) as (uri, _process):
         yield uri
+
+
+class LogLines(logging.Handler):
+    """Collects the messages of the loggers it is added to, for tests that read log lines."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())

@@ -22,7 +22,7 @@ from qa_service.devserver import ServerStartError, free_port, local_server, meas
 from qa_service.embedding import Embedder
 from qa_service.service import QAService
 
-from .conftest import ROOT, SEEDS, make_settings, milvus_server, server_env
+from .conftest import ROOT, SEEDS, LogLines, make_settings, milvus_server, server_env
 
 FAISS_ONLY = pytest.mark.parametrize("store_kind", ["faiss"])  # about the embedded store's files or processes
 
@@ -193,17 +193,8 @@ def test_metrics_by_route_template_and_index_gauges(seed_service: QAService) -> 
     assert f'qa_worker_info{{pid="{os.getpid()}"}} 1.0' in text
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
 def test_one_json_access_log_line_per_request(seed_service: QAService) -> None:
-    records = _Records()
+    records = LogLines()
     logger = logging.getLogger("qa_service.access")
     with api(seed_service) as client:
         logger.addHandler(records)

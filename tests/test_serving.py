@@ -25,24 +25,15 @@ from qa_service.config import Settings
 from qa_service.devserver import LocalServer, local_server
 from qa_service.service import QAService
 
-from .conftest import ROOT, SEEDS, make_settings, server_env
+from .conftest import ROOT, SEEDS, LogLines, make_settings, server_env
 
 SHEA_FILE = SEEDS / "000_f6e0c52e4f6527ee.txt"
 QUESTION = {"question": "Who met Dorothy Shea?"}
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
 @pytest.fixture
-def records() -> Iterator[_Records]:
-    handler = _Records()
+def records() -> Iterator[LogLines]:
+    handler = LogLines()
     loggers = [logging.getLogger("qa_service.access"), logging.getLogger("qa_service.api")]
     for logger in loggers:
         logger.addHandler(handler)
@@ -71,7 +62,7 @@ def _ask_from(app: Any, peer: str, forwarded_for: str) -> int:  # noqa: ANN401 -
 
 
 def test_forwarded_clients_get_their_own_rate_limit_behind_a_trusted_proxy(
-    seed_service: QAService, records: _Records
+    seed_service: QAService, records: LogLines
 ) -> None:
     settings = make_settings(seed_service.settings.index_dir, rate_limit="1/minute", trusted_proxies="10.0.0.0/8")
     app = create_app(settings, seed_service)
@@ -82,7 +73,7 @@ def test_forwarded_clients_get_their_own_rate_limit_behind_a_trusted_proxy(
     assert logged == ["203.0.113.5", "203.0.113.6", "203.0.113.5"]
 
 
-def test_forwarded_for_from_an_untrusted_peer_is_ignored(seed_service: QAService, records: _Records) -> None:
+def test_forwarded_for_from_an_untrusted_peer_is_ignored(seed_service: QAService, records: LogLines) -> None:
     settings = make_settings(seed_service.settings.index_dir, rate_limit="1/minute", trusted_proxies="10.0.0.0/8")
     app = create_app(settings, seed_service)
     assert _ask_from(app, "192.0.2.50", "203.0.113.5") == 200
@@ -110,7 +101,7 @@ class _Slowed:
 
 
 def test_questions_beyond_max_in_flight_get_503_with_retry_after_at_once(
-    seed_service: QAService, records: _Records
+    seed_service: QAService, records: LogLines
 ) -> None:
     settings = make_settings(seed_service.settings.index_dir, max_in_flight=2)
     app = create_app(settings, _Slowed(seed_service, delay=1.5))  # type: ignore[arg-type]

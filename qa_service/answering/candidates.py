@@ -24,6 +24,8 @@ from qa_service.store import StoredSentence
 
 # Kinds that only a phrase of their type can answer; "thing" takes any new noun phrase, None (why/how) a clause.
 TYPED_KINDS = frozenset("person org place date number money percent duration measure".split())
+COUNTED_KINDS = frozenset("number money percent measure".split())
+_NOT_NAMES = frozenset("DATE TIME CARDINAL ORDINAL QUANTITY MONEY PERCENT".split())
 _PRONOUN = re.compile(r"\b(?:he|she|him|her|his)\b", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 _YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)\b")
@@ -87,11 +89,13 @@ def phrase_fit(question: QuestionAnalysis, label: str, text: str, start: int, en
         elif question.kind in ("thing", "org"):
             fit = 0.4
     elif question.kind == "thing":
-        fit = 0.6
+        fit = 0.2 if label in _NOT_NAMES else 0.6  # "which prison": a name, not "25 years"
     if question.kind == "place" and fit > 0 and not _LOCATIVE.search(text[max(0, start - 25) : start]):
         fit *= 0.6
     if question.target and label != NOUN_PHRASE and _names_target(question.target, text, start, end):
         fit = 1.0
+    elif question.kind in COUNTED_KINDS and question.target:  # "how many contacts": a figure that counts contacts
+        fit *= 0.7 if mentions_target(question, text) else 0.4
     return fit
 
 
@@ -128,10 +132,18 @@ def best_phrase(
         middle = (phrase.start + phrase.end) / 2 - offset
         distance = min((abs(middle - a) for a in anchors), default=PROXIMITY_CHARS * 2)
         nearness = 1.0 / (1.0 + distance / PROXIMITY_CHARS)
-        score = fit * (0.5 + 0.5 * novelty) * (0.6 + 0.4 * nearness)
+        score = fit * novelty * (0.6 + 0.4 * nearness)
         if score > best[0]:
             best = (score, phrase)
     return best
+
+
+def mentions_target(question: QuestionAnalysis, text: str) -> bool:
+    """Whether `text` names the X of "how many X" / "which X" (by its key), or the question has no X."""
+    if not question.target:
+        return True
+    wanted = word_key(question.target)
+    return any(word_key(w) == wanted for w in _WORD.findall(text))
 
 
 def anchor_positions(question: QuestionAnalysis, text: str) -> list[int]:

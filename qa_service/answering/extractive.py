@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 
 from qa_service.analysis import terms
-from qa_service.answering.candidates import TYPED_KINDS, Candidate, CandidateScorer, Weights
+from qa_service.answering.candidates import (
+    COUNTED_KINDS,
+    TYPED_KINDS,
+    Candidate,
+    CandidateScorer,
+    Weights,
+    mentions_target,
+)
 from qa_service.answering.context import AnswerContext, Extraction
 from qa_service.answering.pronouns import answer_pronoun, find_antecedent
 from qa_service.answering.question import QuestionAnalysis
@@ -61,6 +68,10 @@ class ExtractiveAnswerer:
         question = context.question
         if question.kind in TYPED_KINDS:  # only a sentence with a phrase of the asked-for type may answer
             typed = [c for c in ranked if c.typed >= MIN_TYPED_FIT and not c.restates]
+            if question.kind in COUNTED_KINDS and not any(
+                mentions_target(question, context.sentence_text(c.sentence)) for c in typed
+            ):
+                typed = []  # figures, but none of the X that "how many X" counts
             if not typed:
                 return Extraction(
                     answerable=False, confidence=0.0, answer=None, citations=[], reason=missing_reason(question)

@@ -30,6 +30,12 @@ _PRONOUN = re.compile(r"\b(?:he|she|him|her|his)\b", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 _YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)\b")
 _LOCATIVE = re.compile(r"\b(?:in|at|near|from|to|into|across|inside|outside|throughout|of)\s+(?:the\s+)?$", re.I)
+_DURATION = re.compile(
+    r"\b(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|few|many|\w+teen|\w+ty)[- ]"
+    r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries)\b",
+    re.IGNORECASE,
+)
+_CALENDAR = re.compile(r"\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b", re.IGNORECASE)
 PROXIMITY_CHARS = 60.0  # a phrase this far (in characters) from the question's words counts half as near
 
 
@@ -90,6 +96,8 @@ def phrase_fit(question: QuestionAnalysis, label: str, text: str, start: int, en
             fit = 0.4
     elif question.kind == "thing":
         fit = 0.2 if label in _NOT_NAMES else 0.6  # "which prison": a name, not "25 years"
+    if question.kind in ("date", "duration") and label in ("DATE", "TIME"):
+        fit *= _time_fit(question.kind, text[start:end])
     if question.kind == "place" and fit > 0 and not _LOCATIVE.search(text[max(0, start - 25) : start]):
         fit *= 0.6
     if question.target and label != NOUN_PHRASE and _names_target(question.target, text, start, end):
@@ -97,6 +105,15 @@ def phrase_fit(question: QuestionAnalysis, label: str, text: str, start: int, en
     elif question.kind in COUNTED_KINDS and question.target:  # "how many contacts": a figure that counts contacts
         fit *= 0.7 if mentions_target(question, text) else 0.4
     return fit
+
+
+def _time_fit(kind: str, phrase: str) -> float:
+    """A length of time ("44 days") does not say when; a weekday or "today" says it less exactly than a date."""
+    if _DURATION.search(phrase):
+        return 1.0 if kind == "duration" else 0.3
+    if kind == "duration":
+        return 0.5
+    return 1.0 if _CALENDAR.search(phrase) else 0.7
 
 
 def _names_target(target: str, text: str, start: int, end: int) -> bool:
@@ -200,11 +217,11 @@ class CandidateScorer:
     @staticmethod
     def _typed(context: AnswerContext, sentence: StoredSentence, text: str) -> tuple[float, Phrase | None]:
         question = context.question
-        if question.kind not in TYPED_KINDS and question.kind != "thing":
-            return 0.5, None  # why / how: any sentence may answer
+        if question.kind not in TYPED_KINDS and not (question.kind == "thing" and question.target):
+            return 0.5, None  # why / how / a bare "what": a clause may answer, any sentence may
         anchors = anchor_positions(question, text)
         fit, phrase = best_phrase(question, text, sentence.start, sentence_phrases(context, sentence), anchors)
-        if question.kind == "person" and fit < 0.5 and _PRONOUN.search(text):
+        if (question.kind == "person" or question.target) and fit < 0.5 and _PRONOUN.search(text):
             previous = context.neighbour(sentence, -1)  # "..., he said": the person named just before
             if previous is not None:
                 earlier = [p for p in sentence_phrases(context, previous) if p.label == "PERSON"]

@@ -168,15 +168,17 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _short_answer(context: AnswerContext, best: Candidate, start: int, end: int) -> tuple[int, int] | None:
-        """The bold words: the parse's pick in the quote when it agrees with the typed phrase, else the phrase."""
+        """The bold words: the parse's pick in the quote, else the typed phrase that made the sentence a candidate.
+
+        The parse knows where the answer sits (subject, object, apposition) and won on every set; the phrase
+        fills in where the parse finds nothing that fits."""
         text = context.documents[best.sentence.doc_id].text
         found = pick_short_answer(context.question, text[start:end])
-        picked = (start + found[0], start + found[1]) if found else None
+        if found is not None:
+            return start + found[0], start + found[1]
         phrase = best.phrase
         if phrase is None or not (start <= phrase.start and phrase.end <= end) or best.typed < 0.5:
-            return picked
-        if picked is not None and picked[0] < phrase.end and phrase.start < picked[1]:
-            return picked
+            return None
         return phrase.start, phrase.end
 
     def _quote_span(

@@ -16,7 +16,7 @@ from qa_service.answering.candidates import (
 from qa_service.answering.context import AnswerContext, Extraction
 from qa_service.answering.pronouns import answer_pronoun, find_antecedent
 from qa_service.answering.question import QuestionAnalysis
-from qa_service.answering.quotes import fit_quote, make_citation
+from qa_service.answering.quotes import fit_quote, make_citation, shown
 from qa_service.answering.short_answer import pick_short_answer
 from qa_service.answering.sources import find_sources
 from qa_service.nlp import load_pipeline
@@ -110,7 +110,7 @@ class ExtractiveAnswerer:
         return Extraction(
             answerable=True,
             confidence=confidence,
-            answer=document.text[answer_start:answer_end],
+            answer=shown(document.text, answer_start, answer_end, start, end),
             citations=citations,
             answer_span=answer_span,
             sources=find_sources(context, best, span if answer_span else None, ranked[1:]),

@@ -125,6 +125,10 @@ class Answer(BaseModel):
         default_factory=list,
         description="Names the question mentions that occur nowhere in the articles (the reason to abstain).",
     )
+    reason: str | None = Field(
+        default=None,
+        description='Why the service abstained, when it can say what the articles lack ("The articles name no judge.")',
+    )
     passages: list[Passage]
     timings_ms: dict[str, float]
 

@@ -94,7 +94,7 @@ class ReaderAnswerer:
         try:
             for hit in hits[: self.passages]:
                 chunk = hit.chunk
-                span = self.best_span(context.question, context.chunk_text(hit))
+                span = self.best_span(context.question.text, context.chunk_text(hit))
                 if span is not None:
                     found.append((span, chunk))
         except Exception:  # a broken model must not break /ask

@@ -19,9 +19,12 @@ from qa_service.analysis import sentence_spans, terms
 from qa_service.chunking import Chunker
 from qa_service.embedding import Embedder
 from qa_service.errors import InvalidDocumentError
-from qa_service.ingest import count_article_files, iter_article_files, load_file, validate_doc_id
+from qa_service.ingest import count_article_files, document_label, iter_article_files, load_file, validate_doc_id
 from qa_service.schemas import Document, IngestReport
-from qa_service.store import DocumentStore, PreparedDocument
+from qa_service.store import DocumentStore, PreparedDocument, TypedSpan
+
+LABEL_SOURCE_CHARS = 480  # the opening a label is derived from: enough for its 80 characters
+TYPING_BATCH = 64  # sentences spaCy parses together
 
 
 @dataclass(frozen=True)
@@ -89,9 +92,12 @@ class Indexer:
         return sum(len(p.chunks) for p in prepared)
 
     def prepare(self, incoming: Sequence[Incoming], *, bulk: bool = False) -> list[PreparedDocument]:
-        """Chunks, sentences and keyword terms of each document, and one embedding call for all their texts."""
+        """Chunks, sentences, keyword terms, label and sentence phrases of each document, and one embedding call
+        for all their texts."""
         parts = []
         texts: list[str] = []
+        sentence_texts: list[str] = []
+        sentence_starts: list[int] = []
         for item in incoming:
             document = item.document
             validate_doc_id(document.doc_id)
@@ -103,26 +109,34 @@ class Indexer:
             parts.append((item, chunks, chunk_terms, sentences, sentence_terms))
             texts.extend(document.text[s:e] for s, e in chunks)
             texts.extend(document.text[s:e] for s, e in sentences)
+            sentence_texts.extend(document.text[s:e] for s, e in sentences)
+            sentence_starts.extend(s for s, _ in sentences)
+        phrases = type_sentences(sentence_texts, sentence_starts)
         vectors = self.embedder.embed(texts, bulk=bulk)
         out = []
         row = 0
+        typed = 0
         for item, chunks, chunk_terms, sentences, sentence_terms in parts:
             chunk_vectors = vectors[row : row + len(chunks)]
             row += len(chunks)
             sentence_vectors = vectors[row : row + len(sentences)]
             row += len(sentences)
+            document = item.document
             out.append(
                 PreparedDocument(
-                    document=item.document,
+                    document=document,
                     origin=item.origin,
+                    label=document_label(document.text[:LABEL_SOURCE_CHARS], document.title),
                     chunks=chunks,
                     chunk_terms=chunk_terms,
                     chunk_vectors=chunk_vectors,
                     sentences=sentences,
                     sentence_terms=sentence_terms,
                     sentence_vectors=sentence_vectors,
+                    sentence_phrases=phrases[typed : typed + len(sentences)],
                 )
             )
+            typed += len(sentences)
         return out
 
     # ---- many ----------------------------------------------------------------------------------------------
@@ -155,6 +169,48 @@ class Indexer:
                 bar.update(len(batch))
                 bar.set_postfix(chunks=chunks, chunks_per_s=f"{chunks / (time.perf_counter() - started):.1f}")
         return report
+
+
+def complete_stored(store: DocumentStore, *, batch: int = 100) -> int:
+    """Fill in what an earlier version stored without (each document's label, its sentences' terms), from the
+    stored text: no model, a one-off at the first start. Returns the documents completed."""
+    done = 0
+    while ids := store.incomplete_documents(batch):
+        with store.read() as reader:
+            documents = reader.documents(ids)
+            spans = [(doc_id, 0, len(d.text)) for doc_id, d in documents.items()]
+            sentences = reader.sentences(spans, margin=0, vectors=False)
+        items = [
+            (
+                doc_id,
+                document_label(d.text[:LABEL_SOURCE_CHARS], d.title),
+                [terms(d.text[s.start : s.end]) for s in sentences.get(doc_id, [])],
+            )
+            for doc_id, d in documents.items()
+        ]
+        if not store.complete_documents(items):
+            break  # deleted meanwhile: nothing left that this loop can complete
+        done += len(items)
+    return done
+
+
+def type_sentences(texts: Sequence[str], starts: Sequence[int] | None = None) -> list[tuple[TypedSpan, ...]]:
+    """The named entities and noun chunks of each sentence, once at ingest (spaCy, `TYPING_BATCH` at a time), so
+    a question pays for parsing itself only; offsets are shifted by `starts` (each sentence's offset in its
+    document). An entity and a noun chunk on the same words are both kept: one says what it is, the other where
+    the phrase begins."""
+    if not texts:
+        return []
+    from qa_service.answering.short_answer import load_pipeline
+
+    nlp = load_pipeline()
+    out: list[tuple[TypedSpan, ...]] = []
+    for i, doc in enumerate(nlp.pipe(texts, batch_size=TYPING_BATCH, disable=["lemmatizer"])):
+        shift = starts[i] if starts is not None else 0
+        spans = {(e.start_char, e.end_char, e.label_) for e in doc.ents}
+        spans.update((c.start_char, c.end_char, "NP") for c in doc.noun_chunks)
+        out.append(tuple(TypedSpan(shift + s, shift + e, label) for s, e, label in sorted(spans)))
+    return out
 
 
 def _searchable(chunk_text: str, title: str | None) -> str:

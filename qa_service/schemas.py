@@ -16,6 +16,7 @@ class Document(BaseModel):
     date: str | None = None
     source: str | None = None
     content_hash: str = ""
+    label: str = Field(default="", description="A readable name, stored at ingest (see `DocumentSummary.label`).")
 
 
 class Chunk(BaseModel):

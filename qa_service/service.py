@@ -7,6 +7,7 @@ answer (`answering`). Writes go through `indexing.Indexer` to the store, which o
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,11 +19,13 @@ from qa_service.chunking import Chunker
 from qa_service.config import Settings
 from qa_service.embedding import Embedder, build_embedder
 from qa_service.errors import DocumentExistsError, DocumentNotFoundError
-from qa_service.indexing import Incoming, Indexer
+from qa_service.indexing import Incoming, Indexer, complete_stored
 from qa_service.relatedness import relation
 from qa_service.retrieval import HybridRetriever, RetrievedChunk
 from qa_service.schemas import Answer, Document, DocumentSummary, IngestReport, Passage, SearchResult
 from qa_service.store import DocumentStore, IndexConfig, build_store
+
+log = logging.getLogger(__name__)
 
 
 class QAService:
@@ -56,6 +59,9 @@ class QAService:
             self.settings.chunk_size, self.settings.chunk_overlap, self.embedder.count_tokens, self.embedder.max_tokens
         )
         self._store = build_store(self.settings, self.index_config).open(reset=reset)
+        completed = complete_stored(self._store)
+        if completed:
+            log.info("stored labels and sentence terms for %d documents indexed by an earlier version", completed)
         self._indexer = Indexer(self._store, self.embedder, chunker, batch_size=self.settings.ingest_batch)
         return self
 

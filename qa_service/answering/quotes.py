@@ -6,7 +6,6 @@ import re
 
 from qa_service.analysis import terms
 from qa_service.answering.context import AnswerContext
-from qa_service.ingest import document_label
 from qa_service.schemas import Citation, Document
 
 
@@ -71,12 +70,13 @@ def sentence_around(context: AnswerContext, doc_id: str, start: int, end: int) -
 
 
 def make_citation(number: int, document: Document, start: int, end: int, score: float) -> Citation:
-    """A citation whose quote is, by construction, the document's text at start:end."""
+    """A citation whose quote is, by construction, the document's text at start:end; its label is the one the
+    indexer stored (empty: the title, by `Citation`'s default)."""
     return Citation(
         id=number,
         doc_id=document.doc_id,
         title=document.title,
-        label=document_label(document.text, document.title),
+        label=document.label,
         date=document.date,
         source=document.source,
         start=start,

@@ -20,11 +20,11 @@ from qa_service.chunking import Chunker
 from qa_service.embedding import Embedder
 from qa_service.errors import InvalidDocumentError
 from qa_service.ingest import count_article_files, document_label, iter_article_files, load_file, validate_doc_id
+from qa_service.phrases import type_sentences
 from qa_service.schemas import Document, IngestReport
-from qa_service.store import DocumentStore, PreparedDocument, TypedSpan
+from qa_service.store import DocumentStore, PreparedDocument
 
 LABEL_SOURCE_CHARS = 480  # the opening a label is derived from: enough for its 80 characters
-TYPING_BATCH = 64  # sentences spaCy parses together
 
 
 @dataclass(frozen=True)
@@ -171,6 +171,23 @@ class Indexer:
         return report
 
 
+def type_stored(store: DocumentStore, *, batch: int = 512, progress: bool = True) -> int:
+    """Type the sentences an earlier version stored without phrases (spaCy over the stored text, no embedding):
+    a one-off migration at the first start, with a progress bar. Returns the sentences typed."""
+    done = 0
+    with tqdm(desc="typing stored sentences", unit="sentence", disable=not progress, dynamic_ncols=True) as bar:
+        while rows := store.untyped_sentences(batch):
+            with store.read() as reader:
+                documents = reader.documents(sorted({doc_id for doc_id, _, _, _ in rows}))
+            rows = [row for row in rows if row[0] in documents]
+            phrases = type_sentences([documents[d].text[s:e] for d, _, s, e in rows], [s for _, _, s, _ in rows])
+            if not rows or not store.set_phrases([(d, o, p) for (d, o, _, _), p in zip(rows, phrases, strict=True)]):
+                break  # deleted meanwhile: nothing left that this loop can type
+            done += len(rows)
+            bar.update(len(rows))
+    return done
+
+
 def complete_stored(store: DocumentStore, *, batch: int = 100) -> int:
     """Fill in what an earlier version stored without (each document's label, its sentences' terms), from the
     stored text: no model, a one-off at the first start. Returns the documents completed."""
@@ -192,25 +209,6 @@ def complete_stored(store: DocumentStore, *, batch: int = 100) -> int:
             break  # deleted meanwhile: nothing left that this loop can complete
         done += len(items)
     return done
-
-
-def type_sentences(texts: Sequence[str], starts: Sequence[int] | None = None) -> list[tuple[TypedSpan, ...]]:
-    """The named entities and noun chunks of each sentence, once at ingest (spaCy, `TYPING_BATCH` at a time), so
-    a question pays for parsing itself only; offsets are shifted by `starts` (each sentence's offset in its
-    document). An entity and a noun chunk on the same words are both kept: one says what it is, the other where
-    the phrase begins."""
-    if not texts:
-        return []
-    from qa_service.answering.short_answer import load_pipeline
-
-    nlp = load_pipeline()
-    out: list[tuple[TypedSpan, ...]] = []
-    for i, doc in enumerate(nlp.pipe(texts, batch_size=TYPING_BATCH, disable=["lemmatizer"])):
-        shift = starts[i] if starts is not None else 0
-        spans = {(e.start_char, e.end_char, e.label_) for e in doc.ents}
-        spans.update((c.start_char, c.end_char, "NP") for c in doc.noun_chunks)
-        out.append(tuple(TypedSpan(shift + s, shift + e, label) for s, e, label in sorted(spans)))
-    return out
 
 
 def _searchable(chunk_text: str, title: str | None) -> str:

@@ -8,25 +8,23 @@ typed once at ingest (`type_sentences`, batched with `nlp.pipe`) and the phrases
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
-BATCH = 64  # sentences per nlp.pipe batch: measured flat from 32 to 256 on 2 cores
+from qa_service.store.base import Phrases, TypedSpan
+
+BATCH = 64  # sentences per nlp.pipe batch
 NOUN_PHRASE = "NP"  # the label of a noun chunk that is no entity ("the delegation", "a federal judge")
 _DETERMINERS = ("the", "a", "an")
 
 
-class Phrase(NamedTuple):
-    start: int  # offsets in the text that was typed (the document's, for stored sentences)
-    end: int
-    label: str  # a spaCy entity label (PERSON, ORG, GPE, DATE, CARDINAL, MONEY, ...) or NOUN_PHRASE
-
-
-def type_sentences(texts: Sequence[str], offsets: Sequence[int] | None = None) -> list[tuple[Phrase, ...]]:
-    """The phrases of each sentence, shifted by its offset in the document (0 when not given)."""
+def type_sentences(texts: Sequence[str], offsets: Sequence[int] | None = None) -> list[Phrases]:
+    """The entities and noun chunks (without a leading article, none inside an entity) of each sentence, shifted
+    by its offset in the document (0 when not given)."""
+    if not texts:
+        return []
     from qa_service.nlp import load_pipeline
 
     nlp = load_pipeline()
-    out: list[tuple[Phrase, ...]] = []
+    out: list[Phrases] = []
     for i, doc in enumerate(nlp.pipe(texts, batch_size=BATCH, disable=["lemmatizer"])):
         shift = offsets[i] if offsets is not None else 0
         found: dict[tuple[int, int], str] = {}
@@ -40,5 +38,5 @@ def type_sentences(texts: Sequence[str], offsets: Sequence[int] | None = None) -
                 span = (tokens[0].idx, chunk.end_char)
                 if not any(s <= span[0] and span[1] <= e for s, e in found):
                     found.setdefault(span, NOUN_PHRASE)
-        out.append(tuple(Phrase(s + shift, e + shift, label) for (s, e), label in sorted(found.items())))
+        out.append(tuple(TypedSpan(s + shift, e + shift, label) for (s, e), label in sorted(found.items())))
     return out

@@ -8,6 +8,7 @@ answer (`answering`). Writes go through `indexing.Indexer` to the store, which o
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,7 +20,7 @@ from qa_service.chunking import Chunker
 from qa_service.config import Settings
 from qa_service.embedding import Embedder, build_embedder
 from qa_service.errors import DocumentExistsError, DocumentNotFoundError
-from qa_service.indexing import Incoming, Indexer, complete_stored
+from qa_service.indexing import Incoming, Indexer, complete_stored, type_stored
 from qa_service.relatedness import relation
 from qa_service.retrieval import HybridRetriever, RetrievedChunk
 from qa_service.schemas import Answer, Document, DocumentSummary, IngestReport, Passage, SearchResult
@@ -62,6 +63,9 @@ class QAService:
         completed = complete_stored(self._store)
         if completed:
             log.info("stored labels and sentence terms for %d documents indexed by an earlier version", completed)
+        typed = type_stored(self._store, progress=sys.stderr.isatty())
+        if typed:
+            log.info("typed %d sentences indexed by an earlier version (entities and noun phrases)", typed)
         self._indexer = Indexer(self._store, self.embedder, chunker, batch_size=self.settings.ingest_batch)
         return self
 

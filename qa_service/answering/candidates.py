@@ -19,8 +19,8 @@ import numpy as np
 from qa_service.analysis import terms, word_key
 from qa_service.answering.context import AnswerContext
 from qa_service.answering.question import QuestionAnalysis
-from qa_service.phrases import NOUN_PHRASE, Phrase, type_sentences
-from qa_service.store import StoredSentence
+from qa_service.phrases import NOUN_PHRASE, type_sentences
+from qa_service.store import StoredSentence, TypedSpan
 
 # Kinds that only a phrase of their type can answer; "thing" takes any new noun phrase, None (why/how) a clause.
 TYPED_KINDS = frozenset("person org place date number money percent duration measure".split())
@@ -60,24 +60,23 @@ class Candidate:
     context: float  # the same over the sentence, the one before it and the title (resolves "he", "the treaty")
     chunk: float  # fused retrieval score of the best chunk holding the sentence
     typed: float  # fit of its best phrase of the asked-for type (0: none; 0.5 when the question wants no type)
-    phrase: Phrase | None  # that phrase (document offsets), possibly in the sentence before ("he said")
+    phrase: TypedSpan | None  # that phrase (document offsets), possibly in the sentence before ("he said")
     restates: bool
     score: float
 
 
-def sentence_phrases(context: AnswerContext, sentence: StoredSentence) -> tuple[Phrase, ...]:
-    """The sentence's typed phrases as stored at ingest; typed now (and remembered) for an older index."""
-    stored = getattr(sentence, "phrases", None)
-    if stored is not None:
-        return tuple(Phrase(p.start, p.end, p.label) for p in stored)
+def sentence_phrases(context: AnswerContext, sentence: StoredSentence) -> tuple[TypedSpan, ...]:
+    """The sentence's typed phrases as stored at ingest; typed now (and remembered) if the store has none yet."""
+    if sentence.phrases is not None:
+        return sentence.phrases
     return tuple(
-        Phrase(p.start + sentence.start, p.end + sentence.start, p.label)
+        TypedSpan(p.start + sentence.start, p.end + sentence.start, p.label)
         for p in _typed(context.sentence_text(sentence))
     )
 
 
 @lru_cache(maxsize=4096)
-def _typed(text: str) -> tuple[Phrase, ...]:
+def _typed(text: str) -> tuple[TypedSpan, ...]:
     return type_sentences([text])[0]
 
 
@@ -128,10 +127,10 @@ def _names_target(target: str, text: str, start: int, end: int) -> bool:
 
 
 def best_phrase(
-    question: QuestionAnalysis, text: str, offset: int, phrases: Sequence[Phrase], anchors: Sequence[int]
-) -> tuple[float, Phrase | None]:
+    question: QuestionAnalysis, text: str, offset: int, phrases: Sequence[TypedSpan], anchors: Sequence[int]
+) -> tuple[float, TypedSpan | None]:
     """The phrase that best answers the question: right type, new to the question, near its words."""
-    best: tuple[float, Phrase | None] = (0.0, None)
+    best: tuple[float, TypedSpan | None] = (0.0, None)
     target = {word_key(question.target)} if question.target else set()
     question_terms = question.term_set
     for phrase in phrases:
@@ -215,7 +214,7 @@ class CandidateScorer:
         return words | set(terms(title)) if title else words
 
     @staticmethod
-    def _typed(context: AnswerContext, sentence: StoredSentence, text: str) -> tuple[float, Phrase | None]:
+    def _typed(context: AnswerContext, sentence: StoredSentence, text: str) -> tuple[float, TypedSpan | None]:
         question = context.question
         if question.kind not in TYPED_KINDS and not (question.kind == "thing" and question.target):
             return 0.5, None  # why / how / a bare "what": a clause may answer, any sentence may

@@ -13,8 +13,9 @@ import pytest
 
 from qa_service.analysis import ANALYZER
 from qa_service.errors import DocumentNotFoundError, IndexCorruptError, IndexMismatchError
-from qa_service.indexing import Incoming, type_sentences
+from qa_service.indexing import Incoming
 from qa_service.ingest import make_document
+from qa_service.phrases import type_sentences
 from qa_service.schemas import Document
 from qa_service.service import QAService
 from qa_service.store import TypedSpan

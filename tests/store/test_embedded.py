@@ -52,7 +52,7 @@ def test_delete_and_replace_remove_every_derived_row(fake_service: QAService) ->
     assert all("library" not in words for words in rows["keyword_rows"][-1:]), "old keyword rows are gone"
     with pytest.raises(DocumentNotFoundError):
         fake_service.delete_document("riverton-9")
-    assert fake_service.ask("Which stadium did Riverton 1 approve?").citations[0].doc_id == "riverton-1"
+    assert fake_service.ask("What did Riverton 1 approve a budget for?").citations[0].doc_id == "riverton-1"
 
 
 def test_a_second_process_applies_only_the_changes(tmp_path: Path) -> None:
@@ -266,7 +266,7 @@ def test_labels_and_phrases_are_stored_at_ingest_and_read_back(fake_service: QAS
     assert summaries == {"untitled": documents["untitled"].label, "riverton-1": "Riverton 1 opens a library"}
     text = documents["untitled"].text
     typed = {(text[p.start : p.end], p.label) for p in first.phrases}
-    assert {("Ada Quill", "PERSON"), ("Paris", "GPE"), ("Monday", "DATE"), ("the library", "NP")} <= typed
+    assert {("Ada Quill", "PERSON"), ("Paris", "GPE"), ("Monday", "DATE"), ("library", "NP")} <= typed
     citation = fake_service.ask("Who opened the library in Paris?").citations[0]
     assert citation.doc_id == "untitled" and citation.label == documents["untitled"].label
 

@@ -82,7 +82,7 @@ def test_delete_and_replace_leave_no_rows_behind(service: QAService) -> None:
     assert service.stats()["documents"] == 3
     with pytest.raises(DocumentNotFoundError):
         service.delete_document("riverton-9")
-    assert service.ask("Which stadium did Riverton 1 approve?").citations[0].doc_id == "riverton-1"
+    assert service.ask("What did Riverton 1 approve a budget for?").citations[0].doc_id == "riverton-1"
 
 
 def test_a_write_that_dies_before_its_commit_is_invisible_then_swept(
@@ -106,8 +106,8 @@ def test_a_write_that_dies_before_its_commit_is_invisible_then_swept(
     assert set(rows["documents"]) == {"riverton-1"} and "library" in rows["documents"]["riverton-1"][0]
     assert service.stats()["documents"] == 1
     assert {p.doc_id for p in service.search("Riverton stadium library", top_k=10).passages} == {"riverton-1"}
-    assert service.ask("Which stadium did Riverton 1 approve?").answer is None or "stadium" not in (
-        service.ask("Which stadium did Riverton 1 approve?").answer or ""
+    assert service.ask("What did Riverton 1 approve a budget for?").answer is None or "stadium" not in (
+        service.ask("What did Riverton 1 approve a budget for?").answer or ""
     )
     assert store.sweep(grace_s=3600) == 0, "a write younger than the grace period may be in flight elsewhere"
     assert store.sweep(grace_s=0) == 2
@@ -130,7 +130,7 @@ def test_a_write_that_dies_after_its_commit_is_whole_and_its_old_rows_swept(
     monkeypatch.undo()
     rows = assert_milvus_consistent(_uri(service), settled=False)
     assert "stadium" in rows["documents"]["riverton-1"][0] and rows["orphans"] > 0
-    assert service.ask("Which stadium did Riverton 1 approve?").citations[0].doc_id == "riverton-1"
+    assert service.ask("What did Riverton 1 approve a budget for?").citations[0].doc_id == "riverton-1"
     reopened = QAService(milvus_settings(service.settings.index_dir))
     service.close()
     reopened.load()  # opening settles what is older than the grace period (0 here)
@@ -341,7 +341,7 @@ def test_migrate_copies_the_embedded_store_row_for_row_and_resumes(
     assert migrate_to_milvus(target, progress=False).unchanged == 4, "a second run copies nothing"
     milvus = QAService(target).load()
     embedded = QAService(fake_settings(tmp_path / "index")).load()
-    for question in (QUESTION, "Which stadium did Riverton 2 approve?"):
+    for question in (QUESTION, "What did Riverton 2 approve a budget for?"):
         assert milvus.ask(question).citations == embedded.ask(question).citations
     milvus.close()
 
@@ -433,7 +433,7 @@ def test_labels_and_phrases_round_trip(service: QAService) -> None:
 
 def test_a_store_of_format_1_is_upgraded_on_open_without_embedding_again(tmp_path: Path) -> None:
     """Format 1 had no phrases field and Milvus Lite cannot add one: the sentences are copied into a collection
-    that has it, untyped, vectors and all."""
+    that has it, vectors and all, and the service types them at its first start (no embedding)."""
     settings = milvus_settings(tmp_path / "index")
     service = QAService(settings).load()
     service.add_documents([article(n) for n in range(3)])
@@ -452,7 +452,10 @@ def test_a_store_of_format_1_is_upgraded_on_open_without_embedding_again(tmp_pat
     upgraded = QAService(settings).load()
     try:
         assert assert_milvus_consistent(_uri(upgraded))["sentences"] == before["sentences"]
-        assert len(upgraded.store.untyped_sentences(1_000)) == len(rows)
+        assert upgraded.store.untyped_sentences(1_000) == []  # typed by the service's first start
+        with upgraded.store.read() as reader:
+            first = reader.sentences([("riverton-0", 0, 10)], margin=0)["riverton-0"][0]
+        assert first.phrases  # "Riverton 0 opens a library": its noun phrases
         assert upgraded.ask(QUESTION).citations == expected.citations
     finally:
         upgraded.close()

@@ -24,7 +24,6 @@ from qa_service.schemas import Document, IngestReport
 from qa_service.store import DocumentStore, PreparedDocument, TypedSpan
 
 LABEL_SOURCE_CHARS = 480  # the opening a label is derived from: enough for its 80 characters
-TYPING_BATCH = 64  # sentences spaCy parses together
 
 
 @dataclass(frozen=True)
@@ -195,22 +194,13 @@ def complete_stored(store: DocumentStore, *, batch: int = 100) -> int:
 
 
 def type_sentences(texts: Sequence[str], starts: Sequence[int] | None = None) -> list[tuple[TypedSpan, ...]]:
-    """The named entities and noun chunks of each sentence, once at ingest (spaCy, `TYPING_BATCH` at a time), so
-    a question pays for parsing itself only; offsets are shifted by `starts` (each sentence's offset in its
-    document). An entity and a noun chunk on the same words are both kept: one says what it is, the other where
-    the phrase begins."""
+    """The named entities and noun chunks of each sentence (`phrases.type_sentences`, spaCy in batches), as
+    the store keeps them: once at ingest, so a question pays for parsing itself only."""
     if not texts:
         return []
-    from qa_service.answering.short_answer import load_pipeline
+    from qa_service.phrases import type_sentences as typed
 
-    nlp = load_pipeline()
-    out: list[tuple[TypedSpan, ...]] = []
-    for i, doc in enumerate(nlp.pipe(texts, batch_size=TYPING_BATCH, disable=["lemmatizer"])):
-        shift = starts[i] if starts is not None else 0
-        spans = {(e.start_char, e.end_char, e.label_) for e in doc.ents}
-        spans.update((c.start_char, c.end_char, "NP") for c in doc.noun_chunks)
-        out.append(tuple(TypedSpan(shift + s, shift + e, label) for s, e, label in sorted(spans)))
-    return out
+    return [tuple(TypedSpan(p.start, p.end, p.label) for p in found) for found in typed(texts, starts)]
 
 
 def _searchable(chunk_text: str, title: str | None) -> str:

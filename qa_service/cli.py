@@ -306,7 +306,7 @@ def bench(
     queries: Annotated[int, typer.Option(min=1, help="Questions per synthetic corpus size.")] = 100,
     skip_http: Annotated[bool, typer.Option("--skip-http", help="Skip the HTTP load test.")] = False,
     store: Annotated[
-        str | None, typer.Option(help="Store of the synthetic corpora: faiss or milvus (default QA_STORE).")
+        str | None, typer.Option(help="Store of the synthetic corpora: embedded or milvus (default QA_STORE).")
     ] = None,
 ) -> None:
     """Print performance numbers: ingest, /ask over HTTP, and synthetic 10k/100k-chunk corpora."""
@@ -318,8 +318,10 @@ def bench(
         _fail(f"--sizes must be comma-separated whole numbers, got {sizes!r}", 2)
     if any(size < 1 for size in size_list):
         _fail("--sizes must be positive", 2)
-    if store not in (None, "faiss", "milvus"):
-        _fail(f"--store must be faiss or milvus, got {store!r}", 2)
+    if store == "faiss":
+        store = "embedded"  # its name before
+    if store not in (None, "embedded", "milvus"):
+        _fail(f"--store must be embedded or milvus, got {store!r}", 2)
     try:
         run_bench(
             get_settings(),

@@ -23,3 +23,7 @@ class IndexMismatchError(QAServiceError):
 
 class IndexCorruptError(QAServiceError):
     """A file of the index on disk is missing, truncated or unreadable."""
+
+
+class DocumentTooCostlyError(InvalidDocumentError):
+    """Indexing the document would cost more CPU than QA_DOCUMENT_CPU_S allows (see budget.py)."""

@@ -15,6 +15,7 @@ from qa_service.analysis import ANALYZER
 from qa_service.answering import AnswerBackend, AnswerContext, Extraction, ExtractiveAnswerer, build_backend
 from qa_service.answering.question import names_not_in_corpus
 from qa_service.answering.short_answer import question_focus
+from qa_service.budget import CpuBudget
 from qa_service.chunking import Chunker
 from qa_service.config import Settings
 from qa_service.embedding import Embedder, build_embedder
@@ -57,7 +58,13 @@ class QAService:
             self.settings.chunk_size, self.settings.chunk_overlap, self.embedder.count_tokens, self.embedder.max_tokens
         )
         self._store = build_store(self.settings, self.index_config).open(reset=reset)
-        self._indexer = Indexer(self._store, self.embedder, chunker, batch_size=self.settings.ingest_batch)
+        self._indexer = Indexer(
+            self._store,
+            self.embedder,
+            chunker,
+            batch_size=self.settings.ingest_batch,
+            cpu_budget_s=self.settings.document_cpu_s,
+        )
         return self
 
     def close(self) -> None:
@@ -166,9 +173,15 @@ class QAService:
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def add_document(self, document: Document, *, replace_existing: bool = False) -> IngestReport:
-        """Add one document; 409-style error if the id exists and replacing was not asked for."""
-        report = self.add_documents([document], replace_existing=replace_existing)
+    def add_document(
+        self, document: Document, *, replace_existing: bool = False, budget: CpuBudget | None = None
+    ) -> IngestReport:
+        """Add one document; 409-style error if the id exists and replacing was not asked for.
+
+        `budget`: the document's CPU budget, already charged with its cleaning (a new one when None);
+        DocumentTooCostlyError when the rest would not fit in it."""
+        incoming = [Incoming(document, budget=budget)]
+        report = self.indexer.add_all(incoming, replace_existing=replace_existing, raise_refused=True)
         if document.doc_id in report.duplicates:
             raise DocumentExistsError(
                 f"document {document.doc_id!r} has the same text as {report.duplicates[document.doc_id]!r}"

@@ -40,6 +40,7 @@ from qa_service.config import Settings, get_settings
 from qa_service.errors import (
     DocumentExistsError,
     DocumentNotFoundError,
+    DocumentTooCostlyError,
     IndexCorruptError,
     IndexMismatchError,
     InvalidDocumentError,
@@ -57,7 +58,8 @@ STARTUP_ERRORS = (
 
 logger = logging.getLogger("qa_service.api")
 
-_STATUS = {
+_STATUS = {  # the first kind that matches wins: subclasses before their base
+    DocumentTooCostlyError: status.HTTP_413_CONTENT_TOO_LARGE,
     DocumentNotFoundError: status.HTTP_404_NOT_FOUND,
     DocumentExistsError: status.HTTP_409_CONFLICT,
     InvalidDocumentError: status.HTTP_422_UNPROCESSABLE_CONTENT,

@@ -1,8 +1,9 @@
 """Build the FastAPI app: load the model and index once in the lifespan, map domain errors to HTTP.
 
 Middleware, outermost first: the client address from X-Forwarded-For (only from QA_TRUSTED_PROXIES), request log
-and metrics, body time and size limits, CORS (only when QA_CORS_ORIGINS is set). Access control, the rate limit
-and the in-flight limit on questions are dependencies of the endpoints (see deps.py).
+and metrics, body time and size limits, CORS (only when QA_CORS_ORIGINS is set), the in-flight limit on questions
+(on the event loop, before anything waits for a thread). Access control and the rate limit are dependencies of the
+endpoints (see deps.py).
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from qa_service.api.limits import (
     BodySizeLimitMiddleware,
     BodyTimeoutMiddleware,
     InFlightLimit,
+    InFlightMiddleware,
     build_rate_limit,
     rate_limit_exceeded,
+    size_thread_pool,
 )
 from qa_service.api.observability import Metrics, ObservabilityMiddleware, configure_access_log
 from qa_service.api.routers import documents, qa, system
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        size_thread_pool(settings.max_in_flight)
         owned = getattr(app.state, "service", None) is None
         if owned:
             try:
@@ -125,6 +129,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
 
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
 
+    app.add_middleware(InFlightMiddleware, limit=app.state.in_flight)  # innermost: its 503 gets CORS headers
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

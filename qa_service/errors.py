@@ -27,3 +27,7 @@ class IndexCorruptError(QAServiceError):
 
 class DocumentTooCostlyError(InvalidDocumentError):
     """Indexing the document would cost more CPU than QA_DOCUMENT_CPU_S allows (see budget.py)."""
+
+
+class StorageFullError(QAServiceError):
+    """The disk refused a write (full, over a size limit, failing); the write was rolled back (see storage.py)."""

@@ -7,6 +7,7 @@ answer (`answering`). Writes go through `indexing.Indexer` to the store, which o
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,7 +25,10 @@ from qa_service.indexing import Incoming, Indexer
 from qa_service.relatedness import relation
 from qa_service.retrieval import HybridRetriever, RetrievedChunk
 from qa_service.schemas import Answer, Document, DocumentSummary, IngestReport, Passage, SearchResult
+from qa_service.storage import disk_refused, storage_errors
 from qa_service.store import DocumentStore, IndexConfig, build_store
+
+log = logging.getLogger(__name__)
 
 
 class QAService:
@@ -70,8 +74,19 @@ class QAService:
     def close(self) -> None:
         """Save the dense index for a fast next start and release the store."""
         if self._store is not None:
-            self._store.flush()
+            self._save_dense()
             self._store.close()
+
+    def _save_dense(self) -> None:
+        """Save the dense-index cache; on a full disk say so and go on (it is rebuilt at the next start)."""
+        try:
+            self.store.flush()
+        except OSError as exc:
+            if not disk_refused(exc):
+                raise
+            log.warning(
+                "the dense index cache was not saved (%s); it is rebuilt from the database at the next start", exc
+            )
 
     @property
     def loaded(self) -> bool:
@@ -181,7 +196,8 @@ class QAService:
         `budget`: the document's CPU budget, already charged with its cleaning (a new one when None);
         DocumentTooCostlyError when the rest would not fit in it."""
         incoming = [Incoming(document, budget=budget)]
-        report = self.indexer.add_all(incoming, replace_existing=replace_existing, raise_refused=True)
+        with storage_errors(f"document {document.doc_id!r} was not added"):
+            report = self.indexer.add_all(incoming, replace_existing=replace_existing, raise_refused=True)
         if document.doc_id in report.duplicates:
             raise DocumentExistsError(
                 f"document {document.doc_id!r} has the same text as {report.duplicates[document.doc_id]!r}"
@@ -196,16 +212,20 @@ class QAService:
         """Embed only what is new or changed, and commit it in batches (each batch all or nothing).
 
         `bulk`: many documents, nothing else to serve: the embedder may use every core."""
-        return self.indexer.add_all((Incoming(d) for d in documents), replace_existing=replace_existing, bulk=bulk)
+        with storage_errors("the documents were not added"):
+            return self.indexer.add_all((Incoming(d) for d in documents), replace_existing=replace_existing, bulk=bulk)
 
     def delete_document(self, doc_id: str) -> None:
-        if not self.store.delete([doc_id]):
+        with storage_errors(f"document {doc_id!r} was not deleted"):
+            deleted = self.store.delete([doc_id])
+        if not deleted:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}")
 
     def ingest_paths(self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True) -> IngestReport:
         """Load files and folders in batches; a bad file is reported by name and nothing indexed is lost."""
-        report = self.indexer.ingest_paths(paths, progress=progress, keep_ids=keep_ids)
-        self.store.flush()
+        with storage_errors("ingest stopped; the batches committed before stay"):
+            report = self.indexer.ingest_paths(paths, progress=progress, keep_ids=keep_ids)
+        self._save_dense()
         return report
 
 

@@ -48,6 +48,7 @@ from qa_service.errors import (
     IndexMismatchError,
     InvalidDocumentError,
     QAServiceError,
+    StorageFullError,
 )
 from qa_service.service import QAService
 
@@ -68,6 +69,7 @@ _STATUS = {  # the first kind that matches wins: subclasses before their base
     InvalidDocumentError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     IndexMismatchError: status.HTTP_503_SERVICE_UNAVAILABLE,
     IndexCorruptError: status.HTTP_503_SERVICE_UNAVAILABLE,
+    StorageFullError: status.HTTP_507_INSUFFICIENT_STORAGE,
 }
 
 
@@ -114,6 +116,8 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     @app.exception_handler(QAServiceError)
     async def domain_error(_: Request, exc: QAServiceError) -> JSONResponse:
         code = next((c for kind, c in _STATUS.items() if isinstance(exc, kind)), status.HTTP_400_BAD_REQUEST)
+        if code >= 500:  # the operator's to fix: the request log has only the status
+            logger.warning("%d: %s", code, exc)
         return JSONResponse(status_code=code, content={"detail": str(exc)})
 
     app.add_exception_handler(RateLimitExceeded, rate_limit_exceeded)

@@ -22,6 +22,7 @@ _WHY = {
     429: "Over QA_RATE_LIMIT for this client; see the Retry-After header",
     503: "Busy (QA_MAX_IN_FLIGHT questions in flight; see Retry-After), or the index on disk was built with "
     "other settings or is damaged",
+    507: "The disk refused the write (full, over a file-size limit or failing); nothing was changed",
 }
 
 

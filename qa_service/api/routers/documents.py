@@ -53,7 +53,7 @@ def get_document(service: ServiceDep, _access: ReadAccess, doc_id: str = DocIdPa
     "",
     response_model=DocumentSummary,
     status_code=status.HTTP_201_CREATED,
-    responses=errors(400, 401, 408, 409, 413, 503),
+    responses=errors(400, 401, 408, 409, 413, 503, 507),
 )
 def add_document(body: DocumentIn, service: ServiceDep, _access: WriteAccess) -> DocumentSummary:
     """Add one article (409 if the id, or the same text under another id, already exists; 413 if indexing it
@@ -66,6 +66,6 @@ def add_document(body: DocumentIn, service: ServiceDep, _access: WriteAccess) ->
     return service.summary(doc_id)
 
 
-@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 404, 503))
+@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 404, 503, 507))
 def delete_document(service: ServiceDep, _access: WriteAccess, doc_id: str = DocIdPath) -> None:
     service.delete_document(doc_id)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from qa_service.analysis import sentence_spans, terms
@@ -173,6 +174,39 @@ class Indexer:
                 )
             )
         return out, refused
+
+    def _embed(
+        self, texts: list[str], owners: list[int], budgets: list[CpuBudget], *, bulk: bool
+    ) -> tuple[np.ndarray, dict[int, DocumentTooCostlyError]]:
+        """Vectors of `texts` (`owners[i]` is the document of text i), embedded EMBED_SLICE at a time, longest first.
+
+        Each slice's CPU time is charged to the documents in it by their share of its characters, and a document
+        whose cost so far plus the rest at this rate is over its budget is refused at once: its remaining texts
+        are not embedded (their rows stay zero; the caller drops the document).
+        """
+        vectors = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
+        clock = time.process_time if bulk else time.thread_time  # bulk: a pool of threads, in a process of its own
+        left = [0] * len(budgets)
+        for i, text in enumerate(texts):
+            left[owners[i]] += len(text)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        over: dict[int, DocumentTooCostlyError] = {}
+        for first in range(0, len(order), EMBED_SLICE):
+            rows = [i for i in order[first : first + EMBED_SLICE] if owners[i] not in over]
+            if not rows:
+                continue
+            began = clock()
+            vectors[rows] = self.embedder.embed([texts[i] for i in rows], bulk=bulk)
+            seconds_per_char = (clock() - began) / max(1, sum(len(texts[i]) for i in rows))
+            for i in rows:
+                budgets[owners[i]].charge(seconds_per_char * len(texts[i]))
+                left[owners[i]] -= len(texts[i])
+            for owner in {owners[i] for i in rows}:
+                try:
+                    budgets[owner].project("embedding", seconds_per_char * left[owner])
+                except DocumentTooCostlyError as error:
+                    over[owner] = error
+        return vectors, over
 
     # ---- many ----------------------------------------------------------------------------------------------
 

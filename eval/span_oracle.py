@@ -9,7 +9,8 @@ For every answerable SQuAD question the quote is the sentence of the gold paragr
 part. Each picker chooses a span inside that quote; EM and F1 (SQuAD normalisation, max over the gold answers,
 no span = 0) are printed for the typed-phrase picker (the ingest-time phrase that made the sentence a candidate,
 `qa_service.answering.candidates.best_phrase`) and for the spaCy picker
-(`qa_service.answering.short_answer.pick_short_answer`), with the share of questions each gave a span for and the spaCy picker's cost per question (one question + one quote analysed).
+(`qa_service.answering.short_answer.pick_short_answer`), with the share of questions each gave a span for and
+the spaCy picker's cost per question (one question + one quote analysed).
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ from qa_service.store import StoredSentence, TypedSpan
 
 # Kinds that only a phrase of their type can answer; "thing" takes any new noun phrase, None (why/how) a clause.
 TYPED_KINDS = frozenset("person org place date number money percent duration measure".split())
-COUNTED_KINDS = frozenset("number money percent measure".split())
 _NOT_NAMES = frozenset("DATE TIME CARDINAL ORDINAL QUANTITY MONEY PERCENT".split())
 _PRONOUN = re.compile(r"\b(?:he|she|him|her|his)\b", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
@@ -101,7 +100,7 @@ def phrase_fit(question: QuestionAnalysis, label: str, text: str, start: int, en
         fit *= 0.6
     if question.target and label != NOUN_PHRASE and _names_target(question.target, text, start, end):
         fit = 1.0
-    elif question.kind in COUNTED_KINDS and question.target:  # "how many contacts": a figure that counts contacts
+    elif question.wh == "how many" and question.target:  # "how many contacts": a figure that counts contacts
         fit *= 0.7 if mentions_target(question, text) else 0.4
     return fit
 

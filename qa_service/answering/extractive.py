@@ -6,7 +6,6 @@ import re
 
 from qa_service.analysis import terms
 from qa_service.answering.candidates import (
-    COUNTED_KINDS,
     TYPED_KINDS,
     Candidate,
     CandidateScorer,
@@ -68,7 +67,7 @@ class ExtractiveAnswerer:
         question = context.question
         if question.kind in TYPED_KINDS:  # only a sentence with a phrase of the asked-for type may answer
             typed = [c for c in ranked if c.typed >= MIN_TYPED_FIT and not c.restates]
-            if question.kind in COUNTED_KINDS and not any(
+            if question.wh == "how many" and not any(
                 mentions_target(question, context.sentence_text(c.sentence)) for c in typed
             ):
                 typed = []  # figures, but none of the X that "how many X" counts

@@ -88,8 +88,12 @@ def _wh_phrase_head(wh: Token) -> Token:
     if wh.lower_ == "how" and wh.head.lower_ in _HOW and wh.head.dep_ == "amod":
         return wh.head.head
     following = wh.doc[wh.i + 1] if wh.i + 1 < len(wh.doc) else None
-    while following is not None and following.pos_ in ("ADJ", "ADV") and following.i + 1 < len(wh.doc):
-        following = wh.doc[following.i + 1]  # "Which earlier British prime minister": the noun after the adjectives
+    while (
+        following is not None
+        and (following.pos_ in ("ADJ", "ADV") or following.tag_ in ("VBG", "VBN"))
+        and following.i + 1 < len(wh.doc)
+    ):
+        following = wh.doc[following.i + 1]  # "Which earlier British", "Which departing ...": the noun after them
     if wh.lower_ in ("which", "what") and following is not None and following.pos_ in ("NOUN", "PROPN"):
         # "Which MVP died?" parsed with "Which" as an object: the noun after it is still what is asked for
         node = following

@@ -40,7 +40,7 @@ KIND_LABELS: dict[str, dict[str, float]] = {
 # not a list fitted to any question set. A noun not here is matched by the quote itself (head or apposition).
 _NOUN_KINDS: dict[str, str] = {
     **dict.fromkeys("year years date day days month months decade century time period era season".split(), "date"),
-    **dict.fromkeys("number amount total count score".split(), "number"),
+    **dict.fromkeys("number amount total count score toll tally population turnout".split(), "number"),
     **dict.fromkeys("percentage percent proportion share rate".split(), "percent"),
     **dict.fromkeys("price cost fee salary budget revenue".split(), "money"),
     **dict.fromkeys(

@@ -48,6 +48,8 @@ def ingest(
     try:
         report = service.ingest_paths(paths, progress=True, keep_ids=False)
         stats = service.stats()
+    except QAServiceError as exc:  # a full disk: what was committed stays, the same command resumes
+        _fail(str(exc))
     finally:
         service.close()
     _print_skipped(report.errors)

@@ -95,9 +95,13 @@ class Settings(BaseSettings):
     rate_limit: str | None = None  # e.g. "120/minute"; unset = no limit
     max_request_bytes: int = Field(default=1_000_000, ge=1_000)
     max_document_bytes: int = Field(default=5_000_000, ge=1_000)
+    # CPU seconds one article may cost to clean, split and embed (about 300 KB of text on one core); more is
+    # refused (413 through the API, skipped by name by `ingest`), so one article cannot hold a core for minutes.
+    document_cpu_s: float = Field(default=30.0, gt=0, le=86_400)
     cors_origins: list[str] = Field(default_factory=list)
     body_timeout_s: float = Field(default=10.0, gt=0, le=3600)  # whole body within this, else 408
-    max_in_flight: int = Field(default=64, ge=1, le=100_000)  # questions per worker; more get 503 + Retry-After
+    # questions per worker, more get 503 + Retry-After; the thread pool is sized to hold them all (api/limits.py)
+    max_in_flight: int = Field(default=64, ge=1, le=1_000)
     keep_alive_s: int = Field(default=75, ge=1, le=3600)  # above common proxies' 60 s idle timeout
     # Proxies whose X-Forwarded-For is believed (IPs or CIDRs, comma-separated or a JSON list); none by default.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -23,3 +23,11 @@ class IndexMismatchError(QAServiceError):
 
 class IndexCorruptError(QAServiceError):
     """A file of the index on disk is missing, truncated or unreadable."""
+
+
+class DocumentTooCostlyError(InvalidDocumentError):
+    """Indexing the document would cost more CPU than QA_DOCUMENT_CPU_S allows (see budget.py)."""
+
+
+class StorageFullError(QAServiceError):
+    """The disk refused a write (full, over a size limit, failing); the write was rolled back (see storage.py)."""

@@ -17,10 +17,12 @@ _WHY = {
     404: "No document with this id",
     408: "The request body did not arrive within QA_BODY_TIMEOUT_S",
     409: "A document with this id, or with the same text, already exists",
-    413: "Request body over QA_MAX_REQUEST_BYTES (QA_MAX_DOCUMENT_BYTES for documents)",
+    413: "Request body over QA_MAX_REQUEST_BYTES (QA_MAX_DOCUMENT_BYTES for documents), or an article that would "
+    "cost more than QA_DOCUMENT_CPU_S of CPU to index",
     429: "Over QA_RATE_LIMIT for this client; see the Retry-After header",
     503: "Busy (QA_MAX_IN_FLIGHT questions in flight; see Retry-After), or the index on disk was built with "
     "other settings or is damaged",
+    507: "The disk refused the write (full, over a file-size limit or failing); nothing was changed",
 }
 
 

@@ -53,16 +53,19 @@ def get_document(service: ServiceDep, _access: ReadAccess, doc_id: str = DocIdPa
     "",
     response_model=DocumentSummary,
     status_code=status.HTTP_201_CREATED,
-    responses=errors(400, 401, 408, 409, 413, 503),
+    responses=errors(400, 401, 408, 409, 413, 503, 507),
 )
 def add_document(body: DocumentIn, service: ServiceDep, _access: WriteAccess) -> DocumentSummary:
-    """Add one article (409 if the id, or the same text under another id, already exists)."""
+    """Add one article (409 if the id, or the same text under another id, already exists; 413 if indexing it
+    would cost more than QA_DOCUMENT_CPU_S of CPU)."""
     doc_id = body.doc_id or f"doc-{content_hash(body.text)[:16]}"
-    document = make_document(body.text, doc_id, title=body.title, date=body.date, source="api")
-    service.add_document(document)
+    budget = service.indexer.budget(doc_id)  # QA_DOCUMENT_CPU_S, counted from the cleaning on
+    with budget.active():
+        document = make_document(body.text, doc_id, title=body.title, date=body.date, source="api")
+    service.add_document(document, budget=budget)
     return service.summary(doc_id)
 
 
-@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 404, 503))
+@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 404, 503, 507))
 def delete_document(service: ServiceDep, _access: WriteAccess, doc_id: str = DocIdPath) -> None:
     service.delete_document(doc_id)

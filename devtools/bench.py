@@ -270,7 +270,7 @@ def _bench_one_size(
     if sized.store == "milvus":
         what, recall = f"Milvus {sized.milvus_index} + BM25", None
     else:
-        what = f"FAISS {writer.store._dense.factory}"
+        what = f"FAISS {writer.store.dense.index.factory}"
         writer.close()
         writer = QAService(sized, embedder=service.embedder).load()
         recall = storebench.dense_recall(writer, questions)

@@ -298,46 +298,6 @@ def migrate(
     )
 
 
-@app.command()
-def bench(
-    sizes: Annotated[str, typer.Option(help="Synthetic corpus sizes in chunks, comma-separated ('' = none).")] = (
-        "10000,100000"
-    ),
-    requests: Annotated[int, typer.Option(min=1, help="HTTP requests per concurrency level.")] = 200,
-    max_seconds: Annotated[float, typer.Option(min=1, help="Time limit per concurrency level (s).")] = 60.0,
-    queries: Annotated[int, typer.Option(min=1, help="Questions per synthetic corpus size.")] = 100,
-    skip_http: Annotated[bool, typer.Option("--skip-http", help="Skip the HTTP load test.")] = False,
-    store: Annotated[
-        str | None, typer.Option(help="Store of the synthetic corpora: embedded or milvus (default QA_STORE).")
-    ] = None,
-) -> None:
-    """Print performance numbers: ingest, /ask over HTTP, and synthetic 10k/100k-chunk corpora."""
-    from qa_service.bench import run_bench
-
-    try:
-        size_list = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
-    except ValueError:
-        _fail(f"--sizes must be comma-separated whole numbers, got {sizes!r}", 2)
-    if any(size < 1 for size in size_list):
-        _fail("--sizes must be positive", 2)
-    if store == "faiss":
-        store = "embedded"  # its name before
-    if store not in (None, "embedded", "milvus"):
-        _fail(f"--store must be embedded or milvus, got {store!r}", 2)
-    try:
-        run_bench(
-            get_settings(),
-            sizes=size_list,
-            requests=requests,
-            max_seconds=max_seconds,
-            skip_http=skip_http,
-            queries=queries,
-            store=store,
-        )
-    except (QAServiceError, RuntimeError) as exc:
-        _fail(str(exc))
-
-
 def main() -> None:
     app()
 

@@ -283,10 +283,18 @@ def migrate(
     """
     if to != "milvus":
         _fail(f"--to must be milvus (the embedded store is the source), got {to!r}", 2)
+    from qa_service.indexing import complete_stored
+    from qa_service.store.embedded import EmbeddedStore
     from qa_service.store.migrate import migrate_to_milvus
 
     settings = get_settings()
     try:
+        if EmbeddedStore.exists(settings.index_dir):  # labels and sentence terms an earlier version did not store
+            source = EmbeddedStore(settings.index_dir, EmbeddedStore.stored_config(settings.index_dir)).open()
+            try:
+                complete_stored(source)
+            finally:
+                source.close()
         report = migrate_to_milvus(settings, batch=batch)
     except QAServiceError as exc:
         _fail(str(exc))
@@ -307,7 +315,7 @@ def bench(
     queries: Annotated[int, typer.Option(min=1, help="Questions per synthetic corpus size.")] = 100,
     skip_http: Annotated[bool, typer.Option("--skip-http", help="Skip the HTTP load test.")] = False,
     store: Annotated[
-        str | None, typer.Option(help="Store of the synthetic corpora: faiss or milvus (default QA_STORE).")
+        str | None, typer.Option(help="Store of the synthetic corpora: embedded or milvus (default QA_STORE).")
     ] = None,
 ) -> None:
     """Print performance numbers: ingest, /ask over HTTP, and synthetic 10k/100k-chunk corpora."""
@@ -319,8 +327,10 @@ def bench(
         _fail(f"--sizes must be comma-separated whole numbers, got {sizes!r}", 2)
     if any(size < 1 for size in size_list):
         _fail("--sizes must be positive", 2)
-    if store not in (None, "faiss", "milvus"):
-        _fail(f"--store must be faiss or milvus, got {store!r}", 2)
+    if store == "faiss":
+        store = "embedded"  # its name before
+    if store not in (None, "embedded", "milvus"):
+        _fail(f"--store must be embedded or milvus, got {store!r}", 2)
     try:
         run_bench(
             get_settings(),

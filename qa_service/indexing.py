@@ -21,10 +21,12 @@ from qa_service.budget import CpuBudget, checkpoint
 from qa_service.chunking import Chunker
 from qa_service.embedding import Embedder
 from qa_service.errors import DocumentTooCostlyError, InvalidDocumentError
-from qa_service.ingest import count_article_files, iter_article_files, load_file, validate_doc_id
+from qa_service.ingest import count_article_files, document_label, iter_article_files, load_file, validate_doc_id
+from qa_service.phrases import type_sentences
 from qa_service.schemas import Document, IngestReport
 from qa_service.store import DocumentStore, PreparedDocument
 
+LABEL_SOURCE_CHARS = 480  # the opening a label is derived from: enough for its 80 characters
 EMBED_SLICE = 128  # texts embedded between two looks at the documents' CPU budgets
 
 
@@ -123,8 +125,8 @@ class Indexer:
     def prepare(
         self, incoming: Sequence[Incoming], *, bulk: bool = False
     ) -> tuple[list[PreparedDocument], list[tuple[Incoming, DocumentTooCostlyError]]]:
-        """Chunks, sentences and keyword terms of each document, and their vectors; and the documents refused
-        because they would cost more CPU than their budget (QA_DOCUMENT_CPU_S)."""
+        """Chunks, sentences, keyword terms, label and sentence phrases of each document, and their vectors; and
+        the documents refused because they would cost more CPU than their budget (QA_DOCUMENT_CPU_S)."""
         parts = []
         refused: list[tuple[Incoming, DocumentTooCostlyError]] = []
         for item in incoming:
@@ -138,33 +140,37 @@ class Indexer:
                     title = document.title
                     chunk_terms = [_terms(_searchable(document.text[s:e], title)) for s, e in chunks]
                     sentence_terms = [_terms(document.text[s:e]) for s, e in sentences]
+                    phrases = type_sentences([document.text[s:e] for s, e in sentences], [s for s, _ in sentences])
             except DocumentTooCostlyError as error:
                 refused.append((item, error))
                 continue
-            parts.append((item, budget, chunks, chunk_terms, sentences, sentence_terms))
+            parts.append((item, budget, chunks, chunk_terms, sentences, sentence_terms, phrases))
         texts = [part[0].document.text[s:e] for part in parts for spans in (part[2], part[4]) for s, e in spans]
         owners = [n for n, part in enumerate(parts) for _ in range(len(part[2]) + len(part[4]))]
         vectors, over = self._embed(texts, owners, [part[1] for part in parts], bulk=bulk)
         refused.extend((parts[n][0], error) for n, error in over.items())
         out = []
         row = 0
-        for n, (item, _budget, chunks, chunk_terms, sentences, sentence_terms) in enumerate(parts):
+        for n, (item, _budget, chunks, chunk_terms, sentences, sentence_terms, phrases) in enumerate(parts):
             chunk_vectors = vectors[row : row + len(chunks)]
             row += len(chunks)
             sentence_vectors = vectors[row : row + len(sentences)]
             row += len(sentences)
             if n in over:
                 continue
+            document = item.document
             out.append(
                 PreparedDocument(
-                    document=item.document,
+                    document=document,
                     origin=item.origin,
+                    label=document_label(document.text[:LABEL_SOURCE_CHARS], document.title),
                     chunks=chunks,
                     chunk_terms=chunk_terms,
                     chunk_vectors=chunk_vectors,
                     sentences=sentences,
                     sentence_terms=sentence_terms,
                     sentence_vectors=sentence_vectors,
+                    sentence_phrases=phrases,
                 )
             )
         return out, refused
@@ -239,6 +245,46 @@ class Indexer:
                 bar.update(len(batch))
                 bar.set_postfix(chunks=chunks, chunks_per_s=f"{chunks / (time.perf_counter() - started):.1f}")
         return report
+
+
+def type_stored(store: DocumentStore, *, batch: int = 512, progress: bool = True) -> int:
+    """Type the sentences an earlier version stored without phrases (spaCy over the stored text, no embedding):
+    a one-off migration at the first start, with a progress bar. Returns the sentences typed."""
+    done = 0
+    with tqdm(desc="typing stored sentences", unit="sentence", disable=not progress, dynamic_ncols=True) as bar:
+        while rows := store.untyped_sentences(batch):
+            with store.read() as reader:
+                documents = reader.documents(sorted({doc_id for doc_id, _, _, _ in rows}))
+            rows = [row for row in rows if row[0] in documents]
+            phrases = type_sentences([documents[d].text[s:e] for d, _, s, e in rows], [s for _, _, s, _ in rows])
+            if not rows or not store.set_phrases([(d, o, p) for (d, o, _, _), p in zip(rows, phrases, strict=True)]):
+                break  # deleted meanwhile: nothing left that this loop can type
+            done += len(rows)
+            bar.update(len(rows))
+    return done
+
+
+def complete_stored(store: DocumentStore, *, batch: int = 100) -> int:
+    """Fill in what an earlier version stored without (each document's label, its sentences' terms), from the
+    stored text: no model, a one-off at the first start. Returns the documents completed."""
+    done = 0
+    while ids := store.incomplete_documents(batch):
+        with store.read() as reader:
+            documents = reader.documents(ids)
+            spans = [(doc_id, 0, len(d.text)) for doc_id, d in documents.items()]
+            sentences = reader.sentences(spans, margin=0, vectors=False)
+        items = [
+            (
+                doc_id,
+                document_label(d.text[:LABEL_SOURCE_CHARS], d.title),
+                [terms(d.text[s.start : s.end]) for s in sentences.get(doc_id, [])],
+            )
+            for doc_id, d in documents.items()
+        ]
+        if not store.complete_documents(items):
+            break  # deleted meanwhile: nothing left that this loop can complete
+        done += len(items)
+    return done
 
 
 def _terms(text: str) -> list[str]:

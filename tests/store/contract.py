@@ -141,7 +141,7 @@ class StoreContract:
         assert citation.doc_id == "untitled" and citation.label == documents["untitled"].label
 
     def test_phrases_round_trip_and_untyped_sentences_are_typed_later(self, service: QAService) -> None:
-        prepared = service.indexer.prepare([Incoming(article(2))])[0]
+        prepared = service.indexer.prepare([Incoming(article(2))])[0][0]  # (prepared, refused)
         second = prepared.sentences[1]
         given = (TypedSpan(second[0], second[0] + 4, "ORG"), TypedSpan(second[1] - 5, second[1], "NP"))
         phrases = [None, given, ()] + [() for _ in prepared.sentences[3:]]
@@ -164,7 +164,7 @@ class StoreContract:
         self.rows(service)
 
     def test_export_gives_back_what_was_written(self, service: QAService) -> None:
-        written = service.indexer.prepare([Incoming(article(n)) for n in range(3)] + [Incoming(untitled())])
+        written, _ = service.indexer.prepare([Incoming(article(n)) for n in range(3)] + [Incoming(untitled())])
         service.store.write(written)
         with service.store.read() as reader:
             exported = [p for batch in reader.export(batch=2) for p in batch]

@@ -121,18 +121,25 @@ def serve(
 
     settings = get_settings()
     ensure_index(settings)
-    uvicorn.run(
-        "qa_service.api:create_app",
-        factory=True,
-        http=NoDelayHTTPProtocol,  # TCP_NODELAY for every worker count: no 40 ms Nagle/delayed-ACK stall
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_level=settings.log_level.lower(),
-        access_log=False,  # the app logs one JSON line per request, without query strings (observability.py)
-        proxy_headers=False,  # X-Forwarded-For is believed only from QA_TRUSTED_PROXIES (the app applies it)
-        timeout_keep_alive=settings.keep_alive_s,
-    )
+    options = {
+        "factory": True,
+        "http": NoDelayHTTPProtocol,  # TCP_NODELAY for every worker count: no 40 ms Nagle/delayed-ACK stall
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "workers": workers,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,  # the app logs one JSON line per request, without query strings (observability.py)
+        "proxy_headers": False,  # X-Forwarded-For is believed only from QA_TRUSTED_PROXIES (the app applies it)
+        "timeout_keep_alive": settings.keep_alive_s,
+    }
+    if workers == 1:
+        uvicorn.run("qa_service.api:create_app", **options)  # exits with status 3 itself if start-up fails
+        return
+    from qa_service.api.workers import run_workers
+
+    status = run_workers(uvicorn.Config("qa_service.api:create_app", **options))
+    if status:
+        raise typer.Exit(status)
 
 
 @app.command()

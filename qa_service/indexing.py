@@ -9,17 +9,16 @@ resumes (committed files are skipped by their content hash).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from tqdm import tqdm
 
 from qa_service.analysis import sentence_spans, terms
 from qa_service.chunking import Chunker
+from qa_service.converters import ArticleError
 from qa_service.embedding import Embedder
-from qa_service.errors import InvalidDocumentError
-from qa_service.ingest import count_article_files, iter_article_files, load_file, validate_doc_id
+from qa_service.ingest import validate_doc_id
 from qa_service.schemas import Document, IngestReport
 from qa_service.store import DocumentStore, PreparedDocument
 
@@ -31,6 +30,18 @@ class Incoming:
     document: Document
     origin: str | None = None
     name: str | None = None  # how to name it in messages: the path as the user gave it
+
+
+class IngestInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a bulk ingest, with the report of what was committed before it (the rest resumes)."""
+
+    def __init__(self, report: IngestReport) -> None:
+        super().__init__()
+        self.report = report
+
+
+Progress = Callable[[int], None]  # told how many more articles are done (written, skipped or refused)
+_EMBED_GROUP = 256  # texts embedded together between two progress updates: a big file shows progress on its own
 
 
 class Indexer:
@@ -45,16 +56,24 @@ class Indexer:
     # ---- one batch ---------------------------------------------------------------------------------------
 
     def add(
-        self, incoming: Sequence[Incoming], report: IngestReport, *, replace_existing: bool, bulk: bool = False
+        self,
+        incoming: Sequence[Incoming],
+        report: IngestReport,
+        *,
+        replace_existing: bool,
+        bulk: bool = False,
+        progress: Progress | None = None,
     ) -> int:
         """Classify, prepare and write one batch in one transaction; returns the chunks written.
 
         `bulk` lets the embedder use every core (a bulk ingest); a single add while serving keeps to one, so
-        questions answered at the same time keep theirs."""
+        questions answered at the same time keep theirs. Added and replaced documents are counted once committed,
+        so an interrupted run reports what it saved."""
         with self.store.read() as reader:
             states = reader.states([i.document.doc_id for i in incoming])
             stored_hashes = reader.ids_with_hashes([i.document.content_hash for i in incoming])
         to_write: list[Incoming] = []
+        pending: list[tuple[str, str]] = []
         batch_ids: dict[str, Incoming] = {}
         batch_hashes: dict[str, str] = {}
         for item in incoming:
@@ -78,18 +97,43 @@ class Indexer:
             if original is not None and original != doc_id:
                 report.duplicates[doc_id] = original
                 continue
-            report.record("replaced" if state is not None else "added", doc_id)
+            pending.append(("replaced" if state is not None else "added", doc_id))
             batch_ids[doc_id] = item
             batch_hashes[content_hash] = doc_id
             to_write.append(item)
+        if progress is not None and len(incoming) > len(to_write):
+            progress(len(incoming) - len(to_write))
         if not to_write:
             return 0
-        prepared = self.prepare(to_write, bulk=bulk)
+        prepared = self.prepare(to_write, bulk=bulk, progress=progress)
         self.store.write(prepared)
+        for kind, doc_id in pending:
+            report.record(kind, doc_id)
         return sum(len(p.chunks) for p in prepared)
 
-    def prepare(self, incoming: Sequence[Incoming], *, bulk: bool = False) -> list[PreparedDocument]:
-        """Chunks, sentences and keyword terms of each document, and one embedding call for all their texts."""
+    def prepare(
+        self, incoming: Sequence[Incoming], *, bulk: bool = False, progress: Progress | None = None
+    ) -> list[PreparedDocument]:
+        """Chunks, sentences, keyword terms and vectors of each document, embedded a group of documents at a time
+        (about `_EMBED_GROUP` texts: one call spreads them over batches of similar length)."""
+        out: list[PreparedDocument] = []
+        group: list[Incoming] = []
+        texts = 0
+        for item in incoming:
+            group.append(item)
+            texts += len(item.document.text) // 120 + 1  # about a sentence a line of text, plus chunks
+            if texts >= _EMBED_GROUP:
+                out.extend(self._prepare_group(group, bulk=bulk))
+                if progress is not None:
+                    progress(len(group))
+                group, texts = [], 0
+        if group:
+            out.extend(self._prepare_group(group, bulk=bulk))
+            if progress is not None:
+                progress(len(group))
+        return out
+
+    def _prepare_group(self, incoming: Sequence[Incoming], *, bulk: bool) -> list[PreparedDocument]:
         parts = []
         texts: list[str] = []
         for item in incoming:
@@ -135,25 +179,39 @@ class Indexer:
             self.add(batch, report, replace_existing=replace_existing, bulk=bulk)
         return report
 
-    def ingest_paths(self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True) -> IngestReport:
-        """Stream files through `add` in batches with one progress bar (files, chunks/s, ETA)."""
+    def ingest(
+        self,
+        items: Iterable[Incoming | ArticleError],
+        *,
+        total: int | None = None,
+        progress: bool = True,
+        keep_ids: bool = True,
+    ) -> IngestReport:
+        """Stream articles (files, rows of an export, pages) through `add` in batches with one progress bar that
+        moves per article; an `ArticleError` is reported by name. Ctrl-C raises `IngestInterrupted` with what
+        was committed: running the same command again skips it (by content hash) and goes on."""
         report = IngestReport(keep_ids=keep_ids)
-        total = count_article_files(paths) if progress else None
         chunks = 0
         started = time.perf_counter()
-        with tqdm(total=total, unit="file", desc="ingest", disable=not progress, dynamic_ncols=True) as bar:
-            for batch in _batches(iter_article_files(paths), self.batch_size):
-                incoming = []
-                for path in batch:
-                    try:
-                        document = load_file(path)
-                    except InvalidDocumentError as exc:
-                        report.errors[str(path)] = str(exc)
-                        continue
-                    incoming.append(Incoming(document, origin=str(path.resolve()), name=str(path)))
-                chunks += self.add(incoming, report, replace_existing=True, bulk=True)
-                bar.update(len(batch))
+        with tqdm(total=total, unit="article", desc="ingest", disable=not progress, dynamic_ncols=True) as bar:
+
+            def advance(done: int) -> None:
+                bar.update(done)
                 bar.set_postfix(chunks=chunks, chunks_per_s=f"{chunks / (time.perf_counter() - started):.1f}")
+
+            try:
+                for batch in _batches(items, self.batch_size):
+                    incoming = []
+                    for item in batch:
+                        if isinstance(item, ArticleError):
+                            report.errors[item.name] = item.message
+                            advance(1)
+                        else:
+                            incoming.append(item)
+                    if incoming:
+                        chunks += self.add(incoming, report, replace_existing=True, bulk=True, progress=advance)
+            except KeyboardInterrupt:
+                raise IngestInterrupted(report) from None
         return report
 
 

@@ -14,7 +14,9 @@ class Document(BaseModel):
     text: str
     title: str | None = None
     date: str | None = None
-    source: str | None = None
+    source: str | None = Field(default=None, description="The outlet (site name) that published it.")
+    url: str | None = Field(default=None, description="Where it was published (the page's canonical URL).")
+    author: str | None = None
     content_hash: str = ""
 
 

@@ -8,6 +8,7 @@ answer (`answering`). Writes go through `indexing.Indexer` to the store, which o
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from qa_service.answering.question import names_not_in_corpus
 from qa_service.answering.short_answer import question_focus
 from qa_service.chunking import Chunker
 from qa_service.config import Settings
+from qa_service.converters import ArticleError
 from qa_service.embedding import Embedder, build_embedder
 from qa_service.errors import DocumentExistsError, DocumentNotFoundError
 from qa_service.indexing import Incoming, Indexer
@@ -191,9 +193,24 @@ class QAService:
 
     def ingest_paths(self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True) -> IngestReport:
         """Load files and folders in batches; a bad file is reported by name and nothing indexed is lost."""
-        report = self.indexer.ingest_paths(paths, progress=progress, keep_ids=keep_ids)
-        self.store.flush()
-        return report
+        from qa_service.inputs import count_file_items, file_items
+
+        total = count_file_items(paths) if progress else None
+        return self.ingest(file_items(paths), total=total, progress=progress, keep_ids=keep_ids)
+
+    def ingest(
+        self,
+        items: Iterable[Incoming | ArticleError],
+        *,
+        total: int | None = None,
+        progress: bool = True,
+        keep_ids: bool = True,
+    ) -> IngestReport:
+        """Bulk-ingest a stream of articles (`inputs`: files, URLs, feeds) in batches; see `Indexer.ingest`."""
+        try:
+            return self.indexer.ingest(items, total=total, progress=progress, keep_ids=keep_ids)
+        finally:
+            self.store.flush()
 
 
 def _passages(

@@ -6,13 +6,16 @@ import inspect
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from qa_service.config import Settings, get_settings
 from qa_service.errors import QAServiceError
 from qa_service.schemas import Answer, IngestReport
+
+if TYPE_CHECKING:
+    from qa_service.service import QAService
 
 app = typer.Typer(help="Question answering over your news articles, with exact citations.", no_args_is_help=True)
 
@@ -33,20 +36,39 @@ def _service(settings: Settings, *, reset: bool = False):  # noqa: ANN202 - impo
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Article files (.txt, .md) or folders of them.")],
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Article files (.txt, .md, .html, .jsonl, .csv), folders of them, or URLs of pages.",
+            show_default=False,
+        ),
+    ] = None,
+    feed: Annotated[
+        list[str] | None,
+        typer.Option(help="An RSS or Atom feed (URL or file): each entry's page is ingested. Repeatable."),
+    ] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start a new index from these files only.")] = False,
 ) -> None:
-    """Add articles to the index (re-ingesting an unchanged file does nothing).
+    """Add articles to the index (re-ingesting an unchanged file or page does nothing).
 
-    Files are embedded and committed in batches: interrupted, the same command resumes where it stopped.
+    Articles are embedded and committed in batches: interrupted, the same command resumes where it stopped. A
+    feed's entries already indexed are not fetched again, so running `ingest --feed URL` every hour follows it.
     """
+    from qa_service.feeds import is_url
+
+    sources, feeds = sources or [], feed or []
+    if not sources and not feeds:
+        _fail("give files, folders or URLs to ingest, or --feed URL", 2)
+    urls = [s for s in sources if is_url(s)]
+    paths = [Path(s) for s in sources if not is_url(s)]
     missing = [str(p) for p in paths if not p.exists()]
+    missing += [f for f in feeds if not is_url(f) and not Path(f).exists()]
     if missing:
         _fail(f"no such file or folder: {', '.join(missing)}", 2)
     settings = get_settings()
     service = _service(settings, reset=rebuild)
     try:
-        report = service.ingest_paths(paths, progress=True, keep_ids=False)
+        report = _ingest_all(service, settings, paths, urls, feeds)
         stats = service.stats()
     finally:
         service.close()
@@ -58,6 +80,32 @@ def ingest(
     typer.echo(ingest_summary(report, stats, settings.index_dir))
     if report.errors:
         raise typer.Exit(1)
+
+
+def _ingest_all(
+    service: QAService, settings: Settings, paths: list[Path], urls: list[str], feeds: list[str]
+) -> IngestReport:
+    """Files, then pages, then feeds, as one stream; Ctrl-C says what was saved and exits 130."""
+    from itertools import chain
+
+    from qa_service.fetch import fetcher_for
+    from qa_service.indexing import IngestInterrupted
+    from qa_service.inputs import count_file_items, feed_items, file_items, url_items
+
+    total = None if feeds else count_file_items(paths) + len(urls)
+    with fetcher_for(settings) as fetcher:
+        items = chain(file_items(paths), url_items(urls, fetcher), feed_items(feeds, fetcher, service.indexed))
+        try:
+            return service.ingest(items, total=total, progress=True, keep_ids=False)
+        except IngestInterrupted as stop:
+            saved = stop.report.counts.get("added", 0) + stop.report.counts.get("replaced", 0)
+            typer.secho(
+                f"\ninterrupted: {_count(saved, 'article')} saved by this run. Run the same command again to go on: "
+                "what is saved is skipped.",
+                fg=typer.colors.YELLOW,
+                err=True,
+            )
+            raise typer.Exit(130) from None
 
 
 def _count(n: int, noun: str) -> str:

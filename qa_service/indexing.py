@@ -32,6 +32,13 @@ class Incoming:
     name: str | None = None  # how to name it in messages: the path as the user gave it
 
 
+@dataclass(frozen=True)
+class AlreadyIndexed:
+    """An article known to be in the index without reading it again (a feed entry whose page is): unchanged."""
+
+    doc_id: str
+
+
 class IngestInterrupted(KeyboardInterrupt):
     """Ctrl-C during a bulk ingest, with the report of what was committed before it (the rest resumes)."""
 
@@ -181,7 +188,7 @@ class Indexer:
 
     def ingest(
         self,
-        items: Iterable[Incoming | ArticleError],
+        items: Iterable[Incoming | ArticleError | AlreadyIndexed],
         *,
         total: int | None = None,
         progress: bool = True,
@@ -205,6 +212,9 @@ class Indexer:
                     for item in batch:
                         if isinstance(item, ArticleError):
                             report.errors[item.name] = item.message
+                            advance(1)
+                        elif isinstance(item, AlreadyIndexed):
+                            report.record("unchanged", item.doc_id)
                             advance(1)
                         else:
                             incoming.append(item)

@@ -21,7 +21,7 @@ from qa_service.config import Settings
 from qa_service.converters import ArticleError
 from qa_service.embedding import Embedder, build_embedder
 from qa_service.errors import DocumentExistsError, DocumentNotFoundError
-from qa_service.indexing import Incoming, Indexer
+from qa_service.indexing import AlreadyIndexed, Incoming, Indexer
 from qa_service.relatedness import relation
 from qa_service.retrieval import HybridRetriever, RetrievedChunk
 from qa_service.schemas import Answer, Document, DocumentSummary, IngestReport, Passage, SearchResult
@@ -187,6 +187,11 @@ class QAService:
         `bulk`: many documents, nothing else to serve: the embedder may use every core."""
         return self.indexer.add_all((Incoming(d) for d in documents), replace_existing=replace_existing, bulk=bulk)
 
+    def indexed(self, doc_ids: list[str]) -> set[str]:
+        """Which of these ids the index holds (a feed's entries already ingested are not fetched again)."""
+        with self.store.read() as reader:
+            return set(reader.states(doc_ids))
+
     def delete_document(self, doc_id: str) -> None:
         if not self.store.delete([doc_id]):
             raise DocumentNotFoundError(f"no document with id {doc_id!r}")
@@ -200,7 +205,7 @@ class QAService:
 
     def ingest(
         self,
-        items: Iterable[Incoming | ArticleError],
+        items: Iterable[Incoming | ArticleError | AlreadyIndexed],
         *,
         total: int | None = None,
         progress: bool = True,

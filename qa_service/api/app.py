@@ -40,6 +40,8 @@ from qa_service.config import Settings, get_settings
 from qa_service.errors import (
     DocumentExistsError,
     DocumentNotFoundError,
+    FetchFailedError,
+    FetchRefusedError,
     IndexCorruptError,
     IndexMismatchError,
     InvalidDocumentError,
@@ -61,6 +63,8 @@ _STATUS = {
     DocumentNotFoundError: status.HTTP_404_NOT_FOUND,
     DocumentExistsError: status.HTTP_409_CONFLICT,
     InvalidDocumentError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    FetchRefusedError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    FetchFailedError: status.HTTP_502_BAD_GATEWAY,
     IndexMismatchError: status.HTTP_503_SERVICE_UNAVAILABLE,
     IndexCorruptError: status.HTTP_503_SERVICE_UNAVAILABLE,
 }

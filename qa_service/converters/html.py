@@ -13,8 +13,10 @@ MIN_ARTICLE_WORDS = 20  # a 404 page, a cookie wall or an index page leaves a li
 _DATE_PARAMS = {"extensive_search": False, "original_date": True}  # metadata only: "© 2025" is no date
 
 
-def convert(data: bytes | str, name: str, *, url: str | None = None) -> Article:
-    """The article of one page (bytes: trafilatura finds the encoding); raises when there is no article text."""
+def convert(data: bytes | str, name: str, *, url: str | None = None, outlet: str | None = None) -> Article:
+    """The article of one page (bytes: trafilatura finds the encoding); raises when there is no article text.
+
+    The outlet is the page's site name, else `outlet` (a feed's title), else the host name."""
     import trafilatura  # 0.3 s to import: only when a page comes
 
     extracted = trafilatura.bare_extraction(
@@ -30,7 +32,7 @@ def convert(data: bytes | str, name: str, *, url: str | None = None) -> Article:
     if len(text.split()) < MIN_ARTICLE_WORDS:
         raise InvalidDocumentError("no article text found on this page (navigation, a notice or an index page only)")
     canonical = extracted.url or url
-    outlet = extracted.sitename or _host(canonical)
+    outlet = extracted.sitename or outlet or _host(canonical)
     return with_date_line(
         text,
         name,

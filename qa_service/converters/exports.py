@@ -50,8 +50,10 @@ def read_csv(path: Path, name: str) -> Iterator[Article | ArticleError]:
             if "text" not in header:
                 yield ArticleError(name, f"no `text` column (the header has: {', '.join(header) or 'nothing'})")
                 return
+            start = rows.line_num + 1  # a quoted field may span lines: a row is named by its first
             for row in rows:
-                yield _article(row, f"{name}:{rows.line_num}")
+                yield _article(row, f"{name}:{start}")
+                start = rows.line_num + 1
         except UnicodeDecodeError as exc:
             yield ArticleError(name, f"not valid UTF-8 text (byte {exc.start} of a block near line {rows.line_num})")
         except csv.Error as exc:

@@ -61,11 +61,19 @@ def terms(text: str) -> list[str]:
     base form ("met" -> "meet") before stemming.
     """
     irregular = irregular_forms()
-    plain = unicodedata.normalize("NFKD", text.lower())
-    if not plain.isascii():
-        plain = "".join(c for c in plain if not unicodedata.combining(c))
-    words = [irregular.get(w, w) for w in _WORD.findall(plain) if w not in STOPWORDS and w != "_"]
+    words = [irregular.get(w, w) for w in _WORD.findall(_plain(text)) if w not in STOPWORDS and w != "_"]
     return _stemmer().stemWords(words)
+
+
+def word_key(word: str) -> str:
+    """One word as `terms` writes it, stopword or not: how answering compares a token with the question's words."""
+    plain = _plain(word)
+    return _stemmer().stemWord(irregular_forms().get(plain, plain))
+
+
+def _plain(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text.lower())
+    return plain if plain.isascii() else "".join(c for c in plain if not unicodedata.combining(c))
 
 
 @lru_cache(maxsize=1)

@@ -184,7 +184,7 @@ def bench_store(settings: Settings, service: Any, root: Path, sizes: list[int], 
             sized = scratch_settings(settings, index_dir)
             engine = None
             if sized.store == "milvus" and not sized.milvus_uri:
-                from qa_service.store.milvus import lite_server
+                from qa_service.store.milvus.lite import lite_server
 
                 uri, engine = stack.enter_context(lite_server(index_dir / "milvus.db"))
                 sized = sized.model_copy(update={"milvus_uri": uri})

@@ -322,10 +322,18 @@ def migrate(
     """
     if to != "milvus":
         _fail(f"--to must be milvus (the embedded store is the source), got {to!r}", 2)
+    from qa_service.indexing import complete_stored
+    from qa_service.store.embedded import EmbeddedStore
     from qa_service.store.migrate import migrate_to_milvus
 
     settings = get_settings()
     try:
+        if EmbeddedStore.exists(settings.index_dir):  # labels and sentence terms an earlier version did not store
+            source = EmbeddedStore(settings.index_dir, EmbeddedStore.stored_config(settings.index_dir)).open()
+            try:
+                complete_stored(source)
+            finally:
+                source.close()
         report = migrate_to_milvus(settings, batch=batch)
     except QAServiceError as exc:
         _fail(str(exc))

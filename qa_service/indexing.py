@@ -18,9 +18,12 @@ from qa_service.analysis import sentence_spans, terms
 from qa_service.chunking import Chunker
 from qa_service.converters import ArticleError
 from qa_service.embedding import Embedder
-from qa_service.ingest import validate_doc_id
+from qa_service.ingest import document_label, validate_doc_id
+from qa_service.phrases import type_sentences
 from qa_service.schemas import Document, IngestReport
 from qa_service.store import DocumentStore, PreparedDocument
+
+LABEL_SOURCE_CHARS = 480  # the opening a label is derived from: enough for its 80 characters
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,8 @@ class Indexer:
     def _prepare_group(self, incoming: Sequence[Incoming], *, bulk: bool) -> list[PreparedDocument]:
         parts = []
         texts: list[str] = []
+        sentence_texts: list[str] = []
+        sentence_starts: list[int] = []
         for item in incoming:
             document = item.document
             validate_doc_id(document.doc_id)
@@ -154,26 +159,34 @@ class Indexer:
             parts.append((item, chunks, chunk_terms, sentences, sentence_terms))
             texts.extend(document.text[s:e] for s, e in chunks)
             texts.extend(document.text[s:e] for s, e in sentences)
+            sentence_texts.extend(document.text[s:e] for s, e in sentences)
+            sentence_starts.extend(s for s, _ in sentences)
+        phrases = type_sentences(sentence_texts, sentence_starts)
         vectors = self.embedder.embed(texts, bulk=bulk)
         out = []
         row = 0
+        typed = 0
         for item, chunks, chunk_terms, sentences, sentence_terms in parts:
             chunk_vectors = vectors[row : row + len(chunks)]
             row += len(chunks)
             sentence_vectors = vectors[row : row + len(sentences)]
             row += len(sentences)
+            document = item.document
             out.append(
                 PreparedDocument(
-                    document=item.document,
+                    document=document,
                     origin=item.origin,
+                    label=document_label(document.text[:LABEL_SOURCE_CHARS], document.title),
                     chunks=chunks,
                     chunk_terms=chunk_terms,
                     chunk_vectors=chunk_vectors,
                     sentences=sentences,
                     sentence_terms=sentence_terms,
                     sentence_vectors=sentence_vectors,
+                    sentence_phrases=phrases[typed : typed + len(sentences)],
                 )
             )
+            typed += len(sentences)
         return out
 
     # ---- many ----------------------------------------------------------------------------------------------
@@ -223,6 +236,46 @@ class Indexer:
             except KeyboardInterrupt:
                 raise IngestInterrupted(report) from None
         return report
+
+
+def type_stored(store: DocumentStore, *, batch: int = 512, progress: bool = True) -> int:
+    """Type the sentences an earlier version stored without phrases (spaCy over the stored text, no embedding):
+    a one-off migration at the first start, with a progress bar. Returns the sentences typed."""
+    done = 0
+    with tqdm(desc="typing stored sentences", unit="sentence", disable=not progress, dynamic_ncols=True) as bar:
+        while rows := store.untyped_sentences(batch):
+            with store.read() as reader:
+                documents = reader.documents(sorted({doc_id for doc_id, _, _, _ in rows}))
+            rows = [row for row in rows if row[0] in documents]
+            phrases = type_sentences([documents[d].text[s:e] for d, _, s, e in rows], [s for _, _, s, _ in rows])
+            if not rows or not store.set_phrases([(d, o, p) for (d, o, _, _), p in zip(rows, phrases, strict=True)]):
+                break  # deleted meanwhile: nothing left that this loop can type
+            done += len(rows)
+            bar.update(len(rows))
+    return done
+
+
+def complete_stored(store: DocumentStore, *, batch: int = 100) -> int:
+    """Fill in what an earlier version stored without (each document's label, its sentences' terms), from the
+    stored text: no model, a one-off at the first start. Returns the documents completed."""
+    done = 0
+    while ids := store.incomplete_documents(batch):
+        with store.read() as reader:
+            documents = reader.documents(ids)
+            spans = [(doc_id, 0, len(d.text)) for doc_id, d in documents.items()]
+            sentences = reader.sentences(spans, margin=0, vectors=False)
+        items = [
+            (
+                doc_id,
+                document_label(d.text[:LABEL_SOURCE_CHARS], d.title),
+                [terms(d.text[s.start : s.end]) for s in sentences.get(doc_id, [])],
+            )
+            for doc_id, d in documents.items()
+        ]
+        if not store.complete_documents(items):
+            break  # deleted meanwhile: nothing left that this loop can complete
+        done += len(items)
+    return done
 
 
 def _searchable(chunk_text: str, title: str | None) -> str:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa_service.analysis import terms
 from qa_service.store import StoredChunk, StoreReader
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the difference between neighbouring ranks
@@ -37,9 +36,11 @@ class HybridRetriever:
         self.dense_weight = dense_weight
         self.keyword_weight = keyword_weight
 
-    def search(self, reader: StoreReader, query_vector: np.ndarray, query: str, top_k: int) -> list[RetrievedChunk]:
+    def search(
+        self, reader: StoreReader, query_vector: np.ndarray, query_terms: Sequence[str], top_k: int
+    ) -> list[RetrievedChunk]:
+        """The best `top_k` chunks for a query's vector and its `analysis.terms`."""
         depth = max(50, top_k * 10)
-        query_terms = terms(query)
         candidates: list[tuple[int, float]] | None = None
         dense: dict[int, float] = {}
         if self.dense_weight == self.keyword_weight:  # an engine's RRF weighs both rankings alike

@@ -18,6 +18,7 @@ class Document(BaseModel):
     url: str | None = Field(default=None, description="Where it was published (the page's canonical URL).")
     author: str | None = None
     content_hash: str = ""
+    label: str = Field(default="", description="A readable name, stored at ingest (see `DocumentSummary.label`).")
 
 
 class Chunk(BaseModel):
@@ -125,6 +126,10 @@ class Answer(BaseModel):
     not_found: list[str] = Field(
         default_factory=list,
         description="Names the question mentions that occur nowhere in the articles (the reason to abstain).",
+    )
+    reason: str | None = Field(
+        default=None,
+        description='Why the service abstained, when it can say what the articles lack ("The articles name no judge.")',
     )
     passages: list[Passage]
     timings_ms: dict[str, float]

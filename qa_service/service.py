@@ -7,6 +7,8 @@ answer (`answering`). Writes go through `indexing.Indexer` to the store, which o
 
 from __future__ import annotations
 
+import logging
+import sys
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,18 +16,19 @@ from pathlib import Path
 
 from qa_service.analysis import ANALYZER
 from qa_service.answering import AnswerBackend, AnswerContext, Extraction, ExtractiveAnswerer, build_backend
-from qa_service.answering.question import names_not_in_corpus
-from qa_service.answering.short_answer import question_focus
+from qa_service.answering.question import QuestionAnalysis, analyse_question, names_not_in_corpus
 from qa_service.chunking import Chunker
 from qa_service.config import Settings
 from qa_service.converters import ArticleError
 from qa_service.embedding import Embedder, build_embedder
 from qa_service.errors import DocumentExistsError, DocumentNotFoundError
-from qa_service.indexing import AlreadyIndexed, Incoming, Indexer
+from qa_service.indexing import AlreadyIndexed, Incoming, Indexer, complete_stored, type_stored
 from qa_service.relatedness import relation
 from qa_service.retrieval import HybridRetriever, RetrievedChunk
 from qa_service.schemas import Answer, Document, DocumentSummary, IngestReport, Passage, SearchResult
 from qa_service.store import DocumentStore, IndexConfig, build_store
+
+log = logging.getLogger(__name__)
 
 
 class QAService:
@@ -59,6 +62,12 @@ class QAService:
             self.settings.chunk_size, self.settings.chunk_overlap, self.embedder.count_tokens, self.embedder.max_tokens
         )
         self._store = build_store(self.settings, self.index_config).open(reset=reset)
+        completed = complete_stored(self._store)
+        if completed:
+            log.info("stored labels and sentence terms for %d documents indexed by an earlier version", completed)
+        typed = type_stored(self._store, progress=sys.stderr.isatty())
+        if typed:
+            log.info("typed %d sentences indexed by an earlier version (entities and noun phrases)", typed)
         self._indexer = Indexer(self._store, self.embedder, chunker, batch_size=self.settings.ingest_batch)
         return self
 
@@ -101,15 +110,15 @@ class QAService:
         """Answer from the store; `min_score` overrides QA_MIN_SCORE (the evaluation's threshold sweep)."""
         top_k = top_k or self.settings.top_k
         started = time.perf_counter()
-        parsed = self._parser.submit(question_focus, question)  # spaCy reads the question while we embed it
+        parsed = self._parser.submit(analyse_question, question)  # spaCy reads the question while we embed it
         vector = self.embedder.embed([question])[0]
+        analysis = parsed.result()
         embedded = time.perf_counter()
         with self.store.read() as reader:
-            hits = self.retriever.search(reader, vector, question, top_k)
+            hits = self.retriever.search(reader, vector, analysis.terms, top_k)
             retrieved = time.perf_counter()
-            context = AnswerContext.build(reader, question, vector, hits)
-            parsed.result()
-            missing = names_not_in_corpus(question, reader)
+            context = AnswerContext.build(reader, analysis, vector, hits)
+            missing = names_not_in_corpus(analysis, reader)
             if missing:  # whatever the nearest sentence says, it is not about what the question names
                 extraction = Extraction(answerable=False, confidence=0.0, answer=None, citations=[], not_found=missing)
             else:
@@ -126,7 +135,8 @@ class QAService:
             citations=extraction.citations,
             sources=extraction.sources,
             not_found=extraction.not_found,
-            passages=_passages(context.documents, hits, question, self.settings.related_min_similarity),
+            reason=extraction.reason,
+            passages=_passages(context.documents, hits, analysis, self.settings.related_min_similarity),
             timings_ms={
                 "embed": round((embedded - started) * 1000, 2),
                 "retrieve": round((retrieved - embedded) * 1000, 2),
@@ -136,11 +146,13 @@ class QAService:
         )
 
     def search(self, query: str, top_k: int | None = None) -> SearchResult:
+        parsed = self._parser.submit(analyse_question, query)
         vector = self.embedder.embed([query])[0]
+        analysis = parsed.result()
         with self.store.read() as reader:
-            hits = self.retriever.search(reader, vector, query, top_k or self.settings.top_k)
+            hits = self.retriever.search(reader, vector, analysis.terms, top_k or self.settings.top_k)
             documents = reader.documents([h.chunk.doc_id for h in hits])
-        passages = _passages(documents, hits, query, self.settings.related_min_similarity)
+        passages = _passages(documents, hits, analysis, self.settings.related_min_similarity)
         return SearchResult(query=query, passages=passages)
 
     def list_documents(self, *, offset: int = 0, limit: int | None = None) -> list[DocumentSummary]:
@@ -219,7 +231,10 @@ class QAService:
 
 
 def _passages(
-    documents: dict[str, Document], hits: list[RetrievedChunk], question: str, min_similarity: float
+    documents: dict[str, Document],
+    hits: list[RetrievedChunk],
+    question: QuestionAnalysis,
+    min_similarity: float,
 ) -> list[Passage]:
     passages = []
     for hit in hits:

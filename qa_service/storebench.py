@@ -102,12 +102,14 @@ class SyntheticCorpus:
                     PreparedDocument(
                         document=Document(doc_id=doc_id, text=text, source="synthetic", content_hash=doc_id),
                         origin=None,
+                        label=doc_id,
                         chunks=[(0, len(text))],
                         chunk_terms=[[t for p in chosen for t in self.terms[p]]],
                         chunk_vectors=chunk_vectors[i : i + 1],
                         sentences=spans,
                         sentence_terms=[self.terms[p] for p in chosen],
                         sentence_vectors=sentence_vectors[start : start + length],
+                        sentence_phrases=[()] * len(spans),
                     )
                 )
             yield out

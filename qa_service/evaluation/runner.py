@@ -64,7 +64,13 @@ def build_eval_index(service: QAService, eval_set: EvalSet, *, progress: bool) -
         # Identical text: retrieving the original is as right as retrieving the duplicate.
         eval_set.notes.append(f"{len(report.duplicates)} documents have the same text as another; gold ids mapped")
         eval_set.items = [
-            EvalItem(i.id, i.question, i.answers, tuple(dict.fromkeys(report.duplicates.get(d, d) for d in i.doc_ids)))
+            EvalItem(
+                i.id,
+                i.question,
+                i.answers,
+                tuple(dict.fromkeys(report.duplicates.get(d, d) for d in i.doc_ids)),
+                i.kind,
+            )
             for i in eval_set.items
         ]
     known = {summary.doc_id for summary in service.list_documents()}

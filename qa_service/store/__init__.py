@@ -1,6 +1,6 @@
 """The index store: documents, chunks, sentences and their vectors behind one interface (`base.py`).
 
-`embedded.py` is the default (SQLite + FAISS in the index folder, QA_STORE=faiss); `milvus.py` keeps everything in
+`embedded/` is the default (SQLite + FAISS in the index folder, QA_STORE=faiss); `milvus/` keeps everything in
 Milvus (QA_STORE=milvus) so that several API replicas share one corpus. `build_store` picks the one the settings
 name.
 """
@@ -20,6 +20,7 @@ from qa_service.store.base import (
     StoredSentence,
     StoreReader,
     StoreStats,
+    TypedSpan,
 )
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "StoreStats",
     "StoredChunk",
     "StoredSentence",
+    "TypedSpan",
     "build_store",
     "drop_scratch_store",
     "scratch_settings",

@@ -1,11 +1,14 @@
 """What every store implements, and the records that cross its boundary.
 
 Retrieval, answering and the API talk to a `DocumentStore` and a `StoreReader` only, so the embedded store
-(SQLite + FAISS, `embedded.py`) and a distributed engine can be swapped by a setting.
+(SQLite + FAISS, `embedded/`) and a distributed engine (`milvus/`) can be swapped by a setting. Stores only store:
+everything derived from a document's text (label, terms, sentence phrases) is computed by the indexer and arrives
+in a `PreparedDocument`; no store module imports `ingest`, `analysis` or another store.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, fields
@@ -68,17 +71,37 @@ class IndexConfig:
 
 
 @dataclass(frozen=True)
+class TypedSpan:
+    """A phrase of a sentence found once at ingest: a named entity or a noun chunk."""
+
+    start: int  # offsets in the DOCUMENT text
+    end: int
+    label: str  # a spaCy entity label (PERSON, ORG, GPE, DATE, CARDINAL, MONEY, ...) or "NP" for a noun chunk
+
+
+Phrases = tuple[TypedSpan, ...]
+
+
+@dataclass(frozen=True)
 class PreparedDocument:
     """A document with everything derived from it, ready to be written in one transaction."""
 
     document: Document
     origin: str | None  # the file it came from (None: the API); a different file may not take its id
+    label: str  # a readable name for listings and citations (`ingest.document_label`)
     chunks: list[tuple[int, int]]  # (start, end) in document.text
     chunk_terms: list[list[str]]  # keyword terms of each chunk (with the title), `analysis.terms`
     chunk_vectors: np.ndarray  # float32, one row per chunk
     sentences: list[tuple[int, int]]
     sentence_terms: list[list[str]]
     sentence_vectors: np.ndarray  # one row per sentence (stored as float16)
+    # one tuple per sentence (empty: typed, nothing found); None, or a list shorter than `sentences` (the
+    # default: empty), for sentences never typed
+    sentence_phrases: Sequence[Phrases | None] = ()
+
+    def phrases_of(self, ordinal: int) -> Phrases | None:
+        """The phrases of one sentence, None when it was not typed."""
+        return self.sentence_phrases[ordinal] if ordinal < len(self.sentence_phrases) else None
 
 
 @dataclass(frozen=True)
@@ -98,6 +121,7 @@ class StoredSentence:
     start: int
     end: int
     vector: np.ndarray | None  # float32; None when not asked for
+    phrases: Phrases | None = None  # None: this sentence was never typed (an index built before typing)
 
 
 @dataclass(frozen=True)
@@ -199,6 +223,42 @@ class DocumentStore(Protocol):
     def flush(self) -> None:
         """Persist derived caches (e.g. the dense index) so the next start is fast; safe to skip."""
         ...
+
+    def untyped_sentences(self, limit: int) -> list[tuple[str, int, int, int]]:
+        """Up to `limit` (doc_id, ordinal, start, end) of sentences whose phrases are None (stored before sentences
+        were typed at ingest), for the indexer to type them without embedding anything again."""
+        ...
+
+    def set_phrases(self, items: Sequence[tuple[str, int, Phrases]]) -> int:
+        """Store the phrases of these (doc_id, ordinal) sentences, all or nothing; returns the sentences updated
+        (a sentence of a document replaced or deleted meanwhile is left out)."""
+        ...
+
+    def incomplete_documents(self, limit: int) -> list[str]:
+        """Up to `limit` ids of documents stored without what the indexer now derives at ingest (their label, the
+        terms of their sentences): those of an index written by an earlier version."""
+        ...
+
+    def complete_documents(self, items: Sequence[tuple[str, str, Sequence[Sequence[str]]]]) -> int:
+        """Store (doc_id, label, terms of each sentence) for documents `incomplete_documents` named, all or
+        nothing; returns the documents updated."""
+        ...
+
+
+def encode_phrases(phrases: Phrases | None, sentence_start: int) -> str | None:
+    """Phrases as compact JSON, offsets relative to the sentence (`[[0, 8, "PERSON"], ...]`); None stays None."""
+    if phrases is None:
+        return None
+    return json.dumps(
+        [[p.start - sentence_start, p.end - sentence_start, p.label] for p in phrases], separators=(",", ":")
+    )
+
+
+def decode_phrases(value: str | None, sentence_start: int) -> Phrases | None:
+    """The inverse of `encode_phrases`: document offsets again."""
+    if value is None:
+        return None
+    return tuple(TypedSpan(sentence_start + s, sentence_start + e, label) for s, e, label in json.loads(value))
 
 
 def batched(items: Sequence[int] | Sequence[str], size: int = 500) -> Iterator[list]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,12 @@ import pytest
 
 from qa_service.analysis import ANALYZER
 from qa_service.errors import DocumentNotFoundError, IndexCorruptError, IndexMismatchError
+from qa_service.indexing import Incoming
+from qa_service.ingest import make_document
+from qa_service.phrases import type_sentences
+from qa_service.schemas import Document
 from qa_service.service import QAService
+from qa_service.store import TypedSpan
 from qa_service.store.embedded import CACHE_NAME, DB_NAME, EmbeddedStore
 
 from .conftest import article, assert_store_consistent, fake_settings
@@ -242,3 +248,80 @@ def test_mentions_a_word_or_a_typo_of_one(fake_service: QAService) -> None:
         assert reader.mentions("rivertn")  # one letter missing: a typo of a word the articles have
         assert not reader.mentions("tokyo")
         assert not reader.mentions("rivers")  # two edits away is another word
+
+
+def _untitled(doc_id: str = "untitled") -> Document:
+    return make_document("Mayor Ada Quill opened the library in Paris on Monday. It holds 40,000 books.", doc_id)
+
+
+def test_labels_and_phrases_are_stored_at_ingest_and_read_back(fake_service: QAService) -> None:
+    """The indexer derives the label and types each sentence once; the store keeps both and returns them."""
+    fake_service.add_documents([_untitled(), article(1)])
+    with fake_service.store.read() as reader:
+        documents = reader.documents(["untitled", "riverton-1"])
+        first = reader.sentences([("untitled", 0, 10)], margin=0)["untitled"][0]
+        summaries = {s.doc_id: s.label for s in reader.summaries()}
+    assert documents["untitled"].label == "Mayor Ada Quill opened the library in Paris on Monday"
+    assert documents["riverton-1"].label == "Riverton 1 opens a library"
+    assert summaries == {"untitled": documents["untitled"].label, "riverton-1": "Riverton 1 opens a library"}
+    text = documents["untitled"].text
+    typed = {(text[p.start : p.end], p.label) for p in first.phrases}
+    assert {("Ada Quill", "PERSON"), ("Paris", "GPE"), ("Monday", "DATE"), ("the library", "NP")} <= typed
+    citation = fake_service.ask("Who opened the library in Paris?").citations[0]
+    assert citation.doc_id == "untitled" and citation.label == documents["untitled"].label
+
+
+def test_phrases_round_trip_in_document_offsets(fake_service: QAService) -> None:
+    """Whatever phrases a write carries come back as they went in (stored relative to their sentence)."""
+    prepared = fake_service.indexer.prepare([Incoming(article(2))])[0]
+    second = prepared.sentences[1]
+    given = (TypedSpan(second[0], second[0] + 4, "ORG"), TypedSpan(second[1] - 5, second[1], "NP"))
+    phrases = [None, given, ()] + [() for _ in prepared.sentences[3:]]
+    fake_service.store.write([replace(prepared, sentence_phrases=phrases)])
+    with fake_service.store.read() as reader:
+        stored = reader.sentences([("riverton-2", 0, len(prepared.document.text))], margin=0)["riverton-2"]
+    assert [s.phrases for s in stored][:3] == [None, given, ()]
+    assert fake_service.store.untyped_sentences(10) == [("riverton-2", 0, *prepared.sentences[0])]
+
+
+def _make_old_format(index_dir: Path) -> None:
+    """The database as the previous version wrote it: no label, sentence terms or phrases columns."""
+    db = sqlite3.connect(index_dir / DB_NAME)
+    db.execute("DROP INDEX documents_incomplete")
+    db.execute("DROP INDEX sentences_untyped")
+    for table, column in (("documents", "label"), ("sentences", "terms"), ("sentences", "phrases")):
+        db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    db.commit()
+    db.close()
+
+
+def test_an_index_of_the_previous_format_opens_is_completed_and_typed_later(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    service = QAService(fake_settings(index_dir)).load()
+    service.add_documents([_untitled(), article(1), article(2)])
+    expected = assert_store_consistent(index_dir)
+    service.close()
+    _make_old_format(index_dir)
+    store = EmbeddedStore(index_dir, service.index_config).open()
+    assert store.incomplete_documents(10) == ["untitled", "riverton-1", "riverton-2"]
+    untyped = store.untyped_sentences(100)
+    assert len(untyped) == int(expected["meta"]["sentences"]), "every old sentence reads as untyped"
+    with store.read() as reader:
+        assert all(s.phrases is None for s in reader.sentences([("riverton-1", 0, 10_000)])["riverton-1"])
+        assert reader.documents(["untitled"])["untitled"].label == ""  # not known yet: the title's default
+    store.close()
+    reopened = QAService(fake_settings(index_dir)).load()  # the indexer completes labels and sentence terms
+    assert reopened.store.incomplete_documents(10) == []
+    assert reopened.summary("untitled").label == "Mayor Ada Quill opened the library in Paris on Monday"
+    doc_id, ordinal, start, end = untyped[0]
+    text = reopened.get_document(doc_id).text
+    phrases = type_sentences([text[start:end]], [start])[0]
+    assert reopened.store.set_phrases([(doc_id, ordinal, phrases), ("gone", 0, ())]) == 1
+    assert untyped[0] not in reopened.store.untyped_sentences(100)
+    with reopened.store.read() as reader:
+        assert reader.sentences([(doc_id, start, end)], margin=0)[doc_id][0].phrases == phrases
+    reopened.delete_document("riverton-2")  # a delete subtracts the sentence terms stored at completion
+    reopened.add_documents([article(1, topic="stadium")])
+    rows = assert_store_consistent(index_dir)
+    assert set(rows["documents"]) == {"untitled", "riverton-1"}
+    reopened.close()

@@ -4,14 +4,17 @@ clean-up after crashes, native fusion on the embedded store's scale, the same an
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from qa_service.errors import DocumentNotFoundError, IndexMismatchError
+from qa_service.indexing import Incoming
 from qa_service.retrieval import RRF_K, HybridRetriever, reciprocal_rank_fusion
 from qa_service.service import QAService
+from qa_service.store import TypedSpan
 from qa_service.store.milvus import MilvusStore, StoreUnavailableError
 
 from ..conftest import milvus_server
@@ -121,7 +124,7 @@ def test_a_write_that_dies_after_its_commit_is_whole_and_its_old_rows_swept(
     def killed(*_args: object) -> None:
         raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(store, "_remove_versions", killed)
+    monkeypatch.setattr(store, "remove_versions", killed)
     with pytest.raises(KeyboardInterrupt):
         service.add_documents([article(1, topic="stadium")])
     monkeypatch.undo()
@@ -390,7 +393,7 @@ def test_mentions_an_exact_word(service: QAService) -> None:
 
 def test_sentences_beyond_one_query_window_are_paged(service: QAService, monkeypatch: pytest.MonkeyPatch) -> None:
     """Milvus answers at most QUERY_WINDOW rows a query: the sentences of very long articles are read in pages."""
-    from qa_service.store import milvus
+    from qa_service.store.milvus import reader as milvus_reader
 
     service.add_documents([article(n) for n in range(3)])
     spans = [(f"riverton-{n}", 0, 10_000) for n in range(3)]
@@ -401,5 +404,73 @@ def test_sentences_beyond_one_query_window_are_paged(service: QAService, monkeyp
         return [(s.doc_id, s.ordinal, s.start, s.end, s.vector is not None) for v in found.values() for s in v]
 
     whole = read()
-    monkeypatch.setattr(milvus, "QUERY_WINDOW", 5)
+    monkeypatch.setattr(milvus_reader, "QUERY_WINDOW", 5)
     assert read() == whole and len(whole) == 12 and all(has_vector for *_, has_vector in whole)
+
+
+def test_labels_and_phrases_round_trip(service: QAService) -> None:
+    prepared = service.indexer.prepare([Incoming(article(2))])[0]
+    second = prepared.sentences[1]
+    given = (TypedSpan(second[0], second[0] + 4, "ORG"), TypedSpan(second[1] - 5, second[1], "NP"))
+    phrases = [None, given, ()] + [() for _ in prepared.sentences[3:]]
+    service.store.write([replace(prepared, sentence_phrases=phrases)])
+    service.add_documents([article(1)])
+    with service.store.read() as reader:
+        stored = reader.sentences([("riverton-2", 0, len(prepared.document.text))], margin=0)["riverton-2"]
+        typed = reader.sentences([("riverton-1", 0, 10_000)], margin=0)["riverton-1"]
+        assert reader.documents(["riverton-1"])["riverton-1"].label == "Riverton 1 opens a library"
+    assert [s.phrases for s in stored][:3] == [None, given, ()]
+    assert all(s.phrases is not None for s in typed) and any(p.label == "PERSON" for s in typed for p in s.phrases)
+    assert service.store.untyped_sentences(10) == [("riverton-2", 0, *prepared.sentences[0])]
+    typed_now = (TypedSpan(prepared.sentences[0][0], prepared.sentences[0][0] + 7, "GPE"),)
+    assert service.store.set_phrases([("riverton-2", 0, typed_now), ("gone", 3, ())]) == 1
+    assert service.store.untyped_sentences(10) == []
+    with service.store.read() as reader:
+        assert reader.sentences([("riverton-2", 0, 5)], margin=0)["riverton-2"][0].phrases == typed_now
+        assert len(reader.sentences([("riverton-2", 0, 10_000)])["riverton-2"]) == len(prepared.sentences)
+    assert_milvus_consistent(_uri(service))
+
+
+def test_a_store_of_format_1_is_upgraded_on_open_without_embedding_again(tmp_path: Path) -> None:
+    """Format 1 had no phrases field and Milvus Lite cannot add one: the sentences are copied into a collection
+    that has it, untyped, vectors and all."""
+    settings = milvus_settings(tmp_path / "index")
+    service = QAService(settings).load()
+    service.add_documents([article(n) for n in range(3)])
+    before = assert_milvus_consistent(_uri(service))
+    expected = service.ask(QUESTION)
+    client = service.store.client
+    name = service.store.name
+    fields = ["doc_id", "write_id", "ordinal", "start", "end", "terms", "vector"]
+    rows = client.query(name("sentences"), filter="", output_fields=fields, limit=10_000)
+    client.drop_collection(name("sentences"))
+    creator = service.store._creator()
+    _create_format_1_sentences(creator, name("sentences"))
+    client.insert(name("sentences"), rows)
+    client.upsert(name("meta"), [{"key": "format_version", "value": "1", "pad": [1.0, 0.0]}])
+    service.close()
+    upgraded = QAService(settings).load()
+    try:
+        assert assert_milvus_consistent(_uri(upgraded))["sentences"] == before["sentences"]
+        assert len(upgraded.store.untyped_sentences(1_000)) == len(rows)
+        assert upgraded.ask(QUESTION).citations == expected.citations
+    finally:
+        upgraded.close()
+
+
+def _create_format_1_sentences(creator: object, collection: str) -> None:
+    """The sentences collection as format 1 made it (no phrases field)."""
+    original = creator._schema
+
+    def without_phrases(**kwargs: object) -> object:
+        schema = original(**kwargs)
+        add_field = schema.add_field
+
+        def add(name: str, *args: object, **options: object) -> object:
+            return schema if name == "phrases" else add_field(name, *args, **options)
+
+        schema.add_field = add
+        return schema
+
+    creator._schema = without_phrases
+    creator.sentences(collection)

@@ -25,7 +25,16 @@ from qa_service.errors import DocumentExistsError, DocumentNotFoundError
 from qa_service.indexing import AlreadyIndexed, Incoming, Indexer, complete_stored, type_stored
 from qa_service.relatedness import relation
 from qa_service.retrieval import HybridRetriever, RetrievedChunk
-from qa_service.schemas import Answer, Document, DocumentSummary, IngestReport, Passage, SearchResult
+from qa_service.schemas import (
+    Answer,
+    Document,
+    DocumentSummary,
+    Filters,
+    IngestReport,
+    Passage,
+    SearchResult,
+    SourceCount,
+)
 from qa_service.store import DocumentStore, IndexConfig, build_store
 
 log = logging.getLogger(__name__)
@@ -106,8 +115,16 @@ class QAService:
 
     # ---- reading -------------------------------------------------------------------------------
 
-    def ask(self, question: str, top_k: int | None = None, *, min_score: float | None = None) -> Answer:
-        """Answer from the store; `min_score` overrides QA_MIN_SCORE (the evaluation's threshold sweep)."""
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        *,
+        min_score: float | None = None,
+        filters: Filters | None = None,
+    ) -> Answer:
+        """Answer from the store (from the articles `filters` allow); `min_score` overrides QA_MIN_SCORE (the
+        evaluation's threshold sweep)."""
         top_k = top_k or self.settings.top_k
         started = time.perf_counter()
         parsed = self._parser.submit(analyse_question, question)  # spaCy reads the question while we embed it
@@ -115,7 +132,7 @@ class QAService:
         analysis = parsed.result()
         embedded = time.perf_counter()
         with self.store.read() as reader:
-            hits = self.retriever.search(reader, vector, analysis.terms, top_k)
+            hits = self.retriever.search(reader, vector, analysis.terms, top_k, filters)
             retrieved = time.perf_counter()
             context = AnswerContext.build(reader, analysis, vector, hits)
             missing = names_not_in_corpus(analysis, reader)
@@ -145,19 +162,26 @@ class QAService:
             },
         )
 
-    def search(self, query: str, top_k: int | None = None) -> SearchResult:
+    def search(self, query: str, top_k: int | None = None, *, filters: Filters | None = None) -> SearchResult:
         parsed = self._parser.submit(analyse_question, query)
         vector = self.embedder.embed([query])[0]
         analysis = parsed.result()
         with self.store.read() as reader:
-            hits = self.retriever.search(reader, vector, analysis.terms, top_k or self.settings.top_k)
+            hits = self.retriever.search(reader, vector, analysis.terms, top_k or self.settings.top_k, filters)
             documents = reader.documents([h.chunk.doc_id for h in hits])
         passages = _passages(documents, hits, analysis, self.settings.related_min_similarity)
         return SearchResult(query=query, passages=passages)
 
-    def list_documents(self, *, offset: int = 0, limit: int | None = None) -> list[DocumentSummary]:
+    def list_documents(
+        self, *, offset: int = 0, limit: int | None = None, filters: Filters | None = None
+    ) -> list[DocumentSummary]:
         with self.store.read() as reader:
-            return reader.summaries(offset=offset, limit=limit)
+            return reader.summaries(offset=offset, limit=limit, filters=filters)
+
+    def sources(self, filters: Filters | None = None) -> list[SourceCount]:
+        """The outlets with their number of articles, most first."""
+        with self.store.read() as reader:
+            return reader.sources(filters)
 
     def summary(self, doc_id: str) -> DocumentSummary:
         with self.store.read() as reader:

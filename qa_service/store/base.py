@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from qa_service.errors import IndexMismatchError
-from qa_service.schemas import Document, DocumentSummary
+from qa_service.schemas import Document, DocumentSummary, Filters, SourceCount
 
 REBUILD_HINT = "rebuild it with `qa-service ingest --rebuild <your articles>` (or move the folder away)"
 
@@ -149,9 +149,19 @@ class StoreReader(Protocol):
     def documents(self, doc_ids: Sequence[str]) -> dict[str, Document]: ...
 
     def summaries(
-        self, *, offset: int = 0, limit: int | None = None, doc_ids: Sequence[str] | None = None
+        self,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        doc_ids: Sequence[str] | None = None,
+        filters: Filters | None = None,
     ) -> list[DocumentSummary]:
-        """In the order added, a page at a time; or just those of `doc_ids` (never the whole archive by accident)."""
+        """In the order added, a page at a time (of those `filters` allow); or just those of `doc_ids` (never the
+        whole archive by accident)."""
+        ...
+
+    def sources(self, filters: Filters | None = None) -> list[SourceCount]:
+        """The outlets with their number of articles (of those `filters` allow), most articles first."""
         ...
 
     def states(self, doc_ids: Sequence[str]) -> dict[str, DocumentState]: ...
@@ -160,16 +170,24 @@ class StoreReader(Protocol):
         """content hash -> doc_id, for the hashes already stored (duplicate detection)."""
         ...
 
-    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(chunk_id, cosine) best first."""
+    def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """(chunk_id, cosine) best first, among the chunks of the documents `filters` allow (inside the engine:
+        k of them when k match)."""
         ...
 
-    def keyword_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
-        """(chunk_id, score) best first; `terms` as `analysis.terms` makes them."""
+    def keyword_search(self, terms: Sequence[str], k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """(chunk_id, score) best first; `terms` as `analysis.terms` makes them; `filters` as in `dense_search`."""
         ...
 
     def hybrid_search(
-        self, vector: np.ndarray, terms: Sequence[str], k: int, *, depth: int, rrf_k: int
+        self,
+        vector: np.ndarray,
+        terms: Sequence[str],
+        k: int,
+        *,
+        depth: int,
+        rrf_k: int,
+        filters: Filters | None = None,
     ) -> list[tuple[int, float]] | None:
         """The engine's own fusion: `depth` dense and `depth` keyword hits fused by reciprocal rank, the best `k`
         as (chunk_id, sum of 1 / (rrf_k + rank)) with ranks from 1; None when the store cannot fuse (the

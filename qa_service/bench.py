@@ -1,6 +1,7 @@
 """`qa-service bench`: numbers, not a test. Ingest throughput, `/ask` over HTTP, and synthetic-corpus scaling.
 
-1. Ingest: the seed corpus into a temporary index (chunks/s, build time).
+1. Ingest: the seed corpus into a temporary index (chunks/s, build time); the embedding floor; cleaning a 5 MB
+   article and how soon the write path refuses it (QA_DOCUMENT_CPU_S).
 2. HTTP: the real server as a subprocess (`python -m qa_service serve`) on that temporary index, driven by
    qa_service/loadgen.py (the load test's driver) at concurrency 1 and 8 using the seed questions (bounded by a
    request count and a time limit); latency p50/p95/p99, requests/s, and the server's resident memory afterwards.
@@ -114,6 +115,52 @@ def bench_embedding(settings: Settings, embedder: Any, questions: list[str]) -> 
         f"{settings.torch_threads} thread(s), {rates[1]:.1f} texts/s with {settings.resolved_ingest_threads} "
         "(ingest threads)"
     )
+
+
+# ---- 1c. a 5 MB article ---------------------------------------------------------------------------------
+
+
+def long_article(seeds_dir: Path, chars: int) -> str:
+    """`chars` characters of seed paragraphs, each copy numbered so that cleaning keeps every one."""
+    from qa_service.ingest import iter_article_files
+
+    seed = "\n".join(path.read_text(encoding="utf-8") for path in iter_article_files([seeds_dir]))
+    lines = [line for line in seed.split("\n") if line.strip()]
+    out: list[str] = []
+    size, n = 0, 0
+    while size < chars:
+        out.extend(f"{line} (part {n})" for line in lines)
+        size += sum(len(line) + 10 for line in lines)
+        n += 1
+    return "\n\n".join(out)[:chars]
+
+
+def bench_large_article(settings: Settings, service: Any, chars: int = 5_000_000) -> None:  # noqa: ANN401
+    """Cleaning a 5 MB article (it was quadratic in its lines: 40,000 short lines took 24 s), and how soon the
+    write path refuses it under the default CPU budget (QA_DOCUMENT_CPU_S) instead of embedding it for an hour."""
+    from qa_service.indexing import Incoming
+    from qa_service.ingest import clean_text, make_document
+
+    article = long_article(Path(settings.seeds_dir), chars)
+    feed = "\n".join(f"line {i} of a feed" for i in range(chars // 20))[:chars]
+    one_line = article.replace("\n\n", " ")
+    timings = []
+    for raw in (article, feed, one_line):
+        began = time.process_time()
+        clean_text(raw)
+        timings.append(time.process_time() - began)
+    _echo(
+        f"clean a {chars / 1e6:.0f} MB article     {timings[0]:.2f} s CPU ({article.count(chr(10)) // 2 + 1:,} "
+        f"paragraphs); {timings[1]:.2f} s as {feed.count(chr(10)) + 1:,} short lines; {timings[2]:.2f} s as one line"
+    )
+    budget = service.indexer.budget("bench-5mb")
+    began = time.process_time()
+    with budget.active():
+        document = make_document(article, "bench-5mb")
+    _, refused = service.indexer.prepare([Incoming(document, budget=budget)])
+    spent = time.process_time() - began
+    outcome = f"refused: {refused[0][1]}" if refused else "NOT refused"
+    _echo(f"write a {chars / 1e6:.0f} MB article     {spent:.1f} s CPU until {outcome}")
 
 
 # ---- 2. HTTP --------------------------------------------------------------------------------------------
@@ -288,6 +335,7 @@ def run_bench(
         service = bench_ingest(settings, index_dir)
         questions = seed_questions()
         bench_embedding(settings, service.embedder, questions)
+        bench_large_article(settings, service)
         if not skip_http:
             bench_http(settings, index_dir, questions, requests=requests, max_seconds=max_seconds)
         if sizes:

@@ -70,6 +70,8 @@ def ingest(
     try:
         report = _ingest_all(service, settings, paths, urls, feeds)
         stats = service.stats()
+    except QAServiceError as exc:  # a full disk: what was committed stays, the same command resumes
+        _fail(str(exc))
     finally:
         service.close()
     _print_skipped(report.errors)
@@ -94,7 +96,12 @@ def _ingest_all(
 
     total = None if feeds else count_file_items(paths) + len(urls)
     with fetcher_for(settings) as fetcher:
-        items = chain(file_items(paths), url_items(urls, fetcher), feed_items(feeds, fetcher, service.indexed))
+        budget = service.indexer.budget
+        items = chain(
+            file_items(paths, budget),
+            url_items(urls, fetcher, budget),
+            feed_items(feeds, fetcher, service.indexed, budget),
+        )
         try:
             return service.ingest(items, total=total, progress=True, keep_ids=False)
         except IngestInterrupted as stop:
@@ -354,7 +361,7 @@ def bench(
     queries: Annotated[int, typer.Option(min=1, help="Questions per synthetic corpus size.")] = 100,
     skip_http: Annotated[bool, typer.Option("--skip-http", help="Skip the HTTP load test.")] = False,
     store: Annotated[
-        str | None, typer.Option(help="Store of the synthetic corpora: faiss or milvus (default QA_STORE).")
+        str | None, typer.Option(help="Store of the synthetic corpora: embedded or milvus (default QA_STORE).")
     ] = None,
 ) -> None:
     """Print performance numbers: ingest, /ask over HTTP, and synthetic 10k/100k-chunk corpora."""
@@ -366,8 +373,10 @@ def bench(
         _fail(f"--sizes must be comma-separated whole numbers, got {sizes!r}", 2)
     if any(size < 1 for size in size_list):
         _fail("--sizes must be positive", 2)
-    if store not in (None, "faiss", "milvus"):
-        _fail(f"--store must be faiss or milvus, got {store!r}", 2)
+    if store == "faiss":
+        store = "embedded"  # its name before
+    if store not in (None, "embedded", "milvus"):
+        _fail(f"--store must be embedded or milvus, got {store!r}", 2)
     try:
         run_bench(
             get_settings(),

@@ -31,3 +31,11 @@ class FetchRefusedError(QAServiceError):
 
 class FetchFailedError(QAServiceError):
     """A page or feed that could not be fetched: unreachable, an error status, not HTML, too large."""
+
+
+class DocumentTooCostlyError(InvalidDocumentError):
+    """Indexing the document would cost more CPU than QA_DOCUMENT_CPU_S allows (see budget.py)."""
+
+
+class StorageFullError(QAServiceError):
+    """The disk refused a write (full, over a size limit, failing); the write was rolled back (see storage.py)."""

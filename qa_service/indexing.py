@@ -12,18 +12,23 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from tqdm import tqdm
 
 from qa_service.analysis import sentence_spans, terms
+from qa_service.budget import CpuBudget, checkpoint
 from qa_service.chunking import Chunker
 from qa_service.converters import ArticleError
 from qa_service.embedding import Embedder
+from qa_service.errors import DocumentTooCostlyError
 from qa_service.ingest import document_label, validate_doc_id
 from qa_service.phrases import type_sentences
 from qa_service.schemas import Document, IngestReport
 from qa_service.store import DocumentStore, PreparedDocument
 
 LABEL_SOURCE_CHARS = 480  # the opening a label is derived from: enough for its 80 characters
+EMBED_SLICE = 128  # texts embedded between two looks at the documents' CPU budgets
+PROGRESS_TEXTS = 256  # about this many texts are prepared between two progress updates: a big file moves alone
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class Incoming:
     document: Document
     origin: str | None = None
     name: str | None = None  # how to name it in messages: the path as the user gave it
+    budget: CpuBudget | None = None  # what cleaning it already cost; a fresh budget when None
 
 
 @dataclass(frozen=True)
@@ -51,17 +57,29 @@ class IngestInterrupted(KeyboardInterrupt):
 
 
 Progress = Callable[[int], None]  # told how many more articles are done (written, skipped or refused)
-_EMBED_GROUP = 256  # texts embedded together between two progress updates: a big file shows progress on its own
 
 
 class Indexer:
     """Cheap to construct; shares the service's store, embedder and chunker."""
 
-    def __init__(self, store: DocumentStore, embedder: Embedder, chunker: Chunker, *, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        store: DocumentStore,
+        embedder: Embedder,
+        chunker: Chunker,
+        *,
+        batch_size: int = 32,
+        cpu_budget_s: float | None = None,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
         self.batch_size = batch_size
+        self.cpu_budget_s = cpu_budget_s  # per document (QA_DOCUMENT_CPU_S); None: unlimited
+
+    def budget(self, name: str) -> CpuBudget:
+        """A new per-document budget: start it before cleaning, so cleaning counts too."""
+        return CpuBudget(self.cpu_budget_s, name)
 
     # ---- one batch ---------------------------------------------------------------------------------------
 
@@ -72,20 +90,22 @@ class Indexer:
         *,
         replace_existing: bool,
         bulk: bool = False,
+        raise_refused: bool = False,
         progress: Progress | None = None,
     ) -> int:
         """Classify, prepare and write one batch in one transaction; returns the chunks written.
 
         `bulk` lets the embedder use every core (a bulk ingest); a single add while serving keeps to one, so
-        questions answered at the same time keep theirs. Added and replaced documents are counted once committed,
-        so an interrupted run reports what it saved."""
+        questions answered at the same time keep theirs. A document over its CPU budget is reported in
+        `report.errors`, or raised (DocumentTooCostlyError, nothing written) with `raise_refused`. `progress` is
+        told as articles are skipped and prepared; added and replaced ones are counted once committed."""
         with self.store.read() as reader:
             states = reader.states([i.document.doc_id for i in incoming])
             stored_hashes = reader.ids_with_hashes([i.document.content_hash for i in incoming])
         to_write: list[Incoming] = []
-        pending: list[tuple[str, str]] = []
         batch_ids: dict[str, Incoming] = {}
         batch_hashes: dict[str, str] = {}
+        kinds: dict[str, str] = {}  # added or replaced, recorded once written
         for item in incoming:
             document = item.document
             doc_id, content_hash = document.doc_id, document.content_hash
@@ -107,7 +127,7 @@ class Indexer:
             if original is not None and original != doc_id:
                 report.duplicates[doc_id] = original
                 continue
-            pending.append(("replaced" if state is not None else "added", doc_id))
+            kinds[doc_id] = "replaced" if state is not None else "added"
             batch_ids[doc_id] = item
             batch_hashes[content_hash] = doc_id
             to_write.append(item)
@@ -115,62 +135,74 @@ class Indexer:
             progress(len(incoming) - len(to_write))
         if not to_write:
             return 0
-        prepared = self.prepare(to_write, bulk=bulk, progress=progress)
+        prepared, refused = self._prepare_in_groups(to_write, bulk=bulk, progress=progress)
+        for item, error in refused:
+            if raise_refused:
+                raise error
+            report.errors[item.name or item.document.doc_id] = str(error)
         self.store.write(prepared)
-        for kind, doc_id in pending:
-            report.record(kind, doc_id)
+        for p in prepared:
+            report.record(kinds[p.document.doc_id], p.document.doc_id)
         return sum(len(p.chunks) for p in prepared)
 
-    def prepare(
-        self, incoming: Sequence[Incoming], *, bulk: bool = False, progress: Progress | None = None
-    ) -> list[PreparedDocument]:
-        """Chunks, sentences, keyword terms and vectors of each document, embedded a group of documents at a time
-        (about `_EMBED_GROUP` texts: one call spreads them over batches of similar length)."""
-        out: list[PreparedDocument] = []
+    def _prepare_in_groups(
+        self, incoming: Sequence[Incoming], *, bulk: bool, progress: Progress | None
+    ) -> tuple[list[PreparedDocument], list[tuple[Incoming, DocumentTooCostlyError]]]:
+        """`prepare` a few documents at a time (about PROGRESS_TEXTS texts), telling `progress` after each group:
+        a first batch of large files no longer sits at 0 until all of it is embedded."""
+        if progress is None:
+            return self.prepare(incoming, bulk=bulk)
+        prepared: list[PreparedDocument] = []
+        refused: list[tuple[Incoming, DocumentTooCostlyError]] = []
         group: list[Incoming] = []
         texts = 0
-        for item in incoming:
+        for n, item in enumerate(incoming):
             group.append(item)
-            texts += len(item.document.text) // 120 + 1  # about a sentence a line of text, plus chunks
-            if texts >= _EMBED_GROUP:
-                out.extend(self._prepare_group(group, bulk=bulk))
-                if progress is not None:
-                    progress(len(group))
-                group, texts = [], 0
-        if group:
-            out.extend(self._prepare_group(group, bulk=bulk))
-            if progress is not None:
+            texts += len(item.document.text) // 120 + 1  # about one text (a sentence, or a chunk's share) each
+            if texts >= PROGRESS_TEXTS or n == len(incoming) - 1:
+                done, over = self.prepare(group, bulk=bulk)
+                prepared.extend(done)
+                refused.extend(over)
                 progress(len(group))
-        return out
+                group, texts = [], 0
+        return prepared, refused
 
-    def _prepare_group(self, incoming: Sequence[Incoming], *, bulk: bool) -> list[PreparedDocument]:
+    def prepare(
+        self, incoming: Sequence[Incoming], *, bulk: bool = False
+    ) -> tuple[list[PreparedDocument], list[tuple[Incoming, DocumentTooCostlyError]]]:
+        """Chunks, sentences, keyword terms, label and sentence phrases of each document, and their vectors; and
+        the documents refused because they would cost more CPU than their budget (QA_DOCUMENT_CPU_S)."""
         parts = []
-        texts: list[str] = []
-        sentence_texts: list[str] = []
-        sentence_starts: list[int] = []
+        refused: list[tuple[Incoming, DocumentTooCostlyError]] = []
         for item in incoming:
             document = item.document
             validate_doc_id(document.doc_id)
-            chunks = [(c.start, c.end) for c in self.chunker.split(document, 0)]
-            sentences = sentence_spans(document.text)
-            title = document.title
-            chunk_terms = [terms(_searchable(document.text[s:e], title)) for s, e in chunks]
-            sentence_terms = [terms(document.text[s:e]) for s, e in sentences]
-            parts.append((item, chunks, chunk_terms, sentences, sentence_terms))
-            texts.extend(document.text[s:e] for s, e in chunks)
-            texts.extend(document.text[s:e] for s, e in sentences)
-            sentence_texts.extend(document.text[s:e] for s, e in sentences)
-            sentence_starts.extend(s for s, _ in sentences)
-        phrases = type_sentences(sentence_texts, sentence_starts)
-        vectors = self.embedder.embed(texts, bulk=bulk)
+            budget = item.budget or self.budget(item.name or document.doc_id)
+            try:
+                with budget.active():
+                    chunks = [(c.start, c.end) for c in self.chunker.split(document, 0)]
+                    sentences = sentence_spans(document.text)
+                    title = document.title
+                    chunk_terms = [_terms(_searchable(document.text[s:e], title)) for s, e in chunks]
+                    sentence_terms = [_terms(document.text[s:e]) for s, e in sentences]
+                    phrases = type_sentences([document.text[s:e] for s, e in sentences], [s for s, _ in sentences])
+            except DocumentTooCostlyError as error:
+                refused.append((item, error))
+                continue
+            parts.append((item, budget, chunks, chunk_terms, sentences, sentence_terms, phrases))
+        texts = [part[0].document.text[s:e] for part in parts for spans in (part[2], part[4]) for s, e in spans]
+        owners = [n for n, part in enumerate(parts) for _ in range(len(part[2]) + len(part[4]))]
+        vectors, over = self._embed(texts, owners, [part[1] for part in parts], bulk=bulk)
+        refused.extend((parts[n][0], error) for n, error in over.items())
         out = []
         row = 0
-        typed = 0
-        for item, chunks, chunk_terms, sentences, sentence_terms in parts:
+        for n, (item, _budget, chunks, chunk_terms, sentences, sentence_terms, phrases) in enumerate(parts):
             chunk_vectors = vectors[row : row + len(chunks)]
             row += len(chunks)
             sentence_vectors = vectors[row : row + len(sentences)]
             row += len(sentences)
+            if n in over:
+                continue
             document = item.document
             out.append(
                 PreparedDocument(
@@ -183,20 +215,57 @@ class Indexer:
                     sentences=sentences,
                     sentence_terms=sentence_terms,
                     sentence_vectors=sentence_vectors,
-                    sentence_phrases=phrases[typed : typed + len(sentences)],
+                    sentence_phrases=phrases,
                 )
             )
-            typed += len(sentences)
-        return out
+        return out, refused
+
+    def _embed(
+        self, texts: list[str], owners: list[int], budgets: list[CpuBudget], *, bulk: bool
+    ) -> tuple[np.ndarray, dict[int, DocumentTooCostlyError]]:
+        """Vectors of `texts` (`owners[i]` is the document of text i), embedded EMBED_SLICE at a time, longest first.
+
+        Each slice's CPU time is charged to the documents in it by their share of its characters, and a document
+        whose cost so far plus the rest at this rate is over its budget is refused at once: its remaining texts
+        are not embedded (their rows stay zero; the caller drops the document).
+        """
+        vectors = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
+        clock = time.process_time if bulk else time.thread_time  # bulk: a pool of threads, in a process of its own
+        left = [0] * len(budgets)
+        for i, text in enumerate(texts):
+            left[owners[i]] += len(text)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        over: dict[int, DocumentTooCostlyError] = {}
+        for first in range(0, len(order), EMBED_SLICE):
+            rows = [i for i in order[first : first + EMBED_SLICE] if owners[i] not in over]
+            if not rows:
+                continue
+            began = clock()
+            vectors[rows] = self.embedder.embed([texts[i] for i in rows], bulk=bulk)
+            seconds_per_char = (clock() - began) / max(1, sum(len(texts[i]) for i in rows))
+            for i in rows:
+                budgets[owners[i]].charge(seconds_per_char * len(texts[i]))
+                left[owners[i]] -= len(texts[i])
+            for owner in {owners[i] for i in rows}:
+                try:
+                    budgets[owner].project("embedding", seconds_per_char * left[owner])
+                except DocumentTooCostlyError as error:
+                    over[owner] = error
+        return vectors, over
 
     # ---- many ----------------------------------------------------------------------------------------------
 
     def add_all(
-        self, documents: Iterable[Incoming], *, replace_existing: bool = True, bulk: bool = False
+        self,
+        documents: Iterable[Incoming],
+        *,
+        replace_existing: bool = True,
+        bulk: bool = False,
+        raise_refused: bool = False,
     ) -> IngestReport:
         report = IngestReport()
         for batch in _batches(documents, self.batch_size):
-            self.add(batch, report, replace_existing=replace_existing, bulk=bulk)
+            self.add(batch, report, replace_existing=replace_existing, bulk=bulk, raise_refused=raise_refused)
         return report
 
     def ingest(
@@ -276,6 +345,11 @@ def complete_stored(store: DocumentStore, *, batch: int = 100) -> int:
             break  # deleted meanwhile: nothing left that this loop can complete
         done += len(items)
     return done
+
+
+def _terms(text: str) -> list[str]:
+    checkpoint("finding keywords")
+    return terms(text)
 
 
 def _searchable(chunk_text: str, title: str | None) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from qa_service.analysis import ANALYZER
 from qa_service.answering import AnswerBackend, AnswerContext, Extraction, ExtractiveAnswerer, build_backend
 from qa_service.answering.question import QuestionAnalysis, analyse_question, names_not_in_corpus
+from qa_service.budget import CpuBudget
 from qa_service.chunking import Chunker
 from qa_service.config import Settings
 from qa_service.converters import ArticleError
@@ -35,6 +36,7 @@ from qa_service.schemas import (
     SearchResult,
     SourceCount,
 )
+from qa_service.storage import disk_refused, storage_errors
 from qa_service.store import DocumentStore, IndexConfig, build_store
 
 log = logging.getLogger(__name__)
@@ -77,14 +79,31 @@ class QAService:
         typed = type_stored(self._store, progress=sys.stderr.isatty())
         if typed:
             log.info("typed %d sentences indexed by an earlier version (entities and noun phrases)", typed)
-        self._indexer = Indexer(self._store, self.embedder, chunker, batch_size=self.settings.ingest_batch)
+        self._indexer = Indexer(
+            self._store,
+            self.embedder,
+            chunker,
+            batch_size=self.settings.ingest_batch,
+            cpu_budget_s=self.settings.document_cpu_s,
+        )
         return self
 
     def close(self) -> None:
         """Save the dense index for a fast next start and release the store."""
         if self._store is not None:
-            self._store.flush()
+            self._save_dense()
             self._store.close()
+
+    def _save_dense(self) -> None:
+        """Save the dense-index cache; on a full disk say so and go on (it is rebuilt at the next start)."""
+        try:
+            self.store.flush()
+        except OSError as exc:
+            if not disk_refused(exc):
+                raise
+            log.warning(
+                "the dense index cache was not saved (%s); it is rebuilt from the database at the next start", exc
+            )
 
     @property
     def loaded(self) -> bool:
@@ -204,9 +223,16 @@ class QAService:
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def add_document(self, document: Document, *, replace_existing: bool = False) -> IngestReport:
-        """Add one document; 409-style error if the id exists and replacing was not asked for."""
-        report = self.add_documents([document], replace_existing=replace_existing)
+    def add_document(
+        self, document: Document, *, replace_existing: bool = False, budget: CpuBudget | None = None
+    ) -> IngestReport:
+        """Add one document; 409-style error if the id exists and replacing was not asked for.
+
+        `budget`: the document's CPU budget, already charged with its cleaning (a new one when None);
+        DocumentTooCostlyError when the rest would not fit in it."""
+        incoming = [Incoming(document, budget=budget)]
+        with storage_errors(f"document {document.doc_id!r} was not added"):
+            report = self.indexer.add_all(incoming, replace_existing=replace_existing, raise_refused=True)
         if document.doc_id in report.duplicates:
             raise DocumentExistsError(
                 f"document {document.doc_id!r} has the same text as {report.duplicates[document.doc_id]!r}"
@@ -221,7 +247,17 @@ class QAService:
         """Embed only what is new or changed, and commit it in batches (each batch all or nothing).
 
         `bulk`: many documents, nothing else to serve: the embedder may use every core."""
-        return self.indexer.add_all((Incoming(d) for d in documents), replace_existing=replace_existing, bulk=bulk)
+        with storage_errors("the documents were not added"):
+            return self.indexer.add_all((Incoming(d) for d in documents), replace_existing=replace_existing, bulk=bulk)
+
+    def add_budgeted(
+        self, documents: list[tuple[Document, CpuBudget]], *, replace_existing: bool = True, bulk: bool = False
+    ) -> IngestReport:
+        """`add_documents` for documents whose cleaning was charged to their CPU budgets (`POST /documents/batch`):
+        one over its budget is reported in `errors`, the others are added."""
+        incoming = (Incoming(d, budget=budget) for d, budget in documents)
+        with storage_errors("the documents were not added"):
+            return self.indexer.add_all(incoming, replace_existing=replace_existing, bulk=bulk)
 
     def indexed(self, doc_ids: list[str]) -> set[str]:
         """Which of these ids the index holds (a feed's entries already ingested are not fetched again)."""
@@ -229,7 +265,9 @@ class QAService:
             return set(reader.states(doc_ids))
 
     def delete_document(self, doc_id: str) -> None:
-        if not self.store.delete([doc_id]):
+        with storage_errors(f"document {doc_id!r} was not deleted"):
+            deleted = self.store.delete([doc_id])
+        if not deleted:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}")
 
     def ingest_paths(self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True) -> IngestReport:
@@ -237,7 +275,8 @@ class QAService:
         from qa_service.inputs import count_file_items, file_items
 
         total = count_file_items(paths) if progress else None
-        return self.ingest(file_items(paths), total=total, progress=progress, keep_ids=keep_ids)
+        items = file_items(paths, self.indexer.budget)
+        return self.ingest(items, total=total, progress=progress, keep_ids=keep_ids)
 
     def ingest(
         self,
@@ -249,9 +288,10 @@ class QAService:
     ) -> IngestReport:
         """Bulk-ingest a stream of articles (`inputs`: files, URLs, feeds) in batches; see `Indexer.ingest`."""
         try:
-            return self.indexer.ingest(items, total=total, progress=progress, keep_ids=keep_ids)
+            with storage_errors("ingest stopped; the batches committed before stay"):
+                return self.indexer.ingest(items, total=total, progress=progress, keep_ids=keep_ids)
         finally:
-            self.store.flush()
+            self._save_dense()
 
 
 def _passages(

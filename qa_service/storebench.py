@@ -176,7 +176,7 @@ def bench_size(
     # one article added and deleted by this process; the server must answer from the change
     adds, deletes, add_bytes, delete_bytes, seen_add, seen_delete = [], [], [], [], [], []
     for article in articles:
-        prepared = service.indexer.prepare([_incoming(article)])  # embedding: not part of the write's cost
+        prepared, _ = service.indexer.prepare([_incoming(article)])  # embedding: not part of the write's cost
         marker = _marker(article)
         before, began = written_bytes(), time.perf_counter()
         service.store.write(prepared)

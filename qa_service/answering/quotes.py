@@ -16,6 +16,7 @@ def fit_quote(
     moved to a clause boundary (a comma, semicolon, colon or dash) where one is near, never inside a word."""
     if end - start <= max_chars:
         return start, end
+    max_chars -= 2 * len(ELLIPSIS)  # room for the marks `shown` puts where it was cut
     text = context.documents[doc_id].text
     words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
     best, best_key = (words[0][0], words[0][1]), (-1, -1.0)
@@ -56,9 +57,14 @@ def _clause_ends(
     return first, last
 
 
+ELLIPSIS = "… "
+
+
 def shown(text: str, start: int, end: int, whole_start: int, whole_end: int) -> str:
     """The answer as shown: `text[start:end]`, with "…" where it was cut from the quote `whole_start:whole_end`."""
-    return f"{'… ' if start > whole_start else ''}{text[start:end]}{' …' if end < whole_end else ''}"
+    before = ELLIPSIS if start > whole_start else ""
+    after = ELLIPSIS[::-1] if end < whole_end else ""
+    return f"{before}{text[start:end]}{after}"
 
 
 def sentence_around(context: AnswerContext, doc_id: str, start: int, end: int) -> tuple[int, int]:

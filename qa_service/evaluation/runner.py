@@ -162,7 +162,7 @@ def run_eval(
             "retrieval_depth": RETRIEVAL_DEPTH,
             "embedding_model": eval_settings.embedding_model,
             "embedding_backend": service.embedder.backend,
-            "store": getattr(eval_settings, "store", "faiss"),
+            "store": getattr(eval_settings, "store", "embedded"),
             "chunk_size": eval_settings.chunk_size,
             "chunk_overlap": eval_settings.chunk_overlap,
             "min_score": eval_settings.min_score,

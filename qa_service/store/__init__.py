@@ -12,27 +12,35 @@ from pathlib import Path
 
 from qa_service.config import Settings
 from qa_service.store.base import (
+    DocumentReader,
     DocumentState,
     DocumentStore,
+    FusingReader,
     IndexConfig,
+    KeywordReader,
     PreparedDocument,
     StoredChunk,
     StoredSentence,
     StoreReader,
     StoreStats,
     TypedSpan,
+    VectorReader,
 )
 
 __all__ = [
+    "DocumentReader",
     "DocumentState",
     "DocumentStore",
+    "FusingReader",
     "IndexConfig",
+    "KeywordReader",
     "PreparedDocument",
     "StoreReader",
     "StoreStats",
     "StoredChunk",
     "StoredSentence",
     "TypedSpan",
+    "VectorReader",
     "build_store",
     "drop_scratch_store",
     "scratch_settings",

@@ -141,12 +141,14 @@ class DocumentState:
     origin: str | None
 
 
-class StoreReader(Protocol):
-    """One consistent view of the store: every call sees the same committed state."""
+class DocumentReader(Protocol):
+    """Documents and the parts they were cut into, as stored."""
 
     def stats(self) -> StoreStats: ...
 
-    def documents(self, doc_ids: Sequence[str]) -> dict[str, Document]: ...
+    def documents(self, doc_ids: Sequence[str]) -> dict[str, Document]:
+        """The committed documents among these ids, each with the label stored with it."""
+        ...
 
     def summaries(
         self,
@@ -170,14 +172,54 @@ class StoreReader(Protocol):
         """content hash -> doc_id, for the hashes already stored (duplicate detection)."""
         ...
 
-    def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
-        """(chunk_id, cosine) best first, among the chunks of the documents `filters` allow (inside the engine:
-        k of them when k match)."""
+    def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
+        """The committed chunks among these ids (a chunk of a write not yet visible, or gone, is left out)."""
         ...
 
-    def keyword_search(self, terms: Sequence[str], k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
-        """(chunk_id, score) best first; `terms` as `analysis.terms` makes them; `filters` as in `dense_search`."""
+    def sentences(
+        self, spans: Sequence[tuple[str, int, int]], *, margin: int = 1, vectors: bool = True
+    ) -> dict[str, list[StoredSentence]]:
+        """Per document, in order: the sentences overlapping each (doc_id, start, end) plus `margin` on each side,
+        with their phrases (None: never typed) and, if asked, their vectors."""
         ...
+
+    def export(self, batch: int = 100) -> Iterator[list[PreparedDocument]]:
+        """Every document as `write` takes it (vectors, terms, label, phrases as stored), `batch` at a time in
+        the order added: a copy into another store embeds and analyses nothing again."""
+        ...
+
+
+class VectorReader(Protocol):
+    """The chunks' dense vectors."""
+
+    def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """(chunk_id, cosine) best first, among the chunks of the documents `filters` allow (applied inside the
+        engine: k of them whenever k match)."""
+        ...
+
+    def chunk_vectors(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]: ...
+
+
+class KeywordReader(Protocol):
+    """The keyword index and its term statistics; terms are what `analysis.terms` makes."""
+
+    def keyword_search(self, terms: Sequence[str], k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """(chunk_id, BM25 score) best first; `filters` as in `dense_search`."""
+        ...
+
+    def sentence_frequencies(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """(number of sentences, {term: sentences holding it}) for the idf of answer scoring (terms in none are
+        left out)."""
+        ...
+
+    def mentions(self, term: str) -> bool:
+        """Whether some chunk holds this term or a typo of it (`typos.variants`: one letter or digit changed,
+        added or dropped after the first two): for "the articles never mention Tokyo"."""
+        ...
+
+
+class FusingReader(Protocol):
+    """A store whose engine fuses the dense and keyword rankings itself (`StoreReader.native_fusion`)."""
 
     def hybrid_search(
         self,
@@ -188,32 +230,19 @@ class StoreReader(Protocol):
         depth: int,
         rrf_k: int,
         filters: Filters | None = None,
-    ) -> list[tuple[int, float]] | None:
-        """The engine's own fusion: `depth` dense and `depth` keyword hits fused by reciprocal rank, the best `k`
-        as (chunk_id, sum of 1 / (rrf_k + rank)) with ranks from 1; None when the store cannot fuse (the
-        retriever then fuses `dense_search` and `keyword_search` itself, with the same formula)."""
+    ) -> list[tuple[int, float]]:
+        """`depth` dense and `depth` keyword hits (`terms` not empty) fused by reciprocal rank, the best `k` as
+        (chunk_id, sum of 1 / (rrf_k + rank)) with ranks from 1: what the retriever's own fusion computes;
+        `filters` as in `dense_search`."""
         ...
 
-    def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
-        """The committed chunks among these ids (a chunk of a write not yet visible, or gone, is left out)."""
-        ...
 
-    def chunk_vectors(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]: ...
+class StoreReader(DocumentReader, VectorReader, KeywordReader, Protocol):
+    """One consistent view of the store: every call sees the same committed state (on Milvus: the same version
+    of each document). `native_fusion`: the reader is also a `FusingReader`; otherwise the retriever fuses
+    `dense_search` and `keyword_search` itself, with the same formula."""
 
-    def sentences(
-        self, spans: Sequence[tuple[str, int, int]], *, margin: int = 1, vectors: bool = True
-    ) -> dict[str, list[StoredSentence]]:
-        """Per document, in order: the sentences overlapping each (doc_id, start, end) plus `margin` on each side."""
-        ...
-
-    def sentence_frequencies(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
-        """(number of sentences, {term: sentences holding it}) for the idf of answer scoring."""
-        ...
-
-    def mentions(self, term: str) -> bool:
-        """Whether some chunk holds this term (`analysis.terms`), or one a single typo away ("raouliii" for
-        "raoulii"): for "the articles never mention Tokyo"."""
-        ...
+    native_fusion: bool
 
 
 class DocumentStore(Protocol):

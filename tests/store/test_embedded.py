@@ -5,54 +5,36 @@ from __future__ import annotations
 import logging
 import shutil
 import sqlite3
-from dataclasses import replace
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from qa_service.analysis import ANALYZER
-from qa_service.errors import DocumentNotFoundError, IndexCorruptError, IndexMismatchError
-from qa_service.indexing import Incoming
-from qa_service.ingest import make_document
+from qa_service.config import Settings
+from qa_service.errors import IndexCorruptError, IndexMismatchError
 from qa_service.phrases import type_sentences
-from qa_service.schemas import Document
 from qa_service.service import QAService
-from qa_service.store import TypedSpan
 from qa_service.store.embedded import CACHE_NAME, DB_NAME, EmbeddedStore
 
 from .conftest import article, assert_store_consistent, fake_settings
-
-QUESTION = "When will construction of the Riverton 3 library start?"
-
-
-def test_documents_round_trip_with_exact_offsets(fake_service: QAService) -> None:
-    fake_service.add_documents([article(n) for n in range(4)])
-    rows = assert_store_consistent(fake_service.settings.index_dir)
-    assert len(rows["documents"]) == 4
-    answer = fake_service.ask(QUESTION)
-    assert answer.citations[0].doc_id == "riverton-3"
-    for passage in answer.passages:
-        assert fake_service.get_document(passage.doc_id).text[passage.start : passage.end] == passage.text
-    assert fake_service.stats() == {"documents": 4, "chunks": len(rows["chunks"]), "sentences": len(rows["sentences"])}
+from .contract import QUESTION, StoreContract, untitled
 
 
-def test_delete_and_replace_remove_every_derived_row(fake_service: QAService) -> None:
-    index_dir = fake_service.settings.index_dir
-    fake_service.add_documents([article(n) for n in range(3)])
-    before = assert_store_consistent(index_dir)
-    fake_service.add_documents([article(9)])
-    fake_service.delete_document("riverton-9")
-    assert assert_store_consistent(index_dir)["term_counts"] == before["term_counts"]
-    changed = article(1, topic="stadium")
-    report = fake_service.add_documents([changed])
-    assert report.replaced == ["riverton-1"]
-    rows = assert_store_consistent(index_dir)
-    assert rows["documents"]["riverton-1"][0] == changed.text
-    assert all("library" not in words for words in rows["keyword_rows"][-1:]), "old keyword rows are gone"
-    with pytest.raises(DocumentNotFoundError):
-        fake_service.delete_document("riverton-9")
-    assert fake_service.ask("Which stadium did Riverton 1 approve?").citations[0].doc_id == "riverton-1"
+class TestEmbeddedStoreContract(StoreContract):
+    """The contract every store keeps, on the embedded store."""
+
+    @pytest.fixture
+    def service(self, tmp_path: Path) -> Iterator[QAService]:
+        service = QAService(self.settings(tmp_path / "index")).load()
+        yield service
+        service.close()
+
+    def settings(self, index_dir: Path, **overrides: object) -> Settings:
+        return fake_settings(index_dir, **overrides)
+
+    def rows(self, service: QAService) -> dict[str, object]:
+        return assert_store_consistent(service.settings.index_dir)
 
 
 def test_a_second_process_applies_only_the_changes(tmp_path: Path) -> None:
@@ -112,35 +94,6 @@ def test_stale_cache_is_brought_up_to_date_from_the_change_log(tmp_path: Path) -
     reopened = QAService(fake_settings(index_dir)).load()
     assert reopened.store._dense.count == reopened.stats()["chunks"]
     assert reopened.ask(QUESTION).citations[0].doc_id == "riverton-3"
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"chunk_size": 100}, "chunk_size: index has 160, settings say 100"),
-        ({"embedding_model": "other-model"}, "embedding_model: index has 'hashing-fake'"),
-    ],
-)
-def test_other_settings_are_refused_with_the_fix(tmp_path: Path, change: dict, message: str) -> None:
-    index_dir = tmp_path / "index"
-    QAService(fake_settings(index_dir)).load().add_documents([article(1)])
-    settings = fake_settings(index_dir, **change)
-    store = EmbeddedStore(index_dir, _config(settings))
-    with pytest.raises(IndexMismatchError, match=f"{message}.*--rebuild"):
-        store.open()
-
-
-def _config(settings):  # noqa: ANN001, ANN202
-    from qa_service.store import IndexConfig
-
-    return IndexConfig(
-        embedding_model=settings.embedding_model,
-        embedding_backend="hashing",
-        dimension=256,
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-        analyzer=ANALYZER,
-    )
 
 
 def test_other_backend_is_refused(tmp_path: Path) -> None:
@@ -241,49 +194,6 @@ def test_seeds_only_go_into_a_store_that_does_not_exist(tmp_path: Path) -> None:
     assert QAService(settings).load().stats()["documents"] == 5
 
 
-def test_mentions_a_word_or_a_typo_of_one(fake_service: QAService) -> None:
-    fake_service.add_documents([article(1), article(2)])
-    with fake_service.store.read() as reader:
-        assert reader.mentions("riverton") and reader.mentions("quill1")
-        assert reader.mentions("rivertn")  # one letter missing: a typo of a word the articles have
-        assert not reader.mentions("tokyo")
-        assert not reader.mentions("rivers")  # two edits away is another word
-
-
-def _untitled(doc_id: str = "untitled") -> Document:
-    return make_document("Mayor Ada Quill opened the library in Paris on Monday. It holds 40,000 books.", doc_id)
-
-
-def test_labels_and_phrases_are_stored_at_ingest_and_read_back(fake_service: QAService) -> None:
-    """The indexer derives the label and types each sentence once; the store keeps both and returns them."""
-    fake_service.add_documents([_untitled(), article(1)])
-    with fake_service.store.read() as reader:
-        documents = reader.documents(["untitled", "riverton-1"])
-        first = reader.sentences([("untitled", 0, 10)], margin=0)["untitled"][0]
-        summaries = {s.doc_id: s.label for s in reader.summaries()}
-    assert documents["untitled"].label == "Mayor Ada Quill opened the library in Paris on Monday"
-    assert documents["riverton-1"].label == "Riverton 1 opens a library"
-    assert summaries == {"untitled": documents["untitled"].label, "riverton-1": "Riverton 1 opens a library"}
-    text = documents["untitled"].text
-    typed = {(text[p.start : p.end], p.label) for p in first.phrases}
-    assert {("Ada Quill", "PERSON"), ("Paris", "GPE"), ("Monday", "DATE"), ("the library", "NP")} <= typed
-    citation = fake_service.ask("Who opened the library in Paris?").citations[0]
-    assert citation.doc_id == "untitled" and citation.label == documents["untitled"].label
-
-
-def test_phrases_round_trip_in_document_offsets(fake_service: QAService) -> None:
-    """Whatever phrases a write carries come back as they went in (stored relative to their sentence)."""
-    prepared = fake_service.indexer.prepare([Incoming(article(2))])[0]
-    second = prepared.sentences[1]
-    given = (TypedSpan(second[0], second[0] + 4, "ORG"), TypedSpan(second[1] - 5, second[1], "NP"))
-    phrases = [None, given, ()] + [() for _ in prepared.sentences[3:]]
-    fake_service.store.write([replace(prepared, sentence_phrases=phrases)])
-    with fake_service.store.read() as reader:
-        stored = reader.sentences([("riverton-2", 0, len(prepared.document.text))], margin=0)["riverton-2"]
-    assert [s.phrases for s in stored][:3] == [None, given, ()]
-    assert fake_service.store.untyped_sentences(10) == [("riverton-2", 0, *prepared.sentences[0])]
-
-
 def _make_old_format(index_dir: Path) -> None:
     """The database as the previous version wrote it: no label, sentence terms or phrases columns."""
     db = sqlite3.connect(index_dir / DB_NAME)
@@ -298,7 +208,7 @@ def _make_old_format(index_dir: Path) -> None:
 def test_an_index_of_the_previous_format_opens_is_completed_and_typed_later(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     service = QAService(fake_settings(index_dir)).load()
-    service.add_documents([_untitled(), article(1), article(2)])
+    service.add_documents([untitled(), article(1), article(2)])
     expected = assert_store_consistent(index_dir)
     service.close()
     _make_old_format(index_dir)

@@ -4,23 +4,20 @@ clean-up after crashes, native fusion on the embedded store's scale, the same an
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from qa_service.errors import DocumentNotFoundError, IndexMismatchError
-from qa_service.indexing import Incoming
+from qa_service.config import Settings
+from qa_service.errors import DocumentNotFoundError
 from qa_service.retrieval import RRF_K, HybridRetriever, reciprocal_rank_fusion
 from qa_service.service import QAService
-from qa_service.store import TypedSpan
 from qa_service.store.milvus import MilvusStore, StoreUnavailableError
 
 from ..conftest import milvus_server
 from .conftest import article, assert_milvus_consistent, fake_settings, milvus_rows, milvus_settings
-
-QUESTION = "When will construction of the Riverton 3 library start?"
+from .contract import QUESTION, StoreContract
 
 
 @pytest.fixture
@@ -40,49 +37,20 @@ def _uri(service: QAService) -> str:
     return service.settings.milvus_location
 
 
-def test_documents_round_trip_with_exact_offsets(service: QAService) -> None:
-    service.add_documents([article(n) for n in range(4)])
-    rows = assert_milvus_consistent(_uri(service))
-    assert len(rows["documents"]) == 4
-    answer = service.ask(QUESTION)
-    assert answer.citations[0].doc_id == "riverton-3"
-    for passage in answer.passages:
-        assert service.get_document(passage.doc_id).text[passage.start : passage.end] == passage.text
-    assert service.stats() == {"documents": 4, "chunks": len(rows["chunks"]), "sentences": len(rows["sentences"])}
-    assert [d.doc_id for d in service.list_documents(offset=1, limit=2)] == ["riverton-1", "riverton-2"]
+class TestMilvusStoreContract(StoreContract):
+    """The contract every store keeps, on Milvus (Lite here: the same pymilvus API as a server)."""
 
+    @pytest.fixture
+    def service(self, tmp_path: Path) -> Iterator[QAService]:
+        service = QAService(self.settings(tmp_path / "index")).load()
+        yield service
+        service.close()
 
-def test_long_and_unicode_documents_come_back_exactly(service: QAService) -> None:
-    """Text is stored in pieces (a VARCHAR holds 64 KB): a long text with multi-byte characters is cut and joined
-    back without a character lost or moved, so every offset still points where it did."""
-    paragraph = "Zürich’s council — “Ünïcode” 東京 approved the 3 km tram line on Monday. "
-    text = "Tram line approved\n\n" + paragraph * 900  # ~70,000 characters, ~90 KB of UTF-8
-    from qa_service.ingest import make_document
+    def settings(self, index_dir: Path, **overrides: object) -> Settings:
+        return milvus_settings(index_dir, **overrides)
 
-    document = make_document(text, "tram")
-    service.add_documents([document])
-    assert service.get_document("tram").text == document.text
-    assert_milvus_consistent(_uri(service))
-    answer = service.ask("How long is the tram line approved by the council?")
-    for citation in answer.citations:
-        assert document.text[citation.start : citation.end] == citation.quote
-
-
-def test_delete_and_replace_leave_no_rows_behind(service: QAService) -> None:
-    service.add_documents([article(n) for n in range(3)])
-    before = assert_milvus_consistent(_uri(service))
-    service.add_documents([article(9)])
-    service.delete_document("riverton-9")
-    after = assert_milvus_consistent(_uri(service))
-    assert after["chunks"] == before["chunks"] and after["sentences"] == before["sentences"]
-    changed = article(1, topic="stadium")
-    assert service.add_documents([changed]).replaced == ["riverton-1"]
-    rows = assert_milvus_consistent(_uri(service))
-    assert rows["documents"]["riverton-1"][0] == changed.text
-    assert service.stats()["documents"] == 3
-    with pytest.raises(DocumentNotFoundError):
-        service.delete_document("riverton-9")
-    assert service.ask("Which stadium did Riverton 1 approve?").citations[0].doc_id == "riverton-1"
+    def rows(self, service: QAService) -> dict[str, object]:
+        return assert_milvus_consistent(_uri(service))
 
 
 def test_a_write_that_dies_before_its_commit_is_invisible_then_swept(
@@ -106,8 +74,8 @@ def test_a_write_that_dies_before_its_commit_is_invisible_then_swept(
     assert set(rows["documents"]) == {"riverton-1"} and "library" in rows["documents"]["riverton-1"][0]
     assert service.stats()["documents"] == 1
     assert {p.doc_id for p in service.search("Riverton stadium library", top_k=10).passages} == {"riverton-1"}
-    assert service.ask("Which stadium did Riverton 1 approve?").answer is None or "stadium" not in (
-        service.ask("Which stadium did Riverton 1 approve?").answer or ""
+    assert service.ask("What did Riverton 1 approve a budget for?").answer is None or "stadium" not in (
+        service.ask("What did Riverton 1 approve a budget for?").answer or ""
     )
     assert store.sweep(grace_s=3600) == 0, "a write younger than the grace period may be in flight elsewhere"
     assert store.sweep(grace_s=0) == 2
@@ -130,7 +98,7 @@ def test_a_write_that_dies_after_its_commit_is_whole_and_its_old_rows_swept(
     monkeypatch.undo()
     rows = assert_milvus_consistent(_uri(service), settled=False)
     assert "stadium" in rows["documents"]["riverton-1"][0] and rows["orphans"] > 0
-    assert service.ask("Which stadium did Riverton 1 approve?").citations[0].doc_id == "riverton-1"
+    assert service.search("What did Riverton 1 approve a budget for?").passages[0].doc_id == "riverton-1"
     reopened = QAService(milvus_settings(service.settings.index_dir))
     service.close()
     reopened.load()  # opening settles what is older than the grace period (0 here)
@@ -219,7 +187,9 @@ def test_native_fusion_is_on_the_retrievers_scale(service: QAService) -> None:
         native = reader.hybrid_search(vector, terms(question), 10, depth=50, rrf_k=RRF_K)
         dense = [c for c, _ in reader.dense_search(vector, 50)]
         keyword = [c for c, _ in reader.keyword_search(terms(question), 50)]
-        assert reader.hybrid_search(vector, [], 10, depth=50, rrf_k=RRF_K) is None
+        assert reader.native_fusion
+        with pytest.raises(ValueError, match="needs terms"):
+            reader.hybrid_search(vector, [], 10, depth=50, rrf_k=RRF_K)
     python = reciprocal_rank_fusion([dense, keyword], [1.0, 1.0])[:10]
     best = 2 / (RRF_K + 1)
     assert [c for c, _ in native] == [c for c, _ in python]
@@ -261,31 +231,12 @@ def _ranking(reader: object, hits: list[tuple[int, float]]) -> list[tuple[str, f
     return [(chunks[c].doc_id, round(score, 4)) for c, score in hits]
 
 
-def test_other_settings_are_refused_with_the_fix(tmp_path: Path) -> None:
-    QAService(milvus_settings(tmp_path / "index")).load().close()
-    with pytest.raises(IndexMismatchError, match="chunk_size: index has 160, settings say 100.*--rebuild"):
-        QAService(milvus_settings(tmp_path / "index", chunk_size=100)).load()
-    rebuilt = QAService(milvus_settings(tmp_path / "index", chunk_size=100)).load(reset=True)
-    assert rebuilt.stats()["documents"] == 0
-    rebuilt.close()
-
-
 def test_an_unreachable_milvus_is_one_clear_message(tmp_path: Path) -> None:
     from qa_service.devserver import free_port
 
     uri = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(StoreUnavailableError, match=f"cannot connect to Milvus at {uri}"):
         QAService(milvus_settings(tmp_path / "index", uri=uri)).load()
-
-
-def test_filters_quote_whatever_id_a_client_sends(service: QAService) -> None:
-    service.add_documents([article(1)])
-    for doc_id in ('x" or doc_id != "', "a\\", 'riverton-1" || "1" == "1'):
-        with pytest.raises(DocumentNotFoundError):
-            service.get_document(doc_id)
-        with pytest.raises(DocumentNotFoundError):
-            service.delete_document(doc_id)
-    assert service.stats()["documents"] == 1
 
 
 def test_seeds_only_go_into_a_store_that_does_not_exist(tmp_path: Path) -> None:
@@ -341,7 +292,7 @@ def test_migrate_copies_the_embedded_store_row_for_row_and_resumes(
     assert migrate_to_milvus(target, progress=False).unchanged == 4, "a second run copies nothing"
     milvus = QAService(target).load()
     embedded = QAService(fake_settings(tmp_path / "index")).load()
-    for question in (QUESTION, "Which stadium did Riverton 2 approve?"):
+    for question in (QUESTION, "What did Riverton 2 approve a budget for?"):
         assert milvus.ask(question).citations == embedded.ask(question).citations
     milvus.close()
 
@@ -384,13 +335,6 @@ def test_both_ways_of_counting_sentence_frequencies_agree(service: QAService) ->
     assert counts["riverton"] == 8 and total == service.stats()["sentences"] > by_match[0] and "" not in counts
 
 
-def test_mentions_an_exact_word(service: QAService) -> None:
-    service.add_documents([article(1), article(2)])
-    with service.store.read() as reader:
-        assert reader.mentions("riverton") and reader.mentions("quill1")
-        assert not reader.mentions("tokyo")
-
-
 def test_sentences_beyond_one_query_window_are_paged(service: QAService, monkeypatch: pytest.MonkeyPatch) -> None:
     """Milvus answers at most QUERY_WINDOW rows a query: the sentences of very long articles are read in pages."""
     from qa_service.store.milvus import reader as milvus_reader
@@ -408,32 +352,9 @@ def test_sentences_beyond_one_query_window_are_paged(service: QAService, monkeyp
     assert read() == whole and len(whole) == 12 and all(has_vector for *_, has_vector in whole)
 
 
-def test_labels_and_phrases_round_trip(service: QAService) -> None:
-    prepared = service.indexer.prepare([Incoming(article(2))])[0]
-    second = prepared.sentences[1]
-    given = (TypedSpan(second[0], second[0] + 4, "ORG"), TypedSpan(second[1] - 5, second[1], "NP"))
-    phrases = [None, given, ()] + [() for _ in prepared.sentences[3:]]
-    service.store.write([replace(prepared, sentence_phrases=phrases)])
-    service.add_documents([article(1)])
-    with service.store.read() as reader:
-        stored = reader.sentences([("riverton-2", 0, len(prepared.document.text))], margin=0)["riverton-2"]
-        typed = reader.sentences([("riverton-1", 0, 10_000)], margin=0)["riverton-1"]
-        assert reader.documents(["riverton-1"])["riverton-1"].label == "Riverton 1 opens a library"
-    assert [s.phrases for s in stored][:3] == [None, given, ()]
-    assert all(s.phrases is not None for s in typed) and any(p.label == "PERSON" for s in typed for p in s.phrases)
-    assert service.store.untyped_sentences(10) == [("riverton-2", 0, *prepared.sentences[0])]
-    typed_now = (TypedSpan(prepared.sentences[0][0], prepared.sentences[0][0] + 7, "GPE"),)
-    assert service.store.set_phrases([("riverton-2", 0, typed_now), ("gone", 3, ())]) == 1
-    assert service.store.untyped_sentences(10) == []
-    with service.store.read() as reader:
-        assert reader.sentences([("riverton-2", 0, 5)], margin=0)["riverton-2"][0].phrases == typed_now
-        assert len(reader.sentences([("riverton-2", 0, 10_000)])["riverton-2"]) == len(prepared.sentences)
-    assert_milvus_consistent(_uri(service))
-
-
 def test_a_store_of_format_1_is_upgraded_on_open_without_embedding_again(tmp_path: Path) -> None:
     """Format 1 had no phrases field and Milvus Lite cannot add one: the sentences are copied into a collection
-    that has it, untyped, vectors and all."""
+    that has it, vectors and all, and the service types them at its first start (no embedding)."""
     settings = milvus_settings(tmp_path / "index")
     service = QAService(settings).load()
     service.add_documents([article(n) for n in range(3)])
@@ -452,7 +373,10 @@ def test_a_store_of_format_1_is_upgraded_on_open_without_embedding_again(tmp_pat
     upgraded = QAService(settings).load()
     try:
         assert assert_milvus_consistent(_uri(upgraded))["sentences"] == before["sentences"]
-        assert len(upgraded.store.untyped_sentences(1_000)) == len(rows)
+        assert upgraded.store.untyped_sentences(1_000) == []  # typed by the service's first start
+        with upgraded.store.read() as reader:
+            first = reader.sentences([("riverton-0", 0, 10)], margin=0)["riverton-0"][0]
+        assert first.phrases  # "Riverton 0 opens a library": its noun phrases
         assert upgraded.ask(QUESTION).citations == expected.citations
     finally:
         upgraded.close()

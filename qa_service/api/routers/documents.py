@@ -14,6 +14,7 @@ from qa_service.api.deps import ReadAccess, ServiceDep, SettingsDep, WriteAccess
 from qa_service.api.responses import errors
 from qa_service.api.routers.qa import NOT_BLANK
 from qa_service.api.validation import CalendarDate
+from qa_service.budget import CpuBudget
 from qa_service.config import Settings
 from qa_service.ingest import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, content_hash, doc_id_from_url, make_document
 from qa_service.schemas import Document, DocumentSummary, IngestReport
@@ -83,20 +84,21 @@ def get_document(service: ServiceDep, _access: ReadAccess, doc_id: str = DocIdPa
     "",
     response_model=DocumentSummary,
     status_code=status.HTTP_201_CREATED,
-    responses=errors(400, 401, 408, 409, 413, 502, 503),
+    responses=errors(400, 401, 408, 409, 413, 422, 502, 503, 507),
 )
 def add_document(body: DocumentIn, service: ServiceDep, settings: SettingsDep, _access: WriteAccess) -> DocumentSummary:
     """Add one article, as text or the `url` of a page to fetch (409 if the id, or the same text under another
-    id, already exists; 422 for a refused URL or a page with no article, 502 when it cannot be fetched)."""
-    document = _document(body, settings)
-    service.add_document(document)
+    id, already exists; 413 if indexing it would cost more than QA_DOCUMENT_CPU_S of CPU; 422 for a refused URL
+    or a page with no article, 502 when it cannot be fetched)."""
+    document, budget = _document(body, settings, service)
+    service.add_document(document, budget=budget)
     return service.summary(document.doc_id)
 
 
 @router.post(
     "/batch",
     response_model=IngestReport,
-    responses=errors(400, 401, 408, 413, 415, 503),
+    responses=errors(400, 401, 408, 413, 415, 503, 507),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -118,12 +120,23 @@ async def add_documents(
     return await run_in_threadpool(_add_batch, items, service, settings)
 
 
-def _document(body: DocumentIn, settings: Settings) -> Document:
+def _document(body: DocumentIn, settings: Settings, service: QAService) -> tuple[Document, CpuBudget]:
+    """The cleaned document and its CPU budget (QA_DOCUMENT_CPU_S), charged from the extraction and cleaning on
+    (a page's download is not charged)."""
     if body.text is not None:
         doc_id = body.doc_id or (doc_id_from_url(body.url) if body.url else f"doc-{content_hash(body.text)[:16]}")
-        return make_document(
-            body.text, doc_id, title=body.title, date=body.date, source=body.source, url=body.url, author=body.author
-        )
+        budget = service.indexer.budget(doc_id)
+        with budget.active():
+            document = make_document(
+                body.text,
+                doc_id,
+                title=body.title,
+                date=body.date,
+                source=body.source,
+                url=body.url,
+                author=body.author,
+            )
+        return document, budget
     from dataclasses import replace
 
     from qa_service.converters import html
@@ -133,9 +146,13 @@ def _document(body: DocumentIn, settings: Settings) -> Document:
     assert body.url is not None
     with fetcher_for(settings) as fetcher:
         fetched = fetcher.fetch(body.url, HTML_TYPES)
-    article = html.convert(fetched.content, body.url, url=fetched.url)
-    given = {k: v for k, v in body.model_dump(include={"title", "date", "source", "author"}).items() if v is not None}
-    return article_document(replace(article, **given), body.doc_id or doc_id_from_url(body.url))
+    doc_id = body.doc_id or doc_id_from_url(body.url)
+    budget = service.indexer.budget(doc_id)
+    with budget.active():
+        article = html.convert(fetched.content, body.url, url=fetched.url)
+        given = {k: v for k, v in body.model_dump(include={"title", "date", "source", "author"}).items() if v}
+        document = article_document(replace(article, **given), doc_id)
+    return document, budget
 
 
 def _parse_batch(raw: bytes, content_type: str) -> list[DocumentIn]:
@@ -163,18 +180,18 @@ def _add_batch(items: list[DocumentIn], service: QAService, settings: Settings) 
     """Fetch and clean each item (one bad item is an error of its own), then embed and commit them together."""
     from qa_service.errors import QAServiceError
 
-    documents: list[Document] = []
+    documents: list[tuple[Document, CpuBudget]] = []
     errors_by_item: dict[str, str] = {}
     for number, item in enumerate(items):
         try:
-            documents.append(_document(item, settings))
+            documents.append(_document(item, settings, service))
         except QAServiceError as exc:
             errors_by_item[str(number)] = str(exc)
-    report = service.add_documents(documents, replace_existing=False, bulk=True)
+    report = service.add_budgeted(documents, replace_existing=False, bulk=True)
     report.errors.update(errors_by_item)
     return report
 
 
-@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 404, 503))
+@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 404, 503, 507))
 def delete_document(service: ServiceDep, _access: WriteAccess, doc_id: str = DocIdPath) -> None:
     service.delete_document(doc_id)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictInt, field_validator
 
-from qa_service.api.deps import AskRateLimit, QuestionSlot, ReadAccess, ServiceDep, SettingsDep
+from qa_service.api.deps import AskRateLimit, ReadAccess, ServiceDep, SettingsDep
 from qa_service.api.responses import errors
 from qa_service.schemas import Answer, SearchResult
 
@@ -48,7 +48,6 @@ def ask(
     settings: SettingsDep,
     _access: ReadAccess,
     _limit: AskRateLimit,
-    _slot: QuestionSlot,
 ) -> Answer:
     """Answer a question from the articles with exact citations, or abstain (`answerable: false`)."""
     return service.ask(request.question, request.top_k or settings.top_k)
@@ -60,7 +59,6 @@ def search(
     settings: SettingsDep,
     _access: ReadAccess,
     _limit: AskRateLimit,
-    _slot: QuestionSlot,
     q: Annotated[
         str,
         Query(min_length=1, max_length=MAX_QUESTION_CHARS, json_schema_extra=NOT_BLANK),

@@ -22,7 +22,7 @@ from qa_service.store.base import (
 from qa_service.store.embedded.dense_cache import chunk_vectors
 from qa_service.store.embedded.filters import chunk_selection, condition
 from qa_service.store.embedded.schema import meta
-from qa_service.store.typos import one_edit_apart
+from qa_service.store.typos import TYPO_PREFIX, variants
 
 if TYPE_CHECKING:
     from qa_service.store.embedded.store import EmbeddedStore
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 class EmbeddedReader:
     """The read side of one transaction (see `StoreReader`)."""
+
+    native_fusion = False  # FAISS and FTS5 are separate engines: the retriever fuses their rankings
 
     def __init__(self, store: EmbeddedStore, db: sqlite3.Connection, generation: int) -> None:
         self._store = store
@@ -152,18 +154,6 @@ class EmbeddedReader:
             )
         return [(int(r), float(s)) for r, s in rows]
 
-    def hybrid_search(
-        self,
-        vector: np.ndarray,
-        terms: Sequence[str],
-        k: int,
-        *,
-        depth: int,
-        rrf_k: int,
-        filters: Filters | None = None,
-    ) -> list[tuple[int, float]] | None:
-        return None  # FAISS and FTS5 are separate engines: the retriever fuses their rankings
-
     def _term_counts(self, terms: Sequence[str], column: str) -> dict[str, int]:
         unique = list(dict.fromkeys(terms))
         out: dict[str, int] = {}
@@ -228,16 +218,19 @@ class EmbeddedReader:
         return total, self._term_counts(terms, "sentences")
 
     def mentions(self, term: str) -> bool:
+        """The word, else any stored chunk term among its typos: those share its first two characters, so one
+        range of the terms table holds them all."""
         if self._term_counts([term], "chunks").get(term, 0) > 0:
             return True
-        if len(term) < 3:  # too short to tell a typo from another word
+        typos = variants(term)
+        if not typos:
             return False
-        prefix = term[:2]
+        prefix = term[:TYPO_PREFIX]
         rows = self._db.execute(
             "SELECT term FROM terms WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ? AND chunks > 0",
             (prefix, prefix + "\uffff", len(term) - 1, len(term) + 1),
         )
-        return any(one_edit_apart(term, other) for (other,) in rows)
+        return any(other in typos for (other,) in rows)
 
     def export(self, batch: int = 100) -> Iterator[list[PreparedDocument]]:
         """Every document with its rows and vectors as `write` takes them, `batch` documents at a time, in the

@@ -7,18 +7,27 @@ Different documents may be read at different instants: Milvus has no snapshot ac
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qa_service.schemas import Document, DocumentSummary, Filters, SourceCount
-from qa_service.store.base import DocumentState, StoredChunk, StoredSentence, StoreStats, batched, decode_phrases
+from qa_service.store.base import (
+    DocumentState,
+    PreparedDocument,
+    StoredChunk,
+    StoredSentence,
+    StoreStats,
+    batched,
+    decode_phrases,
+)
 from qa_service.store.milvus.expressions import fit, is_in, quote
 from qa_service.store.milvus.filters import chunks_expression, documents_expression
 from qa_service.store.milvus.frequencies import sentence_frequency
 from qa_service.store.milvus.schema import HEAD_FIELDS, QUERY_WINDOW, SEARCH_PARAMS, Head
+from qa_service.store.typos import variants
 
 if TYPE_CHECKING:
     from qa_service.store.milvus.store import MilvusStore
@@ -28,6 +37,8 @@ FILTER_ITEMS = 500  # ids in one `in [...]` filter
 
 class MilvusReader:
     """Reads of one question; each document is pinned to the version its document row named when first seen."""
+
+    native_fusion = True  # hybrid_search: Milvus' own RRF over the dense and BM25 requests
 
     def __init__(self, store: MilvusStore) -> None:
         self._store = store
@@ -174,9 +185,9 @@ class MilvusReader:
         depth: int,
         rrf_k: int,
         filters: Filters | None = None,
-    ) -> list[tuple[int, float]] | None:
+    ) -> list[tuple[int, float]]:
         if not terms:
-            return None  # a dense ranking alone: the retriever's fusion gives the same scale as with both
+            raise ValueError("hybrid_search needs terms: a dense ranking alone is the retriever's to fuse")
         from pymilvus import AnnSearchRequest, RRFRanker
 
         store = self._store
@@ -290,9 +301,12 @@ class MilvusReader:
         return out
 
     def mentions(self, term: str) -> bool:
-        """Whether a chunk holds `term`: a search of the keyword index with the word alone (exact words only:
-        Milvus does not list its vocabulary, so a typo is not forgiven here as the embedded store forgives it)."""
-        return bool(term.strip()) and bool(self._search([term], "sparse", {"metric_type": "BM25"}, 1))
+        """Whether a chunk holds `term` or one of its typos (`typos.variants`): one keyword search for all of
+        them (any hit scores above 0), as Milvus does not list its vocabulary."""
+        if not term.strip():
+            return False
+        words = [term, *sorted(variants(term))]
+        return bool(self._search([" ".join(words)], "sparse", {"metric_type": "BM25"}, 1))
 
     def sentence_frequencies(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
         """Milvus keeps document frequencies but does not tell them, and counters that several replicas update
@@ -315,3 +329,58 @@ class MilvusReader:
         store.frequencies.put({t: counts[t] for t in missing})
         total = counts.pop("")
         return total, {t: c for t, c in counts.items() if c}
+
+    def export(self, batch: int = 100) -> Iterator[list[PreparedDocument]]:
+        """Every document as `write` takes it, `batch` at a time, in the listing's order (see `StoreReader`)."""
+        store = self._store
+        heads: list[Head] = []
+        for row in store.iterate("documents", "", HEAD_FIELDS):
+            heads.append(Head.from_row(row))
+            if len(heads) >= batch:
+                yield self._export(heads)
+                heads = []
+        if heads:
+            yield self._export(heads)
+
+    def _export(self, heads: list[Head]) -> list[PreparedDocument]:
+        store = self._store
+        for head in heads:
+            self._heads.setdefault(head.doc_id, head)
+        texts = self.documents([h.doc_id for h in heads])
+        expr = is_in("doc_id", [h.doc_id for h in heads])
+        chunks: dict[str, list[dict]] = {}
+        for row in store.iterate("chunks", expr, ["doc_id", "write_id", "start", "end", "terms", "vector"]):
+            chunks.setdefault(row["doc_id"], []).append(row)
+        sentences: dict[str, list[dict]] = {}
+        fields = ["doc_id", "write_id", "ordinal", "start", "end", "terms", "vector", "phrases"]
+        for row in store.iterate("sentences", expr, fields):
+            sentences.setdefault(row["doc_id"], []).append(row)
+        out = []
+        dimension = store.config.dimension
+        for head in heads:
+            document = texts.get(head.doc_id)
+            if document is None or self._heads[head.doc_id] != head:  # replaced or deleted while exported
+                continue
+            mine = sorted(
+                (r for r in chunks.get(head.doc_id, []) if int(r["write_id"]) == head.write_id),
+                key=lambda r: (int(r["start"]), int(r["end"])),
+            )
+            said = sorted(
+                (r for r in sentences.get(head.doc_id, []) if int(r["write_id"]) == head.write_id),
+                key=lambda r: int(r["ordinal"]),
+            )
+            out.append(
+                PreparedDocument(
+                    document=document,
+                    origin=head.origin,
+                    label=head.label,
+                    chunks=[(int(r["start"]), int(r["end"])) for r in mine],
+                    chunk_terms=[r["terms"].split() for r in mine],
+                    chunk_vectors=np.asarray([r["vector"] for r in mine], dtype=np.float32).reshape(-1, dimension),
+                    sentences=[(int(r["start"]), int(r["end"])) for r in said],
+                    sentence_terms=[r["terms"].split() for r in said],
+                    sentence_vectors=np.asarray([r["vector"] for r in said], dtype=np.float32).reshape(-1, dimension),
+                    sentence_phrases=[decode_phrases(r.get("phrases"), int(r["start"])) for r in said],
+                )
+            )
+        return out

@@ -36,7 +36,7 @@ from qa_service.api.limits import (
     size_thread_pool,
 )
 from qa_service.api.observability import Metrics, ObservabilityMiddleware, configure_access_log
-from qa_service.api.routers import documents, qa, system
+from qa_service.api.routers import documents, qa, sources, system
 from qa_service.api.security import configured_key, prune_openapi_security
 from qa_service.api.validation import validation_error
 from qa_service.config import Settings, get_settings
@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.add_exception_handler(RateLimitExceeded, rate_limit_exceeded)
     app.add_exception_handler(RequestValidationError, validation_error)
 
-    routers = (qa.router, documents.router, system.router)
+    routers = (qa.router, documents.router, sources.router, system.router)
     for router in routers:
         app.include_router(router)
 

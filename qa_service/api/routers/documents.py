@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_valid
 from starlette.concurrency import run_in_threadpool
 
 from qa_service.api.deps import ReadAccess, ServiceDep, SettingsDep, WriteAccess
+from qa_service.api.filters import QueryFilters
 from qa_service.api.responses import errors
 from qa_service.api.routers.qa import NOT_BLANK
 from qa_service.api.validation import CalendarDate
@@ -66,13 +67,15 @@ BATCH_TYPES = ("application/json", "application/x-ndjson", "application/jsonl", 
 def list_documents(
     service: ServiceDep,
     _access: ReadAccess,
+    filters: QueryFilters,
     offset: Annotated[
         int, Query(ge=0, le=MAX_OFFSET, description="Skip this many articles (in the order they were added).")
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000, description="At most this many per page.")] = 1000,
 ) -> list[DocumentSummary]:
-    """The articles in the order they were added, a page at a time."""
-    return service.list_documents(offset=offset, limit=limit)
+    """The articles in the order they were added, a page at a time; `date_from`, `date_to`, `source` and
+    `doc_id` list only those (as `POST /ask`'s `filters`)."""
+    return service.list_documents(offset=offset, limit=limit, filters=filters)
 
 
 @router.get("/{doc_id}", response_model=Document, responses=errors(401, 404, 503))

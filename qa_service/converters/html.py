@@ -32,7 +32,14 @@ def convert(data: bytes | str, name: str, *, url: str | None = None, outlet: str
     if len(text.split()) < MIN_ARTICLE_WORDS:
         raise InvalidDocumentError("no article text found on this page (navigation, a notice or an index page only)")
     canonical = extracted.url or url
-    outlet = extracted.sitename or outlet or _host(canonical)
+    site = extracted.sitename
+    if (
+        site
+        and url
+        and site.lower().removeprefix("www.") in (urlsplit(url).netloc.lower().removeprefix("www."), _host(url))
+    ):
+        site = None  # trafilatura names a page without a site name by its host: a feed's title says more
+    outlet = site or outlet or _host(canonical)
     return with_date_line(
         text,
         name,

@@ -36,9 +36,9 @@ def _corpus() -> list[Document]:
     return documents
 
 
-@pytest.fixture(params=["faiss", "milvus"])
+@pytest.fixture(params=["embedded", "milvus"])
 def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[QAService]:
-    make = fake_settings if request.param == "faiss" else milvus_settings
+    make = fake_settings if request.param == "embedded" else milvus_settings
     service = QAService(make(tmp_path / "index")).load()
     service.add_documents(_corpus())
     yield service

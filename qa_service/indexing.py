@@ -302,6 +302,7 @@ class Indexer:
                             incoming.append(item)
                     if incoming:
                         chunks += self.add(incoming, report, replace_existing=True, bulk=True, progress=advance)
+                        advance(0)  # the chunks of this batch, now committed
             except KeyboardInterrupt:
                 raise IngestInterrupted(report) from None
         return report

@@ -264,6 +264,11 @@ class QAService:
         with self.store.read() as reader:
             return set(reader.states(doc_ids))
 
+    def delete_documents(self, doc_ids: list[str]) -> list[str]:
+        """Remove these documents, all or nothing; returns those that were there."""
+        with storage_errors("nothing was deleted"):
+            return self.store.delete(list(dict.fromkeys(doc_ids)))
+
     def delete_document(self, doc_id: str) -> None:
         with storage_errors(f"document {doc_id!r} was not deleted"):
             deleted = self.store.delete([doc_id])

@@ -100,8 +100,10 @@ def phrase_fit(question: QuestionAnalysis, label: str, text: str, start: int, en
         fit *= _time_fit(question.kind, text[start:end])
     if question.kind == "place" and fit > 0 and not _LOCATIVE.search(text[max(0, start - 25) : start]):
         fit *= 0.6
-    if question.target and _names_target(question.target, text, start, end) and (
-        label != NOUN_PHRASE or _is_named(text, start, end)
+    if (
+        question.target
+        and _names_target(question.target, text, start, end)
+        and (label != NOUN_PHRASE or _is_named(text, start, end))
     ):  # "the 117th minute", "Lusail Stadium"; not "a federal judge"
         fit = 1.0
     elif question.wh == "how many" and question.target:  # "how many contacts": a figure that counts contacts

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qa_service.analysis import terms
-from qa_service.nlp import WH_WORDS, is_content, key, keys, load_pipeline, names_in, pipeline
+from qa_service.nlp import WH_WORDS, is_content, key, keys, names_in, pipeline
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -206,9 +206,9 @@ def analyse_question(question: str, *, nlp: Language | None = None) -> QuestionA
     )
 
 
-def warm_up() -> None:
-    """Load the language pipeline now (a few seconds) rather than in the first question."""
-    load_pipeline()
+def noun_kind(noun: str) -> str | None:
+    """The answer kind a noun names in "which X" ("city" -> place, "year" -> date), if the taxonomy has it."""
+    return _NOUN_KINDS.get(noun)
 
 
 def names_not_in_corpus(question: QuestionAnalysis, reader: StoreReader) -> list[str]:

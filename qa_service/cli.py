@@ -174,18 +174,25 @@ def serve(
 
     settings = get_settings()
     ensure_index(settings)
-    uvicorn.run(
-        "qa_service.api:create_app",
-        factory=True,
-        http=NoDelayHTTPProtocol,  # TCP_NODELAY for every worker count: no 40 ms Nagle/delayed-ACK stall
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_level=settings.log_level.lower(),
-        access_log=False,  # the app logs one JSON line per request, without query strings (observability.py)
-        proxy_headers=False,  # X-Forwarded-For is believed only from QA_TRUSTED_PROXIES (the app applies it)
-        timeout_keep_alive=settings.keep_alive_s,
-    )
+    options = {
+        "factory": True,
+        "http": NoDelayHTTPProtocol,  # TCP_NODELAY for every worker count: no 40 ms Nagle/delayed-ACK stall
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "workers": workers,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,  # the app logs one JSON line per request, without query strings (observability.py)
+        "proxy_headers": False,  # X-Forwarded-For is believed only from QA_TRUSTED_PROXIES (the app applies it)
+        "timeout_keep_alive": settings.keep_alive_s,
+    }
+    if workers == 1:
+        uvicorn.run("qa_service.api:create_app", **options)  # exits with status 3 itself if start-up fails
+        return
+    from qa_service.api.workers import run_workers
+
+    status = run_workers(uvicorn.Config("qa_service.api:create_app", **options))
+    if status:
+        raise typer.Exit(status)
 
 
 SinceOption = Annotated[
@@ -425,46 +432,6 @@ def migrate(
         f"{report.unchanged} already there, in {report.seconds:.1f} s into {settings.milvus_location} "
         f"(collections {settings.milvus_prefix}_*); serve it with QA_STORE=milvus"
     )
-
-
-@app.command()
-def bench(
-    sizes: Annotated[str, typer.Option(help="Synthetic corpus sizes in chunks, comma-separated ('' = none).")] = (
-        "10000,100000"
-    ),
-    requests: Annotated[int, typer.Option(min=1, help="HTTP requests per concurrency level.")] = 200,
-    max_seconds: Annotated[float, typer.Option(min=1, help="Time limit per concurrency level (s).")] = 60.0,
-    queries: Annotated[int, typer.Option(min=1, help="Questions per synthetic corpus size.")] = 100,
-    skip_http: Annotated[bool, typer.Option("--skip-http", help="Skip the HTTP load test.")] = False,
-    store: Annotated[
-        str | None, typer.Option(help="Store of the synthetic corpora: embedded or milvus (default QA_STORE).")
-    ] = None,
-) -> None:
-    """Print performance numbers: ingest, /ask over HTTP, and synthetic 10k/100k-chunk corpora."""
-    from qa_service.bench import run_bench
-
-    try:
-        size_list = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
-    except ValueError:
-        _fail(f"--sizes must be comma-separated whole numbers, got {sizes!r}", 2)
-    if any(size < 1 for size in size_list):
-        _fail("--sizes must be positive", 2)
-    if store == "faiss":
-        store = "embedded"  # its name before
-    if store not in (None, "embedded", "milvus"):
-        _fail(f"--store must be embedded or milvus, got {store!r}", 2)
-    try:
-        run_bench(
-            get_settings(),
-            sizes=size_list,
-            requests=requests,
-            max_seconds=max_seconds,
-            skip_http=skip_http,
-            queries=queries,
-            store=store,
-        )
-    except (QAServiceError, RuntimeError) as exc:
-        _fail(str(exc))
 
 
 def main() -> None:

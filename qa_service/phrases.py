@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from qa_service.budget import checkpoint
 from qa_service.store.base import Phrases, TypedSpan
 
 BATCH = 64  # sentences per nlp.pipe batch
@@ -26,6 +27,7 @@ def type_sentences(texts: Sequence[str], offsets: Sequence[int] | None = None) -
     nlp = load_pipeline()
     out: list[Phrases] = []
     for i, doc in enumerate(nlp.pipe(texts, batch_size=BATCH, disable=["lemmatizer"])):
+        checkpoint("finding phrases")  # a document's CPU budget (budget.py), when one is active
         shift = offsets[i] if offsets is not None else 0
         found: dict[tuple[int, int], str] = {}
         for ent in doc.ents:

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qa_service.bench import long_article
-from qa_service.devserver import LocalServer, local_server
+from devtools.bench import long_article
+from devtools.devserver import LocalServer, free_port, local_server
 
 from .conftest import ROOT, SEEDS, server_env
 
@@ -79,3 +79,27 @@ def test_ingest_on_a_disk_that_refuses_writes_says_so_in_one_line(tmp_path: Path
     assert "Traceback" not in done.stderr
     listed = subprocess.run(more, env=env, cwd=tmp_path, capture_output=True, text=True)
     assert listed.returncode == 0 and "1 added" in listed.stdout  # the same command, with space, finishes it
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", ["damaged store", "Milvus Lite held by the other worker"])
+def test_serve_with_two_workers_exits_3_when_they_cannot_start(tmp_path: Path, fault: str) -> None:
+    """One worker exited 3 on a failed start; with `--workers 2` uvicorn's supervisor stopped and `serve` exited 0."""
+    index_dir = tmp_path / "index"
+    extra = {}
+    if fault == "damaged store":
+        index_dir.mkdir()
+        (index_dir / "store.sqlite3").write_bytes(b"this is not a database\n" * 400)
+    else:  # Milvus Lite runs inside one process; a second opening the same file is refused
+        extra = {"QA_STORE": "milvus"}
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [sys.executable, "-m", "qa_service", "serve", "--workers", "2", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=server_env(index_dir, PYTHONPATH=pythonpath, **extra),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert "failed to start" in result.stderr

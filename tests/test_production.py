@@ -17,8 +17,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from devtools.devserver import ServerStartError, free_port, local_server, measured_env
 from qa_service.api import create_app
-from qa_service.devserver import ServerStartError, free_port, local_server, measured_env
 from qa_service.embedding import Embedder
 from qa_service.service import QAService
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qa_service.devserver import local_server
+from devtools.devserver import local_server
 
 from .conftest import ROOT, server_env
 from .test_inputs_api import _batch

@@ -42,13 +42,13 @@ def test_a_second_process_applies_only_the_changes(tmp_path: Path) -> None:
     writer = QAService(fake_settings(tmp_path / "index")).load()
     writer.add_documents([article(n) for n in range(3)])
     other = QAService(fake_settings(tmp_path / "index")).load()
-    dense_before = other.store._dense
+    dense_before = other.store.dense.index
     writer.add_documents([article(7)])
     writer.delete_document("riverton-0")
     answer = other.ask("When will construction of the Riverton 7 library start?")
     assert answer.citations[0].doc_id == "riverton-7"
-    assert other.store._dense is dense_before, "caught up in place, not rebuilt"
-    assert other.store._dense.count == writer.stats()["chunks"]
+    assert other.store.dense.index is dense_before, "caught up in place, not rebuilt"
+    assert other.store.dense.index.count == writer.stats()["chunks"]
     assert "riverton-0" not in {p.doc_id for p in other.search("Riverton 0 library", top_k=20).passages}
 
 
@@ -83,6 +83,36 @@ def test_start_up_reuses_the_dense_cache_and_rebuilds_a_damaged_one(
     assert rebuilt.ask(QUESTION).citations == expected.citations
 
 
+def test_a_cache_with_overwritten_vectors_or_none_is_rebuilt_and_said_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Vectors overwritten in place leave FAISS's structure intact: it read them and every ranking changed."""
+    index_dir = tmp_path / "index"
+    service = QAService(fake_settings(index_dir)).load()
+    service.add_documents([article(n) for n in range(3)])
+    service.close()
+    expected = service.ask(QUESTION)
+    cache = index_dir / CACHE_NAME
+    with sqlite3.connect(index_dir / DB_NAME) as db:
+        vectors = [row[0] for row in db.execute("SELECT vector FROM chunks ORDER BY chunk_id")]
+    data = bytearray(cache.read_bytes())
+    places = [bytes(data).index(vector) for vector in vectors]
+    for n, place in enumerate(places):  # each chunk gets the next one's vector: FAISS's structure stays intact
+        data[place : place + len(vectors[n])] = vectors[(n + 1) % len(vectors)]
+    cache.write_bytes(bytes(data))
+    with caplog.at_level(logging.INFO, logger="qa_service.store"):
+        rebuilt = QAService(fake_settings(index_dir)).load()
+    assert "fails its checksum" in caplog.text and "built from" in caplog.text
+    assert rebuilt.ask(QUESTION).citations == expected.citations
+    rebuilt.close()
+    cache.unlink()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="qa_service.store"):
+        rebuilt = QAService(fake_settings(index_dir)).load()
+    assert f"dense index cache {cache} is missing; rebuilding it" in caplog.text
+    assert rebuilt.ask(QUESTION).citations == expected.citations
+
+
 def test_stale_cache_is_brought_up_to_date_from_the_change_log(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     service = QAService(fake_settings(index_dir)).load()
@@ -92,7 +122,7 @@ def test_stale_cache_is_brought_up_to_date_from_the_change_log(tmp_path: Path) -
     service.store.flush = lambda: None  # a process killed before saving its cache
     service.add_documents([article(3)])
     reopened = QAService(fake_settings(index_dir)).load()
-    assert reopened.store._dense.count == reopened.stats()["chunks"]
+    assert reopened.store.dense.index.count == reopened.stats()["chunks"]
     assert reopened.ask(QUESTION).citations[0].doc_id == "riverton-3"
 
 
@@ -108,7 +138,7 @@ def test_other_backend_is_refused(tmp_path: Path) -> None:
         service.load()
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garble", "not-a-database"])
+@pytest.mark.parametrize("damage", ["truncate", "garble", "not-a-database", "empty"])
 def test_damaged_database_is_one_clear_message_and_rebuild_sets_it_aside(tmp_path: Path, damage: str) -> None:
     index_dir = tmp_path / "index"
     service = QAService(fake_settings(index_dir)).load()
@@ -120,6 +150,8 @@ def test_damaged_database_is_one_clear_message_and_rebuild_sets_it_aside(tmp_pat
         path.write_bytes(data[: len(data) // 2])
     elif damage == "garble":
         path.write_bytes(data[:4096] + bytes(b ^ 0x5A for b in data[4096:12288]) + data[12288:])
+    elif damage == "empty":  # SQLite opens a 0-byte file as a new database: it started as an empty, healthy index
+        path.write_bytes(b"")
     else:
         path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(IndexCorruptError, match=rf"{DB_NAME}.*damaged.*--rebuild") as raised:

@@ -45,7 +45,10 @@ class DenseCache:
         """Reuse the cache when it belongs to this store and the change log reaches back to it; else rebuild."""
         generation, size, changes_from = (int(meta(db, k)) for k in ("generation", "chunks", "changes_from"))
         factory = resolve_factory(self.faiss_setting, size, exact_max=self.exact_max)
-        cached = DenseIndex.load(self.root / CACHE_NAME, nprobe=self.nprobe)
+        path = self.root / CACHE_NAME
+        cached = DenseIndex.load(path, nprobe=self.nprobe)
+        if cached is None and size and not path.exists():
+            log.warning("dense index cache %s is missing; rebuilding it from the store", path)
         dense = None
         if cached is not None:
             index, tag = cached

@@ -15,7 +15,6 @@ from pathlib import Path
 from qa_service.errors import IndexCorruptError, IndexMismatchError
 from qa_service.store.base import REBUILD_HINT, IndexConfig, Phrases, PreparedDocument
 from qa_service.store.embedded import schema, writer
-from qa_service.store.embedded.dense import DenseIndex
 from qa_service.store.embedded.dense_cache import DenseCache
 from qa_service.store.embedded.reader import EmbeddedReader
 from qa_service.store.embedded.schema import DB_NAME, meta
@@ -24,6 +23,7 @@ log = logging.getLogger(__name__)
 
 QUICK_CHECK_MAX_BYTES = 256 * 2**20  # check the whole file at start-up up to this size (under a second)
 KEYWORD_MAX_POSTINGS = 10_000  # chunks keyword search may score per question (~1 µs each)
+EMPTY_FILE_WAIT_S = 2.0  # how long a 0-byte database may stay empty before it counts as truncated
 
 
 class EmbeddedStore:
@@ -57,11 +57,6 @@ class EmbeddedStore:
     @property
     def path(self) -> Path:
         return self.root / DB_NAME
-
-    @property
-    def _dense(self) -> DenseIndex | None:
-        """This process's FAISS index (tests look at it)."""
-        return self.dense.index
 
     @staticmethod
     def exists(root: Path) -> bool:
@@ -99,6 +94,7 @@ class EmbeddedStore:
         return self
 
     def _open_database(self, *, reset: bool) -> None:
+        self._refuse_empty_file()
         with self._translate_errors():
             with self._writing() as db:
                 if not schema.table_exists(db, "meta"):
@@ -115,6 +111,19 @@ class EmbeddedStore:
                 result = self._writer.execute("PRAGMA quick_check").fetchone()[0]
                 if result != "ok":
                     raise sqlite3.DatabaseError(result)
+
+    def _refuse_empty_file(self) -> None:
+        """SQLite takes a 0-byte file for a new, empty database: a truncated archive would start as an empty,
+        healthy index and hide what it held. A store being created by another process this instant is 0 bytes
+        only until that process sets WAL mode (milliseconds), so a file still empty after a short wait is damage."""
+        deadline = time.monotonic() + EMPTY_FILE_WAIT_S
+        while self.path.exists() and self.path.stat().st_size == 0:
+            if time.monotonic() > deadline:
+                raise IndexCorruptError(
+                    f"index database {self.path} is damaged (it is empty, 0 bytes, as a truncated file is, and "
+                    f"would open as an empty index); restore it from a backup or {REBUILD_HINT}"
+                )
+            time.sleep(0.05)
 
     def _set_aside_damaged(self) -> None:
         self.close()

@@ -1,8 +1,8 @@
 """Ingest throughput, printed: articles sent one by one to `POST /documents`, the same in one
 `POST /documents/batch`, and saved web pages through `qa-service ingest` (and trafilatura alone).
 
-    .venv/bin/python eval/ingestbench.py                                   # the seed articles
-    .venv/bin/python eval/ingestbench.py --articles ../shared/benchmarks/news/articles --pages 65
+    .venv/bin/python -m devtools.ingestbench                                   # the seed articles
+    .venv/bin/python -m devtools.ingestbench --articles ../shared/benchmarks/news/articles --pages 65
 
 Each API figure comes from a real server (`python -m qa_service serve`) on an empty temporary index. The pages
 are the articles wrapped in a news page layout (navigation, an ad, a comment thread) written to a temporary
@@ -43,7 +43,7 @@ def _articles(folder: Path, limit: int | None) -> list[tuple[str, str]]:
 
 
 def _server(workdir: Path, name: str) -> contextlib.AbstractContextManager:
-    from qa_service.devserver import local_server, measured_env
+    from devtools.devserver import local_server, measured_env
 
     seeds = workdir / f"{name}-no-seeds"
     seeds.mkdir()

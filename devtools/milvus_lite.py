@@ -21,7 +21,7 @@ def lite_server(
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Milvus Lite as a server in a process of its own (what Milvus standalone is to a deployment): yields its
     URI and process. Several clients (API replicas, a writer, a benchmark) share it, and it outlives them."""
-    from qa_service.devserver import free_port
+    from devtools.devserver import free_port
 
     port = free_port()
     process = subprocess.Popen(

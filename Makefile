@@ -48,9 +48,10 @@ test: setup browser ## Run the whole test suite (real model, small data, headles
 test-fast: setup ## Only the fast tests
 	$(BIN)/pytest -m "not slow"
 
-lint: setup ## ruff lint and format check
+lint: setup ## ruff lint and format check, mypy (strict) on qa_service/
 	$(BIN)/ruff check qa_service devtools tests eval tools
 	$(BIN)/ruff format --check qa_service devtools tests eval tools
+	$(BIN)/mypy
 
 format: setup ## Apply ruff formatting and safe fixes
 	$(BIN)/ruff check --fix qa_service devtools tests eval tools

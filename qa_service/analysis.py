@@ -68,13 +68,15 @@ def terms(text: str) -> list[str]:
     """
     irregular = irregular_forms()
     words = [irregular.get(w, w) for w in _WORD.findall(_plain(text)) if w not in STOPWORDS and w != "_"]
-    return _stemmer().stemWords(words)
+    stems: list[str] = _stemmer().stemWords(words)  # PyStemmer is untyped
+    return stems
 
 
 def word_key(word: str) -> str:
     """One word as `terms` writes it, stopword or not: how answering compares a token with the question's words."""
     plain = _plain(word)
-    return _stemmer().stemWord(irregular_forms().get(plain, plain))
+    stem: str = _stemmer().stemWord(irregular_forms().get(plain, plain))  # PyStemmer is untyped
+    return stem
 
 
 def _plain(text: str) -> str:

@@ -6,7 +6,7 @@ import inspect
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -20,12 +20,13 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Question answering over your news articles, with exact citations.", no_args_is_help=True)
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _fail(message: str, code: int = 1) -> NoReturn:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
 
 
-def _service(settings: Settings, *, reset: bool = False):  # noqa: ANN202 - imported lazily so `--help` is instant
+def _service(settings: Settings, *, reset: bool = False) -> QAService:
+    """The loaded service; imported here, not at the top, so `--help` is instant."""
     from qa_service.service import QAService
 
     try:
@@ -174,7 +175,7 @@ def serve(
 
     settings = get_settings()
     ensure_index(settings)
-    options = {
+    options: dict[str, Any] = {
         "factory": True,
         "http": NoDelayHTTPProtocol,  # TCP_NODELAY for every worker count: no 40 ms Nagle/delayed-ACK stall
         "host": host or settings.host,
@@ -218,7 +219,6 @@ def _filters(since: str | None, until: str | None, sources: list[str] | None) ->
         return Filters(date_from=days.get("since"), date_to=days.get("until"), sources=sources or None)
     except ValidationError as exc:
         _fail(f"the filters do not fit together: {exc.errors()[0]['msg']}", 2)
-    raise AssertionError  # _fail exits
 
 
 @app.command("list")

@@ -153,7 +153,7 @@ class Fetcher:
         try:
             with self._client.stream("GET", pinned, headers=headers, extensions=extensions) as response:
                 if response.is_redirect:
-                    location = response.headers.get("location")
+                    location: str | None = response.headers.get("location")
                     if not location:
                         raise FetchFailedError(f"{url}: a redirect without a Location")
                     return urljoin(url, location)

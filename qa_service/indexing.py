@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from tqdm import tqdm
@@ -362,8 +363,11 @@ def _taken(doc_id: str, owner: str | None) -> str:
     return f"not added: its id {doc_id!r} is already taken by {owner}; rename one of the two files"
 
 
-def _batches(items: Iterable, size: int) -> Iterator[list]:  # noqa: ANN401 - any item type
-    batch: list = []
+_Item = TypeVar("_Item")
+
+
+def _batches(items: Iterable[_Item], size: int) -> Iterator[list[_Item]]:
+    batch: list[_Item] = []
     for item in items:
         batch.append(item)
         if len(batch) >= size:

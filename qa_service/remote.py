@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa_service.config import Settings
 from qa_service.errors import QAServiceError
+
+if TYPE_CHECKING:
+    import httpx
 
 PROBE_TIMEOUT_S = 1.0  # a server on this machine answers /health in milliseconds; anything slower is not used
 ASK_TIMEOUT_S = 120.0  # one answer can wait behind other requests on a busy server
@@ -28,7 +31,7 @@ def configured_url(settings: Settings) -> str:
     return f"http://{host}:{settings.port}"
 
 
-def _client(url: str, timeout_s: float):  # noqa: ANN202 - an httpx.Client, imported lazily
+def _client(url: str, timeout_s: float) -> httpx.Client:
     """A client that goes to a loopback server directly, whatever HTTP proxy the environment names."""
     import httpx
 
@@ -56,7 +59,7 @@ def server_answers(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
     return response.status_code == 200 and isinstance(body, dict) and body.get("status") == "ok"
 
 
-def _detail(response: Any) -> str:  # noqa: ANN401 - an httpx.Response
+def _detail(response: httpx.Response) -> str:
     try:
         detail = response.json().get("detail")
     except (ValueError, AttributeError):
@@ -87,6 +90,9 @@ def ask_remote(
     if response.status_code != 200:
         raise RemoteError(f"the server at {url} answered {response.status_code}: {_detail(response)}")
     try:
-        return response.json()
-    except ValueError as exc:
-        raise RemoteError(f"the server at {url} did not answer with JSON: is it a qa-service?") from exc
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        raise RemoteError(f"the server at {url} did not answer with JSON: is it a qa-service?")
+    return payload

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, computed_field, model_validator
 
@@ -120,16 +120,20 @@ def _has_title(title: str | None) -> bool:
 class _Labelled(BaseModel):
     """`label` is filled from the title when a caller gives none (`ingest.document_label` derives a better one)."""
 
+    if TYPE_CHECKING:  # every subclass declares both, each with its own description
+        title: str | None
+        label: str
+
     @model_validator(mode="after")
     def _default_label(self) -> _Labelled:
         if not getattr(self, "label", ""):
-            self.label = (self.title or "").strip() or "Untitled article"  # type: ignore[attr-defined]
+            self.label = (self.title or "").strip() or "Untitled article"
         return self
 
     @computed_field(description="Whether `label` is the article's title (false: derived from its text).")  # type: ignore[prop-decorator]
     @property
     def label_is_title(self) -> bool:
-        return _has_title(self.title)  # type: ignore[attr-defined]
+        return _has_title(self.title)
 
 
 class Citation(_Labelled):

@@ -200,7 +200,7 @@ class CandidateScorer:
         if not chunk_score:
             return []
         sentences = [sentence for sentence, _ in chunk_score.values()]
-        dense = np.stack([s.vector for s in sentences]) @ context.query_vector
+        dense = np.stack([s.vector for s in sentences if s.vector is not None]) @ context.query_vector  # all have one
         w = self.weights
         out = []
         for sentence, cosine in zip(sentences, dense, strict=True):

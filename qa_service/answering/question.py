@@ -184,6 +184,7 @@ def analyse_question(question: str, *, nlp: Language | None = None) -> QuestionA
         if (t.pos_ in ("VERB", "AUX") or t.dep_ == "ROOT") and t.lemma_.lower() not in _LIGHT_VERBS and is_content(t)
     )
     wh = _wh_token(doc)
+    kind: str | None
     kind, target, role, label = "thing", None, None, None
     if wh is not None:
         phrase = _wh_phrase_head(wh)

@@ -7,6 +7,7 @@ stay exact; if it finds nothing or fails, the offline extractive answer stands.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from qa_service.answering.context import AnswerContext, Extraction
 from qa_service.answering.quotes import fit_quote, make_citation, sentence_around, shown
@@ -37,8 +38,8 @@ class ReaderAnswerer:
         self.min_score = min_score
         self.passages = passages
         self.max_answer_tokens = max_answer_tokens
-        self._model = None
-        self._tokenizer = None
+        self._model: Any = None  # a transformers question-answering model and its tokenizer, loaded lazily
+        self._tokenizer: Any = None
 
     def load(self) -> ReaderAnswerer:
         if self._model is None:
@@ -94,9 +95,9 @@ class ReaderAnswerer:
         try:
             for hit in hits[: self.passages]:
                 chunk = hit.chunk
-                span = self.best_span(context.question.text, context.chunk_text(hit))
-                if span is not None:
-                    found.append((span, chunk))
+                best = self.best_span(context.question.text, context.chunk_text(hit))
+                if best is not None:
+                    found.append((best, chunk))
         except Exception:  # a broken model must not break /ask
             log.exception("reader failed; using the extractive answer")
             return fallback

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -61,6 +62,8 @@ def find_sources(
             continue
         sentence = context.sentence_text(other.sentence)
         found = _find_value(sentence, key, numeric)
+        relation: Literal["agrees", "differs"]
+        span: tuple[int, int] | None
         if found is not None:
             relation, span = "agrees", found
         elif (span := _other_value(context, other, numeric, answer_value)) is not None:

@@ -124,8 +124,9 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
             logger.warning("%d: %s", code, exc)
         return JSONResponse(status_code=code, content={"detail": str(exc)})
 
-    app.add_exception_handler(RateLimitExceeded, rate_limit_exceeded)
-    app.add_exception_handler(RequestValidationError, validation_error)
+    # Starlette types a handler as taking any Exception; each of these is registered for its own type only
+    app.add_exception_handler(RateLimitExceeded, rate_limit_exceeded)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
 
     routers = (qa.router, documents.router, sources.router, system.router)
     for router in routers:
@@ -158,12 +159,14 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.add_middleware(_CleanStartupFailure, state=app.state)
 
     def openapi() -> dict[str, Any]:  # generated once, then says which endpoints this configuration guards
-        if app.openapi_schema is None:
+        schema = app.openapi_schema
+        if schema is None:
+            schema = FastAPI.openapi(app)  # also kept in app.openapi_schema
             routes = [route for router in routers for route in router.routes]
-            prune_openapi_security(FastAPI.openapi(app), routes, settings, require_read_key)
-        return app.openapi_schema
+            prune_openapi_security(schema, routes, settings, require_read_key)
+        return schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema
     return app
 
 

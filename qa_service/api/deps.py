@@ -19,12 +19,14 @@ from qa_service.service import QAService
 
 
 def get_service(request: Request) -> QAService:
-    return request.app.state.service
+    service: QAService = request.app.state.service  # app state is untyped: create_app sets these two
+    return service
 
 
 def get_settings(request: Request) -> Settings:
     """The settings the app was created with (access control and limits are read from here)."""
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 ServiceDep = Annotated[QAService, Depends(get_service)]

@@ -13,8 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from typing import TYPE_CHECKING
 
-from uvicorn.protocols.http.auto import AutoHTTPProtocol
+if TYPE_CHECKING:  # uvicorn's AutoHTTPProtocol is a variable, httptools' protocol or h11's; they share these methods
+    from uvicorn.protocols.http.h11_impl import H11Protocol as AutoHTTPProtocol
+else:
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 
 def set_nodelay(transport: asyncio.BaseTransport) -> bool:
@@ -28,9 +32,10 @@ def set_nodelay(transport: asyncio.BaseTransport) -> bool:
     return False
 
 
-class NoDelayHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type] - AutoHTTPProtocol is h11 or httptools
+class NoDelayHTTPProtocol(AutoHTTPProtocol):
     """uvicorn's own HTTP protocol (httptools when installed, else h11), plus TCP_NODELAY on connect."""
 
+    # narrower than asyncio's BaseTransport, as in uvicorn's own protocols (which ignore the same check)
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         set_nodelay(transport)
         super().connection_made(transport)

@@ -7,12 +7,14 @@ The key may come as `Authorization: Bearer <key>` or `X-API-Key: <key>`; it is c
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import HTTPException, status
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.routing import BaseRoute
 
 from qa_service.config import Settings
 
@@ -51,11 +53,14 @@ def reads_need_key(settings: Settings) -> bool:
     return settings.require_key_for_reads and configured_key(settings) is not None
 
 
-def _uses(dependant: Any, call: Any) -> bool:  # noqa: ANN401 - FastAPI's Dependant tree
+def _uses(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    """Whether `call` is among the dependencies of a route (FastAPI's Dependant tree), at any depth."""
     return dependant.call is call or any(_uses(sub, call) for sub in dependant.dependencies)
 
 
-def prune_openapi_security(schema: dict[str, Any], routes: Iterable[Any], settings: Settings, read_check: Any) -> None:  # noqa: ANN401
+def prune_openapi_security(
+    schema: dict[str, Any], routes: Iterable[BaseRoute], settings: Settings, read_check: Callable[..., Any]
+) -> None:
     """Make the published schema say what this deployment enforces (clients and fuzzers read it).
 
     Every guarded route declares both schemes in code; drop them where this configuration does not check.
@@ -68,5 +73,5 @@ def prune_openapi_security(schema: dict[str, Any], routes: Iterable[Any], settin
     else:
         return
     for route in open_routes:
-        for method in route.methods:
+        for method in route.methods or ():
             schema["paths"].get(route.path_format, {}).get(method.lower(), {}).pop("security", None)

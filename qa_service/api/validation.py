@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, Field
 
 
-def json_safe(value: Any) -> Any:  # noqa: ANN401 - any JSON-like tree
+def json_safe(value: Any) -> Any:  # any JSON-like tree
     """`value` with every string encodable as UTF-8 (lone surrogates as `\\udXXX`) and non-finite floats as text."""
     if isinstance(value, str):
         return value.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -18,6 +18,7 @@ def convert(data: bytes | str, name: str, *, url: str | None = None, outlet: str
 
     The outlet is the page's site name, else `outlet` (a feed's title), else the host name."""
     import trafilatura  # 0.3 s to import: only when a page comes
+    from trafilatura.settings import Document
 
     extracted = trafilatura.bare_extraction(
         data,
@@ -28,8 +29,9 @@ def convert(data: bytes | str, name: str, *, url: str | None = None, outlet: str
         favor_precision=True,
         date_extraction_params=_DATE_PARAMS,
     )
-    text = (extracted.text if extracted is not None else None) or ""
-    if len(text.split()) < MIN_ARTICLE_WORDS:
+    # a Document, or None when the page has no body (a dict only with as_dict=True)
+    text = (extracted.text if isinstance(extracted, Document) else None) or ""
+    if not isinstance(extracted, Document) or len(text.split()) < MIN_ARTICLE_WORDS:
         raise InvalidDocumentError("no article text found on this page (navigation, a notice or an index page only)")
     canonical = extracted.url or url
     site = extracted.sitename

@@ -4,17 +4,20 @@ quotes and answers. Headings, paragraphs and list items become paragraphs; links
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa_service.converters.article import Article
 from qa_service.converters.text import decode, with_date_line
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 _BLOCK_ENDS = {"paragraph_close", "heading_close", "th_close", "td_close", "tr_close"}
 _CELL_SEPARATOR = "; "
 
 
 @lru_cache(maxsize=1)
-def _parser() -> Any:  # noqa: ANN401 - markdown_it.MarkdownIt, imported lazily
+def _parser() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
     return MarkdownIt("commonmark").enable("table").enable("strikethrough")

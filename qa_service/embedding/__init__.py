@@ -8,6 +8,7 @@ from __future__ import annotations
 from qa_service.config import Settings
 from qa_service.embedding.batching import BatchingEmbedder
 from qa_service.embedding.fake import HashingEmbedder
+from qa_service.embedding.onnx_export import Precision
 from qa_service.embedding.onnx_runtime import OnnxEmbedder
 from qa_service.embedding.protocol import Embedder, resolve_model_path
 from qa_service.embedding.sentence_transformer import SentenceTransformerEmbedder
@@ -36,7 +37,7 @@ def build_model_embedder(settings: Settings) -> Embedder:
     bulk_threads = settings.resolved_ingest_threads
     if settings.embedding_backend == "torch":
         return SentenceTransformerEmbedder(name, threads=settings.torch_threads, bulk_threads=bulk_threads)
-    precision = "fp32" if settings.embedding_backend == "onnx-fp32" else "int8"
+    precision: Precision = "fp32" if settings.embedding_backend == "onnx-fp32" else "int8"
     return OnnxEmbedder(
         name,
         precision=precision,

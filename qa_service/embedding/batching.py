@@ -72,15 +72,14 @@ class BatchingEmbedder:
         return self.inner.max_tokens
 
     def load(self) -> BatchingEmbedder:
-        load = getattr(self.inner, "load", None)
-        if load is not None:
-            load()
+        self.inner.load()
         return self
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
 
-    def __getattr__(self, attribute: str) -> Any:  # noqa: ANN401 - e.g. `.model` of the torch back-end
+    def __getattr__(self, attribute: str) -> Any:
+        """The inner back-end's other attributes, e.g. `.model` of the torch back-end."""
         if attribute == "inner":  # not set yet (unpickling): do not recurse
             raise AttributeError(attribute)
         return getattr(self.inner, attribute)

@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from qa_service.embedding.onnx_session import OUTPUT_NAME, OnnxSession, configure_tokenizer
 from qa_service.embedding.protocol import resolve_model_path
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,6 @@ MODEL_FILES: dict[str, str] = {"fp32": "model-fp32.onnx", "int8": "model-int8-av
 TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_FILE = "manifest.json"
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
-OUTPUT_NAME = "sentence_embedding"
 # Lowest cosine to the reference on the probe texts for a freshly built file to be kept (a broken export or
 # quantisation fails loudly here instead of quietly degrading retrieval). Measured: fp32 1.0000, int8 >= 0.99.
 MIN_PROBE_COSINE: dict[str, float] = {"fp32": 0.9999, "int8": 0.97}
@@ -203,7 +203,7 @@ def _verified(entry: Path, precision: str) -> OnnxModelFiles | None:
         return None
 
 
-def _record(entry: Path, names: list[str], **fields: Any) -> None:  # noqa: ANN401
+def _record(entry: Path, names: list[str], **fields: Any) -> None:
     """Add the checksums of `names` (and `fields`) to the manifest, atomically; `builds` logs when each was made."""
     manifest = _read_manifest(entry)
     manifest.setdefault("files", {}).update({name: sha256_file(entry / name) for name in names})
@@ -256,7 +256,7 @@ def _export_fp32(model_name: str, entry: Path) -> None:
     import torch
     from tokenizers import Tokenizer
 
-    from qa_service.embedding.sentence_transformer import load_sentence_transformer
+    from qa_service.embedding.sentence_transformer import load_sentence_transformer, model_limits
 
     # Eager attention traces to plain MatMul/Softmax, which ONNX Runtime fuses and quantises well (SDPA
     # traces to extra masking ops and a slower int8 graph).
@@ -269,8 +269,7 @@ def _export_fp32(model_name: str, entry: Path) -> None:
         )
     features = model.preprocess(PROBE_TEXTS[:2])
     input_names = tuple(name for name in INPUT_NAMES if name in features)
-    dimension = int(model.get_embedding_dimension())
-    max_seq_length = int(model.max_seq_length)
+    dimension, max_seq_length = model_limits(model, model_name)
     do_lower_case = bool(getattr(model[0], "do_lower_case", False))
 
     class Pipeline(torch.nn.Module):
@@ -281,7 +280,8 @@ def _export_fp32(model_name: str, entry: Path) -> None:
             self.model = model
 
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-            return self.model(dict(zip(input_names, tensors, strict=True)))["sentence_embedding"]
+            output: torch.Tensor = self.model(dict(zip(input_names, tensors, strict=True)))["sentence_embedding"]
+            return output
 
     dynamic = {name: {0: "batch", 1: "sequence"} for name in input_names}
     with _temporary(entry, MODEL_FILES["fp32"]) as tmp, warnings.catch_warnings(), torch.no_grad():
@@ -347,22 +347,7 @@ def _quiet_quantizer() -> Iterator[None]:
         root.removeFilter(keep)
 
 
-def configure_tokenizer(tokenizer: Any, max_seq_length: int) -> Any:  # noqa: ANN401 - tokenizers.Tokenizer
-    """Truncate at the model's limit and pad to the longest text of a batch, as sentence-transformers does."""
-    tokenizer.enable_truncation(max_seq_length)
-    pad_id = tokenizer.token_to_id("[PAD]")
-    padding = tokenizer.padding or {}
-    tokenizer.enable_padding(
-        pad_id=padding.get("pad_id", pad_id if pad_id is not None else 0),
-        pad_token=padding.get("pad_token", "[PAD]"),
-        pad_type_id=padding.get("pad_type_id", 0),
-    )
-    return tokenizer
-
-
 def _run_probe(model: Path, tokenizer_path: Path, info: dict[str, Any]) -> np.ndarray:
-    from qa_service.embedding.onnx_runtime import OnnxSession
-
     session = OnnxSession(model, tokenizer_path, info, threads=1)
     return session.embed(PROBE_TEXTS)
 

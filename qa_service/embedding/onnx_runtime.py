@@ -7,101 +7,18 @@ import logging
 import platform
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qa_service.config import DEFAULT_EMBEDDING_MODEL, default_cache_dir
-from qa_service.embedding.onnx_export import (
-    BACKENDS,
-    OUTPUT_NAME,
-    OnnxModelFiles,
-    Precision,
-    configure_tokenizer,
-    ensure_onnx_model,
-)
+from qa_service.embedding.onnx_export import BACKENDS, OnnxModelFiles, Precision, ensure_onnx_model
+from qa_service.embedding.onnx_session import OnnxSession
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 logger = logging.getLogger(__name__)
-
-
-class OnnxSession:
-    """One ONNX Runtime session and its tokenizer; `embed` is safe to call from many threads at once."""
-
-    def __init__(self, model: Path, tokenizer: Path, info: dict[str, Any], *, threads: int, spin: bool = False) -> None:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
-        self.tokenizer = configure_tokenizer(Tokenizer.from_file(str(tokenizer)), int(info["max_seq_length"]))
-        self.do_lower_case = bool(info["do_lower_case"])
-        self.dimension = int(info["dimension"])
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1  # the graph is one chain of layers: nothing to run side by side
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Spinning keeps idle pool threads busy-waiting for the next run: good for a batch job that owns the
-        # cores, bad beside requests that need them. Off unless asked for.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-        self.input_names = [i.name for i in self.session.get_inputs()]
-
-    def embed(self, texts: list[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        """Normalised vectors in the order of `texts`, run in batches of similar token length.
-
-        Tokenised once; each batch is cut to its longest text. An article's chunks (~160 word pieces) and its
-        sentences (~25) in one batch padded every sentence to a chunk's length: 3x the work of a POST."""
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        if not texts:
-            return out
-        if self.do_lower_case:
-            texts = [text.lower() for text in texts]
-        encodings = self.tokenizer.encode_batch(texts)  # padded to the longest of all; each batch is cut below
-        arrays = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-        }
-        lengths = arrays["attention_mask"].sum(axis=1)
-        batches = length_batches([int(n) for n in lengths], batch_size)
-        if progress:
-            from tqdm import tqdm
-
-            batches = tqdm(batches, desc="embedding", unit="batch")
-        for rows in batches:
-            width = int(lengths[rows[0]])  # the longest of the batch: it comes first
-            feed = {name: arrays[name][rows, :width] for name in self.input_names}
-            out[rows] = self._run(feed)
-        return out
-
-    def _run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
-        (vectors,) = self.session.run([OUTPUT_NAME], feed)
-        vectors = np.asarray(vectors, dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms == 0, 1.0, norms)
-
-
-def length_batches(
-    lengths: list[int], batch_size: int, *, max_padding: float = 0.25, slack: int = 8
-) -> list[list[int]]:
-    """Indices longest first, in batches of at most `batch_size` whose padding stays under `max_padding` of their
-    real tokens (or within `slack` tokens of the longest): the model's work is the padded tokens."""
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    batches: list[list[int]] = []
-    current: list[int] = []
-    real = 0
-    for i in order:
-        if current:
-            longest = lengths[current[0]]
-            fits = longest * (len(current) + 1) <= (1 + max_padding) * (real + lengths[i])
-            if len(current) >= batch_size or not (fits or longest - lengths[i] <= slack):
-                batches.append(current)
-                current, real = [], 0
-        current.append(i)
-        real += lengths[i]
-    if current:
-        batches.append(current)
-    return batches
 
 
 class OnnxEmbedder:
@@ -129,7 +46,7 @@ class OnnxEmbedder:
         self._files: OnnxModelFiles | None = None
         self._serving: OnnxSession | None = None
         self._bulk: OnnxSession | None = None
-        self._counter: Any = None
+        self._counter: Tokenizer | None = None
         self._lock = threading.Lock()
 
     def load(self) -> OnnxEmbedder:
@@ -185,6 +102,7 @@ class OnnxEmbedder:
     def count_tokens(self, text: str) -> int:
         if self._counter is None:  # the chunker calls this for every candidate piece: no lock on the hot path
             self.load()
+        assert self._counter is not None  # load() sets it
         if self.files.do_lower_case:
             text = text.lower()
         return len(self._counter.encode(text, add_special_tokens=False).ids)

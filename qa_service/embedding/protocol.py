@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, Self
 
 import numpy as np
 
@@ -15,12 +15,24 @@ class Embedder(Protocol):
     `backend` names how the vectors were computed ("torch", "onnx-fp32", "onnx-int8-avx512_vnni", ...): the
     index records it, because vectors of one back-end are close to, not equal to, another's.
     `bulk=True` is for ingest: the back-end may then use every ingest thread instead of the one a request gets.
+    Read-only properties, so a back-end may hold them as attributes or derive them from its loaded model.
     """
 
-    name: str
-    backend: str
-    dimension: int
-    max_tokens: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def backend(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def load(self) -> Self:
+        """Load the weights now (the service does at start), not on the first question."""
+        ...
 
     def embed(self, texts: list[str], *, show_progress: bool = False, bulk: bool = False) -> np.ndarray: ...
 

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from qa_service.config import DEFAULT_EMBEDDING_MODEL
 from qa_service.embedding.protocol import resolve_model_path
 
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
-def load_sentence_transformer(name: str, **model_kwargs: Any) -> Any:  # noqa: ANN401 - a SentenceTransformer
+
+def load_sentence_transformer(name: str, **model_kwargs: Any) -> SentenceTransformer:
     """Load `name` offline on the CPU; one clear error whatever the library raised."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import transformers
     from sentence_transformers import SentenceTransformer
 
-    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # unannotated upstream
     path = resolve_model_path(name)
     try:
         return SentenceTransformer(path, device="cpu", model_kwargs=model_kwargs or None)
@@ -29,6 +32,14 @@ def load_sentence_transformer(name: str, **model_kwargs: Any) -> Any:  # noqa: A
             "QA_EMBEDDING_MODEL must be a local folder or a model already in the local cache "
             "(nothing is downloaded at run time)."
         ) from exc
+
+
+def model_limits(model: SentenceTransformer, name: str) -> tuple[int, int]:
+    """(vector dimension, longest input in tokens): what the index records and the chunker obeys."""
+    dimension, max_tokens = model.get_embedding_dimension(), model.max_seq_length
+    if dimension is None or max_tokens is None:
+        raise RuntimeError(f"embedding model {name!r} does not state its vector dimension and input limit")
+    return int(dimension), int(max_tokens)
 
 
 class SentenceTransformerEmbedder:
@@ -50,7 +61,7 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.threads = threads
         self.bulk_threads = bulk_threads
-        self._model = None
+        self._model: SentenceTransformer | None = None
 
     def load(self) -> SentenceTransformerEmbedder:
         if self._model is None:
@@ -64,18 +75,19 @@ class SentenceTransformerEmbedder:
         return self
 
     @property
-    def model(self):  # noqa: ANN201 - sentence_transformers is imported lazily
+    def model(self) -> SentenceTransformer:
         if self._model is None:
             self.load()
+        assert self._model is not None  # load() sets it
         return self._model
 
     @property
     def dimension(self) -> int:
-        return int(self.model.get_embedding_dimension())
+        return model_limits(self.model, self.name)[0]
 
     @property
     def max_tokens(self) -> int:
-        return int(self.model.max_seq_length)
+        return model_limits(self.model, self.name)[1]
 
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer.tokenize(text))

@@ -101,7 +101,7 @@ def run_eval(
 
     top_k = top_k or settings.top_k
     owned = index_dir is None
-    root = Path(tempfile.mkdtemp(prefix="qa-eval-")) if owned else index_dir
+    root = index_dir if index_dir is not None else Path(tempfile.mkdtemp(prefix="qa-eval-"))
     service = eval_settings = None
     try:
         from qa_service.store import scratch_settings

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, fields
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -308,7 +308,10 @@ def decode_phrases(value: str | None, sentence_start: int) -> Phrases | None:
     return tuple(TypedSpan(sentence_start + s, sentence_start + e, label) for s, e, label in json.loads(value))
 
 
-def batched(items: Sequence[int] | Sequence[str], size: int = 500) -> Iterator[list]:
+_Item = TypeVar("_Item")
+
+
+def batched(items: Sequence[_Item], size: int = 500) -> Iterator[list[_Item]]:
     """SQL parameter lists and engine requests in bounded pieces."""
     for i in range(0, len(items), size):
         yield list(items[i : i + size])

@@ -32,8 +32,8 @@ def migrate_to_milvus(settings: Settings, *, batch: int = 100, progress: bool = 
     from qa_service.store import build_store
 
     if not EmbeddedStore.exists(settings.index_dir):
-        source = settings.index_dir / DB_NAME
-        raise IndexMismatchError(f"no embedded store to migrate: {source} does not exist (QA_INDEX_DIR)")
+        missing = settings.index_dir / DB_NAME
+        raise IndexMismatchError(f"no embedded store to migrate: {missing} does not exist (QA_INDEX_DIR)")
     started = time.perf_counter()
     report = MigrationReport()
     config = EmbeddedStore.stored_config(settings.index_dir)

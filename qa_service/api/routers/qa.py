@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictInt, field_validator
+from pydantic.config import JsonDict
 
 from qa_service.api.deps import AskRateLimit, ReadAccess, ServiceDep, SettingsDep
 from qa_service.api.filters import QueryFilters
@@ -16,7 +17,7 @@ router = APIRouter(tags=["questions"])
 
 MAX_QUESTION_CHARS = 1000
 _WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())  # what str.strip() removes
-NOT_BLANK = {"pattern": f"[^{_WHITESPACE}]"}
+NOT_BLANK: JsonDict = {"pattern": f"[^{_WHITESPACE}]"}
 """Publishes "has a character `str.strip()` keeps" in the schema; `_not_blank` enforces it with a clear message."""
 
 

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from qa_service.api.deps import ReadAccess, ServiceDep
+from qa_service.api.observability import Metrics
 from qa_service.api.responses import errors
 
 router = APIRouter(tags=["system"])
@@ -29,4 +30,5 @@ def health(service: ServiceDep) -> Health:
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request, service: ServiceDep, _access: ReadAccess) -> Response:
     """Prometheus text format; this worker's request counters and latency histograms, and index gauges."""
-    return request.app.state.metrics.render(service.stats())
+    counters: Metrics = request.app.state.metrics
+    return counters.render(service.stats())

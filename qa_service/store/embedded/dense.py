@@ -93,7 +93,7 @@ class CacheTag:
 class DenseIndex:
     """A FAISS index that supports add and remove by chunk id; searches may run from many threads."""
 
-    def __init__(self, index: Any, factory: str, dimension: int, *, nprobe: int, generation: int = 0) -> None:  # noqa: ANN401
+    def __init__(self, index: Any, factory: str, dimension: int, *, nprobe: int, generation: int = 0) -> None:
         self._index = index
         self.factory = factory
         self.dimension = dimension
@@ -272,7 +272,7 @@ def _header(tag: CacheTag, sha256: str) -> bytes:
     return (json.dumps({"format": CACHE_FORMAT, **tag.__dict__, "sha256": sha256}) + "\n").encode()
 
 
-def _min_training(index: Any) -> int:  # noqa: ANN401
+def _min_training(index: Any) -> int:
     import faiss
 
     try:

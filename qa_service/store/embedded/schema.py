@@ -143,7 +143,7 @@ def meta(db: sqlite3.Connection, key: str) -> str:
     row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     if row is None:
         raise sqlite3.DatabaseError(f"meta key {key!r} is missing")
-    return row[0]
+    return str(row[0])
 
 
 def set_meta(db: sqlite3.Connection, key: str, value: object) -> None:

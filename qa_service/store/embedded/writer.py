@@ -93,7 +93,7 @@ def delete(db: sqlite3.Connection, doc: int, generation: int, tally: Tally) -> N
     db.execute("DELETE FROM chunks WHERE doc = ?", (doc,))
     db.execute("DELETE FROM sentences WHERE doc = ?", (doc,))
     db.execute("DELETE FROM documents WHERE id = ?", (doc,))
-    tally.rows.subtract(documents=1, chunks=len(chunk_ids), sentences=sentences)
+    tally.rows.subtract({"documents": 1, "chunks": len(chunk_ids), "sentences": sentences})
 
 
 def finish(db: sqlite3.Connection, generation: int, tally: Tally) -> None:

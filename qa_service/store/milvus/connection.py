@@ -26,7 +26,7 @@ class _LiteIteratorNotice(logging.Filter):
 logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_LiteIteratorNotice())
 
 
-def connect(uri: str, token: str | None = None) -> Any:  # noqa: ANN401 - pymilvus.MilvusClient, imported lazily
+def connect(uri: str, token: str | None = None) -> Any:  # pymilvus.MilvusClient, imported lazily
     """A MilvusClient, or one clear error naming the URI (pymilvus' own is a gRPC trace)."""
     from pymilvus import MilvusClient, MilvusException
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from qa_service.store.base import (
 from qa_service.store.milvus.expressions import fit, is_in, quote
 from qa_service.store.milvus.filters import chunks_expression, documents_expression
 from qa_service.store.milvus.frequencies import sentence_frequency
-from qa_service.store.milvus.schema import HEAD_FIELDS, QUERY_WINDOW, SEARCH_PARAMS, Head
+from qa_service.store.milvus.schema import HEAD_FIELDS, QUERY_WINDOW, SEARCH_PARAMS, Head, Row
 from qa_service.store.typos import variants
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class MilvusReader:
             return out
         if doc_ids is not None:
             heads = self._store.heads(doc_ids)
-            rows: Iterable[dict] = []
+            rows: Iterable[Row] = []
             chosen = [heads[d] for d in dict.fromkeys(doc_ids) if d in heads]
         else:
             rows = self._store.iterate("documents", documents_expression(filters or Filters()), HEAD_FIELDS)
@@ -148,7 +148,9 @@ class MilvusReader:
                     best[row["content_hash"]] = key
         return {h: doc_id for h, (_, doc_id) in best.items()}
 
-    def _search(self, data: list, field: str, params: dict, k: int, expr: str = "") -> list[tuple[int, float]]:
+    def _search(
+        self, data: list[Any], field: str, params: dict[str, Any], k: int, expr: str = ""
+    ) -> list[tuple[int, float]]:
         store = self._store
         hits = store.client.search(
             store.name("chunks"),
@@ -217,7 +219,7 @@ class MilvusReader:
         return [(int(h.id), float(h.distance)) for h in hits[0]] if hits else []
 
     def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
-        rows: list[dict] = []
+        rows: list[Row] = []
         for part in batched(list(dict.fromkeys(chunk_ids)), FILTER_ITEMS):
             rows.extend(
                 self._store.client.query(
@@ -348,10 +350,10 @@ class MilvusReader:
             self._heads.setdefault(head.doc_id, head)
         texts = self.documents([h.doc_id for h in heads])
         expr = is_in("doc_id", [h.doc_id for h in heads])
-        chunks: dict[str, list[dict]] = {}
+        chunks: dict[str, list[Row]] = {}
         for row in store.iterate("chunks", expr, ["doc_id", "write_id", "start", "end", "terms", "vector"]):
             chunks.setdefault(row["doc_id"], []).append(row)
-        sentences: dict[str, list[dict]] = {}
+        sentences: dict[str, list[Row]] = {}
         fields = ["doc_id", "write_id", "ordinal", "start", "end", "terms", "vector", "phrases"]
         for row in store.iterate("sentences", expr, fields):
             sentences.setdefault(row["doc_id"], []).append(row)

@@ -14,6 +14,9 @@ from qa_service.store.milvus.expressions import MAX_VARCHAR
 
 log = logging.getLogger(__name__)
 
+Row = dict[str, Any]
+"""One row as pymilvus reads and writes it: field name -> value."""
+
 FORMAT_VERSION = 2  # 2: sentences have `phrases` (nullable JSON text)
 COLLECTIONS = ("meta", "documents", "texts", "chunks", "sentences", "writes")
 QUERY_WINDOW = 16_384  # Milvus answers at most this many rows per query (offset + limit)
@@ -80,7 +83,7 @@ class Creator:
 
     def __init__(
         self,
-        client: Any,  # noqa: ANN401 - pymilvus.MilvusClient
+        client: Any,  # pymilvus.MilvusClient
         name: Callable[[str], str],
         config: IndexConfig,
         *,
@@ -102,27 +105,27 @@ class Creator:
         self.writes()
         log.info("created Milvus collections %s", self.name("*"))
 
-    def _schema(self, *, auto_id: bool = False) -> Any:  # noqa: ANN401
+    def _schema(self, *, auto_id: bool = False) -> Any:
         from pymilvus import MilvusClient
 
         return MilvusClient.create_schema(auto_id=auto_id, enable_dynamic_field=False)
 
     @staticmethod
-    def _pad(s: Any, params: Any) -> None:  # noqa: ANN401
+    def _pad(s: Any, params: Any) -> None:
         from pymilvus import DataType
 
         # Milvus needs a vector field in every collection; these rows are found by key and filter only.
         s.add_field("pad", DataType.FLOAT_VECTOR, dim=2)
         params.add_index("pad", index_type="FLAT", metric_type="IP")
 
-    def _create(self, name: str, s: Any, params: Any, *, mmap: bool = False) -> None:  # noqa: ANN401
+    def _create(self, name: str, s: Any, params: Any, *, mmap: bool = False) -> None:
         properties = {"mmap.enabled": "true"} if mmap else {}
         self.client.create_collection(name, schema=s, consistency_level=self.consistency, properties=properties)
         # Indexes of an empty collection are ready at once: not waiting saves pymilvus' 0.5 s poll per index.
         self.client.create_index(name, params, sync=False)
         self.client.load_collection(name)
 
-    def _bm25(self, s: Any) -> None:  # noqa: ANN401
+    def _bm25(self, s: Any) -> None:
         from pymilvus import Function, FunctionType
 
         s.add_function(

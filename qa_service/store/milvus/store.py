@@ -27,6 +27,7 @@ from qa_service.store.milvus.schema import (
     SENTENCE_FIELDS,
     Creator,
     Head,
+    Row,
 )
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class MilvusStore:
         return f"{self.prefix}_{collection}"
 
     @property
-    def client(self) -> Any:  # noqa: ANN401 - pymilvus.MilvusClient, imported lazily
+    def client(self) -> Any:  # pymilvus.MilvusClient, imported lazily
         if self._client is None:
             if not self._opened:
                 raise RuntimeError("MilvusStore.open() was not called")
@@ -180,7 +181,7 @@ class MilvusStore:
 
     # ---- requests ------------------------------------------------------------------------------------------
 
-    def query(self, collection: str, expr: str, fields: list[str], *, limit: int | None = None) -> list[dict]:
+    def query(self, collection: str, expr: str, fields: list[str], *, limit: int | None = None) -> list[Row]:
         kwargs: dict[str, Any] = {"consistency_level": self.consistency}
         if limit is not None:
             kwargs["limit"] = limit
@@ -188,12 +189,12 @@ class MilvusStore:
             kwargs["limit"] = QUERY_WINDOW
         return list(self.client.query(self.name(collection), filter=expr, output_fields=fields, **kwargs))
 
-    def iterate(self, collection: str, expr: str, fields: list[str], batch: int = 1_000) -> Iterator[dict]:
+    def iterate(self, collection: str, expr: str, fields: list[str], batch: int = 1_000) -> Iterator[Row]:
         """Every matching row, in primary-key order, in pages (a query answers at most QUERY_WINDOW rows)."""
         for page in self._pages(self.name(collection), fields, expr, batch):
             yield from page
 
-    def _pages(self, name: str, fields: list[str], expr: str = "", batch: int = 1_000) -> Iterator[list[dict]]:
+    def _pages(self, name: str, fields: list[str], expr: str = "", batch: int = 1_000) -> Iterator[list[Row]]:
         iterator = self.client.query_iterator(
             name, batch_size=batch, filter=expr, output_fields=fields, consistency_level=self.consistency
         )
@@ -209,7 +210,7 @@ class MilvusStore:
         )
         return int(rows[0]["count(*)"]) if rows else 0
 
-    def insert(self, collection: str, rows: list[dict]) -> None:
+    def insert(self, collection: str, rows: list[Row]) -> None:
         for first in range(0, len(rows), INSERT_ROWS):
             self.client.insert(self.name(collection), rows[first : first + INSERT_ROWS])
 

@@ -12,7 +12,7 @@ import numpy as np
 from qa_service.store.base import Phrases, PreparedDocument, batched, encode_phrases
 from qa_service.store.milvus import journal
 from qa_service.store.milvus.expressions import MAX_VARCHAR, fit, is_in, quote
-from qa_service.store.milvus.schema import PAD
+from qa_service.store.milvus.schema import PAD, Row
 
 if TYPE_CHECKING:
     from qa_service.store.milvus.store import MilvusStore
@@ -30,7 +30,10 @@ def write(store: MilvusStore, documents: Sequence[PreparedDocument]) -> int:
     doc_ids = [p.document.doc_id for p in documents]
     old = store.heads(doc_ids)
     journal.begin(store, write_id, doc_ids)
-    texts, chunks, sentences, heads = [], [], [], []
+    texts: list[Row] = []
+    chunks: list[Row] = []
+    sentences: list[Row] = []
+    heads: list[Row] = []
     chunk_ids = new_chunk_ids(store, sum(len(p.chunks) for p in documents))
     for prepared in documents:
         d = prepared.document
@@ -164,8 +167,8 @@ def untyped_sentences(store: MilvusStore, limit: int) -> list[tuple[str, int, in
     return out
 
 
-def _pages(store: MilvusStore, expr: str, fields: list[str], batch: int = 1_000) -> Iterator[list[dict]]:
-    page: list[dict] = []
+def _pages(store: MilvusStore, expr: str, fields: list[str], batch: int = 1_000) -> Iterator[list[Row]]:
+    page: list[Row] = []
     for row in store.iterate("sentences", expr, fields, batch):
         page.append(row)
         if len(page) >= batch:

@@ -5,11 +5,13 @@ the store) and returns an `Extraction`; none reaches into another.
 
 | module | concern |
 | --- | --- |
-| `question.py` | what kind of answer the question asks for |
+| `question.py` | `QuestionAnalysis`, built once per question: terms, names, years, the kind of answer, its target |
 | `context.py` | `AnswerContext` (what an answerer reads) and `Extraction` (what it returns) |
-| `spans.py` | short answers: the words in the quote that answer the question |
+| `candidates.py` | candidate sentences scored by meaning, shared words, retrieval and typed phrases |
+| `extractive.py` | the default answerer: enforces the answer type, picks and quotes the best sentence, or abstains |
+| `short_answer.py`, `pronouns.py` | the words in the quote that answer; the name behind "he said" |
 | `quotes.py` | quotes cut to length and citations with exact offsets |
-| `extractive.py` | the default answerer: scores sentences, picks and quotes the best, or abstains |
+| `sources.py` | other articles that agree with the answer's value or give another |
 | `backends.py`, `reader.py`, `generation.py` | optional back-ends: a local QA model, an OpenAI-compatible LLM |
 """
 

@@ -34,10 +34,39 @@ def run_cli(*args: str, index: Path, **env: str) -> subprocess.CompletedProcess[
     )
 
 
-def test_help_for_every_command(tmp_path: Path) -> None:
-    for command in ("ingest", "serve", "ask", "eval", "migrate"):
-        result = run_cli(command, "--help", index=tmp_path)
-        assert result.returncode == 0 and "Usage" in result.stdout, command
+# Runs in a fresh interpreter: every command's --help, the options it lists, and what got imported meanwhile.
+HELP_PROBE = """
+import json, sys
+import typer.main
+from typer.testing import CliRunner
+from qa_service.cli import app
+from qa_service.evaluation.gates import GATES
+
+runner, report = CliRunner(), {}
+for name, command in typer.main.get_command(app).commands.items():
+    result = runner.invoke(app, [name, "--help"], env={"COLUMNS": "200", "TERM": "dumb"})
+    options = [o for p in command.params for o in p.opts if o.startswith("--")]
+    unlisted = [o for o in options if o not in result.output]
+    report[name] = {"code": result.exit_code, "options": options, "unlisted": unlisted}
+heavy = ("qa_service.service", "qa_service.store", "torch", "faiss", "spacy", "onnxruntime", "numpy", "pymilvus")
+imported = [m for m in heavy if m in sys.modules]
+print(json.dumps({"commands": report, "gates": [g.flag for g in GATES], "imported": imported}))
+"""
+
+
+def test_every_commands_help_lists_its_options_without_loading_the_service() -> None:
+    """`--help` is instant because it imports neither the service nor a model library, and it lists every option
+    of every command, the evaluation's quality gates (added to `eval`'s signature from `GATES`) too."""
+    result = subprocess.run([sys.executable, "-c", HELP_PROBE], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout)
+    commands = probe["commands"]
+    assert {"ingest", "serve", "ask", "eval", "migrate", "list", "delete"} <= set(commands)
+    for name, command in commands.items():
+        assert command["code"] == 0 and command["unlisted"] == [], (name, command)
+    assert set(probe["gates"]) <= set(commands["eval"]["options"])
+    assert "--top-k" in commands["ask"]["options"] and "--rebuild" in commands["ingest"]["options"]
+    assert probe["imported"] == [], "--help loaded what only answering needs"
 
 
 def test_ingest_summary_errors_then_ask_json_with_configured_top_k(tmp_path: Path) -> None:

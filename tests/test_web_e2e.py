@@ -535,33 +535,50 @@ def test_phone_width_has_no_horizontal_scroll(phone: Page) -> None:
     _no_horizontal_scroll(phone)
 
 
+# True once the question that asked the newest reply is at the top of the conversation (16 px below its edge),
+# or the conversation is scrolled to its end (all of the reply fits below the question); smooth scrolling settles.
+_REPLY_SHOWN_FROM_ITS_QUESTION = """() => {
+  const question = [...document.querySelectorAll('#messages > li.user')].pop();
+  const chat = document.getElementById('chat');
+  const offset = question.getBoundingClientRect().top - chat.getBoundingClientRect().top;
+  const below = chat.scrollHeight - chat.clientHeight - chat.scrollTop;
+  return (offset >= 0 && offset <= 40) || below <= 1;
+}"""
+
+
+def _reply_is_shown_from_its_question(page: Page) -> None:
+    """A long reply is read from its start: the page scrolls the question that asked it to the top."""
+    page.wait_for_function(_REPLY_SHOWN_FROM_ITS_QUESTION, timeout=10_000)
+    expect(page.locator("#messages > li.user").last).to_be_in_viewport()
+
+
 @pytest.mark.slow
-def test_screenshots(page: Page, phone: Page, tmp_path: Path) -> None:
-    """Desktop, phone and an open citation, for docs/screenshots/ (QA_UPDATE_SCREENSHOTS=1) and for review."""
+def test_new_replies_are_read_from_their_question_and_screenshots(page: Page, phone: Page, tmp_path: Path) -> None:
+    """Each new reply is scrolled into view from the question that asked it, at desktop and phone width, and an
+    open citation shows its highlighted quote; the screenshots of those moments go to docs/screenshots/
+    (QA_UPDATE_SCREENSHOTS=1) or a temporary folder."""
     folder = SCREENSHOTS if os.environ.get("QA_UPDATE_SCREENSHOTS") == "1" else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
 
     page.screenshot(path=folder / "welcome-desktop.png")
     page.get_by_role("button", name="Who met Dorothy Shea?").click()
     expect(_last_reply(page).locator("button.cite").first).to_be_visible()
+    _reply_is_shown_from_its_question(page)
     _ask(page, "Which football club did Bilawal play for?")
     expect(_last_reply(page)).to_contain_text("The articles don't answer this.")
-    page.wait_for_timeout(500)  # let smooth scrolling settle
+    _reply_is_shown_from_its_question(page)
     page.screenshot(path=folder / "chat-desktop.png")
 
     page.locator("button.cite").first.click()
-    expect(page.get_by_role("dialog").locator("mark")).to_be_visible()
+    expect(page.get_by_role("dialog").locator("mark")).to_be_in_viewport()
     page.wait_for_timeout(400)  # the panel slides in
     page.screenshot(path=folder / "citation-desktop.png")
 
     phone.get_by_role("button", name="Who met Dorothy Shea?").click()
     expect(_last_reply(phone).locator("button.cite").first).to_be_visible()
-    phone.wait_for_timeout(500)
+    _reply_is_shown_from_its_question(phone)
     phone.screenshot(path=folder / "chat-phone.png")
     phone.locator("button.cite").first.click()
-    expect(phone.get_by_role("dialog").locator("mark")).to_be_visible()
+    expect(phone.get_by_role("dialog").locator("mark")).to_be_in_viewport()
     phone.wait_for_timeout(400)
     phone.screenshot(path=folder / "citation-phone.png")
-
-    for name in ("welcome-desktop", "chat-desktop", "citation-desktop", "chat-phone", "citation-phone"):
-        assert (folder / f"{name}.png").stat().st_size > 10_000, name

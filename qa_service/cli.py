@@ -1,4 +1,5 @@
-"""`qa-service` command line: ingest, serve, ask (and eval/bench, which live in their own modules)."""
+"""`qa-service` command line: ingest, list, delete, serve, ask, eval and migrate; the work is done elsewhere
+(`inputs`, `service`, `remote`, `evaluation`, `store.migrate`), imported inside each command so `--help` is instant."""
 
 from __future__ import annotations
 

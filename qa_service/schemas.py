@@ -83,14 +83,6 @@ class Chunk(BaseModel):
     text: str
 
 
-class Sentence(BaseModel):
-    """A sentence span inside a document, the unit an extractive answer is made of."""
-
-    doc_id: str
-    start: int
-    end: int
-
-
 class Passage(BaseModel):
     doc_id: str
     chunk_id: int

@@ -26,9 +26,10 @@ Consistency: every request uses `QA_MILVUS_CONSISTENCY`, Strong by default. With
 only once it has applied every write acknowledged before the read began, whichever replica (client) sent it;
 Bounded (Milvus' default) may miss writes of the last few seconds, Session only guarantees a client its own.
 
-Modules: `schema` (collections, the document row, the format-1 upgrade), `connection`, `expressions` (filters),
-`journal` (write ids, the sweeper), `writer`, `reader`, `frequencies` (sentence document frequencies), `store`
-(`MilvusStore`), `lite` (Milvus Lite as a server process, for tests and benchmarks).
+Modules: `schema` (collections, the document row, the format-1 upgrade), `connection`, `expressions` (safe
+filter expressions), `filters` (`schemas.Filters` as an expression), `journal` (write ids, the sweeper), `writer`,
+`reader`, `frequencies` (sentence document frequencies), `store` (`MilvusStore`). Milvus Lite as a server process,
+for tests and benchmarks, is dev tooling: `devtools/milvus_lite.py`.
 """
 
 from __future__ import annotations

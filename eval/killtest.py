@@ -21,11 +21,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30, help="kills (default 30)")
     parser.add_argument("--seed", type=int, default=22, help="seed of the kill instants (default 22)")
+    parser.add_argument(
+        "--server-pythonpath", help="PYTHONPATH of the servers only: measure another checkout's code (before/after)"
+    )
     args = parser.parse_args()
     if not 1 <= args.runs <= 1000:
         parser.error("--runs must be in [1, 1000]")
     with tempfile.TemporaryDirectory(prefix="qa-killtest-") as root:
-        runs = kill_loop(Path(root) / "index", args.runs, seed=args.seed)
+        extra = {"PYTHONPATH": args.server_pythonpath} if args.server_pythonpath else None
+        runs = kill_loop(Path(root) / "index", args.runs, seed=args.seed, extra_env=extra)
     for n, run in enumerate(runs, 1):
         print(f"run {n:3d}: {run.line()}", flush=True)
     acknowledged = sum(len(r.acknowledged) for r in runs)

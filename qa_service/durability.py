@@ -34,6 +34,7 @@ class KillRun:
     present: set[str] = field(default_factory=set)
     in_flight: int = 0  # requests sent and not answered when the kill came
     orphan_chunks: int = 0
+    repaired: bool = False  # the restart removed index files the kill left torn
 
     @property
     def lost(self) -> set[str]:
@@ -43,7 +44,7 @@ class KillRun:
         return (
             f"acknowledged {len(self.acknowledged):3d}, present {len(self.acknowledged & self.present):3d}, "
             f"lost {len(self.lost)}, in flight at the kill {self.in_flight}, orphan chunks after restart "
-            f"{self.orphan_chunks}"
+            f"{self.orphan_chunks}" + ("; torn index files removed at the restart" if self.repaired else "")
         )
 
 
@@ -57,7 +58,7 @@ def article(run: int, writer: int, n: int) -> dict[str, str]:
 
 
 def kill_run(env: Mapping[str, str], run: int, *, cwd: Path, log_path: Path, rng: random.Random) -> KillRun:
-    """Start a server, let WRITERS clients add documents for a random 0.5-3 s, SIGKILL it, start it again, count."""
+    """Start a server, let WRITERS clients add documents for a random 0.3-2 s, SIGKILL it, start it again, count."""
     result = KillRun()
     lock = threading.Lock()
     stop = threading.Event()
@@ -84,7 +85,7 @@ def kill_run(env: Mapping[str, str], run: int, *, cwd: Path, log_path: Path, rng
         threads = [threading.Thread(target=writer, args=(server.url, w), daemon=True) for w in range(WRITERS)]
         for thread in threads:
             thread.start()
-        time.sleep(rng.uniform(0.5, 3.0))
+        time.sleep(rng.uniform(0.3, 2.0))
         with lock:  # what was acknowledged up to this instant is what the kill must not lose
             os.killpg(server.process.pid, signal.SIGKILL)
             result.in_flight = pending[0]
@@ -92,9 +93,11 @@ def kill_run(env: Mapping[str, str], run: int, *, cwd: Path, log_path: Path, rng
         server.process.wait(timeout=30)
         for thread in threads:
             thread.join(timeout=60)
-    with local_server(env, cwd=cwd, log_path=log_path.with_suffix(".restart.log")) as server:
+    restart_log = log_path.with_suffix(".restart.log")
+    with local_server(env, cwd=cwd, log_path=restart_log) as server:
         listed = httpx.get(f"{server.url}/documents", params={"limit": 10_000}, timeout=60).json()
         health = httpx.get(f"{server.url}/health", timeout=60).json()
+    result.repaired = "torn index file" in restart_log.read_text(encoding="utf-8", errors="replace")
     result.present = {d["doc_id"] for d in listed}
     result.orphan_chunks = health["chunks"] - sum(d["chunks"] for d in listed)
     return result
@@ -113,7 +116,7 @@ def kill_loop(
         QA_EMBEDDING_MODEL="hashing-fake",
         QA_MILVUS_ORPHAN_GRACE_S="0",
         QA_MILVUS_SWEEP_INTERVAL_S="0",
-        QA_LOG_LEVEL="warning",
+        QA_LOG_LEVEL="warning",  # the restart's log says whether torn index files were removed
         **(extra_env or {}),
     )
     rng = random.Random(seed)

@@ -33,11 +33,14 @@ def main() -> int:
     for n, run in enumerate(runs, 1):
         print(f"run {n:3d}: {run.line()}", flush=True)
     acknowledged = sum(len(r.acknowledged) for r in runs)
-    lost = sum(len(r.lost) for r in runs)
+    lost = sum(len(r.lost) for r in runs if r.restart_error is None)
+    failed = [r for r in runs if r.restart_error is not None]
+    if failed:
+        print(f"the server did not start again after kill {len(runs)}: the store no longer opens; stopped there")
     orphans = sum(r.orphan_chunks for r in runs)
     print(f"{len(runs)} kills: {acknowledged} acknowledged, {acknowledged - lost} present, {lost} lost", end="")
     print(f"; orphan chunks after the restarts {orphans}")
-    return 1 if lost or orphans else 0
+    return 1 if lost or orphans or failed else 0
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from qa_service.devserver import local_server
+from qa_service.devserver import ServerStartError, local_server
 
 WRITERS = 4
 
@@ -35,12 +35,15 @@ class KillRun:
     in_flight: int = 0  # requests sent and not answered when the kill came
     orphan_chunks: int = 0
     repaired: bool = False  # the restart removed index files the kill left torn
+    restart_error: str | None = None  # the server could not start again: everything is out of reach
 
     @property
     def lost(self) -> set[str]:
         return self.acknowledged - self.present
 
     def line(self) -> str:
+        if self.restart_error is not None:
+            return f"acknowledged {len(self.acknowledged):3d}, the server did not start again: {self.restart_error}"
         return (
             f"acknowledged {len(self.acknowledged):3d}, present {len(self.acknowledged & self.present):3d}, "
             f"lost {len(self.lost)}, in flight at the kill {self.in_flight}, orphan chunks after restart "
@@ -94,9 +97,14 @@ def kill_run(env: Mapping[str, str], run: int, *, cwd: Path, log_path: Path, rng
         for thread in threads:
             thread.join(timeout=60)
     restart_log = log_path.with_suffix(".restart.log")
-    with local_server(env, cwd=cwd, log_path=restart_log) as server:
-        listed = httpx.get(f"{server.url}/documents", params={"limit": 10_000}, timeout=60).json()
-        health = httpx.get(f"{server.url}/health", timeout=60).json()
+    try:
+        with local_server(env, cwd=cwd, log_path=restart_log) as server:
+            listed = httpx.get(f"{server.url}/documents", params={"limit": 10_000}, timeout=60).json()
+            health = httpx.get(f"{server.url}/health", timeout=60).json()
+    except ServerStartError:
+        lines = restart_log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        result.restart_error = next((line for line in reversed(lines) if "cannot start" in line), lines[-1])
+        return result
     result.repaired = "torn index file" in restart_log.read_text(encoding="utf-8", errors="replace")
     result.present = {d["doc_id"] for d in listed}
     result.orphan_chunks = health["chunks"] - sum(d["chunks"] for d in listed)
@@ -106,7 +114,8 @@ def kill_run(env: Mapping[str, str], run: int, *, cwd: Path, log_path: Path, rng
 def kill_loop(
     index_dir: Path, runs: int, *, seed: int = 22, extra_env: Mapping[str, str] | None = None
 ) -> list[KillRun]:
-    """`runs` kills of a server over `index_dir` with QA_STORE=milvus and no URI (Milvus Lite in the server)."""
+    """`runs` kills of a server over `index_dir` with QA_STORE=milvus and no URI (Milvus Lite in the server); fewer
+    when a restart fails (the last run says why)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("QA_")}
     env.update(
         HF_HUB_OFFLINE="1",
@@ -120,7 +129,9 @@ def kill_loop(
         **(extra_env or {}),
     )
     rng = random.Random(seed)
-    return [
-        kill_run(env, run, cwd=index_dir.parent, log_path=index_dir.parent / f"server-{run}.log", rng=rng)
-        for run in range(runs)
-    ]
+    done: list[KillRun] = []
+    for run in range(runs):
+        done.append(kill_run(env, run, cwd=index_dir.parent, log_path=index_dir.parent / f"server-{run}.log", rng=rng))
+        if done[-1].restart_error is not None:
+            break  # the store no longer opens: later runs would only repeat that
+    return done

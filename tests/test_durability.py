@@ -15,6 +15,7 @@ from qa_service.durability import kill_loop
 def test_ten_kills_during_concurrent_writes_lose_nothing_acknowledged(tmp_path: Path) -> None:
     runs = kill_loop(tmp_path / "index", 10, seed=22)
     report = "\n".join(run.line() for run in runs)
+    assert len(runs) == 10 and all(run.restart_error is None for run in runs), report  # the store opens again
     assert sum(len(run.acknowledged) for run in runs) >= 50, report  # the kills came during real write bursts
     assert all(run.acknowledged <= run.present for run in runs), report
     assert all(run.orphan_chunks == 0 for run in runs), report

@@ -35,6 +35,9 @@ def _service(settings: Settings, *, reset: bool = False):  # noqa: ANN202 - impo
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Article files (.txt, .md) or folders of them.")],
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start a new index from these files only.")] = False,
+    no_follow: Annotated[
+        bool, typer.Option("--no-follow", help="Leave out symbolic links found in folders (default: read them).")
+    ] = False,
 ) -> None:
     """Add articles to the index (re-ingesting an unchanged file does nothing).
 
@@ -46,13 +49,15 @@ def ingest(
     settings = get_settings()
     service = _service(settings, reset=rebuild)
     try:
-        report = service.ingest_paths(paths, progress=True, keep_ids=False)
+        report = service.ingest_paths(paths, progress=True, keep_ids=False, follow_links=not no_follow)
         stats = service.stats()
     except QAServiceError as exc:  # a full disk: what was committed stays, the same command resumes
         _fail(str(exc))
     finally:
         service.close()
     _print_skipped(report.errors)
+    for name, note in report.notes.items():
+        typer.secho(f"note: {name}: {note}", fg=typer.colors.YELLOW, err=True)
     for doc_id, original in report.duplicates.items():
         typer.secho(f"duplicate: {doc_id} has the same text as {original}; not added", fg=typer.colors.YELLOW, err=True)
     for doc_id in report.conflicts:

@@ -223,14 +223,17 @@ class Indexer:
             self.add(batch, report, replace_existing=replace_existing, bulk=bulk, raise_refused=raise_refused)
         return report
 
-    def ingest_paths(self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True) -> IngestReport:
+    def ingest_paths(
+        self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True, follow_links: bool = True
+    ) -> IngestReport:
         """Stream files through `add` in batches with one progress bar (files, chunks/s, ETA)."""
         report = IngestReport(keep_ids=keep_ids)
-        total = count_article_files(paths) if progress else None
+        total = count_article_files(paths, follow_links=follow_links) if progress else None
         chunks = 0
         started = time.perf_counter()
+        files = iter_article_files(paths, follow_links=follow_links, notes=report.notes)
         with tqdm(total=total, unit="file", desc="ingest", disable=not progress, dynamic_ncols=True) as bar:
-            for batch in _batches(iter_article_files(paths), self.batch_size):
+            for batch in _batches(files, self.batch_size):
                 incoming = []
                 for path in batch:
                     budget = self.budget(str(path))

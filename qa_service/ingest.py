@@ -6,6 +6,7 @@ import datetime
 import hashlib
 import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -187,9 +188,9 @@ def doc_id_from_name(name: str) -> str:
 
 
 def load_file(path: Path) -> Document:
-    """Read one article; a non-UTF-8 or unreadable file raises InvalidDocumentError naming it."""
+    """Read one article; a non-UTF-8, unreadable or not regular file raises InvalidDocumentError naming it."""
     try:
-        raw = path.read_bytes().decode("utf-8")
+        raw = read_regular_file(path).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidDocumentError(f"not valid UTF-8 text (byte {exc.start})") from exc
     except OSError as exc:
@@ -197,19 +198,61 @@ def load_file(path: Path) -> Document:
     return make_document(raw, doc_id_from_name(path.stem), source=path.name)
 
 
-def iter_article_files(paths: list[Path]) -> Iterator[Path]:
-    """Expand files and folders into article files lazily, in a reproducible order (sorted per folder)."""
+def read_regular_file(path: Path) -> bytes:
+    """The bytes of a regular file. Anything else is refused without waiting: reading a FIFO (`mkfifo
+    d/pipe.txt`) blocked `ingest` for good, and the rest of its batch with it; a device never ends."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO with no writer would block the open itself
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise InvalidDocumentError(f"not a regular file but {_file_kind(mode)}")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read()
+    finally:
+        os.close(fd)
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+    kinds += ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "not a file")
+
+
+def iter_article_files(
+    paths: list[Path], *, follow_links: bool = True, notes: dict[str, str] | None = None
+) -> Iterator[Path]:
+    """Expand files and folders into article files lazily, in a reproducible order (sorted per folder).
+
+    A file in a folder that is a symbolic link is followed, and `notes` says so when it leads out of the folder
+    given (its target is read as well); with `follow_links=False` it is left out, and `notes` says that. A path
+    given by name is always read.
+    """
     for path in paths:
         if not path.is_dir():
             yield path
             continue
+        root = path.resolve()
         for folder, subfolders, files in os.walk(path):
             subfolders.sort()
             for name in sorted(files):
-                if Path(name).suffix.lower() in SUPPORTED_SUFFIXES:
-                    yield Path(folder) / name
+                if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+                    continue
+                file = Path(folder) / name
+                if file.is_symlink():
+                    target = file.resolve()
+                    if not follow_links:
+                        _note(notes, file, "a symbolic link; not followed (--no-follow)")
+                        continue
+                    if not target.is_relative_to(root):
+                        _note(notes, file, f"a symbolic link to {target}, outside {path}; read (--no-follow skips it)")
+                yield file
 
 
-def count_article_files(paths: list[Path]) -> int:
+def _note(notes: dict[str, str] | None, path: Path, message: str) -> None:
+    if notes is not None:
+        notes[str(path)] = message
+
+
+def count_article_files(paths: list[Path], *, follow_links: bool = True) -> int:
     """How many files `iter_article_files` will yield (for a progress bar), without holding their names."""
-    return sum(1 for _ in iter_article_files(paths))
+    return sum(1 for _ in iter_article_files(paths, follow_links=follow_links))

@@ -230,10 +230,12 @@ class QAService:
         if not deleted:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}")
 
-    def ingest_paths(self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True) -> IngestReport:
+    def ingest_paths(
+        self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True, follow_links: bool = True
+    ) -> IngestReport:
         """Load files and folders in batches; a bad file is reported by name and nothing indexed is lost."""
         with storage_errors("ingest stopped; the batches committed before stay"):
-            report = self.indexer.ingest_paths(paths, progress=progress, keep_ids=keep_ids)
+            report = self.indexer.ingest_paths(paths, progress=progress, keep_ids=keep_ids, follow_links=follow_links)
         self._save_dense()
         return report
 

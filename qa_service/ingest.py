@@ -36,6 +36,10 @@ _BOILERPLATE_LINES = {
 _LINK_LINE = re.compile(r"^(read more|also read|see also|related)\s*:", re.IGNORECASE)
 _TWEET_ATTRIBUTION = re.compile(r"^[—–-]{1,2}\s*.{1,80}\(@\w{1,30}\)\s+\w+\.? \d{1,2}, \d{4}$")
 _TITLE_MAX_CHARS = 200
+# ECMA-48: CSI (ESC [ ... final byte), OSC (ESC ] ... BEL or ESC \), and two-character escapes; C1's CSI too
+_ANSI_ESCAPE = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 but tab and newlines, DEL, C1
+_WORD = re.compile(r"[^\W_]")  # a letter or a digit
 _LABEL_MAX_CHARS = 80  # a derived label is the opening words, about one line of a list
 
 
@@ -102,9 +106,16 @@ def _is_calendar_date(value: str) -> bool:
     return True
 
 
+def strip_controls(text: str) -> str:
+    """Terminal escape sequences and control characters out (tab and newline stay): stored, they reached a
+    terminal through `qa-service ask`, which could recolour it, move the cursor or set its title."""
+    return _CONTROL.sub("", _ANSI_ESCAPE.sub("", text))
+
+
 def clean_text(raw: str) -> CleanedText:
     """Remove web boilerplate, keep the article's words exactly as written (citations quote them)."""
     text = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    text = strip_controls(text)
     checkpoint("cleaning")
     lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.split("\n")]
     date = _take_date_header(lines)
@@ -165,6 +176,9 @@ def make_document(
     cleaned = clean_text(raw)
     if not cleaned.text.strip():
         raise InvalidDocumentError(f"document {doc_id!r} has no article text after cleaning")
+    if not _WORD.search(cleaned.text):  # NUL bytes, zero-width spaces, punctuation: nothing to find or quote
+        raise InvalidDocumentError(f"document {doc_id!r} has no words (no letter or digit) after cleaning")
+    title = strip_controls(title) if title else None
     return Document(
         doc_id=doc_id,
         text=cleaned.text,

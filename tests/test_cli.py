@@ -21,7 +21,7 @@ from .conftest import ROOT, SEEDS, server_env
 pytestmark = pytest.mark.slow
 
 QUESTION = "Who met Dorothy Shea?"
-KEY = "cli-test-key"
+KEY = "cli-test-key-0123456789"
 
 
 def run_cli(*args: str, index: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -205,6 +205,19 @@ def test_links_in_a_folder_are_followed_and_noted_when_they_leave_it_or_left_out
     assert set(notes) == {str(folder / "z.txt"), str(folder / "sub" / "inside.txt")}
 
 
+def test_control_characters_and_terminal_escapes_are_cleaned_out() -> None:
+    """Stored, they reached a terminal through `qa-service ask` (colours, cursor moves, the window title)."""
+    raw = "Red \x1b[31malert\x1b[0m here.\x07 \x1b]0;pwned\x07Title set.\x00 Done\x9b2J.\tA tab is a space."
+    assert clean_text(raw).text == "Red alert here. Title set. Done. A tab is a space."
+    assert make_document(BODY, "t", title="Head\x1b[2Jline").title == "Headline"
+
+
+@pytest.mark.parametrize("raw", ["\x00\x00\x00", "\u200b\u200c\u200d\ufeff\u2060", "... !!! --"])
+def test_text_without_a_letter_or_digit_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidDocumentError, match=r"no article text|no words"):
+        make_document(raw, "empty")
+
+
 def test_empty_document_is_rejected() -> None:
     with pytest.raises(InvalidDocumentError, match="no article text"):
         make_document("Advertisement\n\nPost a Comment", "empty")

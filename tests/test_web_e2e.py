@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-API_KEY = "page-test-key"
+API_KEY = "page-test-key-0123456789"
 START_TIMEOUT_S = 180  # model load and first index build on a busy 2-core machine
 UI_TIMEOUT_MS = 60_000  # one answer can wait behind other work on the same machine
 

@@ -9,6 +9,7 @@ the store, not the model.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -84,7 +85,12 @@ def kill_run(env: Mapping[str, str], run: int, *, cwd: Path, log_path: Path, rng
                     if status == 201:
                         result.acknowledged.add(body["doc_id"])
 
-    with local_server(env, cwd=cwd, log_path=log_path) as server:
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(local_server(env, cwd=cwd, log_path=log_path))
+        except ServerStartError:  # the stop after the previous run left the store unable to open
+            result.restart_error = "(at the start of this run) " + _cannot_start(log_path)
+            return result
         threads = [threading.Thread(target=writer, args=(server.url, w), daemon=True) for w in range(WRITERS)]
         for thread in threads:
             thread.start()
@@ -102,13 +108,17 @@ def kill_run(env: Mapping[str, str], run: int, *, cwd: Path, log_path: Path, rng
             listed = httpx.get(f"{server.url}/documents", params={"limit": 10_000}, timeout=60).json()
             health = httpx.get(f"{server.url}/health", timeout=60).json()
     except ServerStartError:
-        lines = restart_log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-        result.restart_error = next((line for line in reversed(lines) if "cannot start" in line), lines[-1])
+        result.restart_error = _cannot_start(restart_log)
         return result
     result.repaired = "torn index file" in restart_log.read_text(encoding="utf-8", errors="replace")
     result.present = {d["doc_id"] for d in listed}
     result.orphan_chunks = health["chunks"] - sum(d["chunks"] for d in listed)
     return result
+
+
+def _cannot_start(log_path: Path) -> str:
+    lines = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines() or ["(no log)"]
+    return next((line for line in reversed(lines) if "cannot start" in line), lines[-1])
 
 
 def kill_loop(

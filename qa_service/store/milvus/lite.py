@@ -30,6 +30,7 @@ def lite_server(
     from qa_service.devserver import free_port
 
     port = free_port()
+    remove_torn_index_files(Path(data_dir))  # what a stop or kill of the last engine left torn
     process = subprocess.Popen(
         [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir), "--port", str(port)],
         stdout=subprocess.DEVNULL,

@@ -49,12 +49,12 @@ test-fast: setup ## Only the fast tests
 	$(BIN)/pytest -m "not slow"
 
 lint: setup ## ruff lint and format check
-	$(BIN)/ruff check qa_service tests eval tools
-	$(BIN)/ruff format --check qa_service tests eval tools
+	$(BIN)/ruff check qa_service devtools tests eval tools
+	$(BIN)/ruff format --check qa_service devtools tests eval tools
 
 format: setup ## Apply ruff formatting and safe fixes
-	$(BIN)/ruff check --fix qa_service tests eval tools
-	$(BIN)/ruff format qa_service tests eval tools
+	$(BIN)/ruff check --fix qa_service devtools tests eval tools
+	$(BIN)/ruff format qa_service devtools tests eval tools
 
 SQUAD_DIR   ?= ../shared/benchmarks/squad
 # Real news the service was never fitted to: tune on news-dev, measure on news-test (never tuned on; see its README).
@@ -92,7 +92,7 @@ eval-check: setup ## The seed, check and news-test sets must meet the quality th
 	else echo "no $(NEWS_DIR): news-test gate skipped"; fi
 
 bench: setup ## Print performance numbers: ingest, /ask over HTTP, synthetic 10k/100k-chunk corpora
-	$(BIN)/qa-service bench
+	$(BIN)/python -m devtools.bench
 
 LOADTEST_WORKERS ?= 1
 LOADTEST_RUNS    ?= 1

@@ -4,7 +4,7 @@ start it again, and print per run what it had acknowledged (201) and what is the
     .venv/bin/python eval/killtest.py --runs 30
 
 Exit status 1 if any acknowledged document was lost or rows of unfinished writes outlived the restart. The loop
-is qa_service/durability.py (tests/test_durability.py runs it ten times).
+is devtools/durability.py (tests/test_durability.py runs it ten times).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from qa_service.durability import kill_loop
+from devtools.durability import kill_loop
 
 
 def main() -> int:

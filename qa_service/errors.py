@@ -25,6 +25,14 @@ class IndexCorruptError(QAServiceError):
     """A file of the index on disk is missing, truncated or unreadable."""
 
 
+class FetchRefusedError(QAServiceError):
+    """A URL that is not fetched: not http(s), or an address inside the private network (SSRF guard)."""
+
+
+class FetchFailedError(QAServiceError):
+    """A page or feed that could not be fetched: unreachable, an error status, not HTML, too large."""
+
+
 class DocumentTooCostlyError(InvalidDocumentError):
     """Indexing the document would cost more CPU than QA_DOCUMENT_CPU_S allows (see budget.py)."""
 

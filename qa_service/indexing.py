@@ -9,9 +9,8 @@ resumes (committed files are skipped by their content hash).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
@@ -19,15 +18,17 @@ from tqdm import tqdm
 from qa_service.analysis import sentence_spans, terms
 from qa_service.budget import CpuBudget, checkpoint
 from qa_service.chunking import Chunker
+from qa_service.converters import ArticleError
 from qa_service.embedding import Embedder
-from qa_service.errors import DocumentTooCostlyError, InvalidDocumentError
-from qa_service.ingest import count_article_files, document_label, iter_article_files, load_file, validate_doc_id
+from qa_service.errors import DocumentTooCostlyError
+from qa_service.ingest import document_label, validate_doc_id
 from qa_service.phrases import type_sentences
 from qa_service.schemas import Document, IngestReport
 from qa_service.store import DocumentStore, PreparedDocument
 
 LABEL_SOURCE_CHARS = 480  # the opening a label is derived from: enough for its 80 characters
 EMBED_SLICE = 128  # texts embedded between two looks at the documents' CPU budgets
+PROGRESS_TEXTS = 256  # about this many texts are prepared between two progress updates: a big file moves alone
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,24 @@ class Incoming:
     origin: str | None = None
     name: str | None = None  # how to name it in messages: the path as the user gave it
     budget: CpuBudget | None = None  # what cleaning it already cost; a fresh budget when None
+
+
+@dataclass(frozen=True)
+class AlreadyIndexed:
+    """An article known to be in the index without reading it again (a feed entry whose page is): unchanged."""
+
+    doc_id: str
+
+
+class IngestInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a bulk ingest, with the report of what was committed before it (the rest resumes)."""
+
+    def __init__(self, report: IngestReport) -> None:
+        super().__init__()
+        self.report = report
+
+
+Progress = Callable[[int], None]  # told how many more articles are done (written, skipped or refused)
 
 
 class Indexer:
@@ -72,12 +91,14 @@ class Indexer:
         replace_existing: bool,
         bulk: bool = False,
         raise_refused: bool = False,
+        progress: Progress | None = None,
     ) -> int:
         """Classify, prepare and write one batch in one transaction; returns the chunks written.
 
         `bulk` lets the embedder use every core (a bulk ingest); a single add while serving keeps to one, so
         questions answered at the same time keep theirs. A document over its CPU budget is reported in
-        `report.errors`, or raised (DocumentTooCostlyError, nothing written) with `raise_refused`."""
+        `report.errors`, or raised (DocumentTooCostlyError, nothing written) with `raise_refused`. `progress` is
+        told as articles are skipped and prepared; added and replaced ones are counted once committed."""
         with self.store.read() as reader:
             states = reader.states([i.document.doc_id for i in incoming])
             stored_hashes = reader.ids_with_hashes([i.document.content_hash for i in incoming])
@@ -110,9 +131,11 @@ class Indexer:
             batch_ids[doc_id] = item
             batch_hashes[content_hash] = doc_id
             to_write.append(item)
+        if progress is not None and len(incoming) > len(to_write):
+            progress(len(incoming) - len(to_write))
         if not to_write:
             return 0
-        prepared, refused = self.prepare(to_write, bulk=bulk)
+        prepared, refused = self._prepare_in_groups(to_write, bulk=bulk, progress=progress)
         for item, error in refused:
             if raise_refused:
                 raise error
@@ -121,6 +144,28 @@ class Indexer:
         for p in prepared:
             report.record(kinds[p.document.doc_id], p.document.doc_id)
         return sum(len(p.chunks) for p in prepared)
+
+    def _prepare_in_groups(
+        self, incoming: Sequence[Incoming], *, bulk: bool, progress: Progress | None
+    ) -> tuple[list[PreparedDocument], list[tuple[Incoming, DocumentTooCostlyError]]]:
+        """`prepare` a few documents at a time (about PROGRESS_TEXTS texts), telling `progress` after each group:
+        a first batch of large files no longer sits at 0 until all of it is embedded."""
+        if progress is None:
+            return self.prepare(incoming, bulk=bulk)
+        prepared: list[PreparedDocument] = []
+        refused: list[tuple[Incoming, DocumentTooCostlyError]] = []
+        group: list[Incoming] = []
+        texts = 0
+        for n, item in enumerate(incoming):
+            group.append(item)
+            texts += len(item.document.text) // 120 + 1  # about one text (a sentence, or a chunk's share) each
+            if texts >= PROGRESS_TEXTS or n == len(incoming) - 1:
+                done, over = self.prepare(group, bulk=bulk)
+                prepared.extend(done)
+                refused.extend(over)
+                progress(len(group))
+                group, texts = [], 0
+        return prepared, refused
 
     def prepare(
         self, incoming: Sequence[Incoming], *, bulk: bool = False
@@ -223,30 +268,43 @@ class Indexer:
             self.add(batch, report, replace_existing=replace_existing, bulk=bulk, raise_refused=raise_refused)
         return report
 
-    def ingest_paths(
-        self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True, follow_links: bool = True
+    def ingest(
+        self,
+        items: Iterable[Incoming | ArticleError | AlreadyIndexed],
+        *,
+        total: int | None = None,
+        progress: bool = True,
+        keep_ids: bool = True,
     ) -> IngestReport:
-        """Stream files through `add` in batches with one progress bar (files, chunks/s, ETA)."""
+        """Stream articles (files, rows of an export, pages) through `add` in batches with one progress bar that
+        moves per article; an `ArticleError` is reported by name. Ctrl-C raises `IngestInterrupted` with what
+        was committed: running the same command again skips it (by content hash) and goes on."""
         report = IngestReport(keep_ids=keep_ids)
-        total = count_article_files(paths, follow_links=follow_links) if progress else None
         chunks = 0
         started = time.perf_counter()
-        files = iter_article_files(paths, follow_links=follow_links, notes=report.notes)
-        with tqdm(total=total, unit="file", desc="ingest", disable=not progress, dynamic_ncols=True) as bar:
-            for batch in _batches(files, self.batch_size):
-                incoming = []
-                for path in batch:
-                    budget = self.budget(str(path))
-                    try:
-                        with budget.active():
-                            document = load_file(path)
-                    except InvalidDocumentError as exc:
-                        report.errors[str(path)] = str(exc)
-                        continue
-                    incoming.append(Incoming(document, origin=str(path.resolve()), name=str(path), budget=budget))
-                chunks += self.add(incoming, report, replace_existing=True, bulk=True)
-                bar.update(len(batch))
+        with tqdm(total=total, unit="article", desc="ingest", disable=not progress, dynamic_ncols=True) as bar:
+
+            def advance(done: int) -> None:
+                bar.update(done)
                 bar.set_postfix(chunks=chunks, chunks_per_s=f"{chunks / (time.perf_counter() - started):.1f}")
+
+            try:
+                for batch in _batches(items, self.batch_size):
+                    incoming = []
+                    for item in batch:
+                        if isinstance(item, ArticleError):
+                            report.errors[item.name] = item.message
+                            advance(1)
+                        elif isinstance(item, AlreadyIndexed):
+                            report.record("unchanged", item.doc_id)
+                            advance(1)
+                        else:
+                            incoming.append(item)
+                    if incoming:
+                        chunks += self.add(incoming, report, replace_existing=True, bulk=True, progress=advance)
+                        advance(0)  # the chunks of this batch, now committed
+            except KeyboardInterrupt:
+                raise IngestInterrupted(report) from None
         return report
 
 

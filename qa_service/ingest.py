@@ -6,7 +6,6 @@ import datetime
 import hashlib
 import os
 import re
-import stat
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,10 +13,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from qa_service.budget import checkpoint
+from qa_service.converters import SUPPORTED_SUFFIXES, Article, ArticleError, read_articles
 from qa_service.errors import InvalidDocumentError
 from qa_service.schemas import Document
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+__all__ = ["SUPPORTED_SUFFIXES"]  # the extensions ingest reads in a folder (converters/)
 MAX_DOC_ID_LENGTH = 128
 DOC_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -170,6 +170,8 @@ def make_document(
     title: str | None = None,
     date: str | None = None,
     source: str | None = None,
+    url: str | None = None,
+    author: str | None = None,
 ) -> Document:
     """Clean raw text into a Document; explicit title/date override what the text itself says."""
     validate_doc_id(doc_id)
@@ -185,6 +187,8 @@ def make_document(
         title=title or cleaned.title,
         date=date or cleaned.date,
         source=source,
+        url=url,
+        author=author,
         content_hash=content_hash(cleaned.text),
     )
 
@@ -201,35 +205,39 @@ def doc_id_from_name(name: str) -> str:
     return slug
 
 
+def doc_id_from_url(url: str) -> str:
+    """A stable id from a page's address: "https://www.example.com/news/a-b?id=7" -> "example.com-news-a-b-id-7"."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.")
+    return doc_id_from_name(f"{host}{parts.path}" + (f"?{parts.query}" if parts.query else ""))
+
+
+def article_document(article: Article, default_id: str | None = None) -> Document:
+    """A converter's article as a Document: its own id (an export row's `doc_id`), else `default_id`, else one
+    from its URL, else from its text (so the same row read again gets the same id and is skipped)."""
+    doc_id = article.doc_id or default_id
+    if doc_id is None:
+        doc_id = doc_id_from_url(article.url) if article.url else f"doc-{content_hash(article.text)[:16]}"
+    return make_document(
+        article.text,
+        doc_id,
+        title=article.title,
+        date=article.date,
+        source=article.source,
+        url=article.url,
+        author=article.author,
+    )
+
+
 def load_file(path: Path) -> Document:
-    """Read one article; a non-UTF-8, unreadable or not regular file raises InvalidDocumentError naming it."""
-    try:
-        raw = read_regular_file(path).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidDocumentError(f"not valid UTF-8 text (byte {exc.start})") from exc
-    except OSError as exc:
-        raise InvalidDocumentError(f"cannot read file ({exc.strerror})") from exc
-    return make_document(raw, doc_id_from_name(path.stem), source=path.name)
-
-
-def read_regular_file(path: Path) -> bytes:
-    """The bytes of a regular file. Anything else is refused without waiting: reading a FIFO (`mkfifo
-    d/pipe.txt`) blocked `ingest` for good, and the rest of its batch with it; a device never ends."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO with no writer would block the open itself
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise InvalidDocumentError(f"not a regular file but {_file_kind(mode)}")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            return fh.read()
-    finally:
-        os.close(fd)
-
-
-def _file_kind(mode: int) -> str:
-    kinds = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
-    kinds += ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
-    return next((name for test, name in kinds if test(mode)), "not a file")
+    """Read one article file (text, Markdown, a web page); InvalidDocumentError says why it cannot be."""
+    for item in read_articles(path):
+        if isinstance(item, ArticleError):
+            raise InvalidDocumentError(item.message)
+        return article_document(item, doc_id_from_name(path.stem))
+    raise InvalidDocumentError("no article in this file")
 
 
 def iter_article_files(
@@ -265,8 +273,3 @@ def iter_article_files(
 def _note(notes: dict[str, str] | None, path: Path, message: str) -> None:
     if notes is not None:
         notes[str(path)] = message
-
-
-def count_article_files(paths: list[Path], *, follow_links: bool = True) -> int:
-    """How many files `iter_article_files` will yield (for a progress bar), without holding their names."""
-    return sum(1 for _ in iter_article_files(paths, follow_links=follow_links))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,12 +20,22 @@ from qa_service.answering.question import QuestionAnalysis, analyse_question, na
 from qa_service.budget import CpuBudget
 from qa_service.chunking import Chunker
 from qa_service.config import Settings
+from qa_service.converters import ArticleError
 from qa_service.embedding import Embedder, build_embedder
 from qa_service.errors import DocumentExistsError, DocumentNotFoundError
-from qa_service.indexing import Incoming, Indexer, complete_stored, type_stored
+from qa_service.indexing import AlreadyIndexed, Incoming, Indexer, complete_stored, type_stored
 from qa_service.relatedness import relation
 from qa_service.retrieval import HybridRetriever, RetrievedChunk
-from qa_service.schemas import Answer, Document, DocumentSummary, IngestReport, Passage, SearchResult
+from qa_service.schemas import (
+    Answer,
+    Document,
+    DocumentSummary,
+    Filters,
+    IngestReport,
+    Passage,
+    SearchResult,
+    SourceCount,
+)
 from qa_service.storage import disk_refused, storage_errors
 from qa_service.store import DocumentStore, IndexConfig, build_store
 
@@ -123,8 +134,16 @@ class QAService:
 
     # ---- reading -------------------------------------------------------------------------------
 
-    def ask(self, question: str, top_k: int | None = None, *, min_score: float | None = None) -> Answer:
-        """Answer from the store; `min_score` overrides QA_MIN_SCORE (the evaluation's threshold sweep)."""
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        *,
+        min_score: float | None = None,
+        filters: Filters | None = None,
+    ) -> Answer:
+        """Answer from the store (from the articles `filters` allow); `min_score` overrides QA_MIN_SCORE (the
+        evaluation's threshold sweep)."""
         top_k = top_k or self.settings.top_k
         started = time.perf_counter()
         parsed = self._parser.submit(analyse_question, question)  # spaCy reads the question while we embed it
@@ -132,7 +151,7 @@ class QAService:
         analysis = parsed.result()
         embedded = time.perf_counter()
         with self.store.read() as reader:
-            hits = self.retriever.search(reader, vector, analysis.terms, top_k)
+            hits = self.retriever.search(reader, vector, analysis.terms, top_k, filters)
             retrieved = time.perf_counter()
             context = AnswerContext.build(reader, analysis, vector, hits)
             missing = names_not_in_corpus(analysis, reader)
@@ -162,19 +181,26 @@ class QAService:
             },
         )
 
-    def search(self, query: str, top_k: int | None = None) -> SearchResult:
+    def search(self, query: str, top_k: int | None = None, *, filters: Filters | None = None) -> SearchResult:
         parsed = self._parser.submit(analyse_question, query)
         vector = self.embedder.embed([query])[0]
         analysis = parsed.result()
         with self.store.read() as reader:
-            hits = self.retriever.search(reader, vector, analysis.terms, top_k or self.settings.top_k)
+            hits = self.retriever.search(reader, vector, analysis.terms, top_k or self.settings.top_k, filters)
             documents = reader.documents([h.chunk.doc_id for h in hits])
         passages = _passages(documents, hits, analysis, self.settings.related_min_similarity)
         return SearchResult(query=query, passages=passages)
 
-    def list_documents(self, *, offset: int = 0, limit: int | None = None) -> list[DocumentSummary]:
+    def list_documents(
+        self, *, offset: int = 0, limit: int | None = None, filters: Filters | None = None
+    ) -> list[DocumentSummary]:
         with self.store.read() as reader:
-            return reader.summaries(offset=offset, limit=limit)
+            return reader.summaries(offset=offset, limit=limit, filters=filters)
+
+    def sources(self, filters: Filters | None = None) -> list[SourceCount]:
+        """The outlets with their number of articles, most first."""
+        with self.store.read() as reader:
+            return reader.sources(filters)
 
     def summary(self, doc_id: str) -> DocumentSummary:
         with self.store.read() as reader:
@@ -224,6 +250,25 @@ class QAService:
         with storage_errors("the documents were not added"):
             return self.indexer.add_all((Incoming(d) for d in documents), replace_existing=replace_existing, bulk=bulk)
 
+    def add_budgeted(
+        self, documents: list[tuple[Document, CpuBudget]], *, replace_existing: bool = True, bulk: bool = False
+    ) -> IngestReport:
+        """`add_documents` for documents whose cleaning was charged to their CPU budgets (`POST /documents/batch`):
+        one over its budget is reported in `errors`, the others are added."""
+        incoming = (Incoming(d, budget=budget) for d, budget in documents)
+        with storage_errors("the documents were not added"):
+            return self.indexer.add_all(incoming, replace_existing=replace_existing, bulk=bulk)
+
+    def indexed(self, doc_ids: list[str]) -> set[str]:
+        """Which of these ids the index holds (a feed's entries already ingested are not fetched again)."""
+        with self.store.read() as reader:
+            return set(reader.states(doc_ids))
+
+    def delete_documents(self, doc_ids: list[str]) -> list[str]:
+        """Remove these documents, all or nothing; returns those that were there."""
+        with storage_errors("nothing was deleted"):
+            return self.store.delete(list(dict.fromkeys(doc_ids)))
+
     def delete_document(self, doc_id: str) -> None:
         with storage_errors(f"document {doc_id!r} was not deleted"):
             deleted = self.store.delete([doc_id])
@@ -234,10 +279,29 @@ class QAService:
         self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True, follow_links: bool = True
     ) -> IngestReport:
         """Load files and folders in batches; a bad file is reported by name and nothing indexed is lost."""
-        with storage_errors("ingest stopped; the batches committed before stay"):
-            report = self.indexer.ingest_paths(paths, progress=progress, keep_ids=keep_ids, follow_links=follow_links)
-        self._save_dense()
+        from qa_service.inputs import count_file_items, file_items
+
+        total = count_file_items(paths, follow_links=follow_links) if progress else None
+        notes: dict[str, str] = {}
+        items = file_items(paths, self.indexer.budget, follow_links=follow_links, notes=notes)
+        report = self.ingest(items, total=total, progress=progress, keep_ids=keep_ids)
+        report.notes.update(notes)
         return report
+
+    def ingest(
+        self,
+        items: Iterable[Incoming | ArticleError | AlreadyIndexed],
+        *,
+        total: int | None = None,
+        progress: bool = True,
+        keep_ids: bool = True,
+    ) -> IngestReport:
+        """Bulk-ingest a stream of articles (`inputs`: files, URLs, feeds) in batches; see `Indexer.ingest`."""
+        try:
+            with storage_errors("ingest stopped; the batches committed before stay"):
+                return self.indexer.ingest(items, total=total, progress=progress, keep_ids=keep_ids)
+        finally:
+            self._save_dense()
 
 
 def _passages(

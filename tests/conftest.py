@@ -95,7 +95,7 @@ def fresh_service(tmp_path: Path, embedder: Embedder, store_kind: str) -> Iterat
 @contextlib.contextmanager
 def milvus_server(data_dir: Path) -> Iterator[str]:
     """A Milvus Lite server in a process of its own (the engine a Milvus standalone would be): yields its URI."""
-    from qa_service.store.milvus.lite import lite_server
+    from devtools.milvus_lite import lite_server
 
     with lite_server(data_dir) as (uri, _process):
         yield uri

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_service.durability import kill_loop
+from devtools.durability import kill_loop
 
 
 @pytest.mark.slow

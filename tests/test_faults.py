@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qa_service.bench import long_article
-from qa_service.devserver import LocalServer, free_port, local_server
+from devtools.bench import long_article
+from devtools.devserver import LocalServer, free_port, local_server
 
 from .conftest import ROOT, SEEDS, server_env
 

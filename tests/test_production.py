@@ -18,9 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
+from devtools.devserver import ServerStartError, free_port, local_server, measured_env
 from qa_service.api import create_app
 from qa_service.config import Settings
-from qa_service.devserver import ServerStartError, free_port, local_server, measured_env
 from qa_service.embedding import Embedder
 from qa_service.service import QAService
 

@@ -22,11 +22,11 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from qa_service import loadgen
+from devtools import loadgen
+from devtools.devserver import LocalServer, local_server
 from qa_service.api import create_app
 from qa_service.api.limits import THREAD_RESERVE
 from qa_service.config import Settings
-from qa_service.devserver import LocalServer, local_server
 from qa_service.service import QAService
 
 from .conftest import ROOT, SEEDS, LogLines, make_settings, server_env

@@ -24,8 +24,9 @@ from qa_service.store import StoredSentence, TypedSpan
 
 # Kinds that only a phrase of their type can answer; "thing" takes any new noun phrase, None (why/how) a clause.
 TYPED_KINDS = frozenset("person org place date number money percent duration measure".split())
-COUNTED_KINDS = frozenset("number money percent measure".split())
 _NOT_NAMES = frozenset("DATE TIME CARDINAL ORDINAL QUANTITY MONEY PERCENT".split())
+_DIGIT = re.compile(r"\d")
+_LETTER = re.compile(r"[^\W\d_]")
 _PRONOUN = re.compile(r"\b(?:he|she|him|her|his)\b", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 _YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)\b")
@@ -99,11 +100,22 @@ def phrase_fit(question: QuestionAnalysis, label: str, text: str, start: int, en
         fit *= _time_fit(question.kind, text[start:end])
     if question.kind == "place" and fit > 0 and not _LOCATIVE.search(text[max(0, start - 25) : start]):
         fit *= 0.6
-    if question.target and label != NOUN_PHRASE and _names_target(question.target, text, start, end):
+    if (
+        question.target
+        and _names_target(question.target, text, start, end)
+        and (label != NOUN_PHRASE or _is_named(text, start, end))
+    ):  # "the 117th minute", "Lusail Stadium"; not "a federal judge"
         fit = 1.0
-    elif question.kind in COUNTED_KINDS and question.target:  # "how many contacts": a figure that counts contacts
+    elif question.wh == "how many" and question.target:  # "how many contacts": a figure that counts contacts
         fit *= 0.7 if mentions_target(question, text) else 0.4
     return fit
+
+
+def _is_named(text: str, start: int, end: int) -> bool:
+    """A phrase with a figure or a capitalised word that is not just the sentence's first word."""
+    words = text[start:end].split()
+    first = not _LETTER.search(text[:start])  # capitalised because it opens the sentence
+    return bool(_DIGIT.search(text[start:end])) or any(w[:1].isupper() for w in words[1 if first else 0 :])
 
 
 def _time_fit(kind: str, phrase: str) -> float:

@@ -6,7 +6,6 @@ import re
 
 from qa_service.analysis import terms
 from qa_service.answering.candidates import (
-    COUNTED_KINDS,
     TYPED_KINDS,
     Candidate,
     CandidateScorer,
@@ -15,7 +14,7 @@ from qa_service.answering.candidates import (
 )
 from qa_service.answering.context import AnswerContext, Extraction
 from qa_service.answering.pronouns import answer_pronoun, find_antecedent
-from qa_service.answering.question import QuestionAnalysis
+from qa_service.answering.question import QuestionAnalysis, noun_kind
 from qa_service.answering.quotes import fit_quote, make_citation, shown
 from qa_service.answering.short_answer import pick_short_answer
 from qa_service.answering.sources import find_sources
@@ -68,7 +67,7 @@ class ExtractiveAnswerer:
         question = context.question
         if question.kind in TYPED_KINDS:  # only a sentence with a phrase of the asked-for type may answer
             typed = [c for c in ranked if c.typed >= MIN_TYPED_FIT and not c.restates]
-            if question.kind in COUNTED_KINDS and not any(
+            if question.wh == "how many" and not any(
                 mentions_target(question, context.sentence_text(c.sentence)) for c in typed
             ):
                 typed = []  # figures, but none of the X that "how many X" counts
@@ -206,6 +205,6 @@ def missing_reason(question: QuestionAnalysis) -> str:
     what = _MISSING.get(question.kind or "", "do not answer this")
     if question.target and what.startswith("name no "):
         what = f"name no {question.target}"
-    elif question.target and what.startswith("give no "):
-        what = f"{what} for the {question.target}"
+    elif question.target and what.startswith("give no ") and noun_kind(question.target) != question.kind:
+        what = f"{what} for the {question.target}"  # "no figure for the aftershock", but not "no date for the date"
     return f"The articles {what}."

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qa_service.analysis import terms
-from qa_service.nlp import WH_WORDS, is_content, key, keys, load_pipeline, names_in, pipeline
+from qa_service.nlp import WH_WORDS, is_content, key, keys, names_in, pipeline
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -40,7 +40,7 @@ KIND_LABELS: dict[str, dict[str, float]] = {
 # not a list fitted to any question set. A noun not here is matched by the quote itself (head or apposition).
 _NOUN_KINDS: dict[str, str] = {
     **dict.fromkeys("year years date day days month months decade century time period era season".split(), "date"),
-    **dict.fromkeys("number amount total count score".split(), "number"),
+    **dict.fromkeys("number amount total count score toll tally population turnout".split(), "number"),
     **dict.fromkeys("percentage percent proportion share rate".split(), "percent"),
     **dict.fromkeys("price cost fee salary budget revenue".split(), "money"),
     **dict.fromkeys(
@@ -88,8 +88,12 @@ def _wh_phrase_head(wh: Token) -> Token:
     if wh.lower_ == "how" and wh.head.lower_ in _HOW and wh.head.dep_ == "amod":
         return wh.head.head
     following = wh.doc[wh.i + 1] if wh.i + 1 < len(wh.doc) else None
-    while following is not None and following.pos_ in ("ADJ", "ADV") and following.i + 1 < len(wh.doc):
-        following = wh.doc[following.i + 1]  # "Which earlier British prime minister": the noun after the adjectives
+    while (
+        following is not None
+        and (following.pos_ in ("ADJ", "ADV") or following.tag_ in ("VBG", "VBN"))
+        and following.i + 1 < len(wh.doc)
+    ):
+        following = wh.doc[following.i + 1]  # "Which earlier British", "Which departing ...": the noun after them
     if wh.lower_ in ("which", "what") and following is not None and following.pos_ in ("NOUN", "PROPN"):
         # "Which MVP died?" parsed with "Which" as an object: the noun after it is still what is asked for
         node = following
@@ -202,9 +206,9 @@ def analyse_question(question: str, *, nlp: Language | None = None) -> QuestionA
     )
 
 
-def warm_up() -> None:
-    """Load the language pipeline now (a few seconds) rather than in the first question."""
-    load_pipeline()
+def noun_kind(noun: str) -> str | None:
+    """The answer kind a noun names in "which X" ("city" -> place, "year" -> date), if the taxonomy has it."""
+    return _NOUN_KINDS.get(noun)
 
 
 def names_not_in_corpus(question: QuestionAnalysis, reader: StoreReader) -> list[str]:

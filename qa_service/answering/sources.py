@@ -21,7 +21,7 @@ from qa_service.answering.context import AnswerContext
 from qa_service.answering.quotes import make_citation
 from qa_service.schemas import Source
 
-MIN_SIMILARITY = 0.5  # cosine of the two sentences: below it they are about something else
+MIN_SIMILARITY = 0.4  # cosine of the two sentences: below it they are about something else
 MIN_SHARE = 0.75  # the other article's best candidate scores at least this share of the answer's
 MAX_SOURCES = 3
 _NUMERIC = frozenset("CARDINAL QUANTITY MONEY PERCENT ORDINAL".split())
@@ -134,7 +134,7 @@ def _other_value(
         return None  # the name behind "he said", in another sentence: not a stated value
     value = context.documents[sentence.doc_id].text[phrase.start : phrase.end]
     other_number = as_number(value)
-    if (numeric is None) != (other_number is None) or (phrase.label in _NUMERIC) != (numeric is not None):
+    if (numeric is None) != (other_number is None) or (numeric is None and phrase.label in _NUMERIC):
         return None  # a figure against a name: not two values of one thing
     if numeric is not None and other_number == numeric:
         return None

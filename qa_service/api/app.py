@@ -38,7 +38,7 @@ from qa_service.api.limits import (
     size_thread_pool,
 )
 from qa_service.api.observability import Metrics, ObservabilityMiddleware, configure_access_log
-from qa_service.api.routers import documents, qa, system
+from qa_service.api.routers import documents, qa, sources, system
 from qa_service.api.security import KeyFirstMiddleware, configured_key, prune_openapi_security
 from qa_service.api.validation import validation_error
 from qa_service.config import Settings, get_settings
@@ -46,6 +46,8 @@ from qa_service.errors import (
     DocumentExistsError,
     DocumentNotFoundError,
     DocumentTooCostlyError,
+    FetchFailedError,
+    FetchRefusedError,
     IndexCorruptError,
     IndexMismatchError,
     InvalidDocumentError,
@@ -69,6 +71,8 @@ _STATUS = {  # the first kind that matches wins: subclasses before their base
     DocumentNotFoundError: status.HTTP_404_NOT_FOUND,
     DocumentExistsError: status.HTTP_409_CONFLICT,
     InvalidDocumentError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    FetchRefusedError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    FetchFailedError: status.HTTP_502_BAD_GATEWAY,
     IndexMismatchError: status.HTTP_503_SERVICE_UNAVAILABLE,
     IndexCorruptError: status.HTTP_503_SERVICE_UNAVAILABLE,
     StorageFullError: status.HTTP_507_INSUFFICIENT_STORAGE,
@@ -125,7 +129,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.add_exception_handler(RateLimitExceeded, rate_limit_exceeded)
     app.add_exception_handler(RequestValidationError, validation_error)
 
-    routers = (qa.router, documents.router, system.router)
+    routers = (qa.router, documents.router, sources.router, system.router)
     for router in routers:
         app.include_router(router)
 

@@ -20,16 +20,26 @@ All pure functions, unit-tested on hand-made inputs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from qa_service.evaluation.data import EvalItem
 from qa_service.evaluation.matching import best_of, contains_answer, exact_match, token_f1
-from qa_service.loadgen import percentile
 from qa_service.schemas import Answer, Passage
 
 SWEEP_THRESHOLDS = (0.0, 0.3, 0.35, 0.4, 0.42, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def doc_ranking(passages: Iterable[Passage]) -> list[str]:

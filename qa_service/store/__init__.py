@@ -1,6 +1,6 @@
 """The index store: documents, chunks, sentences and their vectors behind one interface (`base.py`).
 
-`embedded/` is the default (SQLite + FAISS in the index folder, QA_STORE=faiss); `milvus/` keeps everything in
+`embedded/` is the default (SQLite + FAISS in the index folder, QA_STORE=embedded); `milvus/` keeps everything in
 Milvus (QA_STORE=milvus) so that several API replicas share one corpus. `build_store` picks the one the settings
 name.
 """

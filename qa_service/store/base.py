@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from qa_service.errors import IndexMismatchError
-from qa_service.schemas import Document, DocumentSummary
+from qa_service.schemas import Document, DocumentSummary, Filters, SourceCount
 
 REBUILD_HINT = "rebuild it with `qa-service ingest --rebuild <your articles>` (or move the folder away)"
 
@@ -151,9 +151,19 @@ class DocumentReader(Protocol):
         ...
 
     def summaries(
-        self, *, offset: int = 0, limit: int | None = None, doc_ids: Sequence[str] | None = None
+        self,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        doc_ids: Sequence[str] | None = None,
+        filters: Filters | None = None,
     ) -> list[DocumentSummary]:
-        """In the order added, a page at a time; or just those of `doc_ids` (never the whole archive by accident)."""
+        """In the order added, a page at a time (of those `filters` allow); or just those of `doc_ids` (never the
+        whole archive by accident)."""
+        ...
+
+    def sources(self, filters: Filters | None = None) -> list[SourceCount]:
+        """The outlets with their number of articles (of those `filters` allow), most articles first."""
         ...
 
     def states(self, doc_ids: Sequence[str]) -> dict[str, DocumentState]: ...
@@ -182,8 +192,9 @@ class DocumentReader(Protocol):
 class VectorReader(Protocol):
     """The chunks' dense vectors."""
 
-    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(chunk_id, cosine) best first."""
+    def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """(chunk_id, cosine) best first, among the chunks of the documents `filters` allow (applied inside the
+        engine: k of them whenever k match)."""
         ...
 
     def chunk_vectors(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]: ...
@@ -192,8 +203,8 @@ class VectorReader(Protocol):
 class KeywordReader(Protocol):
     """The keyword index and its term statistics; terms are what `analysis.terms` makes."""
 
-    def keyword_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
-        """(chunk_id, BM25 score) best first."""
+    def keyword_search(self, terms: Sequence[str], k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """(chunk_id, BM25 score) best first; `filters` as in `dense_search`."""
         ...
 
     def sentence_frequencies(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
@@ -211,10 +222,18 @@ class FusingReader(Protocol):
     """A store whose engine fuses the dense and keyword rankings itself (`StoreReader.native_fusion`)."""
 
     def hybrid_search(
-        self, vector: np.ndarray, terms: Sequence[str], k: int, *, depth: int, rrf_k: int
+        self,
+        vector: np.ndarray,
+        terms: Sequence[str],
+        k: int,
+        *,
+        depth: int,
+        rrf_k: int,
+        filters: Filters | None = None,
     ) -> list[tuple[int, float]]:
         """`depth` dense and `depth` keyword hits (`terms` not empty) fused by reciprocal rank, the best `k` as
-        (chunk_id, sum of 1 / (rrf_k + rank)) with ranks from 1: what the retriever's own fusion computes."""
+        (chunk_id, sum of 1 / (rrf_k + rank)) with ranks from 1: what the retriever's own fusion computes;
+        `filters` as in `dense_search`."""
         ...
 
 

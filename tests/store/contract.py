@@ -22,7 +22,7 @@ from qa_service.indexing import Incoming
 from qa_service.ingest import make_document
 from qa_service.schemas import Document
 from qa_service.service import QAService
-from qa_service.store import TypedSpan
+from qa_service.store import PreparedDocument, TypedSpan
 
 from .conftest import article
 
@@ -31,6 +31,13 @@ QUESTION = "When will construction of the Riverton 3 library start?"
 
 def untitled(doc_id: str = "untitled") -> Document:
     return make_document("Mayor Ada Quill opened the library in Paris on Monday. It holds 40,000 books.", doc_id)
+
+
+def prepare(service: QAService, documents: list[Document]) -> list[PreparedDocument]:
+    """What the indexer would write for these documents (none refused)."""
+    prepared, refused = service.indexer.prepare([Incoming(d) for d in documents])
+    assert not refused
+    return prepared
 
 
 class StoreContract:
@@ -141,7 +148,7 @@ class StoreContract:
         assert citation.doc_id == "untitled" and citation.label == documents["untitled"].label
 
     def test_phrases_round_trip_and_untyped_sentences_are_typed_later(self, service: QAService) -> None:
-        prepared = service.indexer.prepare([Incoming(article(2))])[0][0]  # (prepared, refused)
+        (prepared,) = prepare(service, [article(2)])
         second = prepared.sentences[1]
         given = (TypedSpan(second[0], second[0] + 4, "ORG"), TypedSpan(second[1] - 5, second[1], "NP"))
         phrases = [None, given, ()] + [() for _ in prepared.sentences[3:]]
@@ -164,7 +171,7 @@ class StoreContract:
         self.rows(service)
 
     def test_export_gives_back_what_was_written(self, service: QAService) -> None:
-        written, _ = service.indexer.prepare([Incoming(article(n)) for n in range(3)] + [Incoming(untitled())])
+        written = prepare(service, [article(n) for n in range(3)] + [untitled()])
         service.store.write(written)
         with service.store.read() as reader:
             exported = [p for batch in reader.export(batch=2) for p in batch]

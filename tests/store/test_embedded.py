@@ -42,13 +42,13 @@ def test_a_second_process_applies_only_the_changes(tmp_path: Path) -> None:
     writer = QAService(fake_settings(tmp_path / "index")).load()
     writer.add_documents([article(n) for n in range(3)])
     other = QAService(fake_settings(tmp_path / "index")).load()
-    dense_before = other.store._dense
+    dense_before = other.store.dense.index
     writer.add_documents([article(7)])
     writer.delete_document("riverton-0")
     answer = other.ask("When will construction of the Riverton 7 library start?")
     assert answer.citations[0].doc_id == "riverton-7"
-    assert other.store._dense is dense_before, "caught up in place, not rebuilt"
-    assert other.store._dense.count == writer.stats()["chunks"]
+    assert other.store.dense.index is dense_before, "caught up in place, not rebuilt"
+    assert other.store.dense.index.count == writer.stats()["chunks"]
     assert "riverton-0" not in {p.doc_id for p in other.search("Riverton 0 library", top_k=20).passages}
 
 
@@ -122,7 +122,7 @@ def test_stale_cache_is_brought_up_to_date_from_the_change_log(tmp_path: Path) -
     service.store.flush = lambda: None  # a process killed before saving its cache
     service.add_documents([article(3)])
     reopened = QAService(fake_settings(index_dir)).load()
-    assert reopened.store._dense.count == reopened.stats()["chunks"]
+    assert reopened.store.dense.index.count == reopened.stats()["chunks"]
     assert reopened.ask(QUESTION).citations[0].doc_id == "riverton-3"
 
 

@@ -235,7 +235,7 @@ def _ranking(reader: object, hits: list[tuple[int, float]]) -> list[tuple[str, f
 
 
 def test_an_unreachable_milvus_is_one_clear_message(tmp_path: Path) -> None:
-    from qa_service.devserver import free_port
+    from devtools.devserver import free_port
 
     uri = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(StoreUnavailableError, match=f"cannot connect to Milvus at {uri}"):

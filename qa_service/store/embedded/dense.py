@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from qa_service.store.embedded.filters import ChunkSelection
+
 log = logging.getLogger(__name__)
 
 CACHE_FORMAT = 2  # 2: the header has `sha256`
@@ -161,12 +163,35 @@ class DenseIndex:
     def count(self) -> int:
         return int(self._index.ntotal)
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def search(self, vector: np.ndarray, k: int, selection: ChunkSelection | None = None) -> list[tuple[int, float]]:
+        """The `k` nearest chunks; with a `selection` (a filter), the `k` nearest among the chunks it allows."""
+        if selection is not None and selection.include and not len(selection.ids):
+            return []
+        params, keep = self._search_params(selection)
         with self._lock.reading():
             if self._index.ntotal == 0:
                 return []
-            scores, ids = self._index.search(np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1), k)
+            query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
+            scores, ids = self._index.search(query, k, params=params)
+        del keep
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def _search_params(self, selection: ChunkSelection | None) -> tuple[Any, list[Any]]:
+        """FAISS search parameters with an id selector (and the objects it points to, kept alive by the caller).
+        An inverted file probes more lists when the filter allows a small share of the chunks, so that `k` of them
+        are still found (all lists for under `nprobe / nlist`)."""
+        import faiss
+
+        if selection is None:
+            return None, []
+        batch = faiss.IDSelectorBatch(np.ascontiguousarray(selection.ids, dtype=np.int64))
+        selector = batch if selection.include else faiss.IDSelectorNot(batch)
+        try:
+            ivf = faiss.extract_index_ivf(self._index)
+        except (AttributeError, RuntimeError):
+            return faiss.SearchParameters(sel=selector), [batch, selector]
+        nprobe = ivf.nlist if selection.fraction <= 0 else min(ivf.nlist, math.ceil(ivf.nprobe / selection.fraction))
+        return faiss.SearchParametersIVF(sel=selector, nprobe=nprobe), [batch, selector]
 
     def apply(self, added: tuple[np.ndarray, np.ndarray] | None, removed: np.ndarray | None, generation: int) -> None:
         """Bring the index to `generation`: remove, then add (chunk ids are never reused)."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qa_service.errors import IndexMismatchError
-from qa_service.schemas import Document, DocumentSummary
+from qa_service.schemas import Document, DocumentSummary, Filters, SourceCount
 from qa_service.store.base import (
     DocumentState,
     PreparedDocument,
@@ -20,6 +20,7 @@ from qa_service.store.base import (
     decode_phrases,
 )
 from qa_service.store.embedded.dense_cache import chunk_vectors
+from qa_service.store.embedded.filters import chunk_selection, condition
 from qa_service.store.embedded.schema import meta
 from qa_service.store.typos import TYPO_PREFIX, variants
 
@@ -51,36 +52,53 @@ class EmbeddedReader:
         for part in batched(list(dict.fromkeys(doc_ids))):
             marks = ",".join("?" * len(part))
             rows = self._db.execute(
-                "SELECT doc_id, text, title, date, source, content_hash, label FROM documents "
+                "SELECT doc_id, text, title, date, source, content_hash, label, url, author FROM documents "
                 f"WHERE doc_id IN ({marks})",
                 part,
             )
-            for doc_id, text, title, date, source, content_hash, label in rows:
+            for doc_id, text, title, date, source, content_hash, label, url, author in rows:
                 out[doc_id] = Document(
                     doc_id=doc_id,
                     text=text,
                     title=title,
                     date=date,
                     source=source,
+                    url=url,
+                    author=author,
                     content_hash=content_hash,
                     label=label or "",
                 )
         return out
 
     def summaries(
-        self, *, offset: int = 0, limit: int | None = None, doc_ids: Sequence[str] | None = None
+        self,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        doc_ids: Sequence[str] | None = None,
+        filters: Filters | None = None,
     ) -> list[DocumentSummary]:
-        columns = "SELECT doc_id, title, label, date, source, chunk_count FROM documents"
+        columns = "SELECT doc_id, title, label, date, source, chunk_count FROM documents d"
         if doc_ids is not None:
             wanted = list(dict.fromkeys(doc_ids))[:1000]
             marks = ",".join("?" * len(wanted))
             rows = self._db.execute(f"{columns} WHERE doc_id IN ({marks}) ORDER BY id", wanted)
         else:
-            rows = self._db.execute(f"{columns} ORDER BY id LIMIT ? OFFSET ?", (-1 if limit is None else limit, offset))
+            where, params = condition(filters or Filters())
+            page = (-1 if limit is None else limit, offset)
+            rows = self._db.execute(f"{columns} WHERE {where} ORDER BY id LIMIT ? OFFSET ?", (*params, *page))
         return [
             DocumentSummary(doc_id=doc_id, title=title, label=label or "", date=date, source=source, chunks=chunks)
             for doc_id, title, label, date, source, chunks in rows
         ]
+
+    def sources(self, filters: Filters | None = None) -> list[SourceCount]:
+        """Outlets with their number of articles, most articles first (null: outlet not known)."""
+        where, params = condition(filters or Filters())
+        rows = self._db.execute(
+            f"SELECT d.source, count(*) FROM documents d WHERE {where} GROUP BY d.source ORDER BY 2 DESC, 1", params
+        )
+        return [SourceCount(source=source, documents=count) for source, count in rows]
 
     def states(self, doc_ids: Sequence[str]) -> dict[str, DocumentState]:
         out: dict[str, DocumentState] = {}
@@ -100,11 +118,15 @@ class EmbeddedReader:
                 out.setdefault(content_hash, doc_id)
         return out
 
-    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
         dense = self._store.dense.index
-        return [] if dense is None else dense.search(vector, k)
+        if dense is None:
+            return []
+        if filters is None or not filters.active:
+            return dense.search(vector, k)
+        return dense.search(vector, k, chunk_selection(self._db, filters, int(meta(self._db, "chunks"))))
 
-    def keyword_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
+    def keyword_search(self, terms: Sequence[str], k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
         """FTS5's bm25 over the rarest query terms, as long as together they are in at most `keyword_max_postings`
         chunks: FTS5 scores every matching chunk (about 1 µs each), and a term in that many chunks barely ranks."""
         frequencies = self._term_counts(terms, "chunks")
@@ -118,9 +140,18 @@ class EmbeddedReader:
         if not kept:
             return []
         query = " OR ".join(f'"{t}"' for t in kept)
-        rows = self._db.execute(
-            "SELECT rowid, -bm25(chunk_fts) FROM chunk_fts WHERE chunk_fts MATCH ? ORDER BY rank LIMIT ?", (query, k)
-        )
+        if filters is not None and filters.active:  # only the allowed documents' chunks are ranked
+            where, params = condition(filters)
+            rows = self._db.execute(
+                "SELECT rowid, -bm25(chunk_fts) FROM chunk_fts WHERE chunk_fts MATCH ? AND rowid IN (SELECT c.chunk_id "
+                f"FROM chunks c JOIN documents d ON d.id = c.doc WHERE {where}) ORDER BY rank LIMIT ?",
+                (query, *params, k),
+            )
+        else:
+            rows = self._db.execute(
+                "SELECT rowid, -bm25(chunk_fts) FROM chunk_fts WHERE chunk_fts MATCH ? ORDER BY rank LIMIT ?",
+                (query, k),
+            )
         return [(int(r), float(s)) for r, s in rows]
 
     def _term_counts(self, terms: Sequence[str], column: str) -> dict[str, int]:
@@ -207,11 +238,12 @@ class EmbeddedReader:
         stored without label or sentence terms must be completed first (`DocumentStore.complete_documents`)."""
         dimension = self._store.config.dimension
         cursor = self._db.execute(
-            "SELECT id, doc_id, text, title, date, source, origin, content_hash, label FROM documents ORDER BY id"
+            "SELECT id, doc_id, text, title, date, source, origin, content_hash, label, url, author FROM documents "
+            "ORDER BY id"
         )
         while rows := cursor.fetchmany(batch):
             out = []
-            for doc, doc_id, text, title, date, source, origin, content_hash, label in rows:
+            for doc, doc_id, text, title, date, source, origin, content_hash, label, url, author in rows:
                 chunk_rows = self._db.execute(
                     'SELECT c.start, c."end", c.vector, f.terms FROM chunks c JOIN chunk_fts f ON f.rowid = c.chunk_id '
                     "WHERE c.doc = ? ORDER BY c.chunk_id",
@@ -235,6 +267,8 @@ class EmbeddedReader:
                             title=title,
                             date=date,
                             source=source,
+                            url=url,
+                            author=author,
                             content_hash=content_hash,
                             label=label,
                         ),

@@ -1,9 +1,9 @@
 """The embedded store's SQLite schema: tables, the `meta` rows, creating, emptying, checking and upgrading.
 
-Columns added since format 2 (`documents.label`, `sentences.terms`, `sentences.phrases`) are added to an older
-database on open (`ALTER TABLE ... ADD COLUMN`, instant at any size) and read NULL for the rows written before:
-the indexer fills labels and sentence terms (`unfinished` / `finish`) and the sentence phrases (`untyped_sentences`
-/ `set_phrases`), since the store itself never analyses text.
+Columns added since format 2 (`documents.label`, `.url`, `.author`, `sentences.terms`, `sentences.phrases`) are
+added to an older database on open (`ALTER TABLE ... ADD COLUMN`, instant at any size) and read NULL for the rows
+written before: the indexer fills labels and sentence terms (`unfinished` / `finish`) and the sentence phrases
+(`untyped_sentences` / `set_phrases`), since the store itself never analyses text.
 """
 
 from __future__ import annotations
@@ -30,9 +30,13 @@ CREATE TABLE documents (
     content_hash TEXT NOT NULL,
     chunk_count INTEGER NOT NULL,
     sentence_count INTEGER NOT NULL,
-    label TEXT
+    label TEXT,
+    url TEXT,
+    author TEXT
 );
 CREATE INDEX documents_hash ON documents (content_hash);
+CREATE INDEX documents_date ON documents (date);
+CREATE INDEX documents_source ON documents (source);
 CREATE INDEX documents_incomplete ON documents (id) WHERE label IS NULL;
 CREATE TABLE chunks (
     chunk_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -61,11 +65,20 @@ CREATE INDEX changes_generation ON changes (generation);
 """
 TABLES = ("meta", "documents", "chunks", "sentences", "chunk_fts", "terms", "changes")
 # (table, column, type) added to format 2 after it shipped: NULL in rows written before
-ADDED_COLUMNS = (("documents", "label", "TEXT"), ("sentences", "terms", "TEXT"), ("sentences", "phrases", "TEXT"))
+ADDED_COLUMNS = (
+    ("documents", "label", "TEXT"),
+    ("sentences", "terms", "TEXT"),
+    ("sentences", "phrases", "TEXT"),
+    ("documents", "url", "TEXT"),
+    ("documents", "author", "TEXT"),
+)
 # partial indexes that find those rows without a scan (a new write always fills the label and the phrases)
 ADDED_INDEXES = (
     "CREATE INDEX IF NOT EXISTS documents_incomplete ON documents (id) WHERE label IS NULL",
     "CREATE INDEX IF NOT EXISTS sentences_untyped ON sentences (doc, ordinal) WHERE phrases IS NULL",
+    # filters (date range, outlet) and the outlet counts read these
+    "CREATE INDEX IF NOT EXISTS documents_date ON documents (date)",
+    "CREATE INDEX IF NOT EXISTS documents_source ON documents (source)",
 )
 
 

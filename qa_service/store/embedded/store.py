@@ -15,7 +15,6 @@ from pathlib import Path
 from qa_service.errors import IndexCorruptError, IndexMismatchError
 from qa_service.store.base import REBUILD_HINT, IndexConfig, Phrases, PreparedDocument
 from qa_service.store.embedded import schema, writer
-from qa_service.store.embedded.dense import DenseIndex
 from qa_service.store.embedded.dense_cache import DenseCache
 from qa_service.store.embedded.reader import EmbeddedReader
 from qa_service.store.embedded.schema import DB_NAME, meta
@@ -58,11 +57,6 @@ class EmbeddedStore:
     @property
     def path(self) -> Path:
         return self.root / DB_NAME
-
-    @property
-    def _dense(self) -> DenseIndex | None:
-        """This process's FAISS index (tests look at it)."""
-        return self.dense.index
 
     @staticmethod
     def exists(root: Path) -> bool:

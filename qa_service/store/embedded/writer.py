@@ -33,7 +33,7 @@ def insert(db: sqlite3.Connection, prepared: PreparedDocument, generation: int, 
     d = prepared.document
     cursor = db.execute(
         "INSERT INTO documents (doc_id, text, title, date, source, origin, content_hash, chunk_count, "
-        "sentence_count, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "sentence_count, label, url, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             d.doc_id,
             d.text,
@@ -45,6 +45,8 @@ def insert(db: sqlite3.Connection, prepared: PreparedDocument, generation: int, 
             len(prepared.chunks),
             len(prepared.sentences),
             prepared.label,
+            d.url,
+            d.author,
         ),
     )
     doc = cursor.lastrowid

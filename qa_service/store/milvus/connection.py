@@ -33,7 +33,7 @@ def connect(uri: str, token: str | None = None) -> Any:  # noqa: ANN401 - pymilv
     from pymilvus import MilvusClient, MilvusException
 
     if "://" not in uri:
-        from qa_service.store.milvus.lite import remove_torn_index_files
+        from qa_service.store.milvus.repair import remove_torn_index_files
 
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
         remove_torn_index_files(Path(uri))  # before the engine starts in this process and loads them

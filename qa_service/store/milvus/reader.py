@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa_service.schemas import Document, DocumentSummary
+from qa_service.schemas import Document, DocumentSummary, Filters, SourceCount
 from qa_service.store.base import (
     DocumentState,
     PreparedDocument,
@@ -24,6 +24,7 @@ from qa_service.store.base import (
     decode_phrases,
 )
 from qa_service.store.milvus.expressions import fit, is_in, quote
+from qa_service.store.milvus.filters import chunks_expression, documents_expression
 from qa_service.store.milvus.frequencies import sentence_frequency
 from qa_service.store.milvus.schema import HEAD_FIELDS, QUERY_WINDOW, SEARCH_PARAMS, Head
 from qa_service.store.typos import variants
@@ -81,13 +82,20 @@ class MilvusReader:
                     title=head.title,
                     date=head.date,
                     source=head.source,
+                    url=head.url,
+                    author=head.author,
                     content_hash=head.content_hash,
                     label=head.label,
                 )
         return {d: doc for d in doc_ids if (doc := self._documents.get(d)) is not None}
 
     def summaries(
-        self, *, offset: int = 0, limit: int | None = None, doc_ids: Sequence[str] | None = None
+        self,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        doc_ids: Sequence[str] | None = None,
+        filters: Filters | None = None,
     ) -> list[DocumentSummary]:
         out: list[DocumentSummary] = []
         if limit == 0:
@@ -97,7 +105,7 @@ class MilvusReader:
             rows: Iterable[dict] = []
             chosen = [heads[d] for d in dict.fromkeys(doc_ids) if d in heads]
         else:
-            rows = self._store.iterate("documents", "", HEAD_FIELDS)
+            rows = self._store.iterate("documents", documents_expression(filters or Filters()), HEAD_FIELDS)
             chosen = None
         for i, head in enumerate(chosen if chosen is not None else (Head.from_row(r) for r in rows)):
             if i < offset:
@@ -116,6 +124,16 @@ class MilvusReader:
                 break
         return out
 
+    def sources(self, filters: Filters | None = None) -> list[SourceCount]:
+        """Outlets with their number of articles, most first: counted over the document rows (Milvus has no
+        GROUP BY), one pass over them."""
+        counts: dict[str | None, int] = {}
+        for row in self._store.iterate("documents", documents_expression(filters or Filters()), ["meta"]):
+            source = (row["meta"] or {}).get("source")
+            counts[source] = counts.get(source, 0) + 1
+        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0] is None, item[0] or ""))
+        return [SourceCount(source=source, documents=count) for source, count in ordered]
+
     def states(self, doc_ids: Sequence[str]) -> dict[str, DocumentState]:
         found = self._store.heads(doc_ids)  # not pinned: ingest decides on what is committed now
         return {d: DocumentState(d, h.content_hash, h.origin) for d, h in found.items()}
@@ -130,45 +148,63 @@ class MilvusReader:
                     best[row["content_hash"]] = key
         return {h: doc_id for h, (_, doc_id) in best.items()}
 
-    def _search(self, data: list, field: str, params: dict, k: int) -> list[tuple[int, float]]:
+    def _search(self, data: list, field: str, params: dict, k: int, expr: str = "") -> list[tuple[int, float]]:
         store = self._store
         hits = store.client.search(
             store.name("chunks"),
             data=data,
             anns_field=field,
             limit=k,
+            filter=expr,
             search_params=params,
             output_fields=[],
             consistency_level=store.consistency,
         )
         return [(int(h.id), float(h.distance)) for h in hits[0]] if hits else []
 
-    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        params = {"metric_type": "IP", "params": SEARCH_PARAMS[self._store.index_type]}
-        return self._search([np.asarray(vector, dtype=np.float32).tolist()], "vector", params, k)
-
-    def keyword_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
-        if not terms:
+    def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        expr = chunks_expression(self._store, filters)
+        if expr is None:
             return []
-        hits = self._search([fit(terms)], "sparse", {"metric_type": "BM25"}, k)
+        params = {"metric_type": "IP", "params": SEARCH_PARAMS[self._store.index_type]}
+        return self._search([np.asarray(vector, dtype=np.float32).tolist()], "vector", params, k, expr)
+
+    def keyword_search(self, terms: Sequence[str], k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        expr = chunks_expression(self._store, filters) if terms else None
+        if expr is None:
+            return []
+        hits = self._search([fit(terms)], "sparse", {"metric_type": "BM25"}, k, expr)
         return [(chunk_id, abs(score)) for chunk_id, score in hits]  # Milvus Lite reports BM25 negated
 
     def hybrid_search(
-        self, vector: np.ndarray, terms: Sequence[str], k: int, *, depth: int, rrf_k: int
+        self,
+        vector: np.ndarray,
+        terms: Sequence[str],
+        k: int,
+        *,
+        depth: int,
+        rrf_k: int,
+        filters: Filters | None = None,
     ) -> list[tuple[int, float]]:
         if not terms:
             raise ValueError("hybrid_search needs terms: a dense ranking alone is the retriever's to fuse")
         from pymilvus import AnnSearchRequest, RRFRanker
 
         store = self._store
+        expr = chunks_expression(store, filters)
+        if expr is None:
+            return []
         requests = [
             AnnSearchRequest(
                 data=[np.asarray(vector, dtype=np.float32).tolist()],
                 anns_field="vector",
                 param={"metric_type": "IP", "params": SEARCH_PARAMS[store.index_type]},
                 limit=depth,
+                expr=expr or None,
             ),
-            AnnSearchRequest(data=[fit(terms)], anns_field="sparse", param={"metric_type": "BM25"}, limit=depth),
+            AnnSearchRequest(
+                data=[fit(terms)], anns_field="sparse", param={"metric_type": "BM25"}, limit=depth, expr=expr or None
+            ),
         ]
         hits = store.client.hybrid_search(
             store.name("chunks"),

@@ -49,6 +49,8 @@ class Head:
     source: str | None
     origin: str | None
     label: str
+    url: str | None
+    author: str | None
     chunk_count: int
     sentence_count: int
     parts: int
@@ -65,6 +67,8 @@ class Head:
             source=meta.get("source"),
             origin=meta.get("origin"),
             label=meta.get("label") or "",
+            url=meta.get("url"),
+            author=meta.get("author"),
             chunk_count=int(row["chunk_count"]),
             sentence_count=int(row["sentence_count"]),
             parts=int(row["parts"]),

@@ -78,6 +78,8 @@ def write(store: MilvusStore, documents: Sequence[PreparedDocument]) -> int:
                     "title": d.title,
                     "date": d.date,
                     "source": d.source,
+                    "url": d.url,
+                    "author": d.author,
                     "origin": prepared.origin,
                     "label": prepared.label,
                 },

@@ -229,7 +229,7 @@ def bench_size(
 def dense_recall(service: Any, questions: list[str], k: int = 50) -> float | None:  # noqa: ANN401
     """recall@k of the service's FAISS index against exact inner-product search over the stored vectors."""
     store = service.store
-    dense = store._dense  # the embedded store's index
+    dense = store.dense.index  # the embedded store's index
     if dense is None or not dense.factory.startswith("IVF"):
         return None
     vectors = service.embedder.embed(questions)

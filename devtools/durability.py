@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from qa_service.devserver import ServerStartError, local_server
+from devtools.devserver import ServerStartError, local_server
 
 WRITERS = 4
 

@@ -1,4 +1,5 @@
-"""One load driver for `qa-service bench` and `eval/loadtest.py`: N keep-alive clients asking questions.
+"""One load driver for the benchmark (`devtools/bench.py`) and `eval/loadtest.py`: N keep-alive clients asking
+questions.
 
 Each client is an asyncio task that sends one request at a time (POST /ask, or GET /search) with the questions
 in turn, until a time limit or a request budget runs out; latencies of successful answers give p50/p95/p99,
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Literal
 
 import httpx
+
+from qa_service.evaluation.metrics import percentile
 
 KEEPALIVE_EXPIRY_S = 2.0
 QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
@@ -36,21 +38,11 @@ Endpoint = Literal["ask", "search"]
 
 
 def seed_questions(path: Path = QUESTIONS) -> list[str]:
-    """The evaluation questions (a few fixed ones when the file is not there, e.g. an installed package)."""
+    """The evaluation questions of this checkout (a few fixed ones when the file is not there)."""
     if not path.is_file():
         return list(FALLBACK_QUESTIONS)
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line)["question"] for line in fh if line.strip()]
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 @dataclass

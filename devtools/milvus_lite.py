@@ -1,5 +1,5 @@
-"""Milvus Lite: as a server in a process of its own (tests and benchmarks; a deployment runs Milvus itself), and
-the repair of the index files a kill can leave torn in its folder."""
+"""Milvus Lite as a server in a process of its own (tests and benchmarks; a deployment runs Milvus itself). Before
+it starts, what the last engine left torn is removed (qa_service/store/milvus/repair.py)."""
 
 from __future__ import annotations
 

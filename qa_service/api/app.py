@@ -26,7 +26,7 @@ from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from qa_service.api.deps import require_read_key
+from qa_service.api.deps import require_read_key, require_write_key
 from qa_service.api.headers import SecurityHeadersMiddleware
 from qa_service.api.limits import (
     BodySizeLimitMiddleware,
@@ -39,7 +39,7 @@ from qa_service.api.limits import (
 )
 from qa_service.api.observability import Metrics, ObservabilityMiddleware, configure_access_log
 from qa_service.api.routers import documents, qa, sources, system
-from qa_service.api.security import KeyFirstMiddleware, configured_key, prune_openapi_security
+from qa_service.api.security import KeyFirstMiddleware, configured_key, guarded_routes, prune_openapi_security
 from qa_service.api.validation import validation_error
 from qa_service.config import Settings, get_settings
 from qa_service.errors import (
@@ -140,7 +140,10 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
 
     app.add_middleware(InFlightMiddleware, limit=app.state.in_flight)  # innermost: its 503 gets CORS headers
-    app.add_middleware(KeyFirstMiddleware, settings=settings)  # a 401 before the body is read, and before a slot
+    guarded = guarded_routes(
+        [route for router in routers for route in router.routes], settings, require_write_key, require_read_key
+    )
+    app.add_middleware(KeyFirstMiddleware, settings=settings, guarded=guarded)  # 401 before the body, and a slot
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import Headers
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa_service.config import Settings
@@ -59,18 +60,16 @@ class KeyFirstMiddleware:
     unauthenticated client about the body instead of the 401.
     """
 
-    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, *, settings: Settings, guarded: Iterable[BaseRoute]) -> None:
         self.app = app
         self.expected = configured_key(settings)
-        self.reads = reads_need_key(settings)
+        self.guarded = list(guarded)
 
-    def guarded(self, method: str, path: str) -> bool:
-        if path == "/documents" or path.startswith("/documents/"):
-            return method in ("POST", "PUT", "PATCH", "DELETE") or self.reads and method in ("GET", "HEAD")
-        return self.reads and path in ("/ask", "/search", "/metrics")
+    def is_guarded(self, scope: Scope) -> bool:
+        return any(route.matches(scope)[0] == Match.FULL for route in self.guarded)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.expected is None or scope["type"] != "http" or not self.guarded(scope["method"], scope["path"]):
+        if self.expected is None or scope["type"] != "http" or not self.is_guarded(scope):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -85,6 +84,15 @@ class KeyFirstMiddleware:
             headers={"WWW-Authenticate": "Bearer"},
         )
         await refusal(scope, receive, send)
+
+
+def guarded_routes(routes: Iterable[Any], settings: Settings, write_check: Any, read_check: Any) -> list[APIRoute]:  # noqa: ANN401
+    """The routes that need the key in this configuration, found from their dependencies (as the OpenAPI schema
+    is), so a route added later is guarded by the middleware too."""
+    if configured_key(settings) is None:
+        return []
+    checks = (write_check, read_check) if reads_need_key(settings) else (write_check,)
+    return [r for r in routes if isinstance(r, APIRoute) and any(_uses(r.dependant, c) for c in checks)]
 
 
 def reads_need_key(settings: Settings) -> bool:

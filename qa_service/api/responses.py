@@ -18,6 +18,7 @@ _WHY = {
     408: "The request body did not arrive within QA_BODY_TIMEOUT_S",
     409: "A document with this id, or with the same text, already exists",
     413: "Request body over QA_MAX_REQUEST_BYTES (QA_MAX_DOCUMENT_BYTES for documents)",
+    415: "The body is not declared as JSON: send Content-Type: application/json",
     429: "Over QA_RATE_LIMIT for this client; see the Retry-After header",
     503: "Busy (QA_MAX_IN_FLIGHT questions in flight; see Retry-After), or the index on disk was built with "
     "other settings or is damaged",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from qa_service.api.deps import ReadAccess, ServiceDep, WriteAccess
 from qa_service.api.responses import errors
 from qa_service.api.routers.qa import NOT_BLANK
-from qa_service.api.validation import CalendarDate
+from qa_service.api.validation import JSON_BODY, CalendarDate, StrictBody
 from qa_service.ingest import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, content_hash, make_document
 from qa_service.schemas import Document, DocumentSummary
 
@@ -22,7 +22,7 @@ MAX_OFFSET = 2**62
 DocIdPath = Path(min_length=1, max_length=MAX_DOC_ID_LENGTH, pattern=DOC_ID_PATTERN.pattern)
 
 
-class DocumentIn(BaseModel):
+class DocumentIn(StrictBody):
     text: str = Field(
         min_length=1, json_schema_extra=NOT_BLANK, description="Raw article text; it is cleaned like an ingested file."
     )
@@ -53,7 +53,8 @@ def get_document(service: ServiceDep, _access: ReadAccess, doc_id: str = DocIdPa
     "",
     response_model=DocumentSummary,
     status_code=status.HTTP_201_CREATED,
-    responses=errors(400, 401, 408, 409, 413, 503),
+    responses=errors(400, 401, 408, 409, 413, 415, 503),
+    dependencies=[JSON_BODY],
 )
 def add_document(body: DocumentIn, service: ServiceDep, _access: WriteAccess) -> DocumentSummary:
     """Add one article (409 if the id, or the same text under another id, already exists)."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictInt, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, field_validator
 
 from qa_service.api.deps import AskRateLimit, QuestionSlot, ReadAccess, ServiceDep, SettingsDep
 from qa_service.api.responses import errors
+from qa_service.api.validation import JSON_BODY, StrictBody
 from qa_service.schemas import Answer, SearchResult
 
 router = APIRouter(tags=["questions"])
@@ -30,7 +31,7 @@ def _whole_float_to_int(value: object) -> object:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-class AskRequest(BaseModel):
+class AskRequest(StrictBody):
     question: str = Field(
         min_length=1, max_length=MAX_QUESTION_CHARS, json_schema_extra=NOT_BLANK, examples=["Who met Dorothy Shea?"]
     )
@@ -41,7 +42,9 @@ class AskRequest(BaseModel):
     _check_question = field_validator("question")(_not_blank)
 
 
-@router.post("/ask", response_model=Answer, responses=errors(400, 401, 408, 413, 429, 503))
+@router.post(
+    "/ask", response_model=Answer, responses=errors(400, 401, 408, 413, 415, 429, 503), dependencies=[JSON_BODY]
+)
 def ask(
     request: AskRequest,
     service: ServiceDep,

@@ -210,7 +210,8 @@ def test_documents_are_listed_a_page_at_a_time(client) -> None:  # noqa: ANN001
         ("/ask", b'{"question": "Who met Dorothy Shea?"}', {"content-type": "text/plain"}),
         ("/ask", b"question=Who+met+Dorothy+Shea%3F", {"content-type": "application/x-www-form-urlencoded"}),
         ("/ask", b'{"question": "Who met Dorothy Shea?"}', {}),
-        ("/documents", b'{"text": "Lake Tana is in Ethiopia."}', {"content-type": "text/plain; charset=utf-8"}),
+        # blank: declared as JSON it is a 422, so this shared index gets no document
+        ("/documents", b'{"text": "   "}', {"content-type": "text/plain; charset=utf-8"}),
     ],
 )
 def test_a_body_that_is_not_declared_json_gets_415_saying_what_to_send(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import inspect
 import json
+import socket
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated
@@ -97,13 +100,38 @@ def ensure_index(settings: Settings) -> None:
         return
     seeds = settings.seeds_dir
     if seeds.is_dir() and any(seeds.iterdir()):
-        typer.echo(f"no index in {settings.index_dir}: building it from {seeds}/ ...", err=True)
+        typer.echo(
+            f"no index in {settings.index_dir}/: building it from {seeds}/ (once; the model loads first) ...", err=True
+        )
+        started = time.perf_counter()
         service = _service(settings)
         try:
             report = service.ingest_paths([seeds])
+            stats = service.stats()
         finally:
             service.close()
         _print_skipped(report.errors)
+        typer.echo(
+            f"indexed {_count(report.counts.get('added', 0), 'article')} ({_count(stats['chunks'], 'chunk')}) "
+            f"from {seeds}/ in {time.perf_counter() - started:.1f} s; starting the server",
+            err=True,
+        )
+
+
+def check_port(host: str, port: int) -> None:
+    """Stop with a hint when `host:port` cannot be listened on (another server has it), before the model loads.
+
+    Bound the way uvicorn binds (SO_REUSEADDR), so a port left in TIME_WAIT by a stopped server counts as free.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            _fail(f"port {port} is in use: stop the other server or pass --port (or set QA_PORT)")
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 @app.command()
@@ -118,19 +146,47 @@ def serve(
     from qa_service.api.nodelay import NoDelayHTTPProtocol
 
     settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    check_port(host, port)
     ensure_index(settings)
     uvicorn.run(
         "qa_service.api:create_app",
         factory=True,
         http=NoDelayHTTPProtocol,  # TCP_NODELAY for every worker count: no 40 ms Nagle/delayed-ACK stall
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host,
+        port=port,
         workers=workers,
         log_level=settings.log_level.lower(),
         access_log=False,  # the app logs one JSON line per request, without query strings (observability.py)
         proxy_headers=False,  # X-Forwarded-For is believed only from QA_TRUSTED_PROXIES (the app applies it)
         timeout_keep_alive=settings.keep_alive_s,
     )
+
+
+@app.command()
+def prepare() -> None:
+    """Build the embedding model's ONNX file now, once (`make setup` runs this; else the first start would).
+
+    It is kept in QA_ONNX_CACHE_DIR and shared by every index and worker; nothing to do for
+    QA_EMBEDDING_BACKEND=torch.
+    """
+    settings = get_settings()
+    if settings.embedding_backend == "torch" or settings.embedding_model == "hashing-fake":
+        typer.echo(f"nothing to prepare: {settings.embedding_model} runs on {settings.embedding_backend} as it is")
+        return
+    from qa_service.embedding.onnx_export import OnnxCacheError, ensure_onnx_model, is_built
+
+    precision = "int8" if settings.embedding_backend == "onnx-int8" else "fp32"
+    cache = settings.resolved_onnx_cache_dir
+    built = is_built(settings.embedding_model, precision, cache)
+    started = time.perf_counter()
+    try:
+        files = ensure_onnx_model(settings.embedding_model, precision, cache)
+    except (OnnxCacheError, OSError, ValueError) as exc:
+        _fail(str(exc))
+    how = "already built" if built else f"built in {time.perf_counter() - started:.1f} s; every start reuses it"
+    where = files.model.parent
+    typer.echo(f"embedding model {settings.embedding_model}: {precision} ONNX file ready in {where} ({how})")
 
 
 @app.command()

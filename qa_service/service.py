@@ -20,6 +20,7 @@ from qa_service.config import Settings
 from qa_service.embedding import Embedder, build_embedder
 from qa_service.errors import DocumentExistsError, DocumentNotFoundError
 from qa_service.indexing import Incoming, Indexer
+from qa_service.language import question_language
 from qa_service.relatedness import relation
 from qa_service.retrieval import HybridRetriever, RetrievedChunk
 from qa_service.schemas import Answer, Document, DocumentSummary, IngestReport, Passage, SearchResult
@@ -124,6 +125,7 @@ class QAService:
             citations=extraction.citations,
             sources=extraction.sources,
             not_found=extraction.not_found,
+            question_language=question_language(question),
             passages=_passages(context.documents, hits, question, self.settings.related_min_similarity),
             timings_ms={
                 "embed": round((embedded - started) * 1000, 2),

@@ -13,9 +13,10 @@ from typing import Annotated
 
 import typer
 
+from qa_service.answer_text import answer_lines, related_doc_ids
 from qa_service.config import Settings, get_settings
 from qa_service.errors import QAServiceError
-from qa_service.schemas import Answer, IngestReport
+from qa_service.schemas import Answer, DocumentSummary, IngestReport
 
 app = typer.Typer(help="Question answering over your news articles, with exact citations.", no_args_is_help=True)
 
@@ -215,31 +216,28 @@ def ask(
     if url is None and not local:
         default = remote.configured_url(settings)
         url = default if remote.server_answers(default) else None
+    labels: dict[str, DocumentSummary] = {}
     if url is not None:
         try:
             body = remote.ask_remote(url, question, top_k, api_key=settings.api_key)
+            answer = Answer.model_validate(body)
+            if not as_json:
+                labels = remote.summaries(url, related_doc_ids(answer), api_key=settings.api_key)
         except remote.RemoteError as exc:
             _fail(str(exc))
         where = f"answered by the server at {url}"
     else:
-        body = _service(settings).ask(question, top_k).model_dump()
+        service = _service(settings)
+        answer = service.ask(question, top_k)
+        body = answer.model_dump()
+        labels = {doc_id: service.summary(doc_id) for doc_id in related_doc_ids(answer)}
         where = f"answered in this process from {settings.index_dir}/"
     if as_json:
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
     else:
-        for line in answer_lines(Answer.model_validate(body)):
+        for line in answer_lines(answer, labels):
             typer.echo(line)
     typer.echo(f"confidence {body['confidence']:.2f}; {where}", err=True)
-
-
-def answer_lines(answer: Answer) -> list[str]:
-    """The answer and one line per citation, as `ask` prints them."""
-    if not answer.answerable:
-        return ["The articles don't answer this."]
-    return [answer.answer or ""] + [
-        f"  [{c.id}] {c.doc_id} ({c.title or 'untitled'}, {c.date or 'undated'}) chars {c.start}-{c.end}"
-        for c in answer.citations
-    ]
 
 
 GATES_PANEL = "Quality gates (exit status 1 when one is not met)"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_service.cli import answer_lines
+from qa_service.answer_text import answer_lines
 from qa_service.devserver import LocalServer, free_port, local_server
 from qa_service.schemas import Answer
 
@@ -103,12 +103,16 @@ def test_ask_prints_the_same_through_the_server_and_in_process(server: tuple[Loc
     local_body, remote_body = json.loads(local.stdout), json.loads(remote.stdout)
     assert local_body["answerable"]
     assert {**remote_body, "timings_ms": None} == {**local_body, "timings_ms": None}  # only the timings differ
-    # The plain output is the same lines either way (one model load fewer than asking in-process twice).
+    # The plain output is the same lines either way, the related articles of an abstention named by their labels.
     plain = run_cli("ask", QUESTION, "--url", server.url, index=index, QA_API_KEY=KEY)
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout.splitlines() == answer_lines(Answer.model_validate(local_body))
     assert plain.stdout.splitlines()[0] == local_body["answer"]
-    assert plain.stdout.splitlines()[1].startswith(f"  [1] {local_body['citations'][0]['doc_id']} (")
+    abstained = "Who did the delegation meet in Berlin?"
+    remote_lines = run_cli("ask", abstained, "--url", server.url, index=index, QA_API_KEY=KEY).stdout.splitlines()
+    local_lines = run_cli("ask", abstained, "--local", index=index, QA_PORT=_port(server)).stdout.splitlines()
+    assert remote_lines == local_lines and remote_lines[0] == "The articles don't answer this."
+    assert any(line.startswith("  “") for line in remote_lines), remote_lines  # a label, not a bare doc id
 
 
 def test_migrate_names_what_is_missing(tmp_path: Path) -> None:

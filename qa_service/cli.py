@@ -265,7 +265,13 @@ def _with_gate_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-@app.command("eval")
+def _measures() -> str:
+    from qa_service.evaluation.report import measures_help
+
+    return "What the summary's figures mean:\n\n" + measures_help()
+
+
+@app.command("eval", epilog=_measures())
 @_with_gate_options
 def eval_command(
     file: Annotated[Path, typer.Argument(help="Question set: seed JSONL or a SQuAD v1.1/v2.0 JSON file.")],
@@ -282,6 +288,9 @@ def eval_command(
     sweep: Annotated[
         bool, typer.Option(help="Also show what each min_score threshold would give (asks abstained questions again).")
     ] = False,
+    plot: Annotated[
+        bool, typer.Option(help="With --json, also draw the report as a PNG beside it (needs matplotlib).")
+    ] = True,
     **limits: float | None,
 ) -> None:
     """Run a question set through the same code as POST /ask, on a temporary index, and score it."""
@@ -297,14 +306,18 @@ def eval_command(
         _fail(str(exc), 2)
     except (QAServiceError, RuntimeError) as exc:
         _fail(str(exc))
-    for line in evaluation.format_rows(report, rows):
-        typer.echo(line)
-    typer.echo("")
     for line in evaluation.format_summary(report):
+        typer.echo(line)
+    shown = evaluation.format_rows(report, rows)
+    if shown:
+        typer.echo("")
+    for line in shown:
         typer.echo(line)
     if json_path is not None:
         evaluation.write_report(report, json_path)
         typer.echo(f"report written to {json_path}")
+        if plot:
+            _plot(report, json_path.with_suffix(".png"))
     by_metric = {gate.metric: limits.get(gate.param) for gate in evaluation.GATES}
     failures = evaluation.check_thresholds(report["metrics"], by_metric)
     if failures:
@@ -314,6 +327,16 @@ def eval_command(
         raise typer.Exit(1)
     if any(value is not None for value in by_metric.values()):
         typer.echo("all thresholds met")
+
+
+def _plot(report: dict, path: Path) -> None:
+    from qa_service.evaluation.plot import plot_available, write_plot
+
+    if not plot_available():
+        typer.echo("no plot: matplotlib is not installed (pip install matplotlib, or .[dev])")
+        return
+    write_plot(report, path)
+    typer.echo(f"plot written to {path}")
 
 
 @app.command()

@@ -66,7 +66,7 @@ def test_the_summary_explains_itself_and_leaves_out_the_whole_answer_em(
 
 
 def test_eval_help_explains_every_measure_in_one_line() -> None:
-    result = CliRunner().invoke(app, ["eval", "--help"], env={"COLUMNS": "200", "TERMINAL_WIDTH": "200"})
+    result = CliRunner().invoke(app, ["eval", "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
     assert result.exit_code == 0
     help_text = " ".join(result.output.split())
     for name, meaning in MEASURES:

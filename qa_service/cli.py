@@ -266,7 +266,7 @@ def _with_gate_options(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _measures() -> str:
-    from qa_service.evaluation.report import measures_help
+    from qa_service.measures import measures_help
 
     return "What the summary's figures mean:\n\n" + measures_help()
 

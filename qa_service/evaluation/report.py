@@ -9,41 +9,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from qa_service.measures import MEASURES, measures_help
+
+__all__ = ["MEASURES", "ROWS", "format_rows", "format_summary", "measures_help"]
+
 ROWS = ("auto", "all", "failures", "none")
 """Which per-question lines to print; `auto` is all of them up to 100 questions, else the first wrong ones."""
 AUTO_ALL_UP_TO = 100
 AUTO_FAILURES = 20
-
-MEASURES: tuple[tuple[str, str], ...] = (
-    ("hit@1, @3, @5", "share of answerable questions whose article is the first (in the first 3, 5) retrieved"),
-    ("MRR@10", "mean of 1/rank of the question's article among the first 10 retrieved (0 if absent; 1 = always first)"),
-    ("gold in answer context", "share whose article is among the passages the answer was drawn from"),
-    ("accuracy", "share of answerable questions whose answer contains a right answer (whole words, SQuAD-normalised)"),
-    ("span EM / F1", "the short answer (bold on the page) against the right answers: exact match / word-overlap F1"),
-    (
-        "squad-style EM / F1",
-        "SQuAD's own scoring over all questions: short answer (else the answer); abstaining "
-        "on an unanswerable question scores 1",
-    ),
-    ("first citation in gold docs", "share of answered answerable questions whose first citation is the right article"),
-    ("quotes exact", "share of quotes equal to the article text at their offsets; anything under 1.000 is a bug"),
-    (
-        "abstention precision / recall",
-        "of the abstentions, the share on unanswerable questions / of the "
-        "unanswerable questions, the share abstained on",
-    ),
-    ("false abstentions / answers", "answerable questions abstained on / unanswerable questions answered"),
-    ("latency p50 / p95", "wall-clock time of one ask in this process (no HTTP): median / 95th percentile"),
-    ("min_score sweep", "what each QA_MIN_SCORE would give, from the same answers (asked again without a threshold)"),
-)
-"""One line per measure of the summary, for `qa-service eval --help` and the README. Not printed: the whole answer
-sentence scored by exact match against a few-word right answer (about 0 by design); the JSON keeps it
-(`em_answer`, `f1_answer`)."""
-
-
-def measures_help() -> str:
-    """The measures as `--help` shows them (one paragraph each, so the help keeps its lines)."""
-    return "\n\n".join(f"{name}: {meaning}." for name, meaning in MEASURES)
 
 
 def fmt(value: float | int | None, digits: int = 3) -> str:

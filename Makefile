@@ -51,39 +51,50 @@ test-fast: setup ## Only the fast tests
 	$(BIN)/pytest -m "not slow"
 
 lint: setup ## ruff lint and format check
-	$(BIN)/ruff check qa_service tests eval tools
-	$(BIN)/ruff format --check qa_service tests eval tools
+	$(BIN)/ruff check qa_service devtools tests eval tools
+	$(BIN)/ruff format --check qa_service devtools tests eval tools
 
 format: setup ## Apply ruff formatting and safe fixes
-	$(BIN)/ruff check --fix qa_service tests eval tools
-	$(BIN)/ruff format qa_service tests eval tools
+	$(BIN)/ruff check --fix qa_service devtools tests eval tools
+	$(BIN)/ruff format qa_service devtools tests eval tools
 
 SQUAD_DIR   ?= ../shared/benchmarks/squad
+# Real news the service was never fitted to: tune on news-dev, measure on news-test (never tuned on; see its README).
+NEWS_DIR    ?= ../shared/benchmarks/news
 REPORTS     := reports
 # The seed figures with one question of slack each (0.913, 0.957, 9 of 9, 0, span EM 0.478): a regression fails CI.
 EVAL_LIMITS ?= --min-accuracy 0.89 --min-citation-doc 0.93 --min-abstain-recall 0.88 \
                --max-false-abstentions 1 --min-quote-exact 1.0 --min-span-em 0.45
 # The check set (eval/check_questions.jsonl) was written before any tuning and is never tuned on: the honest gate.
 # Its figures with one question of slack (0.804, 0.978, 5 of 11 abstained, 1 false abstention, span EM 0.478).
+NEWS_LIMITS ?= --min-quote-exact 1.0
 CHECK_LIMITS ?= --min-accuracy 0.78 --min-citation-doc 0.95 --min-abstain-recall 0.36 \
                 --max-false-abstentions 2 --min-quote-exact 1.0 --min-span-em 0.45
 
-eval: setup ## Score the seed questions (and the SQuAD subsets in ../shared if present); JSON in reports/
+eval: setup ## Score the seed, check and news sets (and the SQuAD subsets in ../shared if present); JSON in reports/
 	@mkdir -p $(REPORTS)
 	$(BIN)/qa-service eval eval/questions.jsonl --sweep --json $(REPORTS)/seed.json
 	$(BIN)/qa-service eval eval/check_questions.jsonl --json $(REPORTS)/check.json
+	@if [ -d "$(NEWS_DIR)" ]; then \
+		set -e; \
+		$(BIN)/qa-service eval $(NEWS_DIR)/news-dev.jsonl --format seed --corpus $(NEWS_DIR)/articles --sweep --json $(REPORTS)/news-dev.json; \
+		$(BIN)/qa-service eval $(NEWS_DIR)/news-test.jsonl --format seed --corpus $(NEWS_DIR)/articles --json $(REPORTS)/news-test.json; \
+	else echo "no $(NEWS_DIR): news sets skipped"; fi
 	@if [ -d "$(SQUAD_DIR)" ]; then \
 		set -e; \
 		$(BIN)/qa-service eval $(SQUAD_DIR)/squad-v1.1-dev-super-bowl-50.json --sweep --json $(REPORTS)/squad11.json; \
 		$(BIN)/qa-service eval $(SQUAD_DIR)/squad-v2.0-dev-normans.json --sweep --json $(REPORTS)/squad20.json; \
 	else echo "no $(SQUAD_DIR): SQuAD subsets skipped"; fi
 
-eval-check: setup ## The seed questions and the untuned check set must meet the quality thresholds (exit 1 if not)
+eval-check: setup ## The seed, check and news-test sets must meet the quality thresholds (exit 1 if not)
 	$(BIN)/qa-service eval eval/questions.jsonl --rows failures $(EVAL_LIMITS)
 	$(BIN)/qa-service eval eval/check_questions.jsonl --rows failures $(CHECK_LIMITS)
+	@if [ -d "$(NEWS_DIR)" ]; then \
+		$(BIN)/qa-service eval $(NEWS_DIR)/news-test.jsonl --format seed --corpus $(NEWS_DIR)/articles --rows failures $(NEWS_LIMITS); \
+	else echo "no $(NEWS_DIR): news-test gate skipped"; fi
 
 bench: setup ## Print performance numbers: ingest, /ask over HTTP, synthetic 10k/100k-chunk corpora
-	$(BIN)/qa-service bench
+	$(BIN)/python -m devtools.bench
 
 LOADTEST_WORKERS ?= 1
 LOADTEST_RUNS    ?= 1

@@ -6,7 +6,7 @@
 
 Each client sends `POST /ask` (or `GET /search` with --endpoint search) with the seed questions in turn, one
 request at a time over a keep-alive connection, until --duration seconds or --max-requests per level (the driver
-is qa_service/loadgen.py, shared with `qa-service bench`). Exit status 1 if any request failed. A server it starts
+is devtools/loadgen.py, shared with `make bench`). Exit status 1 if any request failed. A server it starts
 itself has no rate limit (QA_RATE_LIMIT is set empty in its environment); its log is printed when a request fails.
 """
 
@@ -20,8 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from qa_service.devserver import local_server, measured_env
-from qa_service.loadgen import drive
+from devtools.devserver import local_server, measured_env
+from devtools.loadgen import drive
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,16 +7,16 @@
 For every answerable SQuAD question the quote is the sentence of the gold paragraph (split with
 `qa_service.analysis.sentence_spans`) that holds the first gold answer's start, so sentence selection plays no
 part. Each picker chooses a span inside that quote; EM and F1 (SQuAD normalisation, max over the gold answers,
-no span = 0) are printed for the regex picker used before spaCy (typed spans nearest the
-question's words) and for the spaCy picker (`qa_service.answering.short_answer.pick_short_answer`), with the share of
-questions each gave a span for and the spaCy picker's cost per question (one question + one quote analysed).
+no span = 0) are printed for the typed-phrase picker (the ingest-time phrase that made the sentence a candidate,
+`qa_service.answering.candidates.best_phrase`) and for the spaCy picker
+(`qa_service.answering.short_answer.pick_short_answer`), with the share of questions each gave a span for and
+the spaCy picker's cost per question (one question + one quote analysed).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import sys
 import time
@@ -25,9 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa_service.analysis import sentence_spans, terms
-from qa_service.answering.question import expected_answer_type
-from qa_service.answering.typed import typed_spans
+from qa_service.analysis import sentence_spans
 from qa_service.evaluation import best_of, exact_match, token_f1
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,27 +89,24 @@ def seed_oracle_cases(path: Path, corpus: Path) -> list[Case]:
     return cases
 
 
-def old_picker(question: str, quote: str) -> tuple[int, int] | None:
-    """The regex picker used before spaCy: typed spans (name, date, number) nearest the question's words."""
-    kind = expected_answer_type(question)
-    question_terms = set(terms(question))
-    spans = typed_spans(quote, kind, question_terms) if kind else []
-    if not spans:
-        return None
-    anchors = [m.start() for m in re.finditer(r"\w+", quote) if set(terms(m.group())) & question_terms]
+def phrase_picker(question: str, quote: str) -> tuple[int, int] | None:
+    """The typed phrase the answerer scores a sentence by: right type, new to the question, near its words."""
+    from qa_service.answering.candidates import anchor_positions, best_phrase
+    from qa_service.answering.question import analyse_question
+    from qa_service.phrases import type_sentences
 
-    def distance(span: tuple[int, int, float]) -> int:
-        return min((min(abs(span[0] - a), abs(span[1] - a)) for a in anchors), default=0)
-
-    best = max(spans, key=lambda sp: sp[2] - distance(sp) / 80)
-    return best[0], best[1]
+    analysis = analyse_question(question)
+    _, phrase = best_phrase(analysis, quote, 0, type_sentences([quote])[0], anchor_positions(analysis, quote))
+    return (phrase.start, phrase.end) if phrase is not None else None
 
 
 def new_picker() -> Callable[[str, str], tuple[int, int] | None]:
-    from qa_service.answering.short_answer import load_pipeline, pick_short_answer
+    from qa_service.answering.question import analyse_question
+    from qa_service.answering.short_answer import pick_short_answer
+    from qa_service.nlp import load_pipeline
 
     nlp = load_pipeline()
-    return lambda question, quote: pick_short_answer(question, quote, nlp=nlp)
+    return lambda question, quote: pick_short_answer(analyse_question(question, nlp=nlp), quote, nlp=nlp)
 
 
 @dataclass
@@ -143,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--by-wh", action="store_true", help="also print the scores per question word")
     parser.add_argument("--dump", type=Path, help="write every prediction as JSON lines to this file")
     args = parser.parse_args(argv)
-    pickers = {"old": old_picker, "spacy": new_picker()}
+    pickers = {"phrase": phrase_picker, "spacy": new_picker()}
     dump = args.dump.open("w", encoding="utf-8") if args.dump else None
     for path in args.files:
         if not path.is_file():

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from functools import lru_cache
 
 import pysbd
 import Stemmer
 
+from qa_service.budget import checkpoint
+
 ANALYZER = "snowball-en-2"
 """Version of `terms`: stored keyword rows and term counts were made with it; change it when `terms` changes."""
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+SEGMENT_WINDOW = 5_000  # characters of one paragraph pySBD reads at once (see `_windows`)
+# ". " after a lower-case word of two letters or more, before a capital, digit or quote: not "U.S. Army"
+_CLEAR_SENTENCE_END = re.compile(r"[a-z]{2}[.!?][\"”’)]*\s+(?=[\"“A-Z0-9])")
 
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be been before being below between
@@ -61,11 +67,19 @@ def terms(text: str) -> list[str]:
     base form ("met" -> "meet") before stemming.
     """
     irregular = irregular_forms()
-    plain = unicodedata.normalize("NFKD", text.lower())
-    if not plain.isascii():
-        plain = "".join(c for c in plain if not unicodedata.combining(c))
-    words = [irregular.get(w, w) for w in _WORD.findall(plain) if w not in STOPWORDS and w != "_"]
+    words = [irregular.get(w, w) for w in _WORD.findall(_plain(text)) if w not in STOPWORDS and w != "_"]
     return _stemmer().stemWords(words)
+
+
+def word_key(word: str) -> str:
+    """One word as `terms` writes it, stopword or not: how answering compares a token with the question's words."""
+    plain = _plain(word)
+    return _stemmer().stemWord(irregular_forms().get(plain, plain))
+
+
+def _plain(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text.lower())
+    return plain if plain.isascii() else "".join(c for c in plain if not unicodedata.combining(c))
 
 
 @lru_cache(maxsize=1)
@@ -77,15 +91,36 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence; paragraphs never merge, and "U.S." or "1.7" never split."""
     spans: list[tuple[int, int]] = []
     for paragraph in re.finditer(r"[^\n]+", text):
-        cursor = paragraph.start()
-        for piece in _segmenter().segment(paragraph.group()):
-            sentence = piece.strip()
-            if not sentence:
-                continue
-            # Locate by search from a cursor: pysbd's own offsets drift on repeated sentences.
-            start = text.find(sentence, cursor, paragraph.end())
-            if start < 0:
-                continue
-            spans.append((start, start + len(sentence)))
-            cursor = start + len(sentence)
+        for window_start, window_end in _windows(text, paragraph.start(), paragraph.end()):
+            checkpoint("splitting sentences")
+            cursor = window_start
+            for piece in _segmenter().segment(text[window_start:window_end]):
+                sentence = piece.strip()
+                if not sentence:
+                    continue
+                # Locate by search from a cursor: pysbd's own offsets drift on repeated sentences.
+                start = text.find(sentence, cursor, window_end)
+                if start < 0:
+                    continue
+                spans.append((start, start + len(sentence)))
+                cursor = start + len(sentence)
     return spans
+
+
+def _windows(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """A paragraph in pieces of at most SEGMENT_WINDOW characters, cut where a sentence clearly ends.
+
+    pySBD's time grows with the square of what it is given (one 200,000-character line: 21 s), so a huge
+    paragraph is fed to it a window at a time; a real paragraph is far shorter and goes whole.
+    """
+    while end - start > SEGMENT_WINDOW:
+        limit = start + SEGMENT_WINDOW
+        cut = None
+        for match in _CLEAR_SENTENCE_END.finditer(text, start + SEGMENT_WINDOW // 2, limit):
+            cut = match.end()
+        if cut is None:  # no sentence end: cut at a space, else anywhere
+            space = text.rfind(" ", start + 1, limit)
+            cut = space + 1 if space > start else limit
+        yield start, cut
+        start = cut
+    yield start, end

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from qa_service.budget import checkpoint
 from qa_service.schemas import Chunk, Document
 
 SPECIAL_TOKENS = 2  # [CLS] and [SEP] count against the model's max_seq_length
@@ -20,10 +21,15 @@ class Chunker:
                 f"QA_CHUNK_SIZE={chunk_size} does not fit the embedding model's limit of {max_tokens} tokens "
                 f"(at most {max_tokens - SPECIAL_TOKENS})"
             )
+
+        def measure(text: str) -> int:  # the splitter's inner loop: where a document's CPU budget is checked
+            checkpoint("chunking")
+            return count_tokens(text)
+
         self._splitter = RecursiveCharacterTextSplitter(
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
-            length_function=count_tokens,
+            length_function=measure,
             separators=["\n\n", "\n", ". ", "; ", ", ", " ", ""],
             keep_separator="end",
             strip_whitespace=True,

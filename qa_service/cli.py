@@ -9,14 +9,17 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from qa_service.answer_text import answer_lines, related_doc_ids
 from qa_service.config import Settings, get_settings
 from qa_service.errors import QAServiceError
-from qa_service.schemas import Answer, DocumentSummary, IngestReport
+from qa_service.schemas import Answer, DocumentSummary, Filters, IngestReport
+
+if TYPE_CHECKING:
+    from qa_service.service import QAService
 
 app = typer.Typer(help="Question answering over your news articles, with exact citations.", no_args_is_help=True)
 
@@ -37,21 +40,42 @@ def _service(settings: Settings, *, reset: bool = False):  # noqa: ANN202 - impo
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Article files (.txt, .md) or folders of them.")],
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Article files (.txt, .md, .html, .jsonl, .csv), folders of them, or URLs of pages.",
+            show_default=False,
+        ),
+    ] = None,
+    feed: Annotated[
+        list[str] | None,
+        typer.Option(help="An RSS or Atom feed (URL or file): each entry's page is ingested. Repeatable."),
+    ] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start a new index from these files only.")] = False,
 ) -> None:
-    """Add articles to the index (re-ingesting an unchanged file does nothing).
+    """Add articles to the index (re-ingesting an unchanged file or page does nothing).
 
-    Files are embedded and committed in batches: interrupted, the same command resumes where it stopped.
+    Articles are embedded and committed in batches: interrupted, the same command resumes where it stopped. A
+    feed's entries already indexed are not fetched again, so running `ingest --feed URL` every hour follows it.
     """
+    from qa_service.feeds import is_url
+
+    sources, feeds = sources or [], feed or []
+    if not sources and not feeds:
+        _fail("give files, folders or URLs to ingest, or --feed URL", 2)
+    urls = [s for s in sources if is_url(s)]
+    paths = [Path(s) for s in sources if not is_url(s)]
     missing = [str(p) for p in paths if not p.exists()]
+    missing += [f for f in feeds if not is_url(f) and not Path(f).exists()]
     if missing:
         _fail(f"no such file or folder: {', '.join(missing)}", 2)
     settings = get_settings()
     service = _service(settings, reset=rebuild)
     try:
-        report = service.ingest_paths(paths, progress=True, keep_ids=False)
+        report = _ingest_all(service, settings, paths, urls, feeds)
         stats = service.stats()
+    except QAServiceError as exc:  # a full disk: what was committed stays, the same command resumes
+        _fail(str(exc))
     finally:
         service.close()
     _print_skipped(report.errors)
@@ -62,6 +86,37 @@ def ingest(
     typer.echo(ingest_summary(report, stats, settings.index_dir))
     if report.errors:
         raise typer.Exit(1)
+
+
+def _ingest_all(
+    service: QAService, settings: Settings, paths: list[Path], urls: list[str], feeds: list[str]
+) -> IngestReport:
+    """Files, then pages, then feeds, as one stream; Ctrl-C says what was saved and exits 130."""
+    from itertools import chain
+
+    from qa_service.fetch import fetcher_for
+    from qa_service.indexing import IngestInterrupted
+    from qa_service.inputs import count_file_items, feed_items, file_items, url_items
+
+    total = None if feeds else count_file_items(paths) + len(urls)
+    with fetcher_for(settings) as fetcher:
+        budget = service.indexer.budget
+        items = chain(
+            file_items(paths, budget),
+            url_items(urls, fetcher, budget),
+            feed_items(feeds, fetcher, service.indexed, budget),
+        )
+        try:
+            return service.ingest(items, total=total, progress=True, keep_ids=False)
+        except IngestInterrupted as stop:
+            saved = stop.report.counts.get("added", 0) + stop.report.counts.get("replaced", 0)
+            typer.secho(
+                f"\ninterrupted: {_count(saved, 'article')} saved by this run. Run the same command again to go on: "
+                "what is saved is skipped.",
+                fg=typer.colors.YELLOW,
+                err=True,
+            )
+            raise typer.Exit(130) from None
 
 
 def _count(n: int, noun: str) -> str:
@@ -150,18 +205,94 @@ def serve(
     host, port = host or settings.host, port or settings.port
     check_port(host, port)
     ensure_index(settings)
-    uvicorn.run(
-        "qa_service.api:create_app",
-        factory=True,
-        http=NoDelayHTTPProtocol,  # TCP_NODELAY for every worker count: no 40 ms Nagle/delayed-ACK stall
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level.lower(),
-        access_log=False,  # the app logs one JSON line per request, without query strings (observability.py)
-        proxy_headers=False,  # X-Forwarded-For is believed only from QA_TRUSTED_PROXIES (the app applies it)
-        timeout_keep_alive=settings.keep_alive_s,
-    )
+    options = {
+        "factory": True,
+        "http": NoDelayHTTPProtocol,  # TCP_NODELAY for every worker count: no 40 ms Nagle/delayed-ACK stall
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,  # the app logs one JSON line per request, without query strings (observability.py)
+        "proxy_headers": False,  # X-Forwarded-For is believed only from QA_TRUSTED_PROXIES (the app applies it)
+        "timeout_keep_alive": settings.keep_alive_s,
+    }
+    if workers == 1:
+        uvicorn.run("qa_service.api:create_app", **options)  # exits with status 3 itself if start-up fails
+        return
+    from qa_service.api.workers import run_workers
+
+    status = run_workers(uvicorn.Config("qa_service.api:create_app", **options))
+    if status:
+        raise typer.Exit(status)
+
+
+SinceOption = Annotated[
+    str | None, typer.Option(help="Only articles published on or after this day (2025-09-01, 'Sept. 1, 2025').")
+]
+UntilOption = Annotated[str | None, typer.Option(help="Only articles published on or before this day.")]
+SourceOption = Annotated[list[str] | None, typer.Option(help="Only this outlet (as `list` shows it); repeatable.")]
+
+
+def _filters(since: str | None, until: str | None, sources: list[str] | None) -> Filters:
+    """Filters from the command line's options; a date in any form news prints is read, a bad one is refused."""
+    from pydantic import ValidationError
+
+    from qa_service.converters.dates import parse_date
+
+    days = {}
+    for name, value in (("since", since), ("until", until)):
+        if value is not None:
+            days[name] = parse_date(value)
+            if days[name] is None:
+                _fail(f"--{name} {value!r} is not a date (e.g. 2025-09-01)", 2)
+    try:
+        return Filters(date_from=days.get("since"), date_to=days.get("until"), sources=sources or None)
+    except ValidationError as exc:
+        _fail(f"the filters do not fit together: {exc.errors()[0]['msg']}", 2)
+    raise AssertionError  # _fail exits
+
+
+@app.command("list")
+def list_command(
+    since: SinceOption = None,
+    until: UntilOption = None,
+    source: SourceOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the same JSON as GET /documents.")] = False,
+) -> None:
+    """List the indexed articles (id, date, outlet, title or opening words), in the order added, and the outlets."""
+    filters = _filters(since, until, source)
+    service = _service(get_settings())
+    try:
+        documents = service.list_documents(filters=filters)
+        outlets = service.sources(filters)
+    finally:
+        service.close()
+    if as_json:
+        typer.echo(json.dumps([d.model_dump() for d in documents], ensure_ascii=False, indent=2))
+        return
+    for d in documents:
+        typer.echo(f"{d.doc_id}\t{d.date or '-'}\t{d.source or '-'}\t{d.label}")
+    counts = ", ".join(f"{o.source or 'no outlet'} {o.documents}" for o in outlets)
+    typer.echo(f"{_count(len(documents), 'article')}" + (f" ({counts})" if counts else ""), err=True)
+
+
+@app.command()
+def delete(
+    doc_ids: Annotated[list[str], typer.Argument(help="Ids of the articles to remove (as `list` shows them).")],
+) -> None:
+    """Remove articles and everything derived from them from the index (exit status 1 if one was not there)."""
+    service = _service(get_settings())
+    try:
+        deleted = service.delete_documents(doc_ids)
+        stats = service.stats()
+    finally:
+        service.close()
+    missing = [d for d in dict.fromkeys(doc_ids) if d not in deleted]
+    for doc_id in missing:
+        typer.secho(f"not found: {doc_id}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(f"{_count(len(deleted), 'article')} deleted; the index holds {_count(stats['documents'], 'document')}.")
+    if missing:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -202,8 +333,13 @@ def ask(
     local: Annotated[
         bool, typer.Option("--local", help="Answer in this process from QA_INDEX_DIR even if a server is running.")
     ] = False,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    source: SourceOption = None,
 ) -> None:
-    """Ask one question: through a running server when there is one (fast), else in this process."""
+    """Ask one question: through a running server when there is one (fast), else in this process.
+
+    --since, --until and --source answer from those articles only (a month, one outlet)."""
     from qa_service import remote
 
     question = question.strip()
@@ -213,13 +349,15 @@ def ask(
         _fail("--url and --local exclude each other", 2)
     settings = get_settings()
     top_k = top_k or settings.top_k
+    filters = _filters(since, until, source)
     if url is None and not local:
         default = remote.configured_url(settings)
         url = default if remote.server_answers(default) else None
     labels: dict[str, DocumentSummary] = {}
     if url is not None:
         try:
-            body = remote.ask_remote(url, question, top_k, api_key=settings.api_key)
+            wanted = filters.model_dump(exclude_none=True) if filters.active else None
+            body = remote.ask_remote(url, question, top_k, api_key=settings.api_key, filters=wanted)
             answer = Answer.model_validate(body)
             if not as_json:
                 labels = remote.summaries(url, related_doc_ids(answer), api_key=settings.api_key)
@@ -228,7 +366,7 @@ def ask(
         where = f"answered by the server at {url}"
     else:
         service = _service(settings)
-        answer = service.ask(question, top_k)
+        answer = service.ask(question, top_k, filters=filters)
         body = answer.model_dump()
         labels = {doc_id: service.summary(doc_id) for doc_id in related_doc_ids(answer)}
         where = f"answered in this process from {settings.index_dir}/"
@@ -351,10 +489,18 @@ def migrate(
     """
     if to != "milvus":
         _fail(f"--to must be milvus (the embedded store is the source), got {to!r}", 2)
+    from qa_service.indexing import complete_stored
+    from qa_service.store.embedded import EmbeddedStore
     from qa_service.store.migrate import migrate_to_milvus
 
     settings = get_settings()
     try:
+        if EmbeddedStore.exists(settings.index_dir):  # labels and sentence terms an earlier version did not store
+            source = EmbeddedStore(settings.index_dir, EmbeddedStore.stored_config(settings.index_dir)).open()
+            try:
+                complete_stored(source)
+            finally:
+                source.close()
         report = migrate_to_milvus(settings, batch=batch)
     except QAServiceError as exc:
         _fail(str(exc))
@@ -363,44 +509,6 @@ def migrate(
         f"{report.unchanged} already there, in {report.seconds:.1f} s into {settings.milvus_location} "
         f"(collections {settings.milvus_prefix}_*); serve it with QA_STORE=milvus"
     )
-
-
-@app.command()
-def bench(
-    sizes: Annotated[str, typer.Option(help="Synthetic corpus sizes in chunks, comma-separated ('' = none).")] = (
-        "10000,100000"
-    ),
-    requests: Annotated[int, typer.Option(min=1, help="HTTP requests per concurrency level.")] = 200,
-    max_seconds: Annotated[float, typer.Option(min=1, help="Time limit per concurrency level (s).")] = 60.0,
-    queries: Annotated[int, typer.Option(min=1, help="Questions per synthetic corpus size.")] = 100,
-    skip_http: Annotated[bool, typer.Option("--skip-http", help="Skip the HTTP load test.")] = False,
-    store: Annotated[
-        str | None, typer.Option(help="Store of the synthetic corpora: faiss or milvus (default QA_STORE).")
-    ] = None,
-) -> None:
-    """Print performance numbers: ingest, /ask over HTTP, and synthetic 10k/100k-chunk corpora."""
-    from qa_service.bench import run_bench
-
-    try:
-        size_list = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
-    except ValueError:
-        _fail(f"--sizes must be comma-separated whole numbers, got {sizes!r}", 2)
-    if any(size < 1 for size in size_list):
-        _fail("--sizes must be positive", 2)
-    if store not in (None, "faiss", "milvus"):
-        _fail(f"--store must be faiss or milvus, got {store!r}", 2)
-    try:
-        run_bench(
-            get_settings(),
-            sizes=size_list,
-            requests=requests,
-            max_seconds=max_seconds,
-            skip_http=skip_http,
-            queries=queries,
-            store=store,
-        )
-    except (QAServiceError, RuntimeError) as exc:
-        _fail(str(exc))
 
 
 def main() -> None:

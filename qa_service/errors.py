@@ -23,3 +23,19 @@ class IndexMismatchError(QAServiceError):
 
 class IndexCorruptError(QAServiceError):
     """A file of the index on disk is missing, truncated or unreadable."""
+
+
+class FetchRefusedError(QAServiceError):
+    """A URL that is not fetched: not http(s), or an address inside the private network (SSRF guard)."""
+
+
+class FetchFailedError(QAServiceError):
+    """A page or feed that could not be fetched: unreachable, an error status, not HTML, too large."""
+
+
+class DocumentTooCostlyError(InvalidDocumentError):
+    """Indexing the document would cost more CPU than QA_DOCUMENT_CPU_S allows (see budget.py)."""
+
+
+class StorageFullError(QAServiceError):
+    """The disk refused a write (full, over a size limit, failing); the write was rolled back (see storage.py)."""

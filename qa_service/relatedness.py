@@ -4,8 +4,8 @@ An abstention used to list the three closest passages whatever they were, so "Wh
 offered three passages about a diplomatic visit. A passage is offered only when it is related by meaning
 (cosine of question and passage at least QA_RELATED_MIN_SIMILARITY) *and* it shares a content word with the
 question, so the page can say what it is: "passages that mention Bilawal, though they do not answer it". A
-passage that holds two or more of the question's names (capitalised words, e.g. "Hina Rabbani Khar") is related
-whatever its cosine: a long passage that names the person asked about can score low on meaning.
+passage that holds two or more words of the question's names (`QuestionAnalysis.names`: "Hina Rabbani Khar")
+is related whatever its cosine: a long passage that names the person asked about can score low on meaning.
 
 The default threshold, 0.25, was measured on eval/questions.jsonl with all-MiniLM-L6-v2: the best passage of the
 off-topic unanswerable questions (FIFA, capital of Australia, president of France, boiling point, Olympics) has a
@@ -17,8 +17,12 @@ its rare words "Dorothy Shea" find anyway, and which is answered, not abstained 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from qa_service.analysis import terms
+
+if TYPE_CHECKING:
+    from qa_service.answering.question import QuestionAnalysis
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 MAX_MENTIONS = 5
@@ -39,13 +43,9 @@ def mentioned_words(question: str, text: str) -> list[str]:
     return sorted(words, key=lambda w: (0, 0) if w[:1].isupper() else (1, -len(w)))[:MAX_MENTIONS]
 
 
-def _names(question: str) -> set[str]:
-    """Capitalised words after the first (which is capitalised anyway): the question's names."""
-    return {word.removesuffix("'s").removesuffix("’s") for word in _WORD.findall(question)[1:] if word[:1].isupper()}
-
-
-def relation(question: str, text: str, similarity: float, min_similarity: float) -> tuple[list[str], bool]:
+def relation(question: QuestionAnalysis, text: str, similarity: float, min_similarity: float) -> tuple[list[str], bool]:
     """(the question's words the passage mentions, whether it is related enough to offer on abstaining)."""
-    mentions = mentioned_words(question, text)
-    names = len(_names(question) & set(mentions))
+    mentions = mentioned_words(question.text, text)
+    named = {word for name in question.names for word in _WORD.findall(name)}
+    names = len(named & set(mentions))
     return mentions, bool(mentions) and (similarity >= min_similarity or names >= 2)

@@ -67,14 +67,19 @@ def _detail(response: Any) -> str:  # noqa: ANN401 - an httpx.Response
     return str(detail or response.text[:200] or response.reason_phrase)
 
 
-def ask_remote(url: str, question: str, top_k: int, *, api_key: str | None = None) -> dict[str, Any]:
-    """POST /ask; returns the server's JSON as it came (the same JSON an HTTP client gets)."""
+def ask_remote(
+    url: str, question: str, top_k: int, *, api_key: str | None = None, filters: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """POST /ask (with `filters` when given); returns the server's JSON as it came (what an HTTP client gets)."""
     import httpx
 
     endpoint = f"{url.rstrip('/')}/ask"
+    body: dict[str, Any] = {"question": question, "top_k": top_k}
+    if filters:
+        body["filters"] = filters
     try:
         with _client(url, ASK_TIMEOUT_S) as client:
-            response = client.post(endpoint, json={"question": question, "top_k": top_k}, headers=_headers(api_key))
+            response = client.post(endpoint, json=body, headers=_headers(api_key))
     except httpx.HTTPError as exc:
         raise RemoteError(f"cannot reach the server at {url}: {exc or type(exc).__name__} (or use --local)") from exc
     if response.status_code == 401:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
-from qa_service.analysis import terms
-from qa_service.store import StoredChunk, StoreReader
+from qa_service.schemas import Filters
+from qa_service.store import FusingReader, StoredChunk, StoreReader
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the difference between neighbouring ranks
 
@@ -37,19 +38,30 @@ class HybridRetriever:
         self.dense_weight = dense_weight
         self.keyword_weight = keyword_weight
 
-    def search(self, reader: StoreReader, query_vector: np.ndarray, query: str, top_k: int) -> list[RetrievedChunk]:
+    def search(
+        self,
+        reader: StoreReader,
+        query_vector: np.ndarray,
+        query_terms: Sequence[str],
+        top_k: int,
+        filters: Filters | None = None,
+    ) -> list[RetrievedChunk]:
+        """The best `top_k` chunks for a query's vector and its `analysis.terms`, of the documents `filters` allow
+        (the store applies them, so top_k come back whenever that many chunks match)."""
         depth = max(50, top_k * 10)
-        query_terms = terms(query)
         candidates: list[tuple[int, float]] | None = None
         dense: dict[int, float] = {}
-        if self.dense_weight == self.keyword_weight:  # an engine's RRF weighs both rankings alike
-            fused = reader.hybrid_search(query_vector, query_terms, top_k * 2, depth=depth, rrf_k=RRF_K)
-            if fused is not None:
-                best = 2 / (RRF_K + 1)  # first in both rankings: the same 0..1 scale as reciprocal_rank_fusion
-                candidates = [(chunk_id, min(1.0, score / best)) for chunk_id, score in fused]
+        # an engine's RRF weighs both rankings alike; a dense ranking alone is fused here, on the same scale
+        if reader.native_fusion and query_terms and self.dense_weight == self.keyword_weight:
+            fusing = cast(FusingReader, reader)
+            fused = fusing.hybrid_search(
+                query_vector, query_terms, top_k * 2, depth=depth, rrf_k=RRF_K, filters=filters
+            )
+            best = 2 / (RRF_K + 1)  # first in both rankings: the same 0..1 scale as reciprocal_rank_fusion
+            candidates = [(chunk_id, min(1.0, score / best)) for chunk_id, score in fused]
         if candidates is None:
-            dense = dict(reader.dense_search(query_vector, depth))
-            keyword = [chunk_id for chunk_id, _ in reader.keyword_search(query_terms, depth)]
+            dense = dict(reader.dense_search(query_vector, depth, filters))
+            keyword = [chunk_id for chunk_id, _ in reader.keyword_search(query_terms, depth, filters)]
             ranked = reciprocal_rank_fusion([list(dense), keyword], [self.dense_weight, self.keyword_weight])
             candidates = ranked[: top_k * 2]
         # A ranking may hold a chunk deleted since, or of a write not yet visible: only committed chunks are returned.

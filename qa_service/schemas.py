@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, computed_field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, computed_field, model_validator
 
 
 class Document(BaseModel):
@@ -14,8 +15,62 @@ class Document(BaseModel):
     text: str
     title: str | None = None
     date: str | None = None
-    source: str | None = None
+    source: str | None = Field(default=None, description="The outlet (site name) that published it.")
+    url: str | None = Field(default=None, description="Where it was published (the page's canonical URL).")
+    author: str | None = None
     content_hash: str = ""
+    label: str = Field(default="", description="A readable name, stored at ingest (see `DocumentSummary.label`).")
+
+
+def _calendar_day(value: str) -> str:
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a calendar date ({exc})") from None
+    return value
+
+
+Day = Annotated[
+    str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", json_schema_extra={"format": "date"}), AfterValidator(_calendar_day)
+]
+MAX_FILTER_ITEMS = 1000
+
+
+class Filters(BaseModel):
+    """Which articles a question, a search or a listing may draw on. Applied inside the store (SQL and a FAISS id
+    selector; a Milvus filter expression), so `top_k` passages come back whenever that many match. Undated
+    articles are left out by a date bound; every condition given must hold."""
+
+    model_config = {"extra": "forbid"}
+
+    date_from: Day | None = Field(default=None, description="Published on or after this day (YYYY-MM-DD).")
+    date_to: Day | None = Field(default=None, description="Published on or before this day (YYYY-MM-DD).")
+    sources: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None,
+        max_length=MAX_FILTER_ITEMS,
+        description="Only these outlets (as `GET /sources` names them); empty: any.",
+    )
+    doc_ids: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = Field(
+        default=None, max_length=MAX_FILTER_ITEMS, description="Only these articles; empty: any."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Filters:
+        self.sources = self.sources or None  # an empty picker is no restriction
+        self.doc_ids = self.doc_ids or None
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
+        return self
+
+    @property
+    def active(self) -> bool:
+        """Whether anything is filtered (no filter and empty filters mean every article)."""
+        return any(v is not None for v in (self.date_from, self.date_to, self.sources, self.doc_ids))
+
+
+class SourceCount(BaseModel):
+    source: str | None = Field(description="The outlet; null for articles whose outlet is not known.")
+    documents: int
 
 
 class Chunk(BaseModel):
@@ -128,6 +183,10 @@ class Answer(BaseModel):
         default=None,
         description="The question's language (ISO 639 code, e.g. 'fr') when it is clearly not English: only English "
         "is understood, so such a question is usually abstained on.",
+    )
+    reason: str | None = Field(
+        default=None,
+        description='Why the service abstained, when it can say what the articles lack ("The articles name no judge.")',
     )
     passages: list[Passage]
     timings_ms: dict[str, float]

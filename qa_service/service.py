@@ -7,24 +7,40 @@ answer (`answering`). Writes go through `indexing.Indexer` to the store, which o
 
 from __future__ import annotations
 
+import logging
+import sys
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from qa_service.analysis import ANALYZER
 from qa_service.answering import AnswerBackend, AnswerContext, Extraction, ExtractiveAnswerer, build_backend
-from qa_service.answering.question import names_not_in_corpus
-from qa_service.answering.short_answer import question_focus
+from qa_service.answering.question import QuestionAnalysis, analyse_question, names_not_in_corpus
+from qa_service.budget import CpuBudget
 from qa_service.chunking import Chunker
 from qa_service.config import Settings
+from qa_service.converters import ArticleError
 from qa_service.embedding import Embedder, build_embedder
 from qa_service.errors import DocumentExistsError, DocumentNotFoundError
-from qa_service.indexing import Incoming, Indexer
+from qa_service.indexing import AlreadyIndexed, Incoming, Indexer, complete_stored, type_stored
 from qa_service.language import question_language
 from qa_service.relatedness import relation
 from qa_service.retrieval import HybridRetriever, RetrievedChunk
-from qa_service.schemas import Answer, Document, DocumentSummary, IngestReport, Passage, SearchResult
+from qa_service.schemas import (
+    Answer,
+    Document,
+    DocumentSummary,
+    Filters,
+    IngestReport,
+    Passage,
+    SearchResult,
+    SourceCount,
+)
+from qa_service.storage import disk_refused, storage_errors
 from qa_service.store import DocumentStore, IndexConfig, build_store
+
+log = logging.getLogger(__name__)
 
 
 class QAService:
@@ -58,14 +74,37 @@ class QAService:
             self.settings.chunk_size, self.settings.chunk_overlap, self.embedder.count_tokens, self.embedder.max_tokens
         )
         self._store = build_store(self.settings, self.index_config).open(reset=reset)
-        self._indexer = Indexer(self._store, self.embedder, chunker, batch_size=self.settings.ingest_batch)
+        completed = complete_stored(self._store)
+        if completed:
+            log.info("stored labels and sentence terms for %d documents indexed by an earlier version", completed)
+        typed = type_stored(self._store, progress=sys.stderr.isatty())
+        if typed:
+            log.info("typed %d sentences indexed by an earlier version (entities and noun phrases)", typed)
+        self._indexer = Indexer(
+            self._store,
+            self.embedder,
+            chunker,
+            batch_size=self.settings.ingest_batch,
+            cpu_budget_s=self.settings.document_cpu_s,
+        )
         return self
 
     def close(self) -> None:
         """Save the dense index for a fast next start and release the store."""
         if self._store is not None:
-            self._store.flush()
+            self._save_dense()
             self._store.close()
+
+    def _save_dense(self) -> None:
+        """Save the dense-index cache; on a full disk say so and go on (it is rebuilt at the next start)."""
+        try:
+            self.store.flush()
+        except OSError as exc:
+            if not disk_refused(exc):
+                raise
+            log.warning(
+                "the dense index cache was not saved (%s); it is rebuilt from the database at the next start", exc
+            )
 
     @property
     def loaded(self) -> bool:
@@ -96,19 +135,27 @@ class QAService:
 
     # ---- reading -------------------------------------------------------------------------------
 
-    def ask(self, question: str, top_k: int | None = None, *, min_score: float | None = None) -> Answer:
-        """Answer from the store; `min_score` overrides QA_MIN_SCORE (the evaluation's threshold sweep)."""
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        *,
+        min_score: float | None = None,
+        filters: Filters | None = None,
+    ) -> Answer:
+        """Answer from the store (from the articles `filters` allow); `min_score` overrides QA_MIN_SCORE (the
+        evaluation's threshold sweep)."""
         top_k = top_k or self.settings.top_k
         started = time.perf_counter()
-        parsed = self._parser.submit(question_focus, question)  # spaCy reads the question while we embed it
+        parsed = self._parser.submit(analyse_question, question)  # spaCy reads the question while we embed it
         vector = self.embedder.embed([question])[0]
+        analysis = parsed.result()
         embedded = time.perf_counter()
         with self.store.read() as reader:
-            hits = self.retriever.search(reader, vector, question, top_k)
+            hits = self.retriever.search(reader, vector, analysis.terms, top_k, filters)
             retrieved = time.perf_counter()
-            context = AnswerContext.build(reader, question, vector, hits)
-            parsed.result()
-            missing = names_not_in_corpus(question, reader)
+            context = AnswerContext.build(reader, analysis, vector, hits)
+            missing = names_not_in_corpus(analysis, reader)
             if missing:  # whatever the nearest sentence says, it is not about what the question names
                 extraction = Extraction(answerable=False, confidence=0.0, answer=None, citations=[], not_found=missing)
             else:
@@ -125,8 +172,9 @@ class QAService:
             citations=extraction.citations,
             sources=extraction.sources,
             not_found=extraction.not_found,
+            reason=extraction.reason,
             question_language=question_language(question),
-            passages=_passages(context.documents, hits, question, self.settings.related_min_similarity),
+            passages=_passages(context.documents, hits, analysis, self.settings.related_min_similarity),
             timings_ms={
                 "embed": round((embedded - started) * 1000, 2),
                 "retrieve": round((retrieved - embedded) * 1000, 2),
@@ -135,17 +183,26 @@ class QAService:
             },
         )
 
-    def search(self, query: str, top_k: int | None = None) -> SearchResult:
+    def search(self, query: str, top_k: int | None = None, *, filters: Filters | None = None) -> SearchResult:
+        parsed = self._parser.submit(analyse_question, query)
         vector = self.embedder.embed([query])[0]
+        analysis = parsed.result()
         with self.store.read() as reader:
-            hits = self.retriever.search(reader, vector, query, top_k or self.settings.top_k)
+            hits = self.retriever.search(reader, vector, analysis.terms, top_k or self.settings.top_k, filters)
             documents = reader.documents([h.chunk.doc_id for h in hits])
-        passages = _passages(documents, hits, query, self.settings.related_min_similarity)
+        passages = _passages(documents, hits, analysis, self.settings.related_min_similarity)
         return SearchResult(query=query, passages=passages)
 
-    def list_documents(self, *, offset: int = 0, limit: int | None = None) -> list[DocumentSummary]:
+    def list_documents(
+        self, *, offset: int = 0, limit: int | None = None, filters: Filters | None = None
+    ) -> list[DocumentSummary]:
         with self.store.read() as reader:
-            return reader.summaries(offset=offset, limit=limit)
+            return reader.summaries(offset=offset, limit=limit, filters=filters)
+
+    def sources(self, filters: Filters | None = None) -> list[SourceCount]:
+        """The outlets with their number of articles, most first."""
+        with self.store.read() as reader:
+            return reader.sources(filters)
 
     def summary(self, doc_id: str) -> DocumentSummary:
         with self.store.read() as reader:
@@ -168,9 +225,16 @@ class QAService:
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def add_document(self, document: Document, *, replace_existing: bool = False) -> IngestReport:
-        """Add one document; 409-style error if the id exists and replacing was not asked for."""
-        report = self.add_documents([document], replace_existing=replace_existing)
+    def add_document(
+        self, document: Document, *, replace_existing: bool = False, budget: CpuBudget | None = None
+    ) -> IngestReport:
+        """Add one document; 409-style error if the id exists and replacing was not asked for.
+
+        `budget`: the document's CPU budget, already charged with its cleaning (a new one when None);
+        DocumentTooCostlyError when the rest would not fit in it."""
+        incoming = [Incoming(document, budget=budget)]
+        with storage_errors(f"document {document.doc_id!r} was not added"):
+            report = self.indexer.add_all(incoming, replace_existing=replace_existing, raise_refused=True)
         if document.doc_id in report.duplicates:
             raise DocumentExistsError(
                 f"document {document.doc_id!r} has the same text as {report.duplicates[document.doc_id]!r}"
@@ -185,21 +249,63 @@ class QAService:
         """Embed only what is new or changed, and commit it in batches (each batch all or nothing).
 
         `bulk`: many documents, nothing else to serve: the embedder may use every core."""
-        return self.indexer.add_all((Incoming(d) for d in documents), replace_existing=replace_existing, bulk=bulk)
+        with storage_errors("the documents were not added"):
+            return self.indexer.add_all((Incoming(d) for d in documents), replace_existing=replace_existing, bulk=bulk)
+
+    def add_budgeted(
+        self, documents: list[tuple[Document, CpuBudget]], *, replace_existing: bool = True, bulk: bool = False
+    ) -> IngestReport:
+        """`add_documents` for documents whose cleaning was charged to their CPU budgets (`POST /documents/batch`):
+        one over its budget is reported in `errors`, the others are added."""
+        incoming = (Incoming(d, budget=budget) for d, budget in documents)
+        with storage_errors("the documents were not added"):
+            return self.indexer.add_all(incoming, replace_existing=replace_existing, bulk=bulk)
+
+    def indexed(self, doc_ids: list[str]) -> set[str]:
+        """Which of these ids the index holds (a feed's entries already ingested are not fetched again)."""
+        with self.store.read() as reader:
+            return set(reader.states(doc_ids))
+
+    def delete_documents(self, doc_ids: list[str]) -> list[str]:
+        """Remove these documents, all or nothing; returns those that were there."""
+        with storage_errors("nothing was deleted"):
+            return self.store.delete(list(dict.fromkeys(doc_ids)))
 
     def delete_document(self, doc_id: str) -> None:
-        if not self.store.delete([doc_id]):
+        with storage_errors(f"document {doc_id!r} was not deleted"):
+            deleted = self.store.delete([doc_id])
+        if not deleted:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}")
 
     def ingest_paths(self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True) -> IngestReport:
         """Load files and folders in batches; a bad file is reported by name and nothing indexed is lost."""
-        report = self.indexer.ingest_paths(paths, progress=progress, keep_ids=keep_ids)
-        self.store.flush()
-        return report
+        from qa_service.inputs import count_file_items, file_items
+
+        total = count_file_items(paths) if progress else None
+        items = file_items(paths, self.indexer.budget)
+        return self.ingest(items, total=total, progress=progress, keep_ids=keep_ids)
+
+    def ingest(
+        self,
+        items: Iterable[Incoming | ArticleError | AlreadyIndexed],
+        *,
+        total: int | None = None,
+        progress: bool = True,
+        keep_ids: bool = True,
+    ) -> IngestReport:
+        """Bulk-ingest a stream of articles (`inputs`: files, URLs, feeds) in batches; see `Indexer.ingest`."""
+        try:
+            with storage_errors("ingest stopped; the batches committed before stay"):
+                return self.indexer.ingest(items, total=total, progress=progress, keep_ids=keep_ids)
+        finally:
+            self._save_dense()
 
 
 def _passages(
-    documents: dict[str, Document], hits: list[RetrievedChunk], question: str, min_similarity: float
+    documents: dict[str, Document],
+    hits: list[RetrievedChunk],
+    question: QuestionAnalysis,
+    min_similarity: float,
 ) -> list[Passage]:
     passages = []
     for hit in hits:

@@ -2,7 +2,7 @@
 
 `seed_service`, `client` and `fresh_service` come once per store (`store_kind`: the embedded SQLite + FAISS store
 and Milvus, here Milvus Lite in the test's folder), so every test that uses them runs against both. A test about
-one store's files overrides it: `@pytest.mark.parametrize("store_kind", ["faiss"])`.
+one store's files overrides it: `@pytest.mark.parametrize("store_kind", ["embedded"])`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from qa_service.service import QAService  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SHARED = ROOT.parent / "shared"
-STORES = ("faiss", "milvus")
+STORES = ("embedded", "milvus")
 
 
 @pytest.fixture(scope="session")
@@ -95,7 +95,7 @@ def fresh_service(tmp_path: Path, embedder: Embedder, store_kind: str) -> Iterat
 @contextlib.contextmanager
 def milvus_server(data_dir: Path) -> Iterator[str]:
     """A Milvus Lite server in a process of its own (the engine a Milvus standalone would be): yields its URI."""
-    from qa_service.store.milvus import lite_server
+    from devtools.milvus_lite import lite_server
 
     with lite_server(data_dir) as (uri, _process):
         yield uri

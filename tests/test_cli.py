@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.devserver import LocalServer, free_port, local_server
 from qa_service.answer_text import answer_lines
-from qa_service.devserver import LocalServer, free_port, local_server
 from qa_service.schemas import Answer
 
 from .conftest import ROOT, SEEDS, server_env
@@ -36,7 +36,7 @@ def run_cli(*args: str, index: Path, **env: str) -> subprocess.CompletedProcess[
 
 
 def test_help_for_every_command(tmp_path: Path) -> None:
-    for command in ("ingest", "serve", "ask", "eval", "bench", "migrate"):
+    for command in ("ingest", "serve", "ask", "eval", "migrate"):
         result = run_cli(command, "--help", index=tmp_path)
         assert result.returncode == 0 and "Usage" in result.stdout, command
 

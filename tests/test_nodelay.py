@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devtools.devserver import local_server
 from qa_service.api.nodelay import NoDelayHTTPProtocol, set_nodelay
-from qa_service.devserver import local_server
 
 from .conftest import ROOT, server_env
 

@@ -17,14 +17,14 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from devtools.devserver import ServerStartError, free_port, local_server, measured_env
 from qa_service.api import create_app
-from qa_service.devserver import ServerStartError, free_port, local_server, measured_env
 from qa_service.embedding import Embedder
 from qa_service.service import QAService
 
 from .conftest import ROOT, SEEDS, LogLines, make_settings, milvus_server, server_env
 
-FAISS_ONLY = pytest.mark.parametrize("store_kind", ["faiss"])  # about the embedded store's files or processes
+EMBEDDED_ONLY = pytest.mark.parametrize("store_kind", ["embedded"])  # about the embedded store's files or processes
 
 KEY = "s3cret-key"
 SHEA = "000_f6e0c52e4f6527ee"
@@ -262,7 +262,7 @@ def test_answers_stay_correct_while_documents_are_added_and_deleted(fresh_servic
 
 
 @pytest.mark.slow
-@FAISS_ONLY
+@EMBEDDED_ONLY
 @pytest.mark.parametrize("victim", ["store.sqlite3", "dense.faiss"])
 def test_damaged_index_stops_serve_with_a_clear_message_or_is_rebuilt(fresh_service: QAService, victim: str) -> None:
     """A damaged database stops start-up with one line naming it and the fix; a damaged cache is just rebuilt."""
@@ -290,7 +290,7 @@ def test_damaged_index_stops_serve_with_a_clear_message_or_is_rebuilt(fresh_serv
 
 
 @pytest.mark.slow
-@FAISS_ONLY  # Milvus Lite is one process per folder; the Milvus variant is the replicas test below
+@EMBEDDED_ONLY  # Milvus Lite is one process per folder; the Milvus variant is the replicas test below
 def test_two_workers_see_a_document_added_through_either(fresh_service: QAService) -> None:
     fresh_service.ingest_paths([SHEA_FILE], progress=False)
     index_dir = fresh_service.settings.index_dir
@@ -316,7 +316,7 @@ def test_two_workers_see_a_document_added_through_either(fresh_service: QAServic
         assert set(seen.values()) == {"2.0"}, seen
 
 
-@FAISS_ONLY
+@EMBEDDED_ONLY
 def test_corrupt_index_is_a_clear_start_up_error_in_process(fresh_service: QAService, embedder: Embedder) -> None:
     """The same check as the subprocess test, fast: the lifespan fails with the file's name and the fix."""
     fresh_service.ingest_paths([SHEA_FILE], progress=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from qa_service.answering.question import analyse_question
 from qa_service.relatedness import mentioned_words, relation
 
 PASSAGE = (
@@ -19,9 +20,15 @@ def test_mentions_are_the_question_words_the_passage_holds_names_first() -> None
 
 def test_related_needs_a_shared_word_and_similarity_or_two_names() -> None:
     threshold = 0.25
-    assert relation("Which club did Bilawal play for?", PASSAGE, 0.30, threshold) == (["Bilawal"], True)
-    assert relation("Which club did Bilawal play for?", PASSAGE, 0.20, threshold) == (["Bilawal"], False)
-    assert relation("What is the boiling point of water?", PASSAGE, 0.90, threshold) == ([], False)
-    names, related = relation("What did Hina Rabbani Khar say in Brussels?", PASSAGE, 0.10, threshold)
+    assert relation(analyse_question("Which club did Bilawal play for?"), PASSAGE, 0.30, threshold) == (
+        ["Bilawal"],
+        True,
+    )
+    assert relation(analyse_question("Which club did Bilawal play for?"), PASSAGE, 0.20, threshold) == (
+        ["Bilawal"],
+        False,
+    )
+    assert relation(analyse_question("What is the boiling point of water?"), PASSAGE, 0.90, threshold) == ([], False)
+    names, related = relation(analyse_question("What did Hina Rabbani Khar say in Brussels?"), PASSAGE, 0.10, threshold)
     assert names == ["Hina", "Rabbani", "Khar"] and related
-    assert relation("What is the weather in London?", PASSAGE, 0.10, threshold) == (["London"], False)
+    assert relation(analyse_question("What is the weather in London?"), PASSAGE, 0.10, threshold) == (["London"], False)

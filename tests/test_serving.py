@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import logging
 import os
 import re
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from qa_service import loadgen
+from devtools import loadgen
+from devtools.devserver import LocalServer, local_server
 from qa_service.api import create_app
+from qa_service.api.limits import THREAD_RESERVE
 from qa_service.config import Settings
-from qa_service.devserver import LocalServer, local_server
 from qa_service.service import QAService
 
 from .conftest import ROOT, SEEDS, LogLines, make_settings, server_env
@@ -127,6 +131,63 @@ def test_questions_beyond_max_in_flight_get_503_with_retry_after_at_once(
     assert "qa_questions_in_flight 0.0" in metrics
     warnings = [line for line in records.lines if line.startswith("busy:")]
     assert len(warnings) == 1 and "QA_MAX_IN_FLIGHT=2" in warnings[0]  # one warning, not one per refusal
+
+
+class _Blocked:
+    """The seed service, but every answer waits for `release` (a question holding its slot and its thread)."""
+
+    def __init__(self, service: QAService, release: threading.Event) -> None:
+        self._service = service
+        self._release = release
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401
+        return getattr(self._service, name)
+
+    def ask(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+        self._release.wait(30)
+        return self._service.ask(*args, **kwargs)
+
+
+def test_a_question_over_the_limit_is_refused_even_while_every_thread_is_taken(seed_service: QAService) -> None:
+    """The limit is checked on the event loop before anything waits for a thread: as a dependency it came after
+    synchronous ones that queued for AnyIO's pool, and with 256 clients a 503 took 4.9 s to come back."""
+    settings = make_settings(seed_service.settings.index_dir, max_in_flight=1)
+    release = threading.Event()
+    app = create_app(settings, _Blocked(seed_service, release))  # type: ignore[arg-type]
+
+    async def scenario() -> None:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                first = asyncio.create_task(client.post("/ask", json=QUESTION))
+                while app.state.in_flight.in_flight == 0:
+                    await asyncio.sleep(0.01)
+                threads = anyio.to_thread.current_default_thread_limiter()
+                holders = [object() for _ in range(int(threads.available_tokens))]
+                for holder in holders:  # every thread of the pool is now busy
+                    await threads.acquire_on_behalf_of(holder)
+                try:
+                    refused = await asyncio.wait_for(client.post("/ask", json=QUESTION), timeout=20)
+                    assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+                finally:
+                    for holder in holders:
+                        threads.release_on_behalf_of(holder)
+                    release.set()
+                assert (await first).status_code == 200
+
+    asyncio.run(scenario())
+
+
+def test_the_thread_pool_holds_every_question_let_in(seed_service: QAService) -> None:
+    """A QA_MAX_IN_FLIGHT above the pool's 40 threads let questions in only to queue for a thread."""
+    settings = make_settings(seed_service.settings.index_dir, max_in_flight=100)
+    app = create_app(settings, seed_service)
+
+    async def pool_size() -> int:
+        async with app.router.lifespan_context(app):
+            return int(anyio.to_thread.current_default_thread_limiter().total_tokens)
+
+    assert asyncio.run(pool_size()) >= 100 + THREAD_RESERVE
 
 
 # ---- a real server: its log, a slow body, forwarded headers from the same machine -----------------------

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from qa_service.devserver import local_server
+from devtools.devserver import local_server
 
 from .conftest import ROOT, server_env
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qa_service.devserver import local_server
+from devtools.devserver import local_server
 
 from .conftest import ROOT, server_env
 from .test_web_e2e import CHROMIUM, CHROMIUM_ARGS, DESKTOP, SCREENSHOTS, START_TIMEOUT_S, UI_TIMEOUT_MS

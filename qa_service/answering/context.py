@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qa_service.analysis import terms
+from qa_service.answering.question import QuestionAnalysis
 from qa_service.retrieval import RetrievedChunk
 from qa_service.schemas import AnswerSpan, Citation, Document, Source
 from qa_service.store import StoredSentence, StoreReader
@@ -21,7 +21,7 @@ class AnswerContext:
     cost of a question does not grow with the corpus.
     """
 
-    question: str
+    question: QuestionAnalysis
     query_vector: np.ndarray
     hits: list[RetrievedChunk]
     documents: dict[str, Document]
@@ -33,10 +33,10 @@ class AnswerContext:
 
     @classmethod
     def build(
-        cls, reader: StoreReader, question: str, query_vector: np.ndarray, hits: list[RetrievedChunk]
+        cls, reader: StoreReader, question: QuestionAnalysis, query_vector: np.ndarray, hits: list[RetrievedChunk]
     ) -> AnswerContext:
         spans = [(h.chunk.doc_id, h.chunk.start, h.chunk.end) for h in hits]
-        question_terms = set(terms(question))
+        question_terms = set(question.terms)
         total, frequencies = reader.sentence_frequencies(sorted(question_terms))
         total = max(1, total)
         return cls(
@@ -87,3 +87,4 @@ class Extraction:
     answer_span: AnswerSpan | None = None
     sources: list[Source] = field(default_factory=list)
     not_found: list[str] = field(default_factory=list)
+    reason: str | None = None  # why it abstained, in a few words ("The articles name no judge.")

@@ -3,45 +3,39 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-
-import numpy as np
 
 from qa_service.analysis import terms
+from qa_service.answering.candidates import (
+    TYPED_KINDS,
+    Candidate,
+    CandidateScorer,
+    Weights,
+    mentions_target,
+)
 from qa_service.answering.context import AnswerContext, Extraction
-from qa_service.answering.question import expected_answer_type
-from qa_service.answering.quotes import fit_quote, make_citation
+from qa_service.answering.pronouns import answer_pronoun, find_antecedent
+from qa_service.answering.question import QuestionAnalysis, noun_kind
+from qa_service.answering.quotes import fit_quote, make_citation, shown
+from qa_service.answering.short_answer import pick_short_answer
 from qa_service.answering.sources import find_sources
-from qa_service.answering.typed import typed_spans
+from qa_service.nlp import load_pipeline
 from qa_service.schemas import AnswerSpan
 from qa_service.store import StoredSentence
 
 _CAPITALISED_RUN = re.compile(r"\b(?:[A-Z][\w’'-]*\s+){1,4}[A-Z][\w’'-]*")
 ANTECEDENT_SENTENCES = 3  # how far back a "he" may find its name
-SOURCE_MIN_SHARE = 0.75  # other sentences scored at least this share of the best may be sources
-
-
-@dataclass(frozen=True)
-class Weights:
-    """How sentence signals combine; chosen on the seed set and half of SQuAD v1.1, checked on v2 (see README)."""
-
-    dense: float = 0.7
-    overlap: float = 0.45
-    context: float = 1.0
-    chunk: float = 0.2
-    typed: float = 0.1
-
-
-@dataclass(frozen=True)
-class Candidate:
-    sentence: StoredSentence
-    dense: float  # cosine of question and sentence
-    overlap: float  # idf-weighted share of question words in the sentence
-    context: float  # the same over the sentence, the one before it and the title (resolves "he", "the treaty")
-    chunk: float  # fused retrieval score of the best chunk holding the sentence
-    typed: float  # 1 if it holds a new date/number/name the question asks for, 0 if not, 0.5 if unknown or only
-    # the looser kind ("in Paris" vs "Paris", "3 days" vs "3")
-    score: float = 0.0
+MIN_TYPED_FIT = 0.25  # a phrase fitting less than this does not carry the asked-for type
+_MISSING = {
+    "person": "name no one",
+    "org": "name no organisation",
+    "place": "name no place",
+    "date": "give no date",
+    "number": "give no figure",
+    "money": "give no amount",
+    "percent": "give no percentage",
+    "duration": "give no length of time",
+    "measure": "give no measurement",
+}
 
 
 class ExtractiveAnswerer:
@@ -50,54 +44,15 @@ class ExtractiveAnswerer:
     def __init__(self, *, min_score: float, max_answer_chars: int, weights: Weights | None = None) -> None:
         self.min_score = min_score
         self.max_answer_chars = max_answer_chars
-        self.weights = weights or Weights()
+        self.scorer = CandidateScorer(weights)
 
     def warm_up(self) -> ExtractiveAnswerer:
         """Load the language pipeline now (a few seconds) rather than in the first question."""
-        from qa_service.answering.short_answer import load_pipeline
-
         load_pipeline()
         return self
 
-    def _context_terms(self, context: AnswerContext, sentence: StoredSentence, own: set[str]) -> set[str]:
-        """The sentence's words plus the previous sentence's and the title's, for "he said" sentences."""
-        words = set(own)
-        previous = context.neighbour(sentence, -1)
-        if previous is not None:
-            words |= set(terms(context.sentence_text(previous)))
-        title = context.documents[sentence.doc_id].title
-        return words | set(terms(title)) if title else words
-
     def candidates(self, context: AnswerContext) -> list[Candidate]:
-        kind = expected_answer_type(context.question)
-        chunk_score: dict[tuple[str, int], tuple[StoredSentence, float]] = {}
-        for hit in context.hits:
-            for sentence in context.sentences_in(hit.chunk.doc_id, hit.chunk.start, hit.chunk.end):
-                key = (sentence.doc_id, sentence.ordinal)
-                if key not in chunk_score or chunk_score[key][1] < hit.score:
-                    chunk_score[key] = (sentence, hit.score)
-        if not chunk_score:
-            return []
-        sentences = [sentence for sentence, _ in chunk_score.values()]
-        dense = np.stack([s.vector for s in sentences]) @ context.query_vector
-        w = self.weights
-        out = []
-        for sentence, cosine in zip(sentences, dense, strict=True):
-            chunk = chunk_score[(sentence.doc_id, sentence.ordinal)][1]
-            text = context.sentence_text(sentence)
-            if kind is None:
-                typed = 0.5
-            elif typed_spans(text, kind, context.question_terms, fallback=False):
-                typed = 1.0
-            else:
-                typed = 0.5 if typed_spans(text, kind, context.question_terms) else 0.0
-            own = set(terms(text))
-            overlap = context.overlap(own)
-            in_context = context.overlap(self._context_terms(context, sentence, own))
-            score = w.dense * float(cosine) + w.overlap * overlap + w.context * in_context
-            score += w.chunk * chunk + w.typed * typed
-            out.append(Candidate(sentence, float(cosine), overlap, in_context, chunk, typed, score))
-        return sorted(out, key=lambda c: -c.score)
+        return self.scorer.rank(context)
 
     @staticmethod
     def confidence(best: Candidate) -> float:
@@ -109,13 +64,25 @@ class ExtractiveAnswerer:
         ranked = self.candidates(context)
         if not ranked:
             return Extraction(answerable=False, confidence=0.0, answer=None, citations=[])
+        question = context.question
+        if question.kind in TYPED_KINDS:  # only a sentence with a phrase of the asked-for type may answer
+            typed = [c for c in ranked if c.typed >= MIN_TYPED_FIT and not c.restates]
+            if question.wh == "how many" and not any(
+                mentions_target(question, context.sentence_text(c.sentence)) for c in typed
+            ):
+                typed = []  # figures, but none of the X that "how many X" counts
+            if not typed:
+                return Extraction(
+                    answerable=False, confidence=0.0, answer=None, citations=[], reason=missing_reason(question)
+                )
+            ranked = typed + [c for c in ranked if c not in typed]
         best = ranked[0]
         confidence = self.confidence(best)
         if confidence < (self.min_score if min_score is None else min_score):
             return Extraction(answerable=False, confidence=confidence, answer=None, citations=[])
         start, end = self._quote_span(context, best.sentence, ranked[1] if len(ranked) > 1 else None)
         document = context.documents[best.sentence.doc_id]
-        span = short_answer_span(context.question, document.text, start, end)
+        span = self._short_answer(context, best, start, end)
         elsewhere = self._name_behind_pronoun(context, best.sentence, start, end, span)
         if elsewhere is not None and end - elsewhere[0][0] <= self.max_answer_chars:
             start, span, elsewhere = elsewhere[0][0], elsewhere[1], None  # quote "Bilawal ... . ..., he said" whole
@@ -139,14 +106,13 @@ class ExtractiveAnswerer:
             citations = [c.model_copy(update={"id": i}) for i, c in enumerate(citations[:3], 1)]
             name = document.text[name_start:name_end]
             answer_span = AnswerSpan(start=name_start, end=name_end, text=name, citation=2)
-        others = [c.sentence for c in ranked[1:] if c.score >= SOURCE_MIN_SHARE * best.score]
         return Extraction(
             answerable=True,
             confidence=confidence,
-            answer=document.text[answer_start:answer_end],
+            answer=shown(document.text, answer_start, answer_end, start, end),
             citations=citations,
             answer_span=answer_span,
-            sources=find_sources(context, best.sentence, span if answer_span else None, others),
+            sources=find_sources(context, best, span if answer_span else None, ranked[1:]),
         )
 
     @staticmethod
@@ -157,9 +123,7 @@ class ExtractiveAnswerer:
         sentence of the same article that names one ("the Indus Waters Treaty"), and the name in it.
 
         A name here is a run of capitalised words ending in X itself, capitalised ("... Treaty")."""
-        from qa_service.answering.short_answer import question_focus
-
-        target = question_focus(context.question).target
+        target = context.question.target
         text = context.documents[doc_id].text
         if not target or (span is not None and not text[span[0] : span[1]].split()[-1].islower()):
             return None  # not a "which X" question, or the answer is already a name
@@ -187,8 +151,6 @@ class ExtractiveAnswerer:
     ) -> tuple[tuple[int, int], tuple[int, int]] | None:
         """(the sentence that names the person, the name) when a who-question's answer is "he"/"she" and one of
         the few sentences before names someone; None otherwise."""
-        from qa_service.answering.short_answer import answer_pronoun, find_antecedent
-
         text = context.documents[sentence.doc_id].text
         relative = (span[0] - start, span[1] - start) if span else None
         pronoun = answer_pronoun(context.question, text[start:end], relative)
@@ -202,6 +164,21 @@ class ExtractiveAnswerer:
         index, name_start, name_end = found
         naming = before[index]
         return (naming.start, naming.end), (naming.start + name_start, naming.start + name_end)
+
+    @staticmethod
+    def _short_answer(context: AnswerContext, best: Candidate, start: int, end: int) -> tuple[int, int] | None:
+        """The bold words: the parse's pick in the quote, else the typed phrase that made the sentence a candidate.
+
+        The parse knows where the answer sits (subject, object, apposition) and won on every set; the phrase
+        fills in where the parse finds nothing that fits."""
+        text = context.documents[best.sentence.doc_id].text
+        found = pick_short_answer(context.question, text[start:end])
+        if found is not None:
+            return start + found[0], start + found[1]
+        phrase = best.phrase
+        if phrase is None or not (start <= phrase.start and phrase.end <= end) or best.typed < 0.5:
+            return None
+        return phrase.start, phrase.end
 
     def _quote_span(
         self, context: AnswerContext, sentence: StoredSentence, runner_up: Candidate | None = None
@@ -223,9 +200,11 @@ class ExtractiveAnswerer:
         return (start, end) if joinable and end - start <= self.max_answer_chars else (sentence.start, sentence.end)
 
 
-def short_answer_span(question: str, text: str, start: int, end: int) -> tuple[int, int] | None:
-    """The words of `text[start:end]` that answer the question (document offsets), or None: spaCy's picker."""
-    from qa_service.answering.short_answer import pick_short_answer
-
-    found = pick_short_answer(question, text[start:end])
-    return (start + found[0], start + found[1]) if found else None
+def missing_reason(question: QuestionAnalysis) -> str:
+    """What the articles lack, in a few words: "The articles name no judge", "give no figure for this"."""
+    what = _MISSING.get(question.kind or "", "do not answer this")
+    if question.target and what.startswith("name no "):
+        what = f"name no {question.target}"
+    elif question.target and what.startswith("give no ") and noun_kind(question.target) != question.kind:
+        what = f"{what} for the {question.target}"  # "no figure for the aftershock", but not "no date for the date"
+    return f"The articles {what}."

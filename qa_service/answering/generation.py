@@ -57,7 +57,7 @@ class LLMAnswerer:
                 self.url,
                 json={
                     "model": self.model,
-                    "messages": self.prompt(context.question, [context.chunk_text(h) for h in hits]),
+                    "messages": self.prompt(context.question.text, [context.chunk_text(h) for h in hits]),
                     "temperature": 0,
                 },
                 headers=self._headers,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from qa_service.answering.context import AnswerContext, Extraction
-from qa_service.answering.quotes import fit_quote, make_citation, sentence_around
+from qa_service.answering.quotes import fit_quote, make_citation, sentence_around, shown
 from qa_service.schemas import AnswerSpan
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class ReaderAnswerer:
         try:
             for hit in hits[: self.passages]:
                 chunk = hit.chunk
-                span = self.best_span(context.question, context.chunk_text(hit))
+                span = self.best_span(context.question.text, context.chunk_text(hit))
                 if span is not None:
                     found.append((span, chunk))
         except Exception:  # a broken model must not break /ask
@@ -112,7 +112,7 @@ class ReaderAnswerer:
         return Extraction(
             answerable=True,
             confidence=confidence,
-            answer=document.text[answer_start:answer_end],
+            answer=shown(document.text, answer_start, answer_end, quote_start, quote_end),
             citations=[make_citation(1, document, quote_start, quote_end, confidence)],
             answer_span=AnswerSpan(start=span[0], end=span[1], text=document.text[span[0] : span[1]]),
         )

@@ -1,8 +1,9 @@
 """Build the FastAPI app: load the model and index once in the lifespan, map domain errors to HTTP.
 
 Middleware, outermost first: the client address from X-Forwarded-For (only from QA_TRUSTED_PROXIES), request log
-and metrics, body time and size limits, CORS (only when QA_CORS_ORIGINS is set). Access control, the rate limit
-and the in-flight limit on questions are dependencies of the endpoints (see deps.py).
+and metrics, body time and size limits, CORS (only when QA_CORS_ORIGINS is set), the in-flight limit on questions
+(on the event loop, before anything waits for a thread). Access control and the rate limit are dependencies of the
+endpoints (see deps.py).
 """
 
 from __future__ import annotations
@@ -29,21 +30,27 @@ from qa_service.api.limits import (
     BodySizeLimitMiddleware,
     BodyTimeoutMiddleware,
     InFlightLimit,
+    InFlightMiddleware,
     build_rate_limit,
     rate_limit_exceeded,
+    size_thread_pool,
 )
 from qa_service.api.observability import Metrics, ObservabilityMiddleware, configure_access_log
-from qa_service.api.routers import documents, qa, system
+from qa_service.api.routers import documents, qa, sources, system
 from qa_service.api.security import configured_key, prune_openapi_security
 from qa_service.api.validation import validation_error
 from qa_service.config import Settings, get_settings
 from qa_service.errors import (
     DocumentExistsError,
     DocumentNotFoundError,
+    DocumentTooCostlyError,
+    FetchFailedError,
+    FetchRefusedError,
     IndexCorruptError,
     IndexMismatchError,
     InvalidDocumentError,
     QAServiceError,
+    StorageFullError,
 )
 from qa_service.service import QAService
 
@@ -57,12 +64,16 @@ STARTUP_ERRORS = (
 
 logger = logging.getLogger("qa_service.api")
 
-_STATUS = {
+_STATUS = {  # the first kind that matches wins: subclasses before their base
+    DocumentTooCostlyError: status.HTTP_413_CONTENT_TOO_LARGE,
     DocumentNotFoundError: status.HTTP_404_NOT_FOUND,
     DocumentExistsError: status.HTTP_409_CONFLICT,
     InvalidDocumentError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    FetchRefusedError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    FetchFailedError: status.HTTP_502_BAD_GATEWAY,
     IndexMismatchError: status.HTTP_503_SERVICE_UNAVAILABLE,
     IndexCorruptError: status.HTTP_503_SERVICE_UNAVAILABLE,
+    StorageFullError: status.HTTP_507_INSUFFICIENT_STORAGE,
 }
 
 
@@ -75,6 +86,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        size_thread_pool(settings.max_in_flight)
         owned = getattr(app.state, "service", None) is None
         if owned:
             try:
@@ -108,12 +120,14 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     @app.exception_handler(QAServiceError)
     async def domain_error(_: Request, exc: QAServiceError) -> JSONResponse:
         code = next((c for kind, c in _STATUS.items() if isinstance(exc, kind)), status.HTTP_400_BAD_REQUEST)
+        if code >= 500:  # the operator's to fix: the request log has only the status
+            logger.warning("%d: %s", code, exc)
         return JSONResponse(status_code=code, content={"detail": str(exc)})
 
     app.add_exception_handler(RateLimitExceeded, rate_limit_exceeded)
     app.add_exception_handler(RequestValidationError, validation_error)
 
-    routers = (qa.router, documents.router, system.router)
+    routers = (qa.router, documents.router, sources.router, system.router)
     for router in routers:
         app.include_router(router)
 
@@ -123,6 +137,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
 
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
 
+    app.add_middleware(InFlightMiddleware, limit=app.state.in_flight)  # innermost: its 503 gets CORS headers
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -2,7 +2,8 @@
 
 Access and rate limits are dependencies too, so each endpoint states its own in its signature:
 `ReadAccess` (key only with QA_REQUIRE_KEY_FOR_READS), `WriteAccess` (key whenever QA_API_KEY is set),
-`AskRateLimit` (per client, only with QA_RATE_LIMIT), `QuestionSlot` (at most QA_MAX_IN_FLIGHT per worker).
+`AskRateLimit` (per client, only with QA_RATE_LIMIT). The limit of questions in flight is a middleware
+(limits.InFlightMiddleware): it must answer before any dependency waits for a thread.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 
-from qa_service.api.limits import question_slot
 from qa_service.api.security import api_key_scheme, bearer_scheme, check_key, reads_need_key
 from qa_service.config import Settings
 from qa_service.service import QAService
@@ -52,4 +52,3 @@ def ask_rate_limit(request: Request) -> None:
 WriteAccess = Annotated[None, Depends(require_write_key)]
 ReadAccess = Annotated[None, Depends(require_read_key)]
 AskRateLimit = Annotated[None, Depends(ask_rate_limit)]
-QuestionSlot = Annotated[None, Depends(question_slot, scope="function")]

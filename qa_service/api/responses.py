@@ -17,11 +17,16 @@ _WHY = {
     404: "No document with this id",
     408: "The request body did not arrive within QA_BODY_TIMEOUT_S",
     409: "A document with this id, or with the same text, already exists",
-    413: "Request body over QA_MAX_REQUEST_BYTES (QA_MAX_DOCUMENT_BYTES for documents)",
-    415: "The body is not declared as JSON: send Content-Type: application/json",
+    413: "Request body over QA_MAX_REQUEST_BYTES (QA_MAX_DOCUMENT_BYTES for documents), or an article that would "
+    "cost more than QA_DOCUMENT_CPU_S of CPU to index",
+    415: "The body is not sent as JSON: Content-Type: application/json (POST /documents/batch: a JSON array, or "
+    "JSON Lines as application/x-ndjson)",
+    422: "Invalid input, a URL that is not fetched (not http(s), or a private address), or a page with no article",
     429: "Over QA_RATE_LIMIT for this client; see the Retry-After header",
+    502: "The page at `url` could not be fetched (unreachable, an error status, not HTML, too large)",
     503: "Busy (QA_MAX_IN_FLIGHT questions in flight; see Retry-After), or the index on disk was built with "
     "other settings or is damaged",
+    507: "The disk refused the write (full, over a file-size limit or failing); nothing was changed",
 }
 
 

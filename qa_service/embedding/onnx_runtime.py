@@ -47,32 +47,61 @@ class OnnxSession:
         self.input_names = [i.name for i in self.session.get_inputs()]
 
     def embed(self, texts: list[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        """Normalised vectors in the order of `texts`; batches of similar length waste little on padding."""
+        """Normalised vectors in the order of `texts`, run in batches of similar token length.
+
+        Tokenised once; each batch is cut to its longest text. An article's chunks (~160 word pieces) and its
+        sentences (~25) in one batch padded every sentence to a chunk's length: 3x the work of a POST."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        starts = range(0, len(order), batch_size)
-        if progress:
-            from tqdm import tqdm
-
-            starts = tqdm(starts, desc="embedding", unit="batch")
-        for start in starts:
-            rows = order[start : start + batch_size]
-            out[rows] = self._run([texts[i] for i in rows])
-        return out
-
-    def _run(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return out
         if self.do_lower_case:
             texts = [text.lower() for text in texts]
-        encodings = self.tokenizer.encode_batch(texts)
+        encodings = self.tokenizer.encode_batch(texts)  # padded to the longest of all; each batch is cut below
         arrays = {
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
-        (vectors,) = self.session.run([OUTPUT_NAME], {name: arrays[name] for name in self.input_names})
+        lengths = arrays["attention_mask"].sum(axis=1)
+        batches = length_batches([int(n) for n in lengths], batch_size)
+        if progress:
+            from tqdm import tqdm
+
+            batches = tqdm(batches, desc="embedding", unit="batch")
+        for rows in batches:
+            width = int(lengths[rows[0]])  # the longest of the batch: it comes first
+            feed = {name: arrays[name][rows, :width] for name in self.input_names}
+            out[rows] = self._run(feed)
+        return out
+
+    def _run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        (vectors,) = self.session.run([OUTPUT_NAME], feed)
         vectors = np.asarray(vectors, dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms == 0, 1.0, norms)
+
+
+def length_batches(
+    lengths: list[int], batch_size: int, *, max_padding: float = 0.25, slack: int = 8
+) -> list[list[int]]:
+    """Indices longest first, in batches of at most `batch_size` whose padding stays under `max_padding` of their
+    real tokens (or within `slack` tokens of the longest): the model's work is the padded tokens."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    real = 0
+    for i in order:
+        if current:
+            longest = lengths[current[0]]
+            fits = longest * (len(current) + 1) <= (1 + max_padding) * (real + lengths[i])
+            if len(current) >= batch_size or not (fits or longest - lengths[i] <= slack):
+                batches.append(current)
+                current, real = [], 0
+        current.append(i)
+        real += lengths[i]
+    if current:
+        batches.append(current)
+    return batches
 
 
 class OnnxEmbedder:

@@ -31,6 +31,7 @@ class EvalItem:
     question: str
     answers: tuple[str, ...]  # acceptable answers; empty = the corpus does not answer it
     doc_ids: tuple[str, ...]  # documents that support an answer (for SQuAD v2 impossible: the paragraph asked on)
+    kind: str | None = None  # the set's own label for the question ("person", "differs", ...): figures per kind
 
     @property
     def answerable(self) -> bool:
@@ -92,7 +93,8 @@ def load_seed(path: Path, corpus_dir: Path) -> EvalSet:
             seen.add(item_id)
             answers = _string_list(row.get("answers", []), where, "answers")
             doc_ids = _string_list(row.get("doc_ids", []), where, "doc_ids")
-            items.append(EvalItem(item_id, question.strip(), answers, doc_ids))
+            kind = row.get("kind")
+            items.append(EvalItem(item_id, question.strip(), answers, doc_ids, kind if isinstance(kind, str) else None))
     if not items:
         raise EvalInputError(f"{path}: no questions")
     return EvalSet(name=path.name, format="seed", path=path, items=items, corpus_dir=corpus_dir)

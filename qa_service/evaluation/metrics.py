@@ -20,16 +20,26 @@ All pure functions, unit-tested on hand-made inputs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from qa_service.evaluation.data import EvalItem
 from qa_service.evaluation.matching import best_of, contains_answer, exact_match, token_f1
-from qa_service.loadgen import percentile
 from qa_service.schemas import Answer, Passage
 
 SWEEP_THRESHOLDS = (0.0, 0.3, 0.35, 0.4, 0.42, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def doc_ranking(passages: Iterable[Passage]) -> list[str]:
@@ -74,6 +84,8 @@ class QuestionResult:
     span_offsets_exact: bool | None
     latency_ms: float
     timings_ms: dict[str, float]
+    kind: str | None = None  # the set's label for the question, when it has one
+    differs: bool = False  # the answer flagged another article that gives a different value
 
     @property
     def quotes(self) -> int:
@@ -114,6 +126,7 @@ def score_question(
     elif answered and item.answerable and item.doc_ids:
         first_in_gold = False  # an answer without a citation cannot be checked: count it against
     right = contains_answer(prediction, item.answers) if item.answerable else not answered
+    differs = answered and any(source.relation == "differs" for source in answer.sources)
     return QuestionResult(
         id=item.id,
         question=item.question,
@@ -135,6 +148,8 @@ def score_question(
         first_citation_in_gold=first_in_gold,
         citations=citations,
         span_offsets_exact=span_exact,
+        kind=item.kind,
+        differs=differs,
         latency_ms=round(latency_ms, 2),
         timings_ms=dict(answer.timings_ms),
     )
@@ -158,6 +173,18 @@ def threshold_sweep(
 
 
 # ---- overall --------------------------------------------------------------------------------------------
+
+
+def _by_kind(results: Sequence[QuestionResult]) -> dict[str, dict[str, float | int | None]]:
+    """Right answers (or abstentions) per labelled kind of question: {"person": {"n": 7, "right": 0.71}, ...}."""
+    kinds = sorted({r.kind for r in results if r.kind})
+    return {
+        kind: {
+            "n": len(group := [r for r in results if r.kind == kind]),
+            "right": _share(sum(1 for r in group if r.right), len(group)),
+        }
+        for kind in kinds
+    }
 
 
 def compute_metrics(results: Sequence[QuestionResult]) -> dict[str, Any]:
@@ -224,6 +251,12 @@ def compute_metrics(results: Sequence[QuestionResult]) -> dict[str, Any]:
         "abstain_recall": _share(abstained_right, len(unanswerable)),
         "false_abstentions": sum(1 for r in answerable if not r.answerable),
         "false_answers": sum(1 for r in unanswerable if r.answerable),
+        "false_abstention_rate": _share(sum(1 for r in answerable if not r.answerable), len(answerable)),
+        # per kind of question, where the set labels them ("differs": figures that differ between reports)
+        "by_kind": _by_kind(results),
+        "differs_flagged": _share(
+            sum(1 for r in results if r.kind == "differs" and r.differs), sum(1 for r in results if r.kind == "differs")
+        ),
         # speed
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),

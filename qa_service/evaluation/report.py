@@ -100,6 +100,13 @@ def format_summary(report: dict[str, Any]) -> list[str]:
         f"latency            p50 {fmt(m['latency_p50_ms'], 1)} ms  p95 {fmt(m['latency_p95_ms'], 1)} ms "
         "(ask, wall clock)",
     ]
+    if m.get("by_kind"):
+        kinds = "  ".join(f"{kind} {pct(v['right'])} ({v['n']})" for kind, v in m["by_kind"].items())
+        lines.append(f"by kind            right: {kinds}")
+    if m.get("differs_flagged") is not None:
+        lines.append(
+            f"differs            reports that differ flagged on {pct(m['differs_flagged'])} of 'differs' questions"
+        )
     if report.get("threshold_sweep"):
         lines.append("min_score sweep    min_score  answerable right  unanswerable abstained  false abstentions")
         for row in report["threshold_sweep"]:

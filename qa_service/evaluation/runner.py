@@ -64,7 +64,13 @@ def build_eval_index(service: QAService, eval_set: EvalSet, *, progress: bool) -
         # Identical text: retrieving the original is as right as retrieving the duplicate.
         eval_set.notes.append(f"{len(report.duplicates)} documents have the same text as another; gold ids mapped")
         eval_set.items = [
-            EvalItem(i.id, i.question, i.answers, tuple(dict.fromkeys(report.duplicates.get(d, d) for d in i.doc_ids)))
+            EvalItem(
+                i.id,
+                i.question,
+                i.answers,
+                tuple(dict.fromkeys(report.duplicates.get(d, d) for d in i.doc_ids)),
+                i.kind,
+            )
             for i in eval_set.items
         ]
     known = {summary.doc_id for summary in service.list_documents()}
@@ -156,7 +162,7 @@ def run_eval(
             "retrieval_depth": RETRIEVAL_DEPTH,
             "embedding_model": eval_settings.embedding_model,
             "embedding_backend": service.embedder.backend,
-            "store": getattr(eval_settings, "store", "faiss"),
+            "store": getattr(eval_settings, "store", "embedded"),
             "chunk_size": eval_settings.chunk_size,
             "chunk_overlap": eval_settings.chunk_overlap,
             "min_score": eval_settings.min_score,

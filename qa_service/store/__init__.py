@@ -1,6 +1,6 @@
 """The index store: documents, chunks, sentences and their vectors behind one interface (`base.py`).
 
-`embedded.py` is the default (SQLite + FAISS in the index folder, QA_STORE=faiss); `milvus.py` keeps everything in
+`embedded/` is the default (SQLite + FAISS in the index folder, QA_STORE=embedded); `milvus/` keeps everything in
 Milvus (QA_STORE=milvus) so that several API replicas share one corpus. `build_store` picks the one the settings
 name.
 """
@@ -12,25 +12,35 @@ from pathlib import Path
 
 from qa_service.config import Settings
 from qa_service.store.base import (
+    DocumentReader,
     DocumentState,
     DocumentStore,
+    FusingReader,
     IndexConfig,
+    KeywordReader,
     PreparedDocument,
     StoredChunk,
     StoredSentence,
     StoreReader,
     StoreStats,
+    TypedSpan,
+    VectorReader,
 )
 
 __all__ = [
+    "DocumentReader",
     "DocumentState",
     "DocumentStore",
+    "FusingReader",
     "IndexConfig",
+    "KeywordReader",
     "PreparedDocument",
     "StoreReader",
     "StoreStats",
     "StoredChunk",
     "StoredSentence",
+    "TypedSpan",
+    "VectorReader",
     "build_store",
     "drop_scratch_store",
     "scratch_settings",

@@ -1,11 +1,14 @@
 """What every store implements, and the records that cross its boundary.
 
 Retrieval, answering and the API talk to a `DocumentStore` and a `StoreReader` only, so the embedded store
-(SQLite + FAISS, `embedded.py`) and a distributed engine can be swapped by a setting.
+(SQLite + FAISS, `embedded/`) and a distributed engine (`milvus/`) can be swapped by a setting. Stores only store:
+everything derived from a document's text (label, terms, sentence phrases) is computed by the indexer and arrives
+in a `PreparedDocument`; no store module imports `ingest`, `analysis` or another store.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, fields
@@ -14,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from qa_service.errors import IndexMismatchError
-from qa_service.schemas import Document, DocumentSummary
+from qa_service.schemas import Document, DocumentSummary, Filters, SourceCount
 
 REBUILD_HINT = "rebuild it with `qa-service ingest --rebuild <your articles>` (or move the folder away)"
 
@@ -68,17 +71,37 @@ class IndexConfig:
 
 
 @dataclass(frozen=True)
+class TypedSpan:
+    """A phrase of a sentence found once at ingest: a named entity or a noun chunk."""
+
+    start: int  # offsets in the DOCUMENT text
+    end: int
+    label: str  # a spaCy entity label (PERSON, ORG, GPE, DATE, CARDINAL, MONEY, ...) or "NP" for a noun chunk
+
+
+Phrases = tuple[TypedSpan, ...]
+
+
+@dataclass(frozen=True)
 class PreparedDocument:
     """A document with everything derived from it, ready to be written in one transaction."""
 
     document: Document
     origin: str | None  # the file it came from (None: the API); a different file may not take its id
+    label: str  # a readable name for listings and citations (`ingest.document_label`)
     chunks: list[tuple[int, int]]  # (start, end) in document.text
     chunk_terms: list[list[str]]  # keyword terms of each chunk (with the title), `analysis.terms`
     chunk_vectors: np.ndarray  # float32, one row per chunk
     sentences: list[tuple[int, int]]
     sentence_terms: list[list[str]]
     sentence_vectors: np.ndarray  # one row per sentence (stored as float16)
+    # one tuple per sentence (empty: typed, nothing found); None, or a list shorter than `sentences` (the
+    # default: empty), for sentences never typed
+    sentence_phrases: Sequence[Phrases | None] = ()
+
+    def phrases_of(self, ordinal: int) -> Phrases | None:
+        """The phrases of one sentence, None when it was not typed."""
+        return self.sentence_phrases[ordinal] if ordinal < len(self.sentence_phrases) else None
 
 
 @dataclass(frozen=True)
@@ -98,6 +121,7 @@ class StoredSentence:
     start: int
     end: int
     vector: np.ndarray | None  # float32; None when not asked for
+    phrases: Phrases | None = None  # None: this sentence was never typed (an index built before typing)
 
 
 @dataclass(frozen=True)
@@ -117,17 +141,29 @@ class DocumentState:
     origin: str | None
 
 
-class StoreReader(Protocol):
-    """One consistent view of the store: every call sees the same committed state."""
+class DocumentReader(Protocol):
+    """Documents and the parts they were cut into, as stored."""
 
     def stats(self) -> StoreStats: ...
 
-    def documents(self, doc_ids: Sequence[str]) -> dict[str, Document]: ...
+    def documents(self, doc_ids: Sequence[str]) -> dict[str, Document]:
+        """The committed documents among these ids, each with the label stored with it."""
+        ...
 
     def summaries(
-        self, *, offset: int = 0, limit: int | None = None, doc_ids: Sequence[str] | None = None
+        self,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        doc_ids: Sequence[str] | None = None,
+        filters: Filters | None = None,
     ) -> list[DocumentSummary]:
-        """In the order added, a page at a time; or just those of `doc_ids` (never the whole archive by accident)."""
+        """In the order added, a page at a time (of those `filters` allow); or just those of `doc_ids` (never the
+        whole archive by accident)."""
+        ...
+
+    def sources(self, filters: Filters | None = None) -> list[SourceCount]:
+        """The outlets with their number of articles (of those `filters` allow), most articles first."""
         ...
 
     def states(self, doc_ids: Sequence[str]) -> dict[str, DocumentState]: ...
@@ -136,42 +172,77 @@ class StoreReader(Protocol):
         """content hash -> doc_id, for the hashes already stored (duplicate detection)."""
         ...
 
-    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(chunk_id, cosine) best first."""
-        ...
-
-    def keyword_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
-        """(chunk_id, score) best first; `terms` as `analysis.terms` makes them."""
-        ...
-
-    def hybrid_search(
-        self, vector: np.ndarray, terms: Sequence[str], k: int, *, depth: int, rrf_k: int
-    ) -> list[tuple[int, float]] | None:
-        """The engine's own fusion: `depth` dense and `depth` keyword hits fused by reciprocal rank, the best `k`
-        as (chunk_id, sum of 1 / (rrf_k + rank)) with ranks from 1; None when the store cannot fuse (the
-        retriever then fuses `dense_search` and `keyword_search` itself, with the same formula)."""
-        ...
-
     def chunks(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
         """The committed chunks among these ids (a chunk of a write not yet visible, or gone, is left out)."""
         ...
 
-    def chunk_vectors(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]: ...
-
     def sentences(
         self, spans: Sequence[tuple[str, int, int]], *, margin: int = 1, vectors: bool = True
     ) -> dict[str, list[StoredSentence]]:
-        """Per document, in order: the sentences overlapping each (doc_id, start, end) plus `margin` on each side."""
+        """Per document, in order: the sentences overlapping each (doc_id, start, end) plus `margin` on each side,
+        with their phrases (None: never typed) and, if asked, their vectors."""
+        ...
+
+    def export(self, batch: int = 100) -> Iterator[list[PreparedDocument]]:
+        """Every document as `write` takes it (vectors, terms, label, phrases as stored), `batch` at a time in
+        the order added: a copy into another store embeds and analyses nothing again."""
+        ...
+
+
+class VectorReader(Protocol):
+    """The chunks' dense vectors."""
+
+    def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """(chunk_id, cosine) best first, among the chunks of the documents `filters` allow (applied inside the
+        engine: k of them whenever k match)."""
+        ...
+
+    def chunk_vectors(self, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]: ...
+
+
+class KeywordReader(Protocol):
+    """The keyword index and its term statistics; terms are what `analysis.terms` makes."""
+
+    def keyword_search(self, terms: Sequence[str], k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """(chunk_id, BM25 score) best first; `filters` as in `dense_search`."""
         ...
 
     def sentence_frequencies(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
-        """(number of sentences, {term: sentences holding it}) for the idf of answer scoring."""
+        """(number of sentences, {term: sentences holding it}) for the idf of answer scoring (terms in none are
+        left out)."""
         ...
 
     def mentions(self, term: str) -> bool:
-        """Whether some chunk holds this term (`analysis.terms`), or one a single typo away ("raouliii" for
-        "raoulii"): for "the articles never mention Tokyo"."""
+        """Whether some chunk holds this term or a typo of it (`typos.variants`: one letter or digit changed,
+        added or dropped after the first two): for "the articles never mention Tokyo"."""
         ...
+
+
+class FusingReader(Protocol):
+    """A store whose engine fuses the dense and keyword rankings itself (`StoreReader.native_fusion`)."""
+
+    def hybrid_search(
+        self,
+        vector: np.ndarray,
+        terms: Sequence[str],
+        k: int,
+        *,
+        depth: int,
+        rrf_k: int,
+        filters: Filters | None = None,
+    ) -> list[tuple[int, float]]:
+        """`depth` dense and `depth` keyword hits (`terms` not empty) fused by reciprocal rank, the best `k` as
+        (chunk_id, sum of 1 / (rrf_k + rank)) with ranks from 1: what the retriever's own fusion computes;
+        `filters` as in `dense_search`."""
+        ...
+
+
+class StoreReader(DocumentReader, VectorReader, KeywordReader, Protocol):
+    """One consistent view of the store: every call sees the same committed state (on Milvus: the same version
+    of each document). `native_fusion`: the reader is also a `FusingReader`; otherwise the retriever fuses
+    `dense_search` and `keyword_search` itself, with the same formula."""
+
+    native_fusion: bool
 
 
 class DocumentStore(Protocol):
@@ -199,6 +270,42 @@ class DocumentStore(Protocol):
     def flush(self) -> None:
         """Persist derived caches (e.g. the dense index) so the next start is fast; safe to skip."""
         ...
+
+    def untyped_sentences(self, limit: int) -> list[tuple[str, int, int, int]]:
+        """Up to `limit` (doc_id, ordinal, start, end) of sentences whose phrases are None (stored before sentences
+        were typed at ingest), for the indexer to type them without embedding anything again."""
+        ...
+
+    def set_phrases(self, items: Sequence[tuple[str, int, Phrases]]) -> int:
+        """Store the phrases of these (doc_id, ordinal) sentences, all or nothing; returns the sentences updated
+        (a sentence of a document replaced or deleted meanwhile is left out)."""
+        ...
+
+    def incomplete_documents(self, limit: int) -> list[str]:
+        """Up to `limit` ids of documents stored without what the indexer now derives at ingest (their label, the
+        terms of their sentences): those of an index written by an earlier version."""
+        ...
+
+    def complete_documents(self, items: Sequence[tuple[str, str, Sequence[Sequence[str]]]]) -> int:
+        """Store (doc_id, label, terms of each sentence) for documents `incomplete_documents` named, all or
+        nothing; returns the documents updated."""
+        ...
+
+
+def encode_phrases(phrases: Phrases | None, sentence_start: int) -> str | None:
+    """Phrases as compact JSON, offsets relative to the sentence (`[[0, 8, "PERSON"], ...]`); None stays None."""
+    if phrases is None:
+        return None
+    return json.dumps(
+        [[p.start - sentence_start, p.end - sentence_start, p.label] for p in phrases], separators=(",", ":")
+    )
+
+
+def decode_phrases(value: str | None, sentence_start: int) -> Phrases | None:
+    """The inverse of `encode_phrases`: document offsets again."""
+    if value is None:
+        return None
+    return tuple(TypedSpan(sentence_start + s, sentence_start + e, label) for s, e, label in json.loads(value))
 
 
 def batched(items: Sequence[int] | Sequence[str], size: int = 500) -> Iterator[list]:

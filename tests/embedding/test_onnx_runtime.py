@@ -13,6 +13,7 @@ from qa_service.analysis import sentence_spans
 from qa_service.chunking import Chunker
 from qa_service.embedding import OnnxEmbedder, SentenceTransformerEmbedder, onnx_export
 from qa_service.embedding.onnx_export import MODEL_FILES, TOKENIZER_FILE, cache_entry, configure_tokenizer
+from qa_service.embedding.onnx_runtime import length_batches
 from qa_service.ingest import iter_article_files, load_file
 
 from ..conftest import ROOT, SEEDS
@@ -77,6 +78,25 @@ def test_one_at_a_time_equals_batched_and_bulk(
     assert np.sum(batched * bulk, axis=1).min() > 0.9999
     np.testing.assert_array_equal(embedder.embed(QUESTIONS[:12]), batched)
     assert embedder.embed([]).shape == (0, 384)
+
+
+def test_an_articles_chunks_and_sentences_run_in_batches_of_their_own_length(
+    onnx_embedders: dict[str, OnnxEmbedder], ingest_texts: list[str]
+) -> None:
+    """One POST embeds ~4 chunks of ~160 word pieces and ~15 sentences of ~25: padded together, the model did 3x
+    the work. Batches of similar length keep the padding small and the vectors the same."""
+    embedder = onnx_embedders["fp32"]
+    texts = ingest_texts[:4] + ingest_texts[-16:]  # chunks, then sentences
+    lengths = [embedder.count_tokens(text) + 2 for text in texts]
+    batches = length_batches(lengths, 32)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(texts)))
+    assert all(len(batch) <= 32 for batch in length_batches([10] * 70, 32))
+    padded = sum(lengths[batch[0]] * len(batch) for batch in batches)
+    assert padded <= 1.3 * sum(lengths), (padded, sum(lengths))
+    assert max(lengths) * len(texts) > 2 * sum(lengths)  # what one padded batch cost
+    together = embedder.embed(texts)
+    alone = np.vstack([embedder.embed([text]) for text in texts])
+    assert np.sum(together * alone, axis=1).min() > 0.9999
 
 
 def test_tokens_are_the_models_own(

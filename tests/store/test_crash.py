@@ -39,19 +39,21 @@ from qa_service.store.milvus import MilvusStore
 
 index_dir, corpus, mode = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 settings = Settings(index_dir=index_dir, embedding_model="hashing-fake", ingest_batch=4, _env_file=None)
+from qa_service.store.embedded import writer as embedded_writer
 Store = MilvusStore if settings.store == "milvus" else EmbeddedStore
-pause = "_insert" if settings.store == "milvus" else "_finish_write"  # a step inside the write
-real_write, real_pause = Store.write, getattr(Store, pause)
+# a step inside the write: each Milvus request, the embedded store's last step before COMMIT
+owner, pause = (MilvusStore, "insert") if settings.store == "milvus" else (embedded_writer, "finish")
+real_write, real_pause = Store.write, getattr(owner, pause)
 def write(self, documents):
     print("batch " + json.dumps(sorted(p.document.doc_id for p in documents)), flush=True)
     generation = real_write(self, documents)
     print("committed", flush=True)
     return generation
-def paused(self, *args):
+def paused(*args):
     time.sleep(0.02 if settings.store == "milvus" else 0.1)  # Milvus pauses at each of its requests
-    return real_pause(self, *args)
+    return real_pause(*args)
 Store.write = write
-setattr(Store, pause, paused)
+setattr(owner, pause, paused)
 service = QAService(settings).load()
 print("ready", flush=True)
 if mode == "ingest":
@@ -205,7 +207,7 @@ def _comparable(rows: dict) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["faiss", "milvus"])
+@pytest.mark.parametrize("kind", ["embedded", "milvus"])
 def test_twenty_kills_during_bulk_ingest_then_the_same_command_finishes_it(tmp_path: Path, kind: str) -> None:
     with _store(kind, tmp_path) as store:
         _twenty_kills(store, tmp_path)
@@ -267,7 +269,7 @@ def _twenty_kills(store: _Store, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["faiss", "milvus"])
+@pytest.mark.parametrize("kind", ["embedded", "milvus"])
 def test_kills_during_single_adds_and_deletes_leave_each_document_whole_or_absent(tmp_path: Path, kind: str) -> None:
     with _store(kind, tmp_path) as store:
         _kills_during_single_writes(store)

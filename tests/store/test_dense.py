@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_service.store.dense import DenseIndex, resolve_factory
+from qa_service.store.embedded.dense import DenseIndex, resolve_factory
 
 
 def _vectors(n: int, d: int = 32, seed: int = 0) -> np.ndarray:

@@ -5,48 +5,36 @@ from __future__ import annotations
 import logging
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from qa_service.analysis import ANALYZER
-from qa_service.errors import DocumentNotFoundError, IndexCorruptError, IndexMismatchError
+from qa_service.config import Settings
+from qa_service.errors import IndexCorruptError, IndexMismatchError
+from qa_service.phrases import type_sentences
 from qa_service.service import QAService
 from qa_service.store.embedded import CACHE_NAME, DB_NAME, EmbeddedStore
 
 from .conftest import article, assert_store_consistent, fake_settings
-
-QUESTION = "When will construction of the Riverton 3 library start?"
-
-
-def test_documents_round_trip_with_exact_offsets(fake_service: QAService) -> None:
-    fake_service.add_documents([article(n) for n in range(4)])
-    rows = assert_store_consistent(fake_service.settings.index_dir)
-    assert len(rows["documents"]) == 4
-    answer = fake_service.ask(QUESTION)
-    assert answer.citations[0].doc_id == "riverton-3"
-    for passage in answer.passages:
-        assert fake_service.get_document(passage.doc_id).text[passage.start : passage.end] == passage.text
-    assert fake_service.stats() == {"documents": 4, "chunks": len(rows["chunks"]), "sentences": len(rows["sentences"])}
+from .contract import QUESTION, StoreContract, untitled
 
 
-def test_delete_and_replace_remove_every_derived_row(fake_service: QAService) -> None:
-    index_dir = fake_service.settings.index_dir
-    fake_service.add_documents([article(n) for n in range(3)])
-    before = assert_store_consistent(index_dir)
-    fake_service.add_documents([article(9)])
-    fake_service.delete_document("riverton-9")
-    assert assert_store_consistent(index_dir)["term_counts"] == before["term_counts"]
-    changed = article(1, topic="stadium")
-    report = fake_service.add_documents([changed])
-    assert report.replaced == ["riverton-1"]
-    rows = assert_store_consistent(index_dir)
-    assert rows["documents"]["riverton-1"][0] == changed.text
-    assert all("library" not in words for words in rows["keyword_rows"][-1:]), "old keyword rows are gone"
-    with pytest.raises(DocumentNotFoundError):
-        fake_service.delete_document("riverton-9")
-    assert fake_service.ask("Which stadium did Riverton 1 approve?").citations[0].doc_id == "riverton-1"
+class TestEmbeddedStoreContract(StoreContract):
+    """The contract every store keeps, on the embedded store."""
+
+    @pytest.fixture
+    def service(self, tmp_path: Path) -> Iterator[QAService]:
+        service = QAService(self.settings(tmp_path / "index")).load()
+        yield service
+        service.close()
+
+    def settings(self, index_dir: Path, **overrides: object) -> Settings:
+        return fake_settings(index_dir, **overrides)
+
+    def rows(self, service: QAService) -> dict[str, object]:
+        return assert_store_consistent(service.settings.index_dir)
 
 
 def test_a_second_process_applies_only_the_changes(tmp_path: Path) -> None:
@@ -54,13 +42,13 @@ def test_a_second_process_applies_only_the_changes(tmp_path: Path) -> None:
     writer = QAService(fake_settings(tmp_path / "index")).load()
     writer.add_documents([article(n) for n in range(3)])
     other = QAService(fake_settings(tmp_path / "index")).load()
-    dense_before = other.store._dense
+    dense_before = other.store.dense.index
     writer.add_documents([article(7)])
     writer.delete_document("riverton-0")
     answer = other.ask("When will construction of the Riverton 7 library start?")
     assert answer.citations[0].doc_id == "riverton-7"
-    assert other.store._dense is dense_before, "caught up in place, not rebuilt"
-    assert other.store._dense.count == writer.stats()["chunks"]
+    assert other.store.dense.index is dense_before, "caught up in place, not rebuilt"
+    assert other.store.dense.index.count == writer.stats()["chunks"]
     assert "riverton-0" not in {p.doc_id for p in other.search("Riverton 0 library", top_k=20).passages}
 
 
@@ -95,6 +83,36 @@ def test_start_up_reuses_the_dense_cache_and_rebuilds_a_damaged_one(
     assert rebuilt.ask(QUESTION).citations == expected.citations
 
 
+def test_a_cache_with_overwritten_vectors_or_none_is_rebuilt_and_said_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Vectors overwritten in place leave FAISS's structure intact: it read them and every ranking changed."""
+    index_dir = tmp_path / "index"
+    service = QAService(fake_settings(index_dir)).load()
+    service.add_documents([article(n) for n in range(3)])
+    service.close()
+    expected = service.ask(QUESTION)
+    cache = index_dir / CACHE_NAME
+    with sqlite3.connect(index_dir / DB_NAME) as db:
+        vectors = [row[0] for row in db.execute("SELECT vector FROM chunks ORDER BY chunk_id")]
+    data = bytearray(cache.read_bytes())
+    places = [bytes(data).index(vector) for vector in vectors]
+    for n, place in enumerate(places):  # each chunk gets the next one's vector: FAISS's structure stays intact
+        data[place : place + len(vectors[n])] = vectors[(n + 1) % len(vectors)]
+    cache.write_bytes(bytes(data))
+    with caplog.at_level(logging.INFO, logger="qa_service.store"):
+        rebuilt = QAService(fake_settings(index_dir)).load()
+    assert "fails its checksum" in caplog.text and "built from" in caplog.text
+    assert rebuilt.ask(QUESTION).citations == expected.citations
+    rebuilt.close()
+    cache.unlink()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="qa_service.store"):
+        rebuilt = QAService(fake_settings(index_dir)).load()
+    assert f"dense index cache {cache} is missing; rebuilding it" in caplog.text
+    assert rebuilt.ask(QUESTION).citations == expected.citations
+
+
 def test_stale_cache_is_brought_up_to_date_from_the_change_log(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     service = QAService(fake_settings(index_dir)).load()
@@ -104,37 +122,8 @@ def test_stale_cache_is_brought_up_to_date_from_the_change_log(tmp_path: Path) -
     service.store.flush = lambda: None  # a process killed before saving its cache
     service.add_documents([article(3)])
     reopened = QAService(fake_settings(index_dir)).load()
-    assert reopened.store._dense.count == reopened.stats()["chunks"]
+    assert reopened.store.dense.index.count == reopened.stats()["chunks"]
     assert reopened.ask(QUESTION).citations[0].doc_id == "riverton-3"
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"chunk_size": 100}, "chunk_size: index has 160, settings say 100"),
-        ({"embedding_model": "other-model"}, "embedding_model: index has 'hashing-fake'"),
-    ],
-)
-def test_other_settings_are_refused_with_the_fix(tmp_path: Path, change: dict, message: str) -> None:
-    index_dir = tmp_path / "index"
-    QAService(fake_settings(index_dir)).load().add_documents([article(1)])
-    settings = fake_settings(index_dir, **change)
-    store = EmbeddedStore(index_dir, _config(settings))
-    with pytest.raises(IndexMismatchError, match=f"{message}.*--rebuild"):
-        store.open()
-
-
-def _config(settings):  # noqa: ANN001, ANN202
-    from qa_service.store import IndexConfig
-
-    return IndexConfig(
-        embedding_model=settings.embedding_model,
-        embedding_backend="hashing",
-        dimension=256,
-        chunk_size=settings.chunk_size,
-        chunk_overlap=settings.chunk_overlap,
-        analyzer=ANALYZER,
-    )
 
 
 def test_other_backend_is_refused(tmp_path: Path) -> None:
@@ -149,7 +138,7 @@ def test_other_backend_is_refused(tmp_path: Path) -> None:
         service.load()
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garble", "not-a-database"])
+@pytest.mark.parametrize("damage", ["truncate", "garble", "not-a-database", "empty"])
 def test_damaged_database_is_one_clear_message_and_rebuild_sets_it_aside(tmp_path: Path, damage: str) -> None:
     index_dir = tmp_path / "index"
     service = QAService(fake_settings(index_dir)).load()
@@ -161,6 +150,8 @@ def test_damaged_database_is_one_clear_message_and_rebuild_sets_it_aside(tmp_pat
         path.write_bytes(data[: len(data) // 2])
     elif damage == "garble":
         path.write_bytes(data[:4096] + bytes(b ^ 0x5A for b in data[4096:12288]) + data[12288:])
+    elif damage == "empty":  # SQLite opens a 0-byte file as a new database: it started as an empty, healthy index
+        path.write_bytes(b"")
     else:
         path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(IndexCorruptError, match=rf"{DB_NAME}.*damaged.*--rebuild") as raised:
@@ -235,10 +226,44 @@ def test_seeds_only_go_into_a_store_that_does_not_exist(tmp_path: Path) -> None:
     assert QAService(settings).load().stats()["documents"] == 5
 
 
-def test_mentions_a_word_or_a_typo_of_one(fake_service: QAService) -> None:
-    fake_service.add_documents([article(1), article(2)])
-    with fake_service.store.read() as reader:
-        assert reader.mentions("riverton") and reader.mentions("quill1")
-        assert reader.mentions("rivertn")  # one letter missing: a typo of a word the articles have
-        assert not reader.mentions("tokyo")
-        assert not reader.mentions("rivers")  # two edits away is another word
+def _make_old_format(index_dir: Path) -> None:
+    """The database as the previous version wrote it: no label, sentence terms or phrases columns."""
+    db = sqlite3.connect(index_dir / DB_NAME)
+    db.execute("DROP INDEX documents_incomplete")
+    db.execute("DROP INDEX sentences_untyped")
+    for table, column in (("documents", "label"), ("sentences", "terms"), ("sentences", "phrases")):
+        db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    db.commit()
+    db.close()
+
+
+def test_an_index_of_the_previous_format_opens_is_completed_and_typed_later(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    service = QAService(fake_settings(index_dir)).load()
+    service.add_documents([untitled(), article(1), article(2)])
+    expected = assert_store_consistent(index_dir)
+    service.close()
+    _make_old_format(index_dir)
+    store = EmbeddedStore(index_dir, service.index_config).open()
+    assert store.incomplete_documents(10) == ["untitled", "riverton-1", "riverton-2"]
+    untyped = store.untyped_sentences(100)
+    assert len(untyped) == int(expected["meta"]["sentences"]), "every old sentence reads as untyped"
+    with store.read() as reader:
+        assert all(s.phrases is None for s in reader.sentences([("riverton-1", 0, 10_000)])["riverton-1"])
+        assert reader.documents(["untitled"])["untitled"].label == ""  # not known yet: the title's default
+    store.close()
+    reopened = QAService(fake_settings(index_dir)).load()  # the indexer completes labels and sentence terms
+    assert reopened.store.incomplete_documents(10) == []
+    assert reopened.summary("untitled").label == "Mayor Ada Quill opened the library in Paris on Monday"
+    doc_id, ordinal, start, end = untyped[0]
+    text = reopened.get_document(doc_id).text
+    phrases = type_sentences([text[start:end]], [start])[0]
+    assert reopened.store.set_phrases([(doc_id, ordinal, phrases), ("gone", 0, ())]) == 1
+    assert untyped[0] not in reopened.store.untyped_sentences(100)
+    with reopened.store.read() as reader:
+        assert reader.sentences([(doc_id, start, end)], margin=0)[doc_id][0].phrases == phrases
+    reopened.delete_document("riverton-2")  # a delete subtracts the sentence terms stored at completion
+    reopened.add_documents([article(1, topic="stadium")])
+    rows = assert_store_consistent(index_dir)
+    assert set(rows["documents"]) == {"untitled", "riverton-1"}
+    reopened.close()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_service.devserver import free_port
+from devtools.devserver import free_port
 
 from ..conftest import ROOT
 

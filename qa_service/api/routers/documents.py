@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
-from pydantic import Field
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
+from starlette.concurrency import run_in_threadpool
 
-from qa_service.api.deps import ReadAccess, ServiceDep, WriteAccess
+from qa_service.api.deps import ReadAccess, ServiceDep, SettingsDep, WriteAccess
+from qa_service.api.filters import QueryFilters
 from qa_service.api.responses import errors
 from qa_service.api.routers.qa import NOT_BLANK
 from qa_service.api.validation import JSON_BODY, CalendarDate, StrictBody
-from qa_service.ingest import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, content_hash, make_document
-from qa_service.schemas import Document, DocumentSummary
+from qa_service.budget import CpuBudget
+from qa_service.config import Settings
+from qa_service.ingest import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, content_hash, doc_id_from_url, make_document
+from qa_service.schemas import Document, DocumentSummary, IngestReport
+from qa_service.service import QAService
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
@@ -23,25 +30,52 @@ DocIdPath = Path(min_length=1, max_length=MAX_DOC_ID_LENGTH, pattern=DOC_ID_PATT
 
 
 class DocumentIn(StrictBody):
-    text: str = Field(
-        min_length=1, json_schema_extra=NOT_BLANK, description="Raw article text; it is cleaned like an ingested file."
+    text: str | None = Field(
+        default=None,
+        min_length=1,
+        json_schema_extra=NOT_BLANK,
+        description="Raw article text; it is cleaned like an ingested file. Without it, the page at `url` is fetched.",
+    )
+    url: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://",
+        description="With `text`: where it was published. Alone: an http(s) page to fetch; its article text, title, "
+        "date and outlet are extracted (public addresses only unless QA_FETCH_ALLOW_PRIVATE=true).",
     )
     doc_id: str | None = Field(default=None, min_length=1, max_length=MAX_DOC_ID_LENGTH, pattern=DOC_ID_PATTERN.pattern)
     title: str | None = Field(default=None, max_length=500)
     date: CalendarDate | None = Field(default=None, description="A calendar date, YYYY-MM-DD.")
+    source: str | None = Field(default=None, max_length=200, description="The outlet that published it.")
+    author: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _text_or_url(self) -> DocumentIn:
+        if self.text is None and self.url is None:
+            raise ValueError("give the article's `text`, or the `url` of a page to fetch")
+        if self.text is not None and not self.text.strip():
+            raise ValueError("`text` must not be blank")
+        return self
+
+
+_BATCH = TypeAdapter(list[DocumentIn])
+MAX_BATCH = 1000
+BATCH_TYPES = ("application/json", "application/x-ndjson", "application/jsonl", "application/json-lines")
 
 
 @router.get("", response_model=list[DocumentSummary], responses=errors(401, 503))
 def list_documents(
     service: ServiceDep,
     _access: ReadAccess,
+    filters: QueryFilters,
     offset: Annotated[
         int, Query(ge=0, le=MAX_OFFSET, description="Skip this many articles (in the order they were added).")
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000, description="At most this many per page.")] = 1000,
 ) -> list[DocumentSummary]:
-    """The articles in the order they were added, a page at a time."""
-    return service.list_documents(offset=offset, limit=limit)
+    """The articles in the order they were added, a page at a time; `date_from`, `date_to`, `source` and
+    `doc_id` list only those (as `POST /ask`'s `filters`)."""
+    return service.list_documents(offset=offset, limit=limit, filters=filters)
 
 
 @router.get("/{doc_id}", response_model=Document, responses=errors(401, 404, 503))
@@ -53,17 +87,115 @@ def get_document(service: ServiceDep, _access: ReadAccess, doc_id: str = DocIdPa
     "",
     response_model=DocumentSummary,
     status_code=status.HTTP_201_CREATED,
-    responses=errors(400, 401, 408, 409, 413, 415, 503),
+    responses=errors(400, 401, 408, 409, 413, 415, 422, 502, 503, 507),
     dependencies=[JSON_BODY],
 )
-def add_document(body: DocumentIn, service: ServiceDep, _access: WriteAccess) -> DocumentSummary:
-    """Add one article (409 if the id, or the same text under another id, already exists)."""
-    doc_id = body.doc_id or f"doc-{content_hash(body.text)[:16]}"
-    document = make_document(body.text, doc_id, title=body.title, date=body.date, source="api")
-    service.add_document(document)
-    return service.summary(doc_id)
+def add_document(body: DocumentIn, service: ServiceDep, settings: SettingsDep, _access: WriteAccess) -> DocumentSummary:
+    """Add one article, as text or the `url` of a page to fetch (409 if the id, or the same text under another
+    id, already exists; 413 if indexing it would cost more than QA_DOCUMENT_CPU_S of CPU; 422 for a refused URL
+    or a page with no article, 502 when it cannot be fetched)."""
+    document, budget = _document(body, settings, service)
+    service.add_document(document, budget=budget)
+    return service.summary(document.doc_id)
 
 
-@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 404, 503))
+@router.post(
+    "/batch",
+    response_model=IngestReport,
+    responses=errors(400, 401, 408, 413, 415, 503, 507),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentIn"}}},
+                "application/x-ndjson": {"schema": {"type": "string", "description": "One DocumentIn per line."}},
+            },
+        }
+    },
+)
+async def add_documents(
+    request: Request, service: ServiceDep, settings: SettingsDep, _access: WriteAccess
+) -> IngestReport:
+    """Add up to 1,000 articles in one call: a JSON array of `POST /documents` bodies, or JSON Lines (one per
+    line, `application/x-ndjson`). They are embedded together (with every core, as `ingest` does) and committed
+    in batches of QA_INGEST_BATCH; the report says what was added and, per item, what was not (existing ids are
+    not replaced: `conflicts`; the same text under another id: `duplicates`; `errors` by item number, from 0)."""
+    items = _parse_batch(await request.body(), request.headers.get("content-type", "application/json"))
+    return await run_in_threadpool(_add_batch, items, service, settings)
+
+
+def _document(body: DocumentIn, settings: Settings, service: QAService) -> tuple[Document, CpuBudget]:
+    """The cleaned document and its CPU budget (QA_DOCUMENT_CPU_S), charged from the extraction and cleaning on
+    (a page's download is not charged)."""
+    if body.text is not None:
+        doc_id = body.doc_id or (doc_id_from_url(body.url) if body.url else f"doc-{content_hash(body.text)[:16]}")
+        budget = service.indexer.budget(doc_id)
+        with budget.active():
+            document = make_document(
+                body.text,
+                doc_id,
+                title=body.title,
+                date=body.date,
+                source=body.source,
+                url=body.url,
+                author=body.author,
+            )
+        return document, budget
+    from dataclasses import replace
+
+    from qa_service.converters import html
+    from qa_service.fetch import HTML_TYPES, fetcher_for
+    from qa_service.ingest import article_document
+
+    assert body.url is not None
+    with fetcher_for(settings) as fetcher:
+        fetched = fetcher.fetch(body.url, HTML_TYPES)
+    doc_id = body.doc_id or doc_id_from_url(body.url)
+    budget = service.indexer.budget(doc_id)
+    with budget.active():
+        article = html.convert(fetched.content, body.url, url=fetched.url)
+        given = {k: v for k, v in body.model_dump(include={"title", "date", "source", "author"}).items() if v}
+        document = article_document(replace(article, **given), doc_id)
+    return document, budget
+
+
+def _parse_batch(raw: bytes, content_type: str) -> list[DocumentIn]:
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media not in BATCH_TYPES:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"send a JSON array or JSON Lines ({', '.join(BATCH_TYPES)})"
+        )
+    try:
+        if media == "application/json":
+            values = json.loads(raw)
+        else:
+            values = [json.loads(line) for line in raw.splitlines() if line.strip()]
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"the body is not valid JSON: {exc}") from None
+    if isinstance(values, list) and len(values) > MAX_BATCH:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"at most {MAX_BATCH} articles per batch")
+    try:
+        return _BATCH.validate_python(values)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+
+
+def _add_batch(items: list[DocumentIn], service: QAService, settings: Settings) -> IngestReport:
+    """Fetch and clean each item (one bad item is an error of its own), then embed and commit them together."""
+    from qa_service.errors import QAServiceError
+
+    documents: list[tuple[Document, CpuBudget]] = []
+    errors_by_item: dict[str, str] = {}
+    for number, item in enumerate(items):
+        try:
+            documents.append(_document(item, settings, service))
+        except QAServiceError as exc:
+            errors_by_item[str(number)] = str(exc)
+    report = service.add_budgeted(documents, replace_existing=False, bulk=True)
+    report.errors.update(errors_by_item)
+    return report
+
+
+@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 404, 503, 507))
 def delete_document(service: ServiceDep, _access: WriteAccess, doc_id: str = DocIdPath) -> None:
     service.delete_document(doc_id)

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, field_validator
 
-from qa_service.api.deps import AskRateLimit, QuestionSlot, ReadAccess, ServiceDep, SettingsDep
+from qa_service.api.deps import AskRateLimit, ReadAccess, ServiceDep, SettingsDep
+from qa_service.api.filters import QueryFilters
 from qa_service.api.responses import errors
 from qa_service.api.validation import JSON_BODY, StrictBody
-from qa_service.schemas import Answer, SearchResult
+from qa_service.schemas import Answer, Filters, SearchResult
 
 router = APIRouter(tags=["questions"])
 
@@ -38,8 +39,19 @@ class AskRequest(StrictBody):
     top_k: Annotated[StrictInt, Field(ge=1, le=20), BeforeValidator(_whole_float_to_int)] | None = Field(
         default=None, description="Passages to retrieve; unset means the server's QA_TOP_K."
     )
+    filters: Filters | None = Field(
+        default=None, description="Only these articles: a date range, outlets, doc ids (applied inside the store)."
+    )
 
     _check_question = field_validator("question")(_not_blank)
+
+
+class SearchRequest(StrictBody):
+    query: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, json_schema_extra=NOT_BLANK)
+    top_k: Annotated[StrictInt, Field(ge=1, le=20), BeforeValidator(_whole_float_to_int)] | None = None
+    filters: Filters | None = None
+
+    _check_query = field_validator("query")(_not_blank)
 
 
 @router.post(
@@ -51,10 +63,9 @@ def ask(
     settings: SettingsDep,
     _access: ReadAccess,
     _limit: AskRateLimit,
-    _slot: QuestionSlot,
 ) -> Answer:
     """Answer a question from the articles with exact citations, or abstain (`answerable: false`)."""
-    return service.ask(request.question, request.top_k or settings.top_k)
+    return service.ask(request.question, request.top_k or settings.top_k, filters=request.filters)
 
 
 @router.get("/search", response_model=SearchResult, responses=errors(401, 429, 503))
@@ -63,13 +74,31 @@ def search(
     settings: SettingsDep,
     _access: ReadAccess,
     _limit: AskRateLimit,
-    _slot: QuestionSlot,
     q: Annotated[
         str,
         Query(min_length=1, max_length=MAX_QUESTION_CHARS, json_schema_extra=NOT_BLANK),
         AfterValidator(_not_blank),
     ],
+    filters: QueryFilters,
     top_k: Annotated[int | None, Query(ge=1, le=20, description="Passages; unset means QA_TOP_K.")] = None,
 ) -> SearchResult:
-    """Retrieval only: the passages an answer would be drawn from."""
-    return service.search(q, top_k or settings.top_k)
+    """Retrieval only: the passages an answer would be drawn from (`date_from`, `date_to`, `source` and `doc_id`
+    narrow it as `POST /ask`'s `filters` do)."""
+    return service.search(q, top_k or settings.top_k, filters=filters)
+
+
+@router.post(
+    "/search",
+    response_model=SearchResult,
+    responses=errors(400, 401, 408, 413, 415, 429, 503),
+    dependencies=[JSON_BODY],
+)
+def search_post(
+    request: SearchRequest,
+    service: ServiceDep,
+    settings: SettingsDep,
+    _access: ReadAccess,
+    _limit: AskRateLimit,
+) -> SearchResult:
+    """`GET /search` with a JSON body: `{"query", "top_k"?, "filters"?}`."""
+    return service.search(request.query, request.top_k or settings.top_k, filters=request.filters)

@@ -102,12 +102,14 @@ class SyntheticCorpus:
                     PreparedDocument(
                         document=Document(doc_id=doc_id, text=text, source="synthetic", content_hash=doc_id),
                         origin=None,
+                        label=doc_id,
                         chunks=[(0, len(text))],
                         chunk_terms=[[t for p in chosen for t in self.terms[p]]],
                         chunk_vectors=chunk_vectors[i : i + 1],
                         sentences=spans,
                         sentence_terms=[self.terms[p] for p in chosen],
                         sentence_vectors=sentence_vectors[start : start + length],
+                        sentence_phrases=[()] * len(spans),
                     )
                 )
             yield out
@@ -174,7 +176,7 @@ def bench_size(
     # one article added and deleted by this process; the server must answer from the change
     adds, deletes, add_bytes, delete_bytes, seen_add, seen_delete = [], [], [], [], [], []
     for article in articles:
-        prepared = service.indexer.prepare([_incoming(article)])  # embedding: not part of the write's cost
+        prepared, _ = service.indexer.prepare([_incoming(article)])  # embedding: not part of the write's cost
         marker = _marker(article)
         before, began = written_bytes(), time.perf_counter()
         service.store.write(prepared)
@@ -227,7 +229,7 @@ def bench_size(
 def dense_recall(service: Any, questions: list[str], k: int = 50) -> float | None:  # noqa: ANN401
     """recall@k of the service's FAISS index against exact inner-product search over the stored vectors."""
     store = service.store
-    dense = store._dense  # the embedded store's index
+    dense = store.dense.index  # the embedded store's index
     if dense is None or not dense.factory.startswith("IVF"):
         return None
     vectors = service.embedder.embed(questions)

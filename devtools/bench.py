@@ -1,13 +1,15 @@
-"""`qa-service bench`: numbers, not a test. Ingest throughput, `/ask` over HTTP, and synthetic-corpus scaling.
+"""`make bench` (`python -m devtools.bench`): numbers, not a test. Ingest throughput, `/ask` over HTTP, and
+synthetic-corpus scaling.
 
-1. Ingest: the seed corpus into a temporary index (chunks/s, build time).
+1. Ingest: the seed corpus into a temporary index (chunks/s, build time); the embedding floor; cleaning a 5 MB
+   article and how soon the write path refuses it (QA_DOCUMENT_CPU_S).
 2. HTTP: the real server as a subprocess (`python -m qa_service serve`) on that temporary index, driven by
-   qa_service/loadgen.py (the load test's driver) at concurrency 1 and 8 using the seed questions (bounded by a
+   devtools/loadgen.py (the load test's driver) at concurrency 1 and 8 using the seed questions (bounded by a
    request count and a time limit); latency p50/p95/p99, requests/s, and the server's resident memory afterwards.
 3. Synthetic corpora of 10,000 and 100,000 chunks: embedding 100k real chunks takes about 20 minutes on two
    cores, so each synthetic chunk is 3-6 random seed sentences with the normalised mean of their (real) sentence
-   vectors. An `IndexSnapshot` is built from them directly; we time building the retriever and the answerer and
-   then embed + retrieve + answer per question (the steps of `QAService.ask`), plus retrieval alone.
+   vectors. The store is written from them directly (`storebench`); we time building it, then embed + retrieve +
+   answer per question (the steps of `QAService.ask`), plus retrieval alone.
 """
 
 from __future__ import annotations
@@ -19,12 +21,16 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from qa_service import loadgen, storebench
-from qa_service.config import Settings
-from qa_service.devserver import local_server, measured_env
-from qa_service.loadgen import percentile, seed_questions
+import typer
+
+from devtools import loadgen, storebench
+from devtools.devserver import local_server, measured_env
+from devtools.loadgen import seed_questions
+from qa_service.config import Settings, get_settings
+from qa_service.errors import QAServiceError
+from qa_service.evaluation.metrics import percentile
 
 
 def _echo(line: str = "") -> None:
@@ -116,11 +122,57 @@ def bench_embedding(settings: Settings, embedder: Any, questions: list[str]) -> 
     )
 
 
+# ---- 1c. a 5 MB article ---------------------------------------------------------------------------------
+
+
+def long_article(seeds_dir: Path, chars: int) -> str:
+    """`chars` characters of seed paragraphs, each copy numbered so that cleaning keeps every one."""
+    from qa_service.ingest import iter_article_files
+
+    seed = "\n".join(path.read_text(encoding="utf-8") for path in iter_article_files([seeds_dir]))
+    lines = [line for line in seed.split("\n") if line.strip()]
+    out: list[str] = []
+    size, n = 0, 0
+    while size < chars:
+        out.extend(f"{line} (part {n})" for line in lines)
+        size += sum(len(line) + 10 for line in lines)
+        n += 1
+    return "\n\n".join(out)[:chars]
+
+
+def bench_large_article(settings: Settings, service: Any, chars: int = 5_000_000) -> None:  # noqa: ANN401
+    """Cleaning a 5 MB article (it was quadratic in its lines: 40,000 short lines took 24 s), and how soon the
+    write path refuses it under the default CPU budget (QA_DOCUMENT_CPU_S) instead of embedding it for an hour."""
+    from qa_service.indexing import Incoming
+    from qa_service.ingest import clean_text, make_document
+
+    article = long_article(Path(settings.seeds_dir), chars)
+    feed = "\n".join(f"line {i} of a feed" for i in range(chars // 20))[:chars]
+    one_line = article.replace("\n\n", " ")
+    timings = []
+    for raw in (article, feed, one_line):
+        began = time.process_time()
+        clean_text(raw)
+        timings.append(time.process_time() - began)
+    _echo(
+        f"clean a {chars / 1e6:.0f} MB article     {timings[0]:.2f} s CPU ({article.count(chr(10)) // 2 + 1:,} "
+        f"paragraphs); {timings[1]:.2f} s as {feed.count(chr(10)) + 1:,} short lines; {timings[2]:.2f} s as one line"
+    )
+    budget = service.indexer.budget("bench-5mb")
+    began = time.process_time()
+    with budget.active():
+        document = make_document(article, "bench-5mb")
+    _, refused = service.indexer.prepare([Incoming(document, budget=budget)])
+    spent = time.process_time() - began
+    outcome = f"refused: {refused[0][1]}" if refused else "NOT refused"
+    _echo(f"write a {chars / 1e6:.0f} MB article     {spent:.1f} s CPU until {outcome}")
+
+
 # ---- 2. HTTP --------------------------------------------------------------------------------------------
 
 
 def bench_http(settings: Settings, index_dir: Path, questions: list[str], *, requests: int, max_seconds: float) -> None:
-    """The real server on the benchmark's index, driven by qa_service/loadgen.py at 1 and 8 keep-alive clients."""
+    """The real server on the benchmark's index, driven by devtools/loadgen.py at 1 and 8 keep-alive clients."""
     headers = {}
     if settings.api_key:
         headers = {"X-API-Key": settings.api_key, "Authorization": f"Bearer {settings.api_key}"}
@@ -167,7 +219,7 @@ def bench_store(settings: Settings, service: Any, root: Path, sizes: list[int], 
     as Milvus standalone would: the API server and this process (the writer) are both its clients, and the
     API server's RSS is that of a stateless replica (the engine's is printed beside it).
     """
-    from qa_service import storebench
+    from devtools import storebench
     from qa_service.store import drop_scratch_store, scratch_settings
 
     sentences, vectors = storebench.seed_material(service)
@@ -184,7 +236,7 @@ def bench_store(settings: Settings, service: Any, root: Path, sizes: list[int], 
             sized = scratch_settings(settings, index_dir)
             engine = None
             if sized.store == "milvus" and not sized.milvus_uri:
-                from qa_service.store.milvus import lite_server
+                from devtools.milvus_lite import lite_server
 
                 uri, engine = stack.enter_context(lite_server(index_dir / "milvus.db"))
                 sized = sized.model_copy(update={"milvus_uri": uri})
@@ -207,7 +259,7 @@ def _bench_one_size(
     articles: list[Any],
     queries: int,
 ) -> None:
-    from qa_service import storebench
+    from devtools import storebench
     from qa_service.service import QAService
 
     index_dir = Path(sized.index_dir)
@@ -218,7 +270,7 @@ def _bench_one_size(
     if sized.store == "milvus":
         what, recall = f"Milvus {sized.milvus_index} + BM25", None
     else:
-        what = f"FAISS {writer.store._dense.factory}"
+        what = f"FAISS {writer.store.dense.index.factory}"
         writer.close()
         writer = QAService(sized, embedder=service.embedder).load()
         recall = storebench.dense_recall(writer, questions)
@@ -288,6 +340,7 @@ def run_bench(
         service = bench_ingest(settings, index_dir)
         questions = seed_questions()
         bench_embedding(settings, service.embedder, questions)
+        bench_large_article(settings, service)
         if not skip_http:
             bench_http(settings, index_dir, questions, requests=requests, max_seconds=max_seconds)
         if sizes:
@@ -300,3 +353,56 @@ def run_bench(
 def _load() -> str:
     one, five, _ = os.getloadavg()
     return f"load average {one:.2f} (1 min) {five:.2f} (5 min)"
+
+
+# ---- the command ------------------------------------------------------------------------------------------
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def bench(
+    sizes: Annotated[str, typer.Option(help="Synthetic corpus sizes in chunks, comma-separated ('' = none).")] = (
+        "10000,100000"
+    ),
+    requests: Annotated[int, typer.Option(min=1, help="HTTP requests per concurrency level.")] = 200,
+    max_seconds: Annotated[float, typer.Option(min=1, help="Time limit per concurrency level (s).")] = 60.0,
+    queries: Annotated[int, typer.Option(min=1, help="Questions per synthetic corpus size.")] = 100,
+    skip_http: Annotated[bool, typer.Option("--skip-http", help="Skip the HTTP load test.")] = False,
+    store: Annotated[
+        str | None, typer.Option(help="Store of the synthetic corpora: embedded or milvus (default QA_STORE).")
+    ] = None,
+) -> None:
+    """Print performance numbers: ingest, /ask over HTTP, and synthetic 10k/100k-chunk corpora."""
+    try:
+        size_list = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
+    except ValueError:
+        _fail(f"--sizes must be comma-separated whole numbers, got {sizes!r}", 2)
+    if any(size < 1 for size in size_list):
+        _fail("--sizes must be positive", 2)
+    if store == "faiss":
+        store = "embedded"  # its name before
+    if store not in (None, "embedded", "milvus"):
+        _fail(f"--store must be embedded or milvus, got {store!r}", 2)
+    try:
+        run_bench(
+            get_settings(),
+            sizes=size_list,
+            requests=requests,
+            max_seconds=max_seconds,
+            skip_http=skip_http,
+            queries=queries,
+            store=store,
+        )
+    except (QAServiceError, RuntimeError) as exc:
+        _fail(str(exc))
+
+
+def main() -> None:
+    typer.run(bench)
+
+
+if __name__ == "__main__":
+    main()

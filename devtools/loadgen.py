@@ -1,4 +1,5 @@
-"""One load driver for `qa-service bench` and `eval/loadtest.py`: N keep-alive clients asking questions.
+"""One load driver for the benchmark (`devtools/bench.py`) and `eval/loadtest.py`: N keep-alive clients asking
+questions.
 
 Each client is an asyncio task that sends one request at a time (POST /ask, or GET /search) with the questions
 in turn, until a time limit or a request budget runs out; latencies of successful answers give p50/p95/p99,
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Literal
 
 import httpx
+
+from qa_service.evaluation.metrics import percentile
 
 KEEPALIVE_EXPIRY_S = 2.0
 QUESTIONS = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
@@ -36,21 +38,11 @@ Endpoint = Literal["ask", "search"]
 
 
 def seed_questions(path: Path = QUESTIONS) -> list[str]:
-    """The evaluation questions (a few fixed ones when the file is not there, e.g. an installed package)."""
+    """The evaluation questions of this checkout (a few fixed ones when the file is not there)."""
     if not path.is_file():
         return list(FALLBACK_QUESTIONS)
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line)["question"] for line in fh if line.strip()]
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 @dataclass
@@ -59,6 +51,7 @@ class LoadResult:
 
     clients: int
     latencies_ms: list[float] = field(default_factory=list)
+    busy_ms: list[float] = field(default_factory=list)  # how long a 503 (QA_MAX_IN_FLIGHT) took to come back
     errors: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
     first_error: str | None = None
@@ -90,6 +83,8 @@ class LoadResult:
             "p95_ms": ms(95),
             "p99_ms": ms(99),
             "max_ms": round(max(self.latencies_ms), 1) if self.latencies_ms else None,
+            "busy_p50_ms": _round(percentile(self.busy_ms, 50)),
+            "busy_p99_ms": _round(percentile(self.busy_ms, 99)),
         }
 
     def line(self) -> str:
@@ -99,6 +94,8 @@ class LoadResult:
             return "n/a" if value is None else f"{value}"
 
         status = "zero errors" if not self.errors else f"ERRORS {self.errors} (first: {self.first_error})"
+        if self.busy_ms:
+            status += f"; 503s came back in p50 {fmt(s['busy_p50_ms'])} ms, p99 {fmt(s['busy_p99_ms'])} ms"
         return (
             f"{self.clients:>4} clients  {s['requests']:>6} requests in {s['seconds']:>5} s  {s['rps']:>7} req/s  "
             f"p50 {fmt(s['p50_ms']):>7} ms  p95 {fmt(s['p95_ms']):>7} ms  p99 {fmt(s['p99_ms']):>7} ms  "
@@ -132,6 +129,8 @@ async def _client(
         if response.status_code == 200:
             result.latencies_ms.append((time.perf_counter() - started) * 1000)
         else:
+            if response.status_code == 503:
+                result.busy_ms.append((time.perf_counter() - started) * 1000)
             result.record_error(f"HTTP {response.status_code}", f"HTTP {response.status_code}: {response.text[:200]}")
 
 
@@ -164,6 +163,10 @@ async def run_load(
         )
         result.elapsed_s = time.monotonic() - started
     return result
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def drive(url: str, **kwargs: object) -> LoadResult:

@@ -91,6 +91,8 @@ def answer_lines(answer: Answer, labels: dict[str, DocumentSummary] | None = Non
             )
         elif answer.not_found:
             lines.append(f"The articles never mention {list_words([f'“{n}”' for n in answer.not_found])}.")
+        elif answer.reason:  # what the articles lack ("The articles name no judge.")
+            lines.append(answer.reason)
         return lines + _related(answer.passages, labels or {})
     lines = [answer.answer or "", *_short_answer(answer), "Sources:"]
     lines += [f"  [{c.id}] {_where(c)}" for c in answer.citations]

@@ -22,7 +22,9 @@ def test_an_answer_shows_labels_and_the_short_answer(seed_service: QAService) ->
 
 
 def test_the_name_from_another_source_is_said(seed_service: QAService) -> None:
-    lines, answer = _lines(seed_service, 'Who labelled India\'s handling of water the "weaponization of water"?')
+    lines, answer = _lines(
+        seed_service, "Which treaty has been a focal point of contention after India's unilateral actions?"
+    )
     assert answer.answer_span.citation == 2, answer.answer_span
     assert f"Short answer: {answer.answer_span.text} (named in source [2])" in lines
     assert any(line.startswith("  [2] ") for line in lines)
@@ -58,3 +60,9 @@ def test_a_question_in_another_language_is_told_only_english_is_understood(seed_
     assert answer.question_language == "fr"
     assert "Only English questions are understood; this one looks like another language (fr)." in lines
     assert not any("never mention" in line for line in lines), "a capitalised question word is not a name"
+
+
+def test_an_abstention_says_what_the_articles_lack(seed_service: QAService) -> None:
+    lines, answer = _lines(seed_service, "How many people were killed in India's precision strikes on May 7?")
+    assert answer.reason, answer
+    assert lines[:2] == ["The articles don't answer this.", answer.reason]

@@ -553,7 +553,9 @@
         language, // it explains the abstention; "never mention “Qui”" would only confuse
         !language && Array.isArray(data.not_found) && data.not_found.length
           ? el("p", { className: "not-found" }, `The articles never mention ${listWords(data.not_found.map((n) => `“${n}”`))}.`)
-          : null,
+          : !language && typeof data.reason === "string" && data.reason
+            ? el("p", { className: "not-found" }, data.reason) // what the articles lack ("The articles name no judge.")
+            : null,
         el(
           "p",
           { className: "muted" },

@@ -83,6 +83,8 @@ def test_reads_need_the_key_when_configured(seed_service: QAService) -> None:
             ("POST", "/ask", {"json": {"question": "Who met Dorothy Shea?"}}),
             ("GET", "/search", {"params": {"q": "Fu Cong"}}),
             ("GET", "/documents", {}),
+            ("GET", "/sources", {}),
+            ("POST", "/search", {"json": {"query": "Fu Cong"}}),
             ("GET", f"/documents/{SHEA}", {}),
             ("GET", "/metrics", {}),
         ]
@@ -103,7 +105,8 @@ def test_openapi_declares_exactly_the_enforced_security(seed_service: QAService)
         assert not any(_security(client).values())
     with api(seed_service, api_key=KEY) as client:
         declared = _security(client)
-        assert {op for op, guarded in declared.items() if guarded} == {"POST /documents", "DELETE /documents/{doc_id}"}
+        guarded = {op for op, guarded in declared.items() if guarded}
+        assert guarded == {"POST /documents", "POST /documents/batch", "DELETE /documents/{doc_id}"}
     with api(seed_service, api_key=KEY, require_key_for_reads=True) as client:
         assert {op for op, guarded in _security(client).items() if not guarded} == {"GET /health"}
 

@@ -37,6 +37,9 @@
     send: $("send"),
     count: $("char-count"),
     keyStatus: $("key-status"),
+    filterFrom: $("filter-from"),
+    filterTo: $("filter-to"),
+    filterSource: $("filter-source"),
     panel: $("source-panel"),
     panelKicker: $("panel-kicker"),
     panelTitle: $("panel-title"),
@@ -288,6 +291,30 @@
     );
   }
 
+  /** The outlet picker: every outlet with its number of articles (GET /sources). */
+  async function loadSources() {
+    let outlets;
+    try {
+      outlets = await api("/sources");
+    } catch {
+      return; // e.g. 401 until a key is entered: "All outlets" still works
+    }
+    const chosen = ui.filterSource.value;
+    ui.filterSource.replaceChildren(
+      el("option", { value: "" }, "All outlets"),
+      ...outlets.filter((o) => o.source).map((o) => el("option", { value: o.source, selected: o.source === chosen }, `${o.source} (${o.documents})`)),
+    );
+  }
+
+  /** The filter row as POST /ask's `filters`, or null when nothing narrows the question. */
+  function currentFilters() {
+    const filters = {};
+    if (ui.filterFrom.value) filters.date_from = ui.filterFrom.value;
+    if (ui.filterTo.value) filters.date_to = ui.filterTo.value;
+    if (ui.filterSource.value) filters.sources = [ui.filterSource.value];
+    return Object.keys(filters).length ? filters : null;
+  }
+
   function askExample(question) {
     ui.input.value = question;
     autoGrow();
@@ -364,7 +391,7 @@
         "span",
         { className: "source-main" },
         labelNode(doc, "source-title"),
-        el("span", { className: "source-meta" }, dateNode(date), date ? el("span", { "aria-hidden": "true" }, " · ") : null, el("span", { className: "doc-id" }, docId)),
+        el("span", { className: "source-meta" }, dateNode(date), date ? el("span", { "aria-hidden": "true" }, " · ") : null, doc && doc.source ? el("span", { className: "outlet" }, doc.source) : null, doc && doc.source ? el("span", { "aria-hidden": "true" }, " · ") : null, el("span", { className: "doc-id" }, docId)),
         preview ? el("span", { className: "source-preview" }, clip(preview, 180)) : null,
       ),
     );
@@ -585,6 +612,7 @@
       if (!key) return;
       saveKey(key);
       loadExamples(); // the article list needs the key too
+      loadSources();
       ask(question);
     });
     setTimeout(() => input.focus(), 0);
@@ -628,7 +656,7 @@
       const data = await api("/ask", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ question }), // top_k: the server's QA_TOP_K
+        body: JSON.stringify(currentFilters() ? { question, filters: currentFilters() } : { question }), // top_k: QA_TOP_K
         timeout: ASK_TIMEOUT_MS,
       });
       if (data.answerable && data.answer) renderAnswer(reply, data);
@@ -758,7 +786,8 @@
     state.panel = { source, doc: null, full: false, opener: opener || document.activeElement };
     ui.panelKicker.textContent = source.kind;
     ui.panelTitle.replaceChildren(labelNode(source.doc, "panel-label"));
-    ui.panelMeta.replaceChildren(...[dateNode(source.date), source.date ? " · " : null, el("span", { className: "doc-id" }, source.docId)].filter(Boolean));
+    const outlet = source.doc && source.doc.source;
+    ui.panelMeta.replaceChildren(...[dateNode(source.date), source.date ? " · " : null, outlet ? `${outlet} · ` : null, el("span", { className: "doc-id" }, source.docId)].filter(Boolean));
     ui.panelBody.replaceChildren(el("p", { className: "muted loading" }, "Loading the article…"));
     ui.panelToggle.hidden = true;
     if (!ui.panel.open) ui.panel.showModal();
@@ -806,6 +835,7 @@
   loadHealth();
   watchHealth();
   loadExamples();
+  loadSources();
 
 
   /* ---------- what the Articles view (articles.js) uses of this page ---------- */

@@ -1,0 +1,167 @@
+"""Ingest throughput, printed: articles sent one by one to `POST /documents`, the same in one
+`POST /documents/batch`, and saved web pages through `qa-service ingest` (and trafilatura alone).
+
+    .venv/bin/python -m devtools.ingestbench                                   # the seed articles
+    .venv/bin/python -m devtools.ingestbench --articles ../shared/benchmarks/news/articles --pages 65
+
+Each API figure comes from a real server (`python -m qa_service serve`) on an empty temporary index. The pages
+are the articles wrapped in a news page layout (navigation, an ad, a comment thread) written to a temporary
+folder, so that extraction has something to remove. Numbers, not a test: run it on the machine you care about.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import sys
+import tempfile
+import time
+from html import escape
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PARTS = ("single", "batch", "pages")
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds the server has used (user + system, its threads included): on a machine shared with other
+    work, wall time says how busy the machine was; this says what the articles cost."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def _articles(folder: Path, limit: int | None) -> list[tuple[str, str]]:
+    files = sorted(folder.glob("*.txt"))[:limit]
+    if not files:
+        sys.exit(f"no .txt articles in {folder}")
+    return [(path.stem, path.read_text(encoding="utf-8")) for path in files]
+
+
+def _server(workdir: Path, name: str) -> contextlib.AbstractContextManager:
+    from devtools.devserver import local_server, measured_env
+
+    seeds = workdir / f"{name}-no-seeds"
+    seeds.mkdir()
+    env = measured_env(workdir / f"{name}-index", QA_SEEDS_DIR=str(seeds), QA_LOG_LEVEL="warning")
+    return local_server(env, cwd=ROOT, log_path=workdir / f"{name}.log")
+
+
+def bench_single(articles: list[tuple[str, str]], workdir: Path) -> None:
+    with _server(workdir, "single") as server, httpx.Client(base_url=server.url, timeout=600) as client:
+        client.post("/documents", json={"text": "Warm-up article: the council met on Monday.", "doc_id": "warm-up"})
+        latencies = []
+        cpu = _cpu_s(server.process.pid)
+        started = time.perf_counter()
+        for doc_id, text in articles:
+            began = time.perf_counter()
+            response = client.post("/documents", json={"text": text, "doc_id": doc_id})
+            response.raise_for_status()
+            latencies.append(time.perf_counter() - began)
+        seconds = time.perf_counter() - started
+        cpu = _cpu_s(server.process.pid) - cpu
+    print(
+        f"POST /documents, one at a time  {len(articles)} articles in {seconds:.1f} s: "
+        f"{len(articles) / seconds:.2f} articles/s (median {statistics.median(latencies) * 1000:.0f} ms each); "
+        f"server CPU {cpu / len(articles) * 1000:.0f} ms an article",
+        flush=True,
+    )
+
+
+def bench_batch(articles: list[tuple[str, str]], workdir: Path) -> None:
+    with _server(workdir, "batch") as server, httpx.Client(base_url=server.url, timeout=600) as client:
+        client.post("/documents", json={"text": "Warm-up article: the council met on Monday.", "doc_id": "warm-up"})
+        body = [{"text": text, "doc_id": doc_id} for doc_id, text in articles]
+        cpu = _cpu_s(server.process.pid)
+        started = time.perf_counter()
+        response = client.post("/documents/batch", json=body)
+        seconds = time.perf_counter() - started
+        cpu = _cpu_s(server.process.pid) - cpu
+        response.raise_for_status()
+        added = len(response.json()["added"])
+    print(
+        f"POST /documents/batch           {added} articles in {seconds:.1f} s: {added / seconds:.2f} articles/s; "
+        f"server CPU {cpu / added * 1000:.0f} ms an article",
+        flush=True,
+    )
+
+
+def _page(title: str, text: str) -> str:
+    paragraphs = "".join(f"<p>{escape(p)}</p>" for p in text.split("\n") if p.strip())
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)} | The Daily Bench</title>'
+        '<meta property="og:site_name" content="The Daily Bench">'
+        '<meta property="article:published_time" content="2025-09-14T08:30:00Z"></head><body>'
+        '<header><nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a></nav></header>'
+        '<div class="ad">Advertisement: subscribe for one euro a week</div>'
+        f"<main><article><h1>{escape(title)}</h1>{paragraphs}</article></main>"
+        '<aside class="related"><h3>Related</h3><a href="/a">Another story</a></aside>'
+        '<section class="comments"><h3>Comments</h3><p>Great story, thanks.</p><p>I disagree with this.</p></section>'
+        "<footer>All rights reserved.</footer></body></html>"
+    )
+
+
+def bench_pages(articles: list[tuple[str, str]], workdir: Path, count: int) -> None:
+    from qa_service.config import Settings
+    from qa_service.converters import html
+    from qa_service.service import QAService
+
+    folder = workdir / "pages"
+    folder.mkdir()
+    chosen = [articles[n % len(articles)] for n in range(count)]
+    for n, (doc_id, text) in enumerate(chosen):
+        (folder / f"{n:04d}-{doc_id}.html").write_text(_page(text.split("\n")[0][:80], text), encoding="utf-8")
+    pages = sorted(folder.iterdir())
+    html.convert(pages[0].read_bytes(), "warm-up")  # trafilatura's first call loads its data
+    started = time.perf_counter()
+    for path in pages:
+        html.convert(path.read_bytes(), path.name)
+    extract_s = time.perf_counter() - started
+    service = QAService(Settings(index_dir=workdir / "pages-index", seeds_dir=workdir / "none")).load()
+    try:
+        service.embedder.embed(["warm-up"], bulk=True)
+        cpu = time.process_time()
+        started = time.perf_counter()
+        report = service.ingest_paths([folder], progress=False)
+        ingest_s = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+    finally:
+        service.close()
+    print(
+        f"HTML pages, qa-service ingest   {len(report.added)} pages in {ingest_s:.1f} s: "
+        f"{len(report.added) / ingest_s:.2f} pages/s (extraction alone: {len(pages) / extract_s:.0f} pages/s); "
+        f"CPU {cpu / len(report.added) * 1000:.0f} ms a page",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=Path, default=ROOT / "seeds", help="a folder of .txt articles")
+    parser.add_argument("--limit", type=int, help="at most this many articles")
+    parser.add_argument("--pages", type=int, default=0, help="HTML pages to make and ingest (default: one each)")
+    parser.add_argument("--only", choices=PARTS, action="append", help="run only these parts (repeatable)")
+    args = parser.parse_args()
+    articles = _articles(args.articles, args.limit)
+    parts = args.only or list(PARTS)
+    print(
+        f"{len(articles)} articles from {args.articles}, {sum(len(t) for _, t in articles) // len(articles)} chars "
+        "each on average",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="qa-ingestbench-") as tmp:
+        workdir = Path(tmp)
+        if "single" in parts:
+            bench_single(articles, workdir)
+        if "batch" in parts:
+            bench_batch(articles, workdir)
+        if "pages" in parts:
+            bench_pages(articles, workdir, args.pages or len(articles))
+
+
+if __name__ == "__main__":
+    main()

@@ -179,6 +179,11 @@ class Answer(BaseModel):
         default_factory=list,
         description="Names the question mentions that occur nowhere in the articles (the reason to abstain).",
     )
+    question_language: str | None = Field(
+        default=None,
+        description="The question's language (ISO 639 code, e.g. 'fr') when it is clearly not English: only English "
+        "is understood, so such a question is usually abstained on.",
+    )
     reason: str | None = Field(
         default=None,
         description='Why the service abstained, when it can say what the articles lack ("The articles name no judge.")',

@@ -24,6 +24,7 @@ from qa_service.converters import ArticleError
 from qa_service.embedding import Embedder, build_embedder
 from qa_service.errors import DocumentExistsError, DocumentNotFoundError
 from qa_service.indexing import AlreadyIndexed, Incoming, Indexer, complete_stored, type_stored
+from qa_service.language import question_language
 from qa_service.relatedness import relation
 from qa_service.retrieval import HybridRetriever, RetrievedChunk
 from qa_service.schemas import (
@@ -172,6 +173,7 @@ class QAService:
             sources=extraction.sources,
             not_found=extraction.not_found,
             reason=extraction.reason,
+            question_language=question_language(question),
             passages=_passages(context.documents, hits, analysis, self.settings.related_min_similarity),
             timings_ms={
                 "embed": round((embedded - started) * 1000, 2),

@@ -275,7 +275,7 @@ def test_differing_articles_and_names_never_mentioned_are_shown(page: Page, api:
     box = reply.locator(".agreements")
     expect(box.get_by_role("heading", level=3)).to_have_text("The articles differ")
     expect(box).to_contain_text(f"“{differs[0]['value']}” instead of “{differs[0]['answer_value']}”")
-    box.get_by_role("button").first.click()
+    box.get_by_role("link").first.click()
     panel = page.get_by_role("dialog")
     expect(panel.locator("mark")).to_have_text(differs[0]["citation"]["quote"])
     page.keyboard.press("Escape")

@@ -33,9 +33,9 @@ RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin qa \
 USER qa
 
 # The ONNX file the default embedding back-end runs, made from the packaged weights now rather than at each new
-# container's first start (it lands in the image under ~qa/.cache/qa-service/onnx; see README "How it works").
-RUN python -c "from qa_service.config import Settings; from qa_service.embedding import build_model_embedder; \
-build_model_embedder(Settings(_env_file=None)).load()"
+# container's first start (it lands in the image under ~qa/.cache/qa-service/onnx; see README "How it works"),
+# as `make setup` does.
+RUN qa-service prepare
 
 ENV QA_INDEX_DIR=/app/index \
     QA_SEEDS_DIR=/app/seeds \

@@ -18,12 +18,14 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 $(STAMP): pyproject.toml tools/install_torch.py
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or run: make PYTHON=/path/to/python3.11)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "== set-up 1/3: pip"
+	@echo "== set-up 1/4: pip"
 	$(BIN)/python -m pip install --upgrade pip
-	@echo "== set-up 2/3: torch, CPU build (first, so nothing pulls the CUDA build in)"
+	@echo "== set-up 2/4: torch, CPU build (first, so nothing pulls the CUDA build in)"
 	$(BIN)/python tools/install_torch.py --index $(TORCH_INDEX)
-	@echo "== set-up 3/3: qa-service and its test tools"
+	@echo "== set-up 3/4: qa-service and its test tools"
 	$(BIN)/python -m pip install -e ".[dev]"
+	@echo "== set-up 4/4: the embedding model as an ONNX file (once, 15-45 s; then every start reuses it)"
+	$(BIN)/qa-service prepare
 	touch $(STAMP)
 	@echo "== set-up done: $(BIN)/qa-service is the command line"
 

@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
+import errno
 import inspect
 import json
+import socket
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from qa_service.answer_text import answer_lines, related_doc_ids
 from qa_service.config import Settings, get_settings
 from qa_service.errors import QAServiceError
-from qa_service.schemas import Answer, Filters, IngestReport
+from qa_service.schemas import Answer, DocumentSummary, Filters, IngestReport
 
 if TYPE_CHECKING:
     from qa_service.service import QAService
@@ -50,6 +54,9 @@ def ingest(
         typer.Option(help="An RSS or Atom feed (URL or file): each entry's page is ingested. Repeatable."),
     ] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start a new index from these files only.")] = False,
+    no_follow: Annotated[
+        bool, typer.Option("--no-follow", help="Leave out symbolic links found in folders (default: read them).")
+    ] = False,
 ) -> None:
     """Add articles to the index (re-ingesting an unchanged file or page does nothing).
 
@@ -70,13 +77,15 @@ def ingest(
     settings = get_settings()
     service = _service(settings, reset=rebuild)
     try:
-        report = _ingest_all(service, settings, paths, urls, feeds)
+        report = _ingest_all(service, settings, paths, urls, feeds, follow_links=not no_follow)
         stats = service.stats()
     except QAServiceError as exc:  # a full disk: what was committed stays, the same command resumes
         _fail(str(exc))
     finally:
         service.close()
     _print_skipped(report.errors)
+    for name, note in report.notes.items():
+        typer.secho(f"note: {name}: {note}", fg=typer.colors.YELLOW, err=True)
     for doc_id, original in report.duplicates.items():
         typer.secho(f"duplicate: {doc_id} has the same text as {original}; not added", fg=typer.colors.YELLOW, err=True)
     for doc_id in report.conflicts:
@@ -87,7 +96,13 @@ def ingest(
 
 
 def _ingest_all(
-    service: QAService, settings: Settings, paths: list[Path], urls: list[str], feeds: list[str]
+    service: QAService,
+    settings: Settings,
+    paths: list[Path],
+    urls: list[str],
+    feeds: list[str],
+    *,
+    follow_links: bool = True,
 ) -> IngestReport:
     """Files, then pages, then feeds, as one stream; Ctrl-C says what was saved and exits 130."""
     from itertools import chain
@@ -96,16 +111,19 @@ def _ingest_all(
     from qa_service.indexing import IngestInterrupted
     from qa_service.inputs import count_file_items, feed_items, file_items, url_items
 
-    total = None if feeds else count_file_items(paths) + len(urls)
+    total = None if feeds else count_file_items(paths, follow_links=follow_links) + len(urls)
+    notes: dict[str, str] = {}
     with fetcher_for(settings) as fetcher:
         budget = service.indexer.budget
         items = chain(
-            file_items(paths, budget),
+            file_items(paths, budget, follow_links=follow_links, notes=notes),
             url_items(urls, fetcher, budget),
             feed_items(feeds, fetcher, service.indexed, budget),
         )
         try:
-            return service.ingest(items, total=total, progress=True, keep_ids=False)
+            report = service.ingest(items, total=total, progress=True, keep_ids=False)
+            report.notes.update(notes)
+            return report
         except IngestInterrupted as stop:
             saved = stop.report.counts.get("added", 0) + stop.report.counts.get("replaced", 0)
             typer.secho(
@@ -154,13 +172,38 @@ def ensure_index(settings: Settings) -> None:
         return
     seeds = settings.seeds_dir
     if seeds.is_dir() and any(seeds.iterdir()):
-        typer.echo(f"no index in {settings.index_dir}: building it from {seeds}/ ...", err=True)
+        typer.echo(
+            f"no index in {settings.index_dir}/: building it from {seeds}/ (once; the model loads first) ...", err=True
+        )
+        started = time.perf_counter()
         service = _service(settings)
         try:
             report = service.ingest_paths([seeds])
+            stats = service.stats()
         finally:
             service.close()
         _print_skipped(report.errors)
+        typer.echo(
+            f"indexed {_count(report.counts.get('added', 0), 'article')} ({_count(stats['chunks'], 'chunk')}) "
+            f"from {seeds}/ in {time.perf_counter() - started:.1f} s; starting the server",
+            err=True,
+        )
+
+
+def check_port(host: str, port: int) -> None:
+    """Stop with a hint when `host:port` cannot be listened on (another server has it), before the model loads.
+
+    Bound the way uvicorn binds (SO_REUSEADDR), so a port left in TIME_WAIT by a stopped server counts as free.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            _fail(f"port {port} is in use: stop the other server or pass --port (or set QA_PORT)")
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 @app.command()
@@ -175,12 +218,14 @@ def serve(
     from qa_service.api.nodelay import NoDelayHTTPProtocol
 
     settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    check_port(host, port)
     ensure_index(settings)
     options: dict[str, Any] = {
         "factory": True,
         "http": NoDelayHTTPProtocol,  # TCP_NODELAY for every worker count: no 40 ms Nagle/delayed-ACK stall
-        "host": host or settings.host,
-        "port": port or settings.port,
+        "host": host,
+        "port": port,
         "workers": workers,
         "log_level": settings.log_level.lower(),
         "access_log": False,  # the app logs one JSON line per request, without query strings (observability.py)
@@ -266,6 +311,32 @@ def delete(
 
 
 @app.command()
+def prepare() -> None:
+    """Build the embedding model's ONNX file now, once (`make setup` runs this; else the first start would).
+
+    It is kept in QA_ONNX_CACHE_DIR and shared by every index and worker; nothing to do for
+    QA_EMBEDDING_BACKEND=torch.
+    """
+    settings = get_settings()
+    if settings.embedding_backend == "torch" or settings.embedding_model == "hashing-fake":
+        typer.echo(f"nothing to prepare: {settings.embedding_model} runs on {settings.embedding_backend} as it is")
+        return
+    from qa_service.embedding.onnx_export import OnnxCacheError, Precision, ensure_onnx_model, is_built
+
+    precision: Precision = "int8" if settings.embedding_backend == "onnx-int8" else "fp32"
+    cache = settings.resolved_onnx_cache_dir
+    built = is_built(settings.embedding_model, precision, cache)
+    started = time.perf_counter()
+    try:
+        files = ensure_onnx_model(settings.embedding_model, precision, cache)
+    except (OnnxCacheError, OSError, ValueError) as exc:
+        _fail(str(exc))
+    how = "already built" if built else f"built in {time.perf_counter() - started:.1f} s; every start reuses it"
+    where = files.model.parent
+    typer.echo(f"embedding model {settings.embedding_model}: {precision} ONNX file ready in {where} ({how})")
+
+
+@app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in quotes.")],
     top_k: Annotated[int | None, typer.Option(min=1, max=20, help="Passages to retrieve (default QA_TOP_K).")] = None,
@@ -297,32 +368,29 @@ def ask(
     if url is None and not local:
         default = remote.configured_url(settings)
         url = default if remote.server_answers(default) else None
+    labels: dict[str, DocumentSummary] = {}
     if url is not None:
         try:
             wanted = filters.model_dump(exclude_none=True) if filters.active else None
             body = remote.ask_remote(url, question, top_k, api_key=settings.api_key, filters=wanted)
+            answer = Answer.model_validate(body)
+            if not as_json:
+                labels = remote.summaries(url, related_doc_ids(answer), api_key=settings.api_key)
         except remote.RemoteError as exc:
             _fail(str(exc))
         where = f"answered by the server at {url}"
     else:
-        body = _service(settings).ask(question, top_k, filters=filters).model_dump()
+        service = _service(settings)
+        answer = service.ask(question, top_k, filters=filters)
+        body = answer.model_dump()
+        labels = {doc_id: service.summary(doc_id) for doc_id in related_doc_ids(answer)}
         where = f"answered in this process from {settings.index_dir}/"
     if as_json:
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
     else:
-        for line in answer_lines(Answer.model_validate(body)):
+        for line in answer_lines(answer, labels):
             typer.echo(line)
     typer.echo(f"confidence {body['confidence']:.2f}; {where}", err=True)
-
-
-def answer_lines(answer: Answer) -> list[str]:
-    """The answer and one line per citation, as `ask` prints them."""
-    if not answer.answerable:
-        return ["The articles don't answer this."]
-    return [answer.answer or ""] + [
-        f"  [{c.id}] {c.doc_id} ({c.title or 'untitled'}, {c.date or 'undated'}) chars {c.start}-{c.end}"
-        for c in answer.citations
-    ]
 
 
 GATES_PANEL = "Quality gates (exit status 1 when one is not met)"
@@ -350,7 +418,13 @@ def _with_gate_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-@app.command("eval")
+def _measures() -> str:
+    from qa_service.measures import measures_help
+
+    return "What the summary's figures mean:\n\n" + measures_help()
+
+
+@app.command("eval", epilog=_measures())
 @_with_gate_options
 def eval_command(
     file: Annotated[Path, typer.Argument(help="Question set: seed JSONL or a SQuAD v1.1/v2.0 JSON file.")],
@@ -367,6 +441,9 @@ def eval_command(
     sweep: Annotated[
         bool, typer.Option(help="Also show what each min_score threshold would give (asks abstained questions again).")
     ] = False,
+    plot: Annotated[
+        bool, typer.Option(help="With --json, also draw the report as a PNG beside it (needs matplotlib).")
+    ] = True,
     **limits: float | None,
 ) -> None:
     """Run a question set through the same code as POST /ask, on a temporary index, and score it."""
@@ -382,14 +459,18 @@ def eval_command(
         _fail(str(exc), 2)
     except (QAServiceError, RuntimeError) as exc:
         _fail(str(exc))
-    for line in evaluation.format_rows(report, rows):
-        typer.echo(line)
-    typer.echo("")
     for line in evaluation.format_summary(report):
+        typer.echo(line)
+    shown = evaluation.format_rows(report, rows)
+    if shown:
+        typer.echo("")
+    for line in shown:
         typer.echo(line)
     if json_path is not None:
         evaluation.write_report(report, json_path)
         typer.echo(f"report written to {json_path}")
+        if plot:
+            _plot(report, json_path.with_suffix(".png"))
     by_metric = {gate.metric: limits.get(gate.param) for gate in evaluation.GATES}
     failures = evaluation.check_thresholds(report["metrics"], by_metric)
     if failures:
@@ -399,6 +480,16 @@ def eval_command(
         raise typer.Exit(1)
     if any(value is not None for value in by_metric.values()):
         typer.echo("all thresholds met")
+
+
+def _plot(report: dict[str, Any], path: Path) -> None:
+    from qa_service.evaluation.plot import plot_available, write_plot
+
+    if not plot_available():
+        typer.echo("no plot: matplotlib is not installed (pip install matplotlib, or .[dev])")
+        return
+    write_plot(report, path)
+    typer.echo(f"plot written to {path}")
 
 
 @app.command()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa_service.config import Settings
 from qa_service.errors import QAServiceError
+from qa_service.schemas import DocumentSummary
 
 if TYPE_CHECKING:
     import httpx
@@ -96,3 +97,33 @@ def ask_remote(
     if not isinstance(payload, dict):
         raise RemoteError(f"the server at {url} did not answer with JSON: is it a qa-service?")
     return payload
+
+
+def summaries(url: str, doc_ids: list[str], *, api_key: str | None = None) -> dict[str, DocumentSummary]:
+    """Label and date of a few articles (the related passages of an abstention), from `GET /documents/{id}`.
+
+    An article that cannot be read (deleted meanwhile, a key needed for reads) is left out: it is named by its id.
+    """
+    import httpx
+
+    from qa_service.ingest import document_label
+
+    found: dict[str, DocumentSummary] = {}
+    try:
+        with _client(url, PROBE_TIMEOUT_S * 10) as client:
+            for doc_id in doc_ids:
+                response = client.get(f"{url.rstrip('/')}/documents/{doc_id}", headers=_headers(api_key))
+                if response.status_code != 200:
+                    continue
+                doc = response.json()
+                found[doc_id] = DocumentSummary(
+                    doc_id=doc_id,
+                    title=doc.get("title"),
+                    label=document_label(doc["text"], doc.get("title")),
+                    date=doc.get("date"),
+                    source=doc.get("source"),
+                    chunks=0,
+                )
+    except (httpx.HTTPError, ValueError, KeyError):
+        pass  # the answer stands without the labels
+    return found

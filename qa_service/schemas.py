@@ -175,6 +175,11 @@ class Answer(BaseModel):
         default_factory=list,
         description="Names the question mentions that occur nowhere in the articles (the reason to abstain).",
     )
+    question_language: str | None = Field(
+        default=None,
+        description="The question's language (ISO 639 code, e.g. 'fr') when it is clearly not English: only English "
+        "is understood, so such a question is usually abstained on.",
+    )
     reason: str | None = Field(
         default=None,
         description='Why the service abstained, when it can say what the articles lack ("The articles name no judge.")',
@@ -206,6 +211,7 @@ class IngestReport(BaseModel):
     conflicts: list[str] = Field(default_factory=list)  # id taken by other text and replacing was not asked for
     duplicates: dict[str, str] = Field(default_factory=dict)
     errors: dict[str, str] = Field(default_factory=dict)  # file (or id) -> why it was not added
+    notes: dict[str, str] = Field(default_factory=dict)  # file -> what to know (a link followed out of the folder)
     counts: dict[str, int] = Field(default_factory=dict)  # added / replaced / unchanged, also when ids are not kept
     keep_ids: bool = Field(default=True, exclude=True)  # bulk ingest keeps counts only, so memory stays flat
 

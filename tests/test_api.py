@@ -199,3 +199,52 @@ def test_documents_are_listed_a_page_at_a_time(client) -> None:  # noqa: ANN001
     assert client.get("/documents", params={"limit": 0}).status_code == 422
     assert client.get("/documents", params={"offset": 2**63}).status_code == 422  # past SQLite's integers
     assert client.get("/documents", params={"offset": 2**62}).json() == []
+
+
+# ---- a new user's mistakes (issue 21) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "content", "headers"),
+    [
+        ("/ask", b'{"question": "Who met Dorothy Shea?"}', {"content-type": "text/plain"}),
+        ("/ask", b"question=Who+met+Dorothy+Shea%3F", {"content-type": "application/x-www-form-urlencoded"}),
+        ("/ask", b'{"question": "Who met Dorothy Shea?"}', {}),
+        # blank: declared as JSON it is a 422, so this shared index gets no document
+        ("/documents", b'{"text": "   "}', {"content-type": "text/plain; charset=utf-8"}),
+    ],
+)
+def test_a_body_that_is_not_declared_json_gets_415_saying_what_to_send(
+    client: TestClient, path: str, content: bytes, headers: dict[str, str]
+) -> None:
+    response = client.post(path, content=content, headers=headers)
+    assert response.status_code == 415, response.text
+    assert "Content-Type: application/json" in response.json()["detail"]
+    assert "valid dictionary" not in response.text
+    # Declared as JSON, the same body is taken.
+    assert client.post("/ask", json={"question": "Who met Dorothy Shea?"}).status_code == 200
+    vendor = client.post(path, content=content, headers={"content-type": "application/vnd.api+json"})
+    assert vendor.status_code != 415
+
+
+def test_unknown_fields_are_refused_naming_them(client: TestClient) -> None:
+    response = client.post("/ask", json={"question": "Who met Dorothy Shea?", "topk": 3})
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "topk"] and error["msg"] == "unknown field 'topk' (did you mean 'top_k'?)"
+    # (an invalid id too, so that this shared index never gets the article, whatever the fields become)
+    body = {"text": "Lake Tana is in Ethiopia.", "doc_id": "../x", "publisher": "me"}
+    response = client.post("/documents", json=body)
+    assert response.status_code == 422
+    assert "unknown field 'publisher' (the fields are text, " in str(response.json()["detail"])
+
+
+def test_a_long_input_is_not_echoed_whole(client: TestClient) -> None:
+    question = "Who met Dorothy Shea? " + "x" * 5000
+    response = client.post("/ask", json={"question": question})
+    assert response.status_code == 422
+    assert "1000" in response.text and len(response.content) < 1000, len(response.content)
+    [error] = response.json()["detail"]
+    assert error["input"] == f"{question[:100]}… (5,022 characters)"
+    nested = client.post("/ask", json={"question": ["y" * 5000]})  # the echo of a list is cut too
+    assert nested.status_code == 422 and len(nested.content) < 1000

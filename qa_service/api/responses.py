@@ -19,7 +19,8 @@ _WHY = {
     409: "A document with this id, or with the same text, already exists",
     413: "Request body over QA_MAX_REQUEST_BYTES (QA_MAX_DOCUMENT_BYTES for documents), or an article that would "
     "cost more than QA_DOCUMENT_CPU_S of CPU to index",
-    415: "Not a JSON array or JSON Lines",
+    415: "The body is not sent as JSON: Content-Type: application/json (POST /documents/batch: a JSON array, or "
+    "JSON Lines as application/x-ndjson)",
     422: "Invalid input, a URL that is not fetched (not http(s), or a private address), or a page with no article",
     429: "Over QA_RATE_LIMIT for this client; see the Retry-After header",
     502: "The page at `url` could not be fetched (unreachable, an error status, not HTML, too large)",

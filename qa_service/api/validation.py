@@ -3,20 +3,29 @@
 FastAPI's own 422 handler echoes each bad `input` back. Python's `json` accepts `NaN`, `Infinity` and lone
 surrogate escapes (`"\\ud800"`), none of which can be written back as JSON (or as UTF-8): pydantic refuses them
 (a lone surrogate is not a valid string), but the default handler then failed with a 500. Here the echo is made
-JSON-safe first.
+JSON-safe first, and a long input is echoed only by its start and length (a 5,000-character question came
+back whole).
+
+Request bodies are JSON only (`JSON_BODY`: anything else is 415, where FastAPI said "Input should be a valid
+dictionary") and take only their own fields (`StrictBody`: `"topk": 3` is a 422 naming it, not a silent default).
 """
 
 from __future__ import annotations
 
 import datetime
 import math
+from difflib import get_close_matches
+from email.message import Message
 from typing import Annotated, Any
 
-from fastapi import Request, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+ECHO_CHARS = 100
+"""The longest input a 422 echoes whole; a longer one is echoed as its start and its length."""
 
 
 def json_safe(value: Any) -> Any:  # any JSON-like tree
@@ -32,11 +41,72 @@ def json_safe(value: Any) -> Any:  # any JSON-like tree
     return value
 
 
-async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-    """422 with pydantic's error list, as FastAPI gives it, but never a 500 for an input it cannot echo."""
-    return JSONResponse(
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": json_safe(jsonable_encoder(exc.errors()))}
+def short_echo(value: Any) -> Any:  # any JSON-like tree
+    """`value` with every string over ECHO_CHARS cut to its start and length: the client has the rest."""
+    if isinstance(value, str) and len(value) > ECHO_CHARS:
+        return f"{value[:ECHO_CHARS]}… ({len(value):,} characters)"
+    if isinstance(value, dict):
+        return {key: short_echo(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [short_echo(item) for item in value]
+    return value
+
+
+def _body_fields(request: Request) -> list[str]:
+    """The fields of the route's JSON body model, to suggest the one an unknown field was meant to be."""
+    field = getattr(request.scope.get("route"), "body_field", None)
+    model = getattr(getattr(field, "field_info", None), "annotation", None)
+    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
+def _readable(error: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    if error.get("type") == "extra_forbidden" and error.get("loc"):
+        name = str(error["loc"][-1])
+        close = get_close_matches(name, fields, n=1)
+        listed = f" (the fields are {', '.join(fields)})" if fields else ""
+        hint = f" (did you mean {close[0]!r}?)" if close else listed
+        error = {**error, "msg": f"unknown field {name!r}{hint}"}
+    if "input" in error:
+        error = {**error, "input": short_echo(error["input"])}
+    return error
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 with pydantic's error list, as FastAPI gives it, but never a 500 for an input it cannot echo, never a
+    long input echoed whole, and an unknown field named with the one it was probably meant to be."""
+    fields = _body_fields(request)
+    errors = [_readable(error, fields) for error in jsonable_encoder(exc.errors())]
+    return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": json_safe(errors)})
+
+
+class StrictBody(BaseModel):
+    """A JSON request body that refuses fields it does not have (a misspelt `topk` would otherwise be ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def require_json(request: Request) -> None:
+    """415 unless the body is declared JSON (`application/json` or `application/*+json`).
+
+    FastAPI reads any other body (text/plain, a form, no content type) as bytes and answers 422 "Input should be
+    a valid dictionary", which does not say what to change.
+    """
+    declared = request.headers.get("content-type", "")
+    message = Message()
+    message["content-type"] = declared
+    subtype = message.get_content_subtype()
+    is_json = message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
+    if declared and is_json:
+        return
+    got = f"got {message.get_content_type()}" if declared else "no Content-Type was sent"
+    raise HTTPException(
+        status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        detail=f"the body must be JSON with the header Content-Type: application/json ({got})",
     )
+
+
+JSON_BODY = Depends(require_json)
+"""For `dependencies=[...]` of every route that takes a JSON body."""
 
 
 def real_date(value: str) -> str:

@@ -143,6 +143,11 @@ def ensure_onnx_model(model_name: str, precision: Precision, cache_dir: Path) ->
         return found
 
 
+def is_built(model_name: str, precision: Precision, cache_dir: Path) -> bool:
+    """Whether the verified files for `model_name` at `precision` are in the cache already (nothing to build)."""
+    return _verified(cache_entry(model_name, cache_dir), precision) is not None
+
+
 def _build_in_child(model_name: str, precision: str, entry: Path) -> None:
     """Build in a child process: exporting needs torch (~400 MB), which a serving process should not keep."""
     import subprocess

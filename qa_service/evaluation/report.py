@@ -1,12 +1,22 @@
-"""The report as text: one line per question (all, or only the wrong ones) and a summary of the metrics."""
+"""The report as text: a summary of the metrics, each explained once (`MEASURES`), then one line per question.
+
+The summary comes first and the rows after it: a SQuAD run has hundreds of wrong answers, and a user reads the
+summary first. `auto` rows are all of them up to 100 questions, else the first `AUTO_FAILURES` wrong ones.
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
+from qa_service.measures import MEASURES, measures_help
+
+__all__ = ["MEASURES", "ROWS", "format_rows", "format_summary", "measures_help"]
+
 ROWS = ("auto", "all", "failures", "none")
-"""Which per-question lines to print; `auto` is all of them up to 100 questions, else only the wrong ones."""
+"""Which per-question lines to print; `auto` is all of them up to 100 questions, else the first wrong ones."""
+AUTO_ALL_UP_TO = 100
+AUTO_FAILURES = 20
 
 
 def fmt(value: float | int | None, digits: int = 3) -> str:
@@ -29,13 +39,17 @@ def format_rows(report: dict[str, Any], rows: str = "auto") -> list[str]:
     if rows not in ROWS:
         raise ValueError(f"rows must be one of {', '.join(ROWS)}, got {rows!r}")
     questions = report["questions"]
+    limit = None
     if rows == "auto":
-        rows = "all" if len(questions) <= 100 else "failures"
+        rows = "all" if len(questions) <= AUTO_ALL_UP_TO else "failures"
+        limit = None if rows == "all" else AUTO_FAILURES
     if rows == "none":
         return []
     shown = [q for q in questions if rows == "all" or not q["right"]]
     if rows == "failures" and not shown:
         return [f"all {len(questions)} questions right"]
+    wrong = len(shown)
+    shown = shown[:limit]
     width = max([len("id")] + [len(q["id"]) for q in shown])
     lines = [f"{'id':<{width}}  {'result':<7} {'rank':>4} {'conf':>5} {'ms':>6}  «answer span» answer  [expected]"]
     for q in shown:
@@ -54,8 +68,10 @@ def format_rows(report: dict[str, Any], rows: str = "auto") -> list[str]:
         if not q["right"]:
             line += f"  [{clip(expected, 50)}]"
         lines.append(line)
-    if rows == "failures":
-        lines.insert(0, f"{len(shown)} of {len(questions)} questions wrong (only those shown):")
+    if rows == "failures" and len(shown) < wrong:
+        lines.insert(0, f"{wrong} of {len(questions)} questions wrong; the first {len(shown)} (--rows failures: all):")
+    elif rows == "failures":
+        lines.insert(0, f"{wrong} of {len(questions)} questions wrong (only those shown):")
     return lines
 
 
@@ -75,8 +91,7 @@ def format_summary(report: dict[str, Any]) -> list[str]:
         f"MRR@10 {pct(m['mrr_at_10'])}  gold in answer context {pct(m['context_hit'])}  "
         f"(n={m['retrieval_questions']})",
         f"answers            accuracy {pct(m['accuracy'])}  span EM {pct(m['em_span'])} F1 {pct(m['f1_span'])} "
-        f"(span given on {pct(m['span_coverage'])} of answers)  full-answer EM {pct(m['em_answer'])} "
-        f"F1 {pct(m['f1_answer'])}",
+        f"(a short answer on {pct(m['span_coverage'])} of answers)",
         f"squad-style        EM {pct(m['squad_em'])}  F1 {pct(m['squad_f1'])}  (all questions; span else answer)",
         f"citations          first citation in gold docs {pct(m['citation_doc'])}  "
         f"quotes exact {pct(m['quote_exact'])} of {m['quotes']}  span offsets exact {pct(m['span_offsets_exact'])}",
@@ -101,4 +116,5 @@ def format_summary(report: dict[str, Any]) -> list[str]:
                 f"{row['false_abstentions']:>17}{mark}"
             )
     lines += [f"note               {note}" for note in info["notes"]]
+    lines.append("what each figure means: qa-service eval --help")
     return lines

@@ -12,6 +12,8 @@
   const KEY_STORAGE = "qa-service-api-key"; // sessionStorage only: gone when the tab closes
   const CONTEXT_CHARS = 320; // characters of article shown on each side of a quote
   const MAX_EXAMPLES = 5;
+  const HEALTH_EVERY_MS = 15_000; // the header's article count follows the server; "unavailable" when it stops
+  const RELATED_ARTICLES_SHOWN = 3; // an abstention lists this many articles, then "Show N more"
 
   /* Starter questions for a first visit. The first ones fit the seed corpus (Pakistani delegation
    * visits, June 2025); questions built from article titles are added for any other corpus. */
@@ -51,6 +53,7 @@
     pending: false,
     apiKey: readKey(),
     summaries: new Map(), // doc_id -> {doc_id, title, date, source, chunks}
+    lastHealth: null, // when /health last answered
     documents: new Map(), // doc_id -> Promise<document>
     panel: null, // {source, doc, full, opener, token}
     panelToken: 0,
@@ -189,6 +192,7 @@
     } finally {
       clearTimeout(timer);
     }
+    if (response.status === 204) return null; // DELETE: done, nothing to read
     let body = null;
     try {
       body = await response.json();
@@ -229,18 +233,35 @@
 
   /* ---------- start-up: corpus size and examples ---------- */
 
+  /** The header's corpus size, checked again every HEALTH_EVERY_MS, after each question and when the tab is shown
+   * again: a server that stopped shows "Server unavailable", never the last count it gave. */
   async function loadHealth() {
     try {
-      const health = await api("/health");
+      const health = await api("/health", { timeout: 5_000 });
       const docs = health.documents;
       const chunks = health.chunks;
-      ui.corpus.textContent = `${docs} ${docs === 1 ? "article" : "articles"} · ${chunks} ${chunks === 1 ? "passage" : "passages"}`;
+      const count = (n, one, many) => `${n.toLocaleString("en")} ${n === 1 ? one : many}`;
+      ui.corpus.textContent = `${count(docs, "article", "articles")} · ${count(chunks, "passage", "passages")}`;
       ui.corpus.title = `Embedding model: ${health.embedding_model}`;
       ui.corpus.classList.remove("offline");
+      state.lastHealth = new Date();
     } catch {
       ui.corpus.textContent = "Server unavailable";
+      ui.corpus.title = state.lastHealth
+        ? `Last reached at ${state.lastHealth.toLocaleTimeString()}; checked again every ${HEALTH_EVERY_MS / 1000} s`
+        : "The server did not answer; checked again shortly";
       ui.corpus.classList.add("offline");
     }
+  }
+
+  function watchHealth() {
+    setInterval(() => {
+      if (document.visibilityState === "visible") loadHealth();
+    }, HEALTH_EVERY_MS);
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") loadHealth();
+    });
+    window.addEventListener("online", loadHealth);
   }
 
   async function loadExamples() {
@@ -349,14 +370,16 @@
     if (!span || !first || span.start < first.start || span.end > first.end || span.end <= span.start) {
       return [answer];
     }
-    // The answer is a window of citation 1's quote; find where it starts in the document.
+    // The answer is a window of citation 1's quote: place the span in the quote, then in the answer.
+    const spanFrom = utf16Index(first.quote, span.start - first.start);
+    const spanTo = utf16Index(first.quote, span.end - first.start);
     const inQuote = first.quote.indexOf(answer);
-    let answerStart;
-    if (inQuote >= 0) answerStart = first.start + inQuote;
-    else if (answer.indexOf(first.quote) >= 0) answerStart = first.start - answer.indexOf(first.quote);
+    let shift;
+    if (inQuote >= 0) shift = -inQuote;
+    else if (answer.indexOf(first.quote) >= 0) shift = answer.indexOf(first.quote);
     else return [answer];
-    const from = span.start - answerStart;
-    const to = span.end - answerStart;
+    const from = spanFrom + shift;
+    const to = spanTo + shift;
     if (from < 0 || to > answer.length || answer.slice(from, to) !== span.text) return [answer];
     return [answer.slice(0, from), el("strong", { className: "short-answer" }, span.text), answer.slice(to)];
   }
@@ -418,7 +441,7 @@
       : null;
 
     item.className = "message assistant";
-    item.replaceChildren(el("p", { className: "visually-hidden" }, "Answer:"), el("div", { className: "bubble" }, answer, named, agreement, sources));
+    item.replaceChildren(el("p", { className: "visually-hidden" }, "Answer:"), el("div", { className: "bubble" }, languageNotice(data), answer, named, agreement, sources));
   }
 
   /** Other articles on the same fact: those that state the same value, and those that give another (quoted). */
@@ -432,7 +455,19 @@
         s.relation === "agrees"
           ? el("span", {}, "Also stated by ")
           : el("span", {}, "Differs: ", el("strong", {}, `“${s.value}”`), ` instead of “${s.answer_value}” in `),
-        el("button", { type: "button", className: "link", onClick: (e) => open(s.citation)(e.currentTarget) }, docLabel(s.citation).text),
+        // A link, not a button: it flows in the sentence and wraps like text (a button is a box of its own).
+        el(
+          "a",
+          {
+            className: "link",
+            href: `/documents/${encodeURIComponent(s.citation.doc_id)}`,
+            onClick: (e) => {
+              e.preventDefault();
+              open(s.citation)(e.currentTarget);
+            },
+          },
+          labelNode(s.citation, "link-label"),
+        ),
         s.citation.date ? el("span", { className: "muted" }, ` (${formatDate(s.citation.date)})`) : null,
       );
     const differs = all.filter((s) => s.relation === "differs");
@@ -444,10 +479,54 @@
     );
   }
 
+  /** "Only English ... looks like French." when the server found the question in another language, else null. */
+  function languageNotice(data) {
+    const code = typeof data.question_language === "string" ? data.question_language : "";
+    if (!code) return null;
+    let name = code;
+    try {
+      name = new Intl.DisplayNames(["en"], { type: "language" }).of(code) || code;
+    } catch {
+      /* an unknown code: say the code */
+    }
+    return el("p", { className: "language-notice" }, `Only English questions are understood; this one looks like ${name}. Please ask in English.`);
+  }
+
   /** "A", "A and B", "A, B and C". */
   function listWords(words) {
     if (words.length <= 1) return words.join("");
     return `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}`;
+  }
+
+  /** One list entry per article: its label, date and id once, then a button per passage of it. */
+  function relatedArticle(docId, passages, hidden) {
+    const summary = state.summaries.get(docId) || { doc_id: docId };
+    const date = summary.date ?? null;
+    const name = docLabel(summary).text;
+    const open = (p) => (opener) => openSource({ kind: "Related passage", docId, start: p.start, end: p.end, doc: summary, date }, opener);
+    const [first, ...rest] = passages;
+    return el(
+      "li",
+      { hidden, className: "related-article" },
+      sourceButton({ doc: summary, date, docId, preview: first.text, label: `Open passage from ${name} (${docId})`, onOpen: open(first) }),
+      rest.length
+        ? el(
+            "ul",
+            { className: "more-passages", "aria-label": `More passages of ${name}` },
+            rest.map((p, index) =>
+              el(
+                "li",
+                {},
+                el(
+                  "button",
+                  { type: "button", className: "source passage-only", "aria-label": `Open passage ${index + 2} from ${name} (${docId})`, onClick: (event) => open(p)(event.currentTarget) },
+                  el("span", { className: "source-preview" }, clip(p.text, 180)),
+                ),
+              ),
+            ),
+          )
+        : null,
+    );
   }
 
   function renderAbstention(item, data) {
@@ -455,7 +534,12 @@
     const passages = (Array.isArray(data.passages) ? data.passages : []).filter((p) => p.related);
     const words = [];
     for (const p of passages) for (const w of p.mentions || []) if (!words.includes(w) && words.length < 3) words.push(w);
-    const shown = 3;
+    const byArticle = new Map();
+    for (const p of passages) {
+      if (!byArticle.has(p.doc_id)) byArticle.set(p.doc_id, []);
+      byArticle.get(p.doc_id).push(p);
+    }
+    const articles = [...byArticle.entries()];
     const list = passages.length
       ? el(
           "div",
@@ -464,44 +548,30 @@
           el(
             "ol",
             { className: "source-list" },
-            passages.map((p, index) => {
-              const summary = state.summaries.get(p.doc_id) || { doc_id: p.doc_id };
-              const date = summary.date ?? null;
-              return el(
-                "li",
-                { hidden: index >= shown },
-                sourceButton({
-                  doc: summary,
-                  date,
-                  docId: p.doc_id,
-                  preview: p.text,
-                  label: `Open passage from ${docLabel(summary).text} (${p.doc_id})`,
-                  onOpen: (opener) => openSource({ kind: "Related passage", docId: p.doc_id, start: p.start, end: p.end, doc: summary, date }, opener),
-                }),
-              );
-            }),
+            articles.map(([docId, found], index) => relatedArticle(docId, found, index >= RELATED_ARTICLES_SHOWN)),
           ),
         )
       : null;
-    if (passages.length > shown) {
-      const more = passages.length - shown;
+    if (articles.length > RELATED_ARTICLES_SHOWN) {
+      const more = articles.length - RELATED_ARTICLES_SHOWN;
       const button = el(
         "button",
         {
           type: "button",
           className: "secondary small more",
           onClick: () => {
-            const hidden = [...list.querySelectorAll("li[hidden]")];
+            const hidden = [...list.querySelectorAll("li.related-article[hidden]")];
             for (const li of hidden) li.hidden = false;
             button.remove();
             const firstNew = hidden[0] && hidden[0].querySelector("button");
             if (firstNew) firstNew.focus();
           },
         },
-        `Show ${more} more ${more === 1 ? "passage" : "passages"}`,
+        `Show ${more} more ${more === 1 ? "article" : "articles"}`,
       );
       list.append(button);
     }
+    const language = languageNotice(data);
 
     item.className = "message assistant abstain";
     item.replaceChildren(
@@ -509,9 +579,12 @@
         "div",
         { className: "bubble" },
         el("p", { className: "abstain-title" }, "The articles don't answer this."),
-        Array.isArray(data.not_found) && data.not_found.length
+        language, // it explains the abstention; "never mention “Qui”" would only confuse
+        !language && Array.isArray(data.not_found) && data.not_found.length
           ? el("p", { className: "not-found" }, `The articles never mention ${listWords(data.not_found.map((n) => `“${n}”`))}.`)
-          : null,
+          : !language && typeof data.reason === "string" && data.reason
+            ? el("p", { className: "not-found" }, data.reason) // what the articles lack ("The articles name no judge.")
+            : null,
         el(
           "p",
           { className: "muted" },
@@ -607,6 +680,7 @@
       ui.send.disabled = false;
       ui.form.removeAttribute("aria-busy");
       reveal(reply);
+      loadHealth(); // an answer or a failure says something about the server: keep the header true
     }
   }
 
@@ -653,6 +727,20 @@
 
   /* ---------- source panel ---------- */
 
+  /**
+   * The server counts characters as Python does, in code points; JavaScript strings index UTF-16 units, and a
+   * character outside the BMP (an emoji) is two. This turns a server offset into a string index of `text`
+   * (past its end: its length), so a quote after emoji is highlighted where it is, not two units early per emoji.
+   */
+  function utf16Index(text, offset) {
+    let index = 0;
+    for (let n = 0; n < offset && index < text.length; n++) {
+      const unit = text.charCodeAt(index);
+      index += unit >= 0xd800 && unit <= 0xdbff && index + 1 < text.length ? 2 : 1;
+    }
+    return index;
+  }
+
   function highlighted(text, start, end) {
     return [text.slice(0, start), el("mark", { className: "quote" }, text.slice(start, end)), text.slice(end)];
   }
@@ -687,16 +775,18 @@
     const p = state.panel;
     if (!p || !p.doc) return;
     const { doc, source } = p;
-    const start = Math.max(0, Math.min(source.start, doc.text.length));
-    const end = Math.max(start, Math.min(source.end, doc.text.length));
+    const start = utf16Index(doc.text, Math.max(0, source.start));
+    const end = Math.max(start, utf16Index(doc.text, source.end));
     ui.panelTitle.replaceChildren(labelNode(doc.title ? doc : source.doc, "panel-label"));
     const date = doc.date ?? source.date;
     ui.panelMeta.replaceChildren(...[dateNode(date), date ? " · " : null, el("span", { className: "doc-id" }, doc.doc_id), doc.source && !doc.source.startsWith(doc.doc_id) ? ` · ${doc.source}` : null].filter(Boolean));
-    const body = p.full
-      ? el("div", { className: "article full" }, highlighted(doc.text, start, end))
-      : el("div", { className: "article excerpt" }, excerpt(doc.text, start, end));
+    const body = source.whole
+      ? el("div", { className: "article full" }, doc.text)
+      : p.full
+        ? el("div", { className: "article full" }, highlighted(doc.text, start, end))
+        : el("div", { className: "article excerpt" }, excerpt(doc.text, start, end));
     ui.panelBody.replaceChildren(body);
-    ui.panelToggle.hidden = false;
+    ui.panelToggle.hidden = Boolean(source.whole);
     ui.panelToggle.textContent = p.full ? "Show just the passage" : "Read the whole article";
     ui.panelToggle.setAttribute("aria-expanded", p.full ? "true" : "false");
     const mark = body.querySelector("mark");
@@ -759,6 +849,32 @@
   showKeyStatus();
   ui.input.focus();
   loadHealth();
+  watchHealth();
   loadExamples();
   loadSources();
+
+
+  /* ---------- what the Articles view (articles.js) uses of this page ---------- */
+
+  window.qaPage = Object.freeze({
+    el,
+    api,
+    ApiError,
+    labelNode,
+    docLabel,
+    dateNode,
+    formatDate,
+    clip,
+    saveKey,
+    hasKey: () => Boolean(state.apiKey),
+    /** The header's counts and the example questions follow a change to the articles. */
+    articlesChanged: () => {
+      state.documents.clear();
+      loadHealth();
+      loadExamples();
+    },
+    /** The whole article in the side panel, nothing highlighted. */
+    openArticle: (summary, opener) =>
+      openSource({ kind: "Article", docId: summary.doc_id, start: 0, end: 0, doc: summary, date: summary.date, whole: true }, opener),
+  });
 })();

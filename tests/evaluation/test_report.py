@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import pytest
+from typer.testing import CliRunner
 
-from qa_service.evaluation.metrics import QuestionResult
-from qa_service.evaluation.report import format_rows
+from qa_service.cli import app
+from qa_service.evaluation.metrics import QuestionResult, compute_metrics
+from qa_service.evaluation.report import MEASURES, format_rows, format_summary
 
 
 def _report(results: list[QuestionResult]) -> dict:
@@ -38,11 +40,37 @@ def test_failure_rows_and_how_many_are_wrong(hand_made_results: list[QuestionRes
     assert format_rows(_report([hand_made_results[0], hand_made_results[3]]), "failures") == ["all 2 questions right"]
 
 
-def test_auto_shows_all_rows_up_to_100_then_only_failures(hand_made_results: list[QuestionResult]) -> None:
+def test_auto_shows_all_rows_up_to_100_then_the_first_failures(hand_made_results: list[QuestionResult]) -> None:
     few = _report(hand_made_results)
     assert format_rows(few, "auto") == format_rows(few, "all")
     many = {"questions": [{**q, "id": f"{q['id']}-{n}"} for n in range(21) for q in few["questions"]]}  # 105
-    assert format_rows(many, "auto")[0] == "63 of 105 questions wrong (only those shown):"
+    title, header, *rows = format_rows(many, "auto")
+    assert title == "63 of 105 questions wrong; the first 20 (--rows failures: all):"
+    assert len(rows) == 20  # a SQuAD run printed up to 200 of them
+    assert len(format_rows(many, "failures")) == 2 + 63
+
+
+def test_the_summary_explains_itself_and_leaves_out_the_whole_answer_em(
+    hand_made_results: list[QuestionResult],
+) -> None:
+    report = {
+        "set": {"name": "hand-made", "format": "seed", "notes": []},
+        "config": {"top_k": 5, "embedding_model": "m", "code_version": None, "min_score": 0.42},
+        "index": {"documents": 3, "chunks": 3, "sentences": 3, "build_s": 0.1, "model_load_s": 0.1},
+        "metrics": compute_metrics(hand_made_results),
+    }
+    text = "\n".join(format_summary(report))
+    assert "full-answer" not in text and "EM 0.000" not in text  # the whole sentence against a name: ~0 by design
+    assert text.splitlines()[-1] == "what each figure means: qa-service eval --help"
+    assert "span EM" in text and "squad-style" in text
+
+
+def test_eval_help_explains_every_measure_in_one_line() -> None:
+    result = CliRunner().invoke(app, ["eval", "--help"], env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
+    assert result.exit_code == 0
+    help_text = " ".join(result.output.split())
+    for name, meaning in MEASURES:
+        assert f"{name}: {meaning}." in help_text, name
 
 
 def test_no_rows_and_unknown_choice(hand_made_results: list[QuestionResult]) -> None:

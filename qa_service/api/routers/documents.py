@@ -7,14 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from qa_service.api.deps import ReadAccess, ServiceDep, SettingsDep, WriteAccess
 from qa_service.api.filters import QueryFilters
 from qa_service.api.responses import errors
 from qa_service.api.routers.qa import NOT_BLANK
-from qa_service.api.validation import CalendarDate
+from qa_service.api.validation import JSON_BODY, CalendarDate, StrictBody
 from qa_service.budget import CpuBudget
 from qa_service.config import Settings
 from qa_service.ingest import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, content_hash, doc_id_from_url, make_document
@@ -29,7 +29,7 @@ MAX_OFFSET = 2**62
 DocIdPath = Path(min_length=1, max_length=MAX_DOC_ID_LENGTH, pattern=DOC_ID_PATTERN.pattern)
 
 
-class DocumentIn(BaseModel):
+class DocumentIn(StrictBody):
     text: str | None = Field(
         default=None,
         min_length=1,
@@ -87,7 +87,8 @@ def get_document(service: ServiceDep, _access: ReadAccess, doc_id: str = DocIdPa
     "",
     response_model=DocumentSummary,
     status_code=status.HTTP_201_CREATED,
-    responses=errors(400, 401, 408, 409, 413, 422, 502, 503, 507),
+    responses=errors(400, 401, 408, 409, 413, 415, 422, 502, 503, 507),
+    dependencies=[JSON_BODY],
 )
 def add_document(body: DocumentIn, service: ServiceDep, settings: SettingsDep, _access: WriteAccess) -> DocumentSummary:
     """Add one article, as text or the `url` of a page to fetch (409 if the id, or the same text under another

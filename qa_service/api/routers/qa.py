@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictInt, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, field_validator
 from pydantic.config import JsonDict
 
 from qa_service.api.deps import AskRateLimit, ReadAccess, ServiceDep, SettingsDep
 from qa_service.api.filters import QueryFilters
 from qa_service.api.responses import errors
+from qa_service.api.validation import JSON_BODY, StrictBody
 from qa_service.schemas import Answer, Filters, SearchResult
 
 router = APIRouter(tags=["questions"])
@@ -32,7 +33,7 @@ def _whole_float_to_int(value: object) -> object:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-class AskRequest(BaseModel):
+class AskRequest(StrictBody):
     question: str = Field(
         min_length=1, max_length=MAX_QUESTION_CHARS, json_schema_extra=NOT_BLANK, examples=["Who met Dorothy Shea?"]
     )
@@ -46,7 +47,7 @@ class AskRequest(BaseModel):
     _check_question = field_validator("question")(_not_blank)
 
 
-class SearchRequest(BaseModel):
+class SearchRequest(StrictBody):
     query: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, json_schema_extra=NOT_BLANK)
     top_k: Annotated[StrictInt, Field(ge=1, le=20), BeforeValidator(_whole_float_to_int)] | None = None
     filters: Filters | None = None
@@ -54,7 +55,9 @@ class SearchRequest(BaseModel):
     _check_query = field_validator("query")(_not_blank)
 
 
-@router.post("/ask", response_model=Answer, responses=errors(400, 401, 408, 413, 429, 503))
+@router.post(
+    "/ask", response_model=Answer, responses=errors(400, 401, 408, 413, 415, 429, 503), dependencies=[JSON_BODY]
+)
 def ask(
     request: AskRequest,
     service: ServiceDep,
@@ -85,7 +88,12 @@ def search(
     return service.search(q, top_k or settings.top_k, filters=filters)
 
 
-@router.post("/search", response_model=SearchResult, responses=errors(400, 401, 408, 413, 429, 503))
+@router.post(
+    "/search",
+    response_model=SearchResult,
+    responses=errors(400, 401, 408, 413, 415, 429, 503),
+    dependencies=[JSON_BODY],
+)
 def search_post(
     request: SearchRequest,
     service: ServiceDep,

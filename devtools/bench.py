@@ -45,7 +45,7 @@ def _ms(values: list[float], q: float) -> str:
 # ---- 1. ingest --------------------------------------------------------------------------------------------
 
 
-def bench_ingest(settings: Settings, index_dir: Path) -> Any:  # noqa: ANN401 - a loaded QAService
+def bench_ingest(settings: Settings, index_dir: Path) -> Any:  # a loaded QAService
     from qa_service.service import QAService
 
     started = time.perf_counter()
@@ -74,7 +74,7 @@ def bench_ingest(settings: Settings, index_dir: Path) -> Any:  # noqa: ANN401 - 
 # ---- 1b. the embedding floor ------------------------------------------------------------------------------
 
 
-def seed_ingest_texts(settings: Settings, embedder: Any) -> list[str]:  # noqa: ANN401 - an Embedder
+def seed_ingest_texts(settings: Settings, embedder: Any) -> list[str]:  # an Embedder
     """What ingest embeds for the seed corpus: its chunks, then its sentences (read here, not from the index)."""
     from qa_service.analysis import sentence_spans
     from qa_service.chunking import Chunker
@@ -86,7 +86,7 @@ def seed_ingest_texts(settings: Settings, embedder: Any) -> list[str]:  # noqa: 
     return chunks + [d.text[s:e] for d in documents for s, e in sentence_spans(d.text)]
 
 
-def bench_embedding(settings: Settings, embedder: Any, questions: list[str]) -> None:  # noqa: ANN401
+def bench_embedding(settings: Settings, embedder: Any, questions: list[str]) -> None:
     """The floor under `/ask` and ingest: the bare model, same back-end and threads, no HTTP, no retrieval.
 
     `embedder` is the service's; its batching wrapper (if any) is bypassed, so these are the model's own costs.
@@ -140,7 +140,7 @@ def long_article(seeds_dir: Path, chars: int) -> str:
     return "\n\n".join(out)[:chars]
 
 
-def bench_large_article(settings: Settings, service: Any, chars: int = 5_000_000) -> None:  # noqa: ANN401
+def bench_large_article(settings: Settings, service: Any, chars: int = 5_000_000) -> None:
     """Cleaning a 5 MB article (it was quadratic in its lines: 40,000 short lines took 24 s), and how soon the
     write path refuses it under the default CPU budget (QA_DOCUMENT_CPU_S) instead of embedding it for an hour."""
     from qa_service.indexing import Incoming
@@ -212,7 +212,7 @@ def bench_http(settings: Settings, index_dir: Path, questions: list[str], *, req
 # ---- 3. the store at scale (synthetic corpora) ----------------------------------------------------------
 
 
-def bench_store(settings: Settings, service: Any, root: Path, sizes: list[int], *, queries: int) -> None:  # noqa: ANN401
+def bench_store(settings: Settings, service: Any, root: Path, sizes: list[int], *, queries: int) -> None:
     """For each size: build a synthetic store, serve it, and measure questions, writes, start-up and memory.
 
     With QA_STORE=milvus (`--store milvus`) and no server URI, Milvus Lite runs as a server process of its own,
@@ -249,11 +249,11 @@ def bench_store(settings: Settings, service: Any, root: Path, sizes: list[int], 
 
 def _bench_one_size(
     settings: Settings,
-    service: Any,  # noqa: ANN401
+    service: Any,
     root: Path,
     sized: Settings,
-    engine: Any,  # noqa: ANN401 - the Milvus Lite server process, if this benchmark started one
-    corpus: Any,  # noqa: ANN401 - storebench.SyntheticCorpus
+    engine: Any,  # the Milvus Lite server process, if this benchmark started one
+    corpus: Any,  # storebench.SyntheticCorpus
     size: int,
     questions: list[str],
     articles: list[Any],

@@ -115,7 +115,7 @@ class SyntheticCorpus:
             yield out
 
 
-def seed_material(service: Any) -> tuple[list[str], np.ndarray]:  # noqa: ANN401 - a loaded QAService
+def seed_material(service: Any) -> tuple[list[str], np.ndarray]:  # a loaded QAService
     """The seed corpus's sentences and their real vectors."""
     from qa_service.analysis import sentence_spans
 
@@ -126,7 +126,7 @@ def seed_material(service: Any) -> tuple[list[str], np.ndarray]:  # noqa: ANN401
     return sentences, service.embedder.embed(sentences, bulk=True)
 
 
-def build_synthetic_store(settings: Settings, config: Any, corpus: SyntheticCorpus, size: int) -> float:  # noqa: ANN401
+def build_synthetic_store(settings: Settings, config: Any, corpus: SyntheticCorpus, size: int) -> float:
     """Write `size` synthetic documents into a new store at settings.index_dir; returns seconds."""
     from qa_service.store import build_store
 
@@ -146,7 +146,7 @@ def build_synthetic_store(settings: Settings, config: Any, corpus: SyntheticCorp
 
 
 def bench_size(
-    service: Any,  # noqa: ANN401 - a loaded QAService whose settings point at the synthetic store
+    service: Any,  # a loaded QAService whose settings point at the synthetic store
     server_url: str,
     server_pid: int,
     questions: list[str],
@@ -226,7 +226,7 @@ def bench_size(
     return results
 
 
-def dense_recall(service: Any, questions: list[str], k: int = 50) -> float | None:  # noqa: ANN401
+def dense_recall(service: Any, questions: list[str], k: int = 50) -> float | None:
     """recall@k of the service's FAISS index against exact inner-product search over the stored vectors."""
     store = service.store
     dense = store.dense.index  # the embedded store's index
@@ -250,7 +250,7 @@ def dense_recall(service: Any, questions: list[str], k: int = 50) -> float | Non
     return float(np.mean(recalls))
 
 
-def _incoming(document: Document) -> Any:  # noqa: ANN401
+def _incoming(document: Document) -> Any:
     from qa_service.indexing import Incoming
 
     return Incoming(document)
@@ -260,7 +260,7 @@ def _marker(document: Document) -> str:
     return document.doc_id.replace("-", " ")
 
 
-def _seen(client: Any, query: str, doc_id: str, present: bool, since: float, timeout_s: float = 60.0) -> float:  # noqa: ANN401
+def _seen(client: Any, query: str, doc_id: str, present: bool, since: float, timeout_s: float = 60.0) -> float:
     """Seconds from `since` until the server's search has (or no longer has) `doc_id`, polled every 10 ms."""
     while True:
         passages = client.get("/search", params={"q": query, "top_k": 5}).json()["passages"]

@@ -190,7 +190,7 @@ def test_abstention_offers_only_related_passages(client: TestClient) -> None:
     assert first["related"] and {"Khurram", "Dastgir"} <= set(first["mentions"]), first
 
 
-def test_documents_are_listed_a_page_at_a_time(client) -> None:  # noqa: ANN001
+def test_documents_are_listed_a_page_at_a_time(client) -> None:
     everything = client.get("/documents").json()
     assert len(everything) == 5
     pages = [client.get("/documents", params={"offset": o, "limit": 2}).json() for o in (0, 2, 4)]

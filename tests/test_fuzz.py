@@ -34,7 +34,7 @@ OPERATIONS = [
 def api_schema(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
-    embedder,  # noqa: ANN001
+    embedder,
 ) -> schemathesis.BaseSchema:
     index_dir = tmp_path_factory.mktemp(f"fuzz-index-{request.param}")
     service = QAService(make_settings(index_dir, **store_settings(request.param)), embedder=embedder).load()

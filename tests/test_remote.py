@@ -27,7 +27,7 @@ from .conftest import make_settings
         ("qa.internal", "http://qa.internal:8123"),
     ],
 )
-def test_configured_url(tmp_path, host: str, url: str) -> None:  # noqa: ANN001
+def test_configured_url(tmp_path, host: str, url: str) -> None:
     assert configured_url(make_settings(tmp_path, host=host, port=8123)) == url
 
 

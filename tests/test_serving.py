@@ -59,7 +59,7 @@ def test_trusted_proxies_setting_takes_ips_and_networks() -> None:
         Settings(_env_file=None, trusted_proxies="10.0.0.1,proxy.example")
 
 
-def _ask_from(app: Any, peer: str, forwarded_for: str) -> int:  # noqa: ANN401 - a FastAPI app
+def _ask_from(app: Any, peer: str, forwarded_for: str) -> int:  # a FastAPI app
     with TestClient(app, client=(peer, 40000)) as client:
         return client.post("/ask", json=QUESTION, headers={"X-Forwarded-For": forwarded_for}).status_code
 
@@ -95,10 +95,10 @@ class _Slowed:
         self._service = service
         self._delay = delay
 
-    def __getattr__(self, name: str) -> Any:  # noqa: ANN401
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._service, name)
 
-    def ask(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+    def ask(self, *args: Any, **kwargs: Any) -> Any:
         time.sleep(self._delay)
         return self._service.ask(*args, **kwargs)
 
@@ -139,10 +139,10 @@ class _Blocked:
         self._service = service
         self._release = release
 
-    def __getattr__(self, name: str) -> Any:  # noqa: ANN401
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._service, name)
 
-    def ask(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+    def ask(self, *args: Any, **kwargs: Any) -> Any:
         self._release.wait(30)
         return self._service.ask(*args, **kwargs)
 

@@ -124,7 +124,7 @@ def _ask(page: Page, question: str) -> None:
     box.press("Enter")
 
 
-def _last_reply(page: Page):  # noqa: ANN202 - a Playwright Locator
+def _last_reply(page: Page):  # a Playwright Locator
     reply = page.locator("#messages > li.assistant").last
     expect(reply).not_to_have_class(re.compile(r"\bthinking\b"))
     return reply
@@ -324,7 +324,7 @@ def test_question_box_is_focused_and_a_long_question_is_not_cut(page: Page) -> N
     expect(counter).to_be_hidden()
 
 
-def _offline(context) -> list[str]:  # noqa: ANN001 - a Playwright BrowserContext
+def _offline(context) -> list[str]:  # a Playwright BrowserContext
     """Abort every request that leaves this machine, as with no internet; returns the URLs that tried."""
     blocked: list[str] = []
 

@@ -86,7 +86,7 @@ def _close(page: Page) -> None:
     assert errors == [], f"uncaught errors in the page: {errors}"
 
 
-def _ask(page: Page, question: str):  # noqa: ANN202 - the reply, a Playwright Locator
+def _ask(page: Page, question: str):  # the reply, a Playwright Locator
     box = page.get_by_label("Your question")
     box.fill(question)
     box.press("Enter")
@@ -221,7 +221,7 @@ def test_a_question_in_another_language_is_told_only_english_is_understood(
 # ---- the Articles view -------------------------------------------------------------------------------------------
 
 
-def _article_rows(page: Page):  # noqa: ANN202 - a Locator
+def _article_rows(page: Page):  # a Locator
     return page.locator("#articles-list > li")
 
 

@@ -33,7 +33,7 @@ def _cut(text: str, limit: int) -> str:
     return text[: text.rfind(" ", 0, limit)].rstrip(" ,;:") + " ..."
 
 
-def _j(value: Any) -> str:  # noqa: ANN401 - any JSON value
+def _j(value: Any) -> str:  # any JSON value
     return json.dumps(value, ensure_ascii=False)
 
 

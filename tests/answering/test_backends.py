@@ -20,7 +20,7 @@ from .conftest import assert_citations_exact
 QUESTION = "Who met Dorothy Shea?"
 
 
-def _service(index_dir: Path, embedder, **overrides: object) -> QAService:  # noqa: ANN001
+def _service(index_dir: Path, embedder, **overrides: object) -> QAService:
     service = QAService(make_settings(index_dir, **overrides), embedder=embedder).load()
     service.add_documents([load_file(p) for p in sorted(SEEDS.glob("00[01]_*.txt"))])
     return service
@@ -62,18 +62,18 @@ def fake_llm() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def llm_service(fake_llm: str, tmp_path_factory: pytest.TempPathFactory, embedder) -> QAService:  # noqa: ANN001
+def llm_service(fake_llm: str, tmp_path_factory: pytest.TempPathFactory, embedder) -> QAService:
     index = tmp_path_factory.mktemp("llm-index")
     return _service(index, embedder, llm_base_url=fake_llm, llm_model="fake", llm_api_key="sekret", llm_timeout_s=1.0)
 
 
 @pytest.fixture(scope="module")
-def extractive_answer(llm_service: QAService, embedder):  # noqa: ANN001, ANN201
+def extractive_answer(llm_service: QAService, embedder):
     plain = QAService(llm_service.settings.model_copy(update={"llm_base_url": None}), embedder=embedder).load()
     return plain.ask(QUESTION)
 
 
-def _ask(service: QAService, reply: str | None, delay_s: float = 0.0):  # noqa: ANN202
+def _ask(service: QAService, reply: str | None, delay_s: float = 0.0):
     FakeLLM.reply, FakeLLM.delay_s = reply, delay_s
     FakeLLM.requests.clear()
     return service.ask(QUESTION)
@@ -103,12 +103,12 @@ def test_llm_invented_citations_are_dropped(llm_service: QAService) -> None:
     [("An answer citing only a passage that does not exist [42].", 0.0), ("No citation at all.", 0.0), (None, 0.0)],
     ids=["only-invented", "uncited", "not-json"],
 )
-def test_llm_unusable_reply_falls_back(llm_service: QAService, extractive_answer, reply, delay_s) -> None:  # noqa: ANN001
+def test_llm_unusable_reply_falls_back(llm_service: QAService, extractive_answer, reply, delay_s) -> None:
     answer = _ask(llm_service, reply, delay_s)
     assert (answer.answer, answer.citations) == (extractive_answer.answer, extractive_answer.citations)
 
 
-def test_llm_timeout_falls_back_quickly(llm_service: QAService, extractive_answer) -> None:  # noqa: ANN001
+def test_llm_timeout_falls_back_quickly(llm_service: QAService, extractive_answer) -> None:
     # The endpoint would answer after 10 s; with QA_LLM_TIMEOUT_S=1 the answer must not wait for it. The margin
     # is wide because embedding the question alone took 1.4 s on a 2-core machine under a load average of 20.
     started = time.perf_counter()
@@ -122,7 +122,7 @@ def test_llm_says_not_in_articles(llm_service: QAService) -> None:
     assert not answer.answerable and answer.answer is None and answer.citations == []
 
 
-def test_llm_endpoint_down_falls_back(tmp_path: Path, embedder) -> None:  # noqa: ANN001
+def test_llm_endpoint_down_falls_back(tmp_path: Path, embedder) -> None:
     service = _service(tmp_path, embedder, llm_base_url="http://127.0.0.1:9/v1", llm_model="x", llm_timeout_s=1.0)
     answer = service.ask(QUESTION)
     assert answer.answerable and "Dorothy Shea" in answer.answer
@@ -155,7 +155,7 @@ def tiny_reader(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(folder)
 
 
-def test_reader_span_maps_to_exact_document_offsets(tiny_reader: str, tmp_path: Path, embedder) -> None:  # noqa: ANN001
+def test_reader_span_maps_to_exact_document_offsets(tiny_reader: str, tmp_path: Path, embedder) -> None:
     from qa_service.answering.reader import ReaderAnswerer
 
     service = _service(tmp_path, embedder, reader_model=tiny_reader)
@@ -172,6 +172,6 @@ def test_reader_span_maps_to_exact_document_offsets(tiny_reader: str, tmp_path: 
     assert citation.start <= span.start and span.end <= citation.end
 
 
-def test_reader_bad_path_is_a_clear_error(tmp_path: Path, embedder) -> None:  # noqa: ANN001
+def test_reader_bad_path_is_a_clear_error(tmp_path: Path, embedder) -> None:
     with pytest.raises(RuntimeError, match="QA_READER_MODEL"):
         QAService(make_settings(tmp_path, reader_model=str(tmp_path / "missing")), embedder=embedder).load()

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from qa_service.analysis import terms
 from qa_service.answering.question import analyse_question
 from qa_service.nlp import load_pipeline
 
+if TYPE_CHECKING:
+    from spacy.language import Language
+
 
 @pytest.fixture(scope="module")
-def nlp():  # type: ignore[no-untyped-def]
+def nlp() -> Language:
     return load_pipeline()
 
 
@@ -27,7 +32,7 @@ def nlp():  # type: ignore[no-untyped-def]
         ("Who won?", []),
     ],
 )
-def test_named_things(question: str, names: list[str], nlp) -> None:  # type: ignore[no-untyped-def]
+def test_named_things(question: str, names: list[str], nlp: Language) -> None:
     assert list(analyse_question(question, nlp=nlp).names) == names
 
 
@@ -48,12 +53,12 @@ def test_named_things(question: str, names: list[str], nlp) -> None:  # type: ig
         ("Which coastal town was hit?", "place", "town"),
     ],
 )
-def test_question_focus(question: str, kind: str | None, target: str | None, nlp) -> None:  # type: ignore[no-untyped-def]
+def test_question_focus(question: str, kind: str | None, target: str | None, nlp: Language) -> None:
     analysis = analyse_question(question, nlp=nlp)
     assert (analysis.kind, analysis.target) == (kind, target)
 
 
-def test_one_analysis_carries_terms_names_and_years(nlp) -> None:  # type: ignore[no-untyped-def]
+def test_one_analysis_carries_terms_names_and_years(nlp: Language) -> None:
     analysis = analyse_question("How many people did the 2019 flood in Mozambique displace?", nlp=nlp)
     assert analysis.terms == tuple(terms(analysis.text))
     assert analysis.names == ("Mozambique",)

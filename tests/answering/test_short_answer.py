@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 import Stemmer
 
@@ -9,6 +11,9 @@ from qa_service.answering import pronouns
 from qa_service.answering import short_answer as sa
 from qa_service.answering.question import analyse_question
 from qa_service.nlp import load_pipeline
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 SHEA = (
     "At a separate engagement with the acting U.S. Permanent Representative to the U.N., Dorothy Shea, the "
@@ -25,11 +30,11 @@ AMBASSADORS = (
 
 
 @pytest.fixture(scope="module")
-def nlp():  # type: ignore[no-untyped-def]
+def nlp() -> Language:
     return load_pipeline()
 
 
-def short(question: str, quote: str, nlp) -> str | None:  # type: ignore[no-untyped-def]
+def short(question: str, quote: str, nlp: Language) -> str | None:
     span = sa.pick_short_answer(analyse_question(question, nlp=nlp), quote, nlp=nlp)
     if span is None:
         return None
@@ -98,11 +103,11 @@ def short(question: str, quote: str, nlp) -> str | None:  # type: ignore[no-unty
         ),
     ],
 )
-def test_picks_the_words_that_answer(question: str, quote: str, expected: str, nlp) -> None:  # type: ignore[no-untyped-def]
+def test_picks_the_words_that_answer(question: str, quote: str, expected: str, nlp: Language) -> None:
     assert short(question, quote, nlp) == expected
 
 
-def test_nothing_fits_gives_no_bold(nlp) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_fits_gives_no_bold(nlp: Language) -> None:
     # a date is asked for, the quote holds none
     assert (
         short("When was the treaty signed?", "David Lammy recently visited both Islamabad and New Delhi.", nlp) is None
@@ -113,7 +118,7 @@ def test_nothing_fits_gives_no_bold(nlp) -> None:  # type: ignore[no-untyped-def
     assert short("Why did the delegation travel?", FATEMI, nlp) is None
 
 
-def test_pronoun_subject_needs_a_name(nlp) -> None:  # type: ignore[no-untyped-def]
+def test_pronoun_subject_needs_a_name(nlp: Language) -> None:
     quote = "\u201cThe suspension endangers the livelihood of 240 million people,\u201d he said."
     question = analyse_question("Who said the suspension endangers 240 million people?", nlp=nlp)
     span = sa.pick_short_answer(question, quote, nlp=nlp)
@@ -128,7 +133,7 @@ def test_pronoun_subject_needs_a_name(nlp) -> None:  # type: ignore[no-untyped-d
     assert not pronouns.needs_antecedent(analyse_question("How many people are endangered?"), quote, None, nlp=nlp)
 
 
-def test_find_antecedent_prefers_the_nearest_subject(nlp) -> None:  # type: ignore[no-untyped-def]
+def test_find_antecedent_prefers_the_nearest_subject(nlp: Language) -> None:
     before = [
         "Senator Sherry Rehman described the meetings as very positive.",
         "Earlier, Bilawal urged Donald Trump to mediate between Pakistan and India.",

@@ -164,7 +164,7 @@ class _Store:
                 "QA_MILVUS_SWEEP_INTERVAL_S": "0",
             }
 
-    def settings(self, index_dir: Path, prefix: str = "qa", **overrides: object):  # noqa: ANN201
+    def settings(self, index_dir: Path, prefix: str = "qa", **overrides: object):
         if self.kind == "milvus":
             return milvus_settings(index_dir, uri=self.uri, prefix=prefix, **overrides)
         return fake_settings(index_dir, **overrides)

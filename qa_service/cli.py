@@ -1,5 +1,11 @@
-"""`qa-service` command line: ingest, list, delete, serve, ask, eval and migrate; the work is done elsewhere
-(`inputs`, `service`, `remote`, `evaluation`, `store.migrate`), imported inside each command so `--help` is instant."""
+"""`qa-service` command line: ingest, list, delete, serve, prepare, ask, eval and migrate.
+
+The work is done elsewhere (`inputs`, `service`, `remote`, `answer_text`, `evaluation`, `store.migrate`), imported
+inside each command so `--help` is instant (a test checks that it loads neither the service nor a model library).
+Over 400 lines on purpose: it is one concern, the commands' options, messages and exit codes, and Typer reads a
+command from its function's signature, so each command is its options plus a few lines; kept together, every
+flag and exit status of the tool is in one file.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Milvus Lite as a server in a process of its own, for tests and benchmarks (a deployment runs Milvus itself)."""
+"""Milvus Lite as a server in a process of its own (tests and benchmarks; a deployment runs Milvus itself). Before
+it starts, what the last engine left torn is removed (qa_service/store/milvus/repair.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from qa_service.store.milvus.connection import StoreUnavailableError, connect
+from qa_service.store.milvus.repair import remove_torn_index_files
 
 
 @contextlib.contextmanager
@@ -24,6 +26,7 @@ def lite_server(
     from devtools.devserver import free_port
 
     port = free_port()
+    remove_torn_index_files(Path(data_dir))  # what a stop or kill of the last engine left torn
     process = subprocess.Popen(
         [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir), "--port", str(port)],
         stdout=subprocess.DEVNULL,

@@ -52,6 +52,9 @@ def ingest(
         typer.Option(help="An RSS or Atom feed (URL or file): each entry's page is ingested. Repeatable."),
     ] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start a new index from these files only.")] = False,
+    no_follow: Annotated[
+        bool, typer.Option("--no-follow", help="Leave out symbolic links found in folders (default: read them).")
+    ] = False,
 ) -> None:
     """Add articles to the index (re-ingesting an unchanged file or page does nothing).
 
@@ -72,13 +75,15 @@ def ingest(
     settings = get_settings()
     service = _service(settings, reset=rebuild)
     try:
-        report = _ingest_all(service, settings, paths, urls, feeds)
+        report = _ingest_all(service, settings, paths, urls, feeds, follow_links=not no_follow)
         stats = service.stats()
     except QAServiceError as exc:  # a full disk: what was committed stays, the same command resumes
         _fail(str(exc))
     finally:
         service.close()
     _print_skipped(report.errors)
+    for name, note in report.notes.items():
+        typer.secho(f"note: {name}: {note}", fg=typer.colors.YELLOW, err=True)
     for doc_id, original in report.duplicates.items():
         typer.secho(f"duplicate: {doc_id} has the same text as {original}; not added", fg=typer.colors.YELLOW, err=True)
     for doc_id in report.conflicts:
@@ -89,7 +94,13 @@ def ingest(
 
 
 def _ingest_all(
-    service: QAService, settings: Settings, paths: list[Path], urls: list[str], feeds: list[str]
+    service: QAService,
+    settings: Settings,
+    paths: list[Path],
+    urls: list[str],
+    feeds: list[str],
+    *,
+    follow_links: bool = True,
 ) -> IngestReport:
     """Files, then pages, then feeds, as one stream; Ctrl-C says what was saved and exits 130."""
     from itertools import chain
@@ -98,16 +109,19 @@ def _ingest_all(
     from qa_service.indexing import IngestInterrupted
     from qa_service.inputs import count_file_items, feed_items, file_items, url_items
 
-    total = None if feeds else count_file_items(paths) + len(urls)
+    total = None if feeds else count_file_items(paths, follow_links=follow_links) + len(urls)
+    notes: dict[str, str] = {}
     with fetcher_for(settings) as fetcher:
         budget = service.indexer.budget
         items = chain(
-            file_items(paths, budget),
+            file_items(paths, budget, follow_links=follow_links, notes=notes),
             url_items(urls, fetcher, budget),
             feed_items(feeds, fetcher, service.indexed, budget),
         )
         try:
-            return service.ingest(items, total=total, progress=True, keep_ids=False)
+            report = service.ingest(items, total=total, progress=True, keep_ids=False)
+            report.notes.update(notes)
+            return report
         except IngestInterrupted as stop:
             saved = stop.report.counts.get("added", 0) + stop.report.counts.get("replaced", 0)
             typer.secho(

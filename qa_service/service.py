@@ -277,13 +277,18 @@ class QAService:
         if not deleted:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}")
 
-    def ingest_paths(self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True) -> IngestReport:
+    def ingest_paths(
+        self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True, follow_links: bool = True
+    ) -> IngestReport:
         """Load files and folders in batches; a bad file is reported by name and nothing indexed is lost."""
         from qa_service.inputs import count_file_items, file_items
 
-        total = count_file_items(paths) if progress else None
-        items = file_items(paths, self.indexer.budget)
-        return self.ingest(items, total=total, progress=progress, keep_ids=keep_ids)
+        total = count_file_items(paths, follow_links=follow_links) if progress else None
+        notes: dict[str, str] = {}
+        items = file_items(paths, self.indexer.budget, follow_links=follow_links, notes=notes)
+        report = self.ingest(items, total=total, progress=progress, keep_ids=keep_ids)
+        report.notes.update(notes)
+        return report
 
     def ingest(
         self,

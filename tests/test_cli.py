@@ -22,7 +22,7 @@ from .conftest import ROOT, SEEDS, server_env
 pytestmark = pytest.mark.slow
 
 QUESTION = "Who met Dorothy Shea?"
-KEY = "cli-test-key"
+KEY = "cli-test-key-0123456789"
 
 
 def run_cli(*args: str, index: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -58,6 +58,29 @@ def test_ingest_summary_errors_then_ask_json_with_configured_top_k(tmp_path: Pat
     assert body["answerable"] and "Dorothy Shea" in body["answer"]
     assert len(body["passages"]) == 2, "QA_TOP_K sets how many passages are retrieved"
     assert f"answered in this process from {index}/" in result.stderr
+
+
+def test_ingest_skips_a_fifo_by_name_and_says_where_links_lead(tmp_path: Path) -> None:
+    """A FIFO hung `ingest` for good (and the rest of its batch); a link out of the folder was read silently."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a-shea.txt").write_bytes((SEEDS / "000_f6e0c52e4f6527ee.txt").read_bytes())
+    os.mkfifo(folder / "b-pipe.txt")
+    (folder / "c-short.txt").write_text("The council of Riverton approved 40 new homes on Monday.", encoding="utf-8")
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("The mayor of Lakeside opened a bridge on Friday.", encoding="utf-8")
+    (folder / "d-link.txt").symlink_to(outside)
+    fake = {"QA_EMBEDDING_MODEL": "hashing-fake"}
+
+    result = run_cli("ingest", str(folder), index=tmp_path / "index", **fake)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("3 added, 0 replaced, 0 unchanged, 0 duplicates, 1 error."), result.stdout
+    assert f"skipped {folder / 'b-pipe.txt'}: not a regular file but a FIFO (named pipe)" in result.stderr
+    assert f"note: {folder / 'd-link.txt'}: a symbolic link to {outside}, outside {folder}; read" in result.stderr
+
+    result = run_cli("ingest", str(folder), "--no-follow", index=tmp_path / "other", **fake)
+    assert result.stdout.startswith("2 added,"), result.stdout
+    assert f"note: {folder / 'd-link.txt'}: a symbolic link; not followed (--no-follow)" in result.stderr
 
 
 @pytest.fixture(scope="module")

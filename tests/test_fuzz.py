@@ -21,7 +21,7 @@ from qa_service.service import QAService
 
 from .conftest import SEEDS, STORES, make_settings, store_settings
 
-KEY = "fuzz-key"
+KEY = "fuzz-key-0123456789"
 MAX_EXAMPLES = 50
 OPERATIONS = [
     (method.upper(), path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -170,6 +171,51 @@ def test_non_utf8_file_is_reported_by_name(tmp_path: Path) -> None:
     bad.write_bytes("Caf\xe9 society".encode("latin-1"))
     with pytest.raises(InvalidDocumentError, match="not valid UTF-8 text"):
         load_file(bad)
+
+
+def test_a_fifo_or_a_device_is_refused_at_once_not_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)  # no writer: reading it would wait for ever
+    with pytest.raises(InvalidDocumentError, match=r"not a regular file but a FIFO \(named pipe\)"):
+        load_file(fifo)
+    with pytest.raises(InvalidDocumentError, match="not a regular file but a character device"):
+        load_file(Path("/dev/zero"))
+
+
+def test_links_in_a_folder_are_followed_and_noted_when_they_leave_it_or_left_out(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("A.", encoding="utf-8")
+    (folder / "sub" / "inside.txt").symlink_to(folder / "a.txt")
+    (tmp_path / "secret.txt").write_text("S.", encoding="utf-8")
+    (folder / "z.txt").symlink_to(tmp_path / "secret.txt")
+    notes: dict[str, str] = {}
+    assert list(iter_article_files([folder], notes=notes)) == [
+        folder / "a.txt",
+        folder / "z.txt",
+        folder / "sub" / "inside.txt",
+    ]
+    assert notes == {
+        str(
+            folder / "z.txt"
+        ): f"a symbolic link to {tmp_path / 'secret.txt'}, outside {folder}; read (--no-follow skips it)"
+    }
+    notes.clear()
+    assert list(iter_article_files([folder], follow_links=False, notes=notes)) == [folder / "a.txt"]
+    assert set(notes) == {str(folder / "z.txt"), str(folder / "sub" / "inside.txt")}
+
+
+def test_control_characters_and_terminal_escapes_are_cleaned_out() -> None:
+    """Stored, they reached a terminal through `qa-service ask` (colours, cursor moves, the window title)."""
+    raw = "Red \x1b[31malert\x1b[0m here.\x07 \x1b]0;pwned\x07Title set.\x00 Done\x9b2J.\tA tab is a space."
+    assert clean_text(raw).text == "Red alert here. Title set. Done. A tab is a space."
+    assert make_document(BODY, "t", title="Head\x1b[2Jline").title == "Headline"
+
+
+@pytest.mark.parametrize("raw", ["\x00\x00\x00", "\u200b\u200c\u200d\ufeff\u2060", "... !!! --"])
+def test_text_without_a_letter_or_digit_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidDocumentError, match=r"no article text|no words"):
+        make_document(raw, "empty")
 
 
 def test_empty_document_is_rejected() -> None:

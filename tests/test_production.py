@@ -16,9 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from devtools.devserver import ServerStartError, free_port, local_server, measured_env
 from qa_service.api import create_app
+from qa_service.config import Settings
 from qa_service.embedding import Embedder
 from qa_service.service import QAService
 
@@ -26,7 +28,7 @@ from .conftest import ROOT, SEEDS, LogLines, make_settings, milvus_server, serve
 
 EMBEDDED_ONLY = pytest.mark.parametrize("store_kind", ["embedded"])  # about the embedded store's files or processes
 
-KEY = "s3cret-key"
+KEY = "s3cret-key-0123456789"
 SHEA = "000_f6e0c52e4f6527ee"
 SHEA_FILE = SEEDS / f"{SHEA}.txt"
 
@@ -93,6 +95,54 @@ def test_reads_need_the_key_when_configured(seed_service: QAService) -> None:
             assert client.request(method, path, headers={"Authorization": f"Bearer {KEY}"}, **kwargs).status_code == 200
         assert client.get("/health").status_code == 200
         assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("key", ["   ", "short-key", " fifteen-chars-x "])
+def test_a_blank_or_short_key_stops_start_up(key: str) -> None:
+    """A blank key used to switch access control off with a warning saying no key was set; one character passed."""
+    with pytest.raises(ValidationError, match="QA_API_KEY must be at least 16 characters"):
+        Settings(_env_file=None, api_key=key)
+    assert Settings(_env_file=None, api_key="").api_key is None  # empty is unset (compose passes it through)
+    assert Settings(_env_file=None, api_key=f" {KEY} ").api_key == KEY
+
+
+def test_without_the_key_a_malformed_body_gets_401_before_it_is_parsed(fresh_service: QAService) -> None:
+    with api(fresh_service, api_key=KEY) as client:
+        for path in ("/documents", "/documents/batch"):  # the guarded routes come from their dependencies
+            for body in (b'{"text": ', b"\xff\xfe", b'{"text": 5}'):
+                response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+                assert response.status_code == 401, (path, body, response.text)
+                assert response.headers["WWW-Authenticate"] == "Bearer"
+        keyed = client.post(
+            "/documents", content=b'{"text": ', headers={"Content-Type": "application/json", "X-API-Key": KEY}
+        )
+        assert keyed.status_code == 422  # with the key, what is wrong with the body
+    with api(fresh_service, api_key=KEY, require_key_for_reads=True) as client:
+        assert client.post("/ask", content=b"{", headers={"Content-Type": "application/json"}).status_code == 401
+
+
+def test_docs_and_schema_stay_open_when_reads_need_the_key(seed_service: QAService) -> None:
+    """They describe the API and hold no article text; the README says so."""
+    with api(seed_service, api_key=KEY, require_key_for_reads=True) as client:
+        assert client.get("/docs").status_code == 200
+        schema = client.get("/openapi.json")
+        article_text = seed_service.get_document(SHEA).text
+        assert schema.status_code == 200 and article_text[:60] not in schema.text
+
+
+def test_every_response_carries_security_headers(seed_service: QAService) -> None:
+    with api(seed_service) as client:
+        for path, policy in (
+            ("/", "script-src 'self';"),
+            ("/docs", "'unsafe-inline'"),
+            ("/health", "default-src 'none'"),
+        ):
+            response = client.get(path)
+            assert response.headers["X-Frame-Options"] == "DENY"
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+            assert policy in response.headers["Content-Security-Policy"], path
+        assert client.get("/documents/no-such").headers["X-Frame-Options"] == "DENY"  # errors too
 
 
 def _security(client: TestClient) -> dict[str, bool]:

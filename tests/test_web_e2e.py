@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-API_KEY = "page-test-key"
+API_KEY = "page-test-key-0123456789"
 START_TIMEOUT_S = 180  # model load and first index build on a busy 2-core machine
 UI_TIMEOUT_MS = 60_000  # one answer can wait behind other work on the same machine
 
@@ -445,6 +445,37 @@ def test_article_html_is_shown_as_text_and_never_runs(page: Page, injected_doc: 
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.locator("img").count() == 0
     assert page.locator("#messages script, #source-panel script").count() == 0
+
+
+EMOJI_TEXT = (
+    "🌍" * 40 + " Bridges of the north 🚧\n\n"
+    "The Zorvath Bridge over the Quellen River opened in 1987. 🚀🚀 It was designed by the engineer Ilse Marrow, "
+    "who also built the Tarnby viaduct."
+)
+
+
+@pytest.mark.slow
+def test_quotes_after_emoji_are_highlighted_where_they_are(page: Page, api: httpx.Client) -> None:
+    """Offsets are code points (Python's); JavaScript slices UTF-16, where each emoji is two units: with 40 emoji
+    before the quote the highlight began 40 characters early and split a surrogate pair."""
+    response = api.post("/documents", json={"doc_id": "emoji-bridges", "text": EMOJI_TEXT})
+    assert response.status_code in (201, 409), response.text
+    question = "Who designed the Zorvath Bridge?"
+    expected = api.post("/ask", json={"question": question}).json()
+    first = expected["citations"][0]
+    assert first["doc_id"] == "emoji-bridges" and "🚀" in first["quote"], expected
+    _ask(page, question)
+    reply = _last_reply(page)
+    span = expected["answer_span"]
+    if span and first["start"] <= span["start"] and span["end"] <= first["end"]:
+        expect(reply.locator("strong.short-answer")).to_have_text(span["text"])
+    reply.locator("button.cite").first.click()
+    panel = page.get_by_role("dialog")
+    expect(panel.locator("mark")).to_have_text(first["quote"])
+    panel.get_by_role("button", name="Read the whole article").click()
+    expect(panel.locator(".article.full")).to_have_text(api.get("/documents/emoji-bridges").json()["text"])
+    expect(panel.locator("mark")).to_have_text(first["quote"])
+    page.keyboard.press("Escape")
 
 
 @pytest.mark.slow

@@ -1,9 +1,10 @@
 """Build the FastAPI app: load the model and index once in the lifespan, map domain errors to HTTP.
 
-Middleware, outermost first: the client address from X-Forwarded-For (only from QA_TRUSTED_PROXIES), request log
-and metrics, body time and size limits, CORS (only when QA_CORS_ORIGINS is set), the in-flight limit on questions
-(on the event loop, before anything waits for a thread). Access control and the rate limit are dependencies of the
-endpoints (see deps.py).
+Middleware, outermost first: security headers, the client address from X-Forwarded-For (only from
+QA_TRUSTED_PROXIES), request log and metrics, body time and size limits, CORS (only when QA_CORS_ORIGINS is set),
+the API key (before the body is read), the in-flight limit on questions (on the event loop, before anything waits
+for a thread). The endpoints check the key again as dependencies (the OpenAPI schema is made from them), and the
+rate limit (see deps.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from qa_service.api.deps import require_read_key
+from qa_service.api.deps import require_read_key, require_write_key
+from qa_service.api.headers import SecurityHeadersMiddleware
 from qa_service.api.limits import (
     BodySizeLimitMiddleware,
     BodyTimeoutMiddleware,
@@ -37,7 +39,7 @@ from qa_service.api.limits import (
 )
 from qa_service.api.observability import Metrics, ObservabilityMiddleware, configure_access_log
 from qa_service.api.routers import documents, qa, sources, system
-from qa_service.api.security import configured_key, prune_openapi_security
+from qa_service.api.security import KeyFirstMiddleware, configured_key, guarded_routes, prune_openapi_security
 from qa_service.api.validation import validation_error
 from qa_service.config import Settings, get_settings
 from qa_service.errors import (
@@ -138,6 +140,10 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
 
     app.add_middleware(InFlightMiddleware, limit=app.state.in_flight)  # innermost: its 503 gets CORS headers
+    guarded = guarded_routes(
+        [route for router in routers for route in router.routes], settings, require_write_key, require_read_key
+    )
+    app.add_middleware(KeyFirstMiddleware, settings=settings, guarded=guarded)  # 401 before the body, and a slot
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -155,6 +161,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     if settings.trusted_proxies:  # rate limit and access log then see the forwarded client
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(_CleanStartupFailure, state=app.state)
 
     def openapi() -> dict[str, Any]:  # generated once, then says which endpoints this configuration guards

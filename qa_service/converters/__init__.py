@@ -12,6 +12,7 @@ from pathlib import Path
 
 from qa_service.converters import exports, html, markdown, text
 from qa_service.converters.article import Article, ArticleError
+from qa_service.converters.files import read_regular_file, require_regular
 from qa_service.errors import InvalidDocumentError
 
 __all__ = ["EXPORT_SUFFIXES", "SUPPORTED_SUFFIXES", "Article", "ArticleError", "count_articles", "read_articles"]
@@ -34,11 +35,15 @@ def read_articles(path: Path, name: str | None = None) -> Iterator[Article | Art
     suffix = path.suffix.lower()
     try:
         if suffix in _EXPORTS:
+            require_regular(path)
             yield from _EXPORTS[suffix](path, name)
             return
-        data = path.read_bytes()
+        data = read_regular_file(path)
     except OSError as exc:
         yield ArticleError(name, f"cannot read file ({exc.strerror})")
+        return
+    except InvalidDocumentError as exc:  # not a regular file
+        yield ArticleError(name, str(exc))
         return
     try:
         yield _ONE_ARTICLE.get(suffix, text.convert)(data, name)
@@ -48,4 +53,10 @@ def read_articles(path: Path, name: str | None = None) -> Iterator[Article | Art
 
 def count_articles(path: Path) -> int:
     """Articles in one file without converting it: 1, or an export's rows."""
-    return exports.count_rows(path) if path.suffix.lower() in _EXPORTS else 1
+    if path.suffix.lower() not in _EXPORTS:
+        return 1
+    try:
+        require_regular(path)  # counting a FIFO's rows would wait for ever too
+    except (OSError, InvalidDocumentError):
+        return 1
+    return exports.count_rows(path)

@@ -370,14 +370,16 @@
     if (!span || !first || span.start < first.start || span.end > first.end || span.end <= span.start) {
       return [answer];
     }
-    // The answer is a window of citation 1's quote; find where it starts in the document.
+    // The answer is a window of citation 1's quote: place the span in the quote, then in the answer.
+    const spanFrom = utf16Index(first.quote, span.start - first.start);
+    const spanTo = utf16Index(first.quote, span.end - first.start);
     const inQuote = first.quote.indexOf(answer);
-    let answerStart;
-    if (inQuote >= 0) answerStart = first.start + inQuote;
-    else if (answer.indexOf(first.quote) >= 0) answerStart = first.start - answer.indexOf(first.quote);
+    let shift;
+    if (inQuote >= 0) shift = -inQuote;
+    else if (answer.indexOf(first.quote) >= 0) shift = answer.indexOf(first.quote);
     else return [answer];
-    const from = span.start - answerStart;
-    const to = span.end - answerStart;
+    const from = spanFrom + shift;
+    const to = spanTo + shift;
     if (from < 0 || to > answer.length || answer.slice(from, to) !== span.text) return [answer];
     return [answer.slice(0, from), el("strong", { className: "short-answer" }, span.text), answer.slice(to)];
   }
@@ -725,6 +727,20 @@
 
   /* ---------- source panel ---------- */
 
+  /**
+   * The server counts characters as Python does, in code points; JavaScript strings index UTF-16 units, and a
+   * character outside the BMP (an emoji) is two. This turns a server offset into a string index of `text`
+   * (past its end: its length), so a quote after emoji is highlighted where it is, not two units early per emoji.
+   */
+  function utf16Index(text, offset) {
+    let index = 0;
+    for (let n = 0; n < offset && index < text.length; n++) {
+      const unit = text.charCodeAt(index);
+      index += unit >= 0xd800 && unit <= 0xdbff && index + 1 < text.length ? 2 : 1;
+    }
+    return index;
+  }
+
   function highlighted(text, start, end) {
     return [text.slice(0, start), el("mark", { className: "quote" }, text.slice(start, end)), text.slice(end)];
   }
@@ -759,8 +775,8 @@
     const p = state.panel;
     if (!p || !p.doc) return;
     const { doc, source } = p;
-    const start = Math.max(0, Math.min(source.start, doc.text.length));
-    const end = Math.max(start, Math.min(source.end, doc.text.length));
+    const start = utf16Index(doc.text, Math.max(0, source.start));
+    const end = Math.max(start, utf16Index(doc.text, source.end));
     ui.panelTitle.replaceChildren(labelNode(doc.title ? doc : source.doc, "panel-label"));
     const date = doc.date ?? source.date;
     ui.panelMeta.replaceChildren(...[dateNode(date), date ? " · " : null, el("span", { className: "doc-id" }, doc.doc_id), doc.source && !doc.source.startsWith(doc.doc_id) ? ` · ${doc.source}` : null].filter(Boolean));

@@ -3,6 +3,9 @@ clean-up after crashes, native fusion on the embedded store's scale, the same an
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from qa_service.retrieval import RRF_K, HybridRetriever, reciprocal_rank_fusion
 from qa_service.service import QAService
 from qa_service.store.milvus import MilvusStore, StoreUnavailableError
 
-from ..conftest import milvus_server
+from ..conftest import ROOT, milvus_server
 from .conftest import article, assert_milvus_consistent, fake_settings, milvus_rows, milvus_settings
 from .contract import QUESTION, StoreContract
 
@@ -398,3 +401,36 @@ def _create_format_1_sentences(creator: object, collection: str) -> None:
 
     creator._schema = without_phrases
     creator.sentences(collection)
+
+
+BUILD_IN_A_CHILD = r"""
+import sys
+from pathlib import Path
+from qa_service.service import QAService
+from tests.store.conftest import article, milvus_settings
+service = QAService(milvus_settings(Path(sys.argv[1]))).load()
+service.add_documents([article(n) for n in range(3)])
+service.store.flush()  # sealed segments: each gets its index files
+service.close()
+"""
+
+
+def test_index_files_a_kill_left_torn_are_rebuilt_at_the_next_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Milvus Lite writes its index files in place: one torn by a kill stopped the store from opening at all
+    ("Not an Arrow file" while loading the collection)."""
+    index_dir = tmp_path / "index"
+    subprocess.run([sys.executable, "-c", BUILD_IN_A_CHILD, str(index_dir)], cwd=ROOT, check=True)  # its engine ends
+    indexes = sorted((index_dir / "milvus.db").glob("collections/qa_chunks/partitions/*/indexes/*"))
+    assert {p.suffix for p in indexes} == {".sidx", ".idx"}
+    for path in indexes:
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with caplog.at_level(logging.WARNING, logger="qa_service.store"):
+        service = QAService(milvus_settings(index_dir)).load()  # the engine starts in this process now
+    try:
+        assert f"removed {len(indexes)} torn index file(s)" in caplog.text
+        assert service.ask(QUESTION).citations[0].doc_id.startswith("riverton-")
+        assert service.stats()["documents"] == 3
+    finally:
+        service.close()

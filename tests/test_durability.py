@@ -1,0 +1,21 @@
+"""Nothing acknowledged is lost on the default Milvus set-up (issue 22): Milvus Lite inside the API server, killed
+with it. Before, 4 of 152 documents answered 201 were gone after 15 kills during 4-writer bursts, rows of
+unfinished writes outlived restarts, and a kill could leave the store unable to open ("Not an Arrow file")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from devtools.durability import kill_loop
+
+
+@pytest.mark.slow
+def test_ten_kills_during_concurrent_writes_lose_nothing_acknowledged(tmp_path: Path) -> None:
+    runs = kill_loop(tmp_path / "index", 10, seed=22)
+    report = "\n".join(run.line() for run in runs)
+    assert len(runs) == 10 and all(run.restart_error is None for run in runs), report  # the store opens again
+    assert sum(len(run.acknowledged) for run in runs) >= 50, report  # the kills came during real write bursts
+    assert all(run.acknowledged <= run.present for run in runs), report
+    assert all(run.orphan_chunks == 0 for run in runs), report

@@ -68,7 +68,9 @@ EVAL_LIMITS ?= --min-accuracy 0.89 --min-citation-doc 0.93 --min-abstain-recall 
                --max-false-abstentions 1 --min-quote-exact 1.0 --min-span-em 0.45
 # The check set (eval/check_questions.jsonl) was written before any tuning and is never tuned on: the honest gate.
 # Its figures with one question of slack (0.804, 0.978, 5 of 11 abstained, 1 false abstention, span EM 0.478).
-NEWS_LIMITS ?= --min-quote-exact 1.0
+# news-test, measured once (never tuned on), with two questions of slack: answer 0.635, first citation in a gold doc
+# 0.887, span EM 0.333, 1 false abstention.
+NEWS_LIMITS ?= --min-accuracy 0.60 --min-citation-doc 0.85 --min-span-em 0.30 --max-false-abstentions 3 --min-quote-exact 1.0
 CHECK_LIMITS ?= --min-accuracy 0.78 --min-citation-doc 0.95 --min-abstain-recall 0.36 \
                 --max-false-abstentions 2 --min-quote-exact 1.0 --min-span-em 0.45
 

@@ -119,6 +119,10 @@ class Fetcher:
         if not host:
             raise FetchRefusedError(f"{url}: no host name")
         try:
+            host.encode("idna")
+        except UnicodeError as exc:
+            raise FetchRefusedError(f"{url}: {host!r} is not a valid host name ({exc})") from None
+        try:
             port = parts.port or (443 if scheme == "https" else 80)
         except ValueError as exc:
             raise FetchRefusedError(f"{url}: {exc}") from exc

@@ -34,6 +34,8 @@ Day = Annotated[
     str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", json_schema_extra={"format": "date"}), AfterValidator(_calendar_day)
 ]
 MAX_FILTER_ITEMS = 1000
+SourceName = Annotated[str, Field(min_length=1, max_length=200)]
+FilterDocId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class Filters(BaseModel):
@@ -45,12 +47,12 @@ class Filters(BaseModel):
 
     date_from: Day | None = Field(default=None, description="Published on or after this day (YYYY-MM-DD).")
     date_to: Day | None = Field(default=None, description="Published on or before this day (YYYY-MM-DD).")
-    sources: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+    sources: list[SourceName] | None = Field(
         default=None,
         max_length=MAX_FILTER_ITEMS,
         description="Only these outlets (as `GET /sources` names them); empty: any.",
     )
-    doc_ids: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = Field(
+    doc_ids: list[FilterDocId] | None = Field(
         default=None, max_length=MAX_FILTER_ITEMS, description="Only these articles; empty: any."
     )
 

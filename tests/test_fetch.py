@@ -47,6 +47,12 @@ def test_only_http_and_https() -> None:
                 fetcher.fetch(url)
 
 
+def test_a_host_name_that_cannot_be_written_in_dns_is_refused_not_looked_up() -> None:
+    """A name IDNA cannot encode (a control character) is the client's mistake (422), not an unreachable page."""
+    with Fetcher() as fetcher, pytest.raises(FetchRefusedError, match="not a valid host name"):
+        fetcher.check("http://o.\x94x.example/")
+
+
 def test_link_local_is_refused_even_when_private_addresses_are_allowed() -> None:
     with Fetcher(allow_private=True) as fetcher, pytest.raises(FetchRefusedError, match="link-local"):
         fetcher.fetch("http://169.254.169.254/latest/meta-data/")

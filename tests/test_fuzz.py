@@ -4,6 +4,11 @@ The app runs with access control fully on (key for reads and writes), so the pub
 everywhere but /health, and schemathesis also checks that requests without the key are refused. Each operation
 gets valid (positive) and invalid (negative) requests; hypothesis drives the generation directly, one test per
 operation and mode, against the ASGI app with the real model over a two-article index.
+
+Two things a schema cannot say are allowed for: a rule across fields (`date_from` after `date_to`; a body with
+neither `text` nor `url`) is refused with 422 however valid each field is, and a `url` alone is fetched, which
+has no network here (refused 422 or unreachable 502). Those valid cases are not held to "accepted"; every case
+is still held to "never 500" and "only declared statuses and bodies".
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from qa_service.api import create_app
 from qa_service.service import QAService
@@ -28,6 +35,17 @@ OPERATIONS = [
     for path, methods in create_app(make_settings(Path("unused"))).openapi()["paths"].items()
     for method in methods
 ]
+
+
+def breaks_a_rule_the_schema_cannot_state(case: schemathesis.Case) -> bool:
+    body = case.body if isinstance(case.body, dict | list) else {}
+    items = body if isinstance(body, list) else [body]
+    if any(isinstance(item, dict) and item.get("text") is None for item in items):
+        return True  # no text: needs a url, which is fetched
+    given = body.get("filters") if isinstance(body, dict) else None
+    bounds = {**(case.query or {}), **(given if isinstance(given, dict) else {})}
+    date_from, date_to = bounds.get("date_from"), bounds.get("date_to")
+    return isinstance(date_from, str) and isinstance(date_to, str) and date_from > date_to
 
 
 @pytest.fixture(scope="module", params=STORES)
@@ -57,12 +75,15 @@ def test_operation_conforms_to_its_schema(
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def fuzz(case: schemathesis.Case) -> None:
-        response = case.call_and_validate(headers={"Authorization": f"Bearer {KEY}"})
+        excluded = [not_a_server_error]  # 502 (a page not fetched) and 503 are declared answers; 500 never is
+        if mode == schemathesis.GenerationMode.POSITIVE and breaks_a_rule_the_schema_cannot_state(case):
+            excluded.append(positive_data_acceptance)
+        response = case.call_and_validate(headers={"Authorization": f"Bearer {KEY}"}, excluded_checks=excluded)
         calls.append(response.status_code)
 
     try:
         fuzz()
     except Unsatisfiable:
         pytest.skip("no parameters or body to make invalid")
-    assert calls and all(code < 500 for code in calls)
+    assert calls and 500 not in calls
     print(f"{method} {path} {mode.value}: {len(calls)} calls, statuses {sorted(set(calls))}")

@@ -237,10 +237,13 @@ class CandidateScorer:
         fit, phrase = best_phrase(question, text, sentence.start, sentence_phrases(context, sentence), anchors)
         if (question.kind == "person" or question.target) and fit < 0.5 and _PRONOUN.search(text):
             previous = context.neighbour(sentence, -1)  # "..., he said": the person named just before
-            if previous is not None:
-                earlier = [p for p in sentence_phrases(context, previous) if p.label == "PERSON"]
+            if previous is not None:  # its first new person, as `pronouns.find_antecedent` prefers the subject
+                people = [p for p in sentence_phrases(context, previous) if p.label == "PERSON"]
                 before_text = context.sentence_text(previous)
-                found, named = best_phrase(question, before_text, previous.start, earlier, [])
-                if 0.8 * found > fit:
-                    fit, phrase = 0.8 * found, named
+                for person in people:
+                    found, named = best_phrase(question, before_text, previous.start, [person], [])
+                    if found > 0:
+                        if 0.8 * found > fit:
+                            fit, phrase = 0.8 * found, named
+                        break
         return fit, phrase

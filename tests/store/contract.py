@@ -20,7 +20,7 @@ from qa_service.config import Settings
 from qa_service.errors import DocumentNotFoundError, IndexMismatchError
 from qa_service.indexing import Incoming
 from qa_service.ingest import make_document
-from qa_service.schemas import Document
+from qa_service.schemas import Document, Filters
 from qa_service.service import QAService
 from qa_service.store import PreparedDocument, TypedSpan
 
@@ -114,11 +114,15 @@ class StoreContract:
 
     def test_filters_quote_whatever_id_a_client_sends(self, service: QAService) -> None:
         service.add_documents([article(1)])
-        for doc_id in ('x" or doc_id != "', "a\\", "riverton-1' OR '1'='1", 'riverton-1" || "1" == "1'):
+        odd = ['x" or doc_id != "', "a\\", "riverton-1' OR '1'='1", 'riverton-1" || "1" == "1', "a\bb", "\x1f", "\x00z"]
+        for doc_id in odd:
             with pytest.raises(DocumentNotFoundError):
                 service.get_document(doc_id)
             with pytest.raises(DocumentNotFoundError):
                 service.delete_document(doc_id)
+        nothing = Filters(doc_ids=odd, sources=odd)
+        assert service.search("stadium", filters=nothing).passages == []
+        assert service.list_documents(filters=nothing) == []
         assert service.stats()["documents"] == 1
 
     def test_other_settings_are_refused_with_the_fix(self, tmp_path: Path) -> None:

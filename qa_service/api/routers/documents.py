@@ -102,7 +102,7 @@ def add_document(body: DocumentIn, service: ServiceDep, settings: SettingsDep, _
 @router.post(
     "/batch",
     response_model=IngestReport,
-    responses=errors(400, 401, 408, 413, 415, 503, 507),
+    responses=errors(400, 401, 408, 413, 415, 422, 503, 507),
     openapi_extra={
         "requestBody": {
             "required": True,

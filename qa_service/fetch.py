@@ -111,7 +111,10 @@ class Fetcher:
     # ---- one hop ---------------------------------------------------------------------------------------------
 
     def _checked(self, url: str) -> tuple[Address, tuple[str, str, int]]:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:  # "http://[": an unclosed IPv6 bracket
+            raise FetchRefusedError(f"{url}: not a URL ({exc})") from None
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
             raise FetchRefusedError(f"{url}: only http and https URLs are fetched")

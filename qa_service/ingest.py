@@ -209,7 +209,10 @@ def doc_id_from_url(url: str) -> str:
     """A stable id from a page's address: "https://www.example.com/news/a-b?id=7" -> "example.com-news-a-b-id-7"."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[": not a URL, yet still a name to make an id of
+        return doc_id_from_name(url.split("://", 1)[-1])
     host = (parts.hostname or "").removeprefix("www.")
     return doc_id_from_name(f"{host}{parts.path}" + (f"?{parts.query}" if parts.query else ""))
 

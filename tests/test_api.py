@@ -239,6 +239,19 @@ def test_unknown_fields_are_refused_naming_them(client: TestClient) -> None:
     assert "unknown field 'publisher' (the fields are text, " in str(response.json()["detail"])
 
 
+def test_unknown_query_parameters_are_refused_naming_them(client: TestClient) -> None:
+    response = client.get("/search", params={"q": "Dorothy Shea", "topk": 3})
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert (
+        error["loc"] == ["query", "topk"] and error["msg"] == "unknown query parameter 'topk' (did you mean 'top_k'?)"
+    )
+    listing = client.get("/documents", params={"sources": "Dawn"})  # the filter's body name, not its query name
+    assert listing.status_code == 422 and "did you mean 'source'?" in listing.text
+    assert client.get("/documents", params={"source": "Dawn", "limit": 1}).status_code == 200
+    assert client.get("/health", params={"verbose": 1}).status_code == 422
+
+
 def test_a_long_input_is_not_echoed_whole(client: TestClient) -> None:
     question = "Who met Dorothy Shea? " + "x" * 5000
     response = client.post("/ask", json={"question": question})

@@ -51,6 +51,8 @@ def test_a_host_name_that_cannot_be_written_in_dns_is_refused_not_looked_up() ->
     """A name IDNA cannot encode (a control character) is the client's mistake (422), not an unreachable page."""
     with Fetcher() as fetcher, pytest.raises(FetchRefusedError, match="not a valid host name"):
         fetcher.check("http://o.\x94x.example/")
+    with Fetcher() as fetcher, pytest.raises(FetchRefusedError, match="not a URL"):
+        fetcher.check("HTTP://[")
 
 
 def test_link_local_is_refused_even_when_private_addresses_are_allowed() -> None:

@@ -248,3 +248,10 @@ def test_names_with_nothing_usable_or_too_long_still_get_distinct_valid_ids() ->
     ids = {doc_id_from_name(n) for n in ("北京新闻", "東京ニュース", "x" * 300, "x" * 301)}
     assert len(ids) == 4
     assert all(validate_doc_id(i) and len(i) <= 128 for i in ids)
+
+
+def test_an_id_from_a_page_address_even_when_it_is_not_a_url() -> None:
+    from qa_service.ingest import DOC_ID_PATTERN, doc_id_from_url
+
+    assert doc_id_from_url("https://www.example.com/news/a-b?id=7") == "example.com-news-a-b-id-7"
+    assert DOC_ID_PATTERN.fullmatch(doc_id_from_url("HTTP://["))  # an unclosed IPv6 bracket: urlsplit raises

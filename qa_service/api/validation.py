@@ -19,6 +19,7 @@ from email.message import Message
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.dependencies.models import Dependant
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -52,20 +53,25 @@ def short_echo(value: Any) -> Any:  # any JSON-like tree
     return value
 
 
-def _body_fields(request: Request) -> list[str]:
-    """The fields of the route's JSON body model, to suggest the one an unknown field was meant to be."""
-    field = getattr(request.scope.get("route"), "body_field", None)
+def _field_names(request: Request) -> dict[str, list[str]]:
+    """The fields of the route's JSON body model and its query parameters, to suggest the one an unknown name
+    was meant to be."""
+    route = request.scope.get("route")
+    field = getattr(route, "body_field", None)
     model = getattr(getattr(field, "field_info", None), "annotation", None)
-    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+    body = list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+    return {"body": body, "query": sorted(_route_query_names(route))}
 
 
-def _readable(error: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+def _readable(error: dict[str, Any], names: dict[str, list[str]]) -> dict[str, Any]:
     if error.get("type") == "extra_forbidden" and error.get("loc"):
+        where = "query parameter" if error["loc"][0] == "query" else "field"
+        fields = names["query"] if error["loc"][0] == "query" else names["body"]
         name = str(error["loc"][-1])
         close = get_close_matches(name, fields, n=1)
-        listed = f" (the fields are {', '.join(fields)})" if fields else ""
+        listed = f" (the {where}s are {', '.join(fields)})" if fields else ""
         hint = f" (did you mean {close[0]!r}?)" if close else listed
-        error = {**error, "msg": f"unknown field {name!r}{hint}"}
+        error = {**error, "msg": f"unknown {where} {name!r}{hint}"}
     if "input" in error:
         error = {**error, "input": short_echo(error["input"])}
     return error
@@ -73,9 +79,10 @@ def _readable(error: dict[str, Any], fields: list[str]) -> dict[str, Any]:
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     """422 with pydantic's error list, as FastAPI gives it, but never a 500 for an input it cannot echo, never a
-    long input echoed whole, and an unknown field named with the one it was probably meant to be."""
-    fields = _body_fields(request)
-    errors = [_readable(error, fields) for error in jsonable_encoder(exc.errors())]
+    long input echoed whole, and an unknown field or query parameter named with the one it was probably meant
+    to be."""
+    names = _field_names(request)
+    errors = [_readable(error, names) for error in jsonable_encoder(exc.errors())]
     return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": json_safe(errors)})
 
 
@@ -107,6 +114,43 @@ def require_json(request: Request) -> None:
 
 JSON_BODY = Depends(require_json)
 """For `dependencies=[...]` of every route that takes a JSON body."""
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """Every query parameter a route takes, its own and its dependencies' (the filters)."""
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
+
+
+def _route_query_names(route: object) -> frozenset[str]:
+    """Walked on each request (a handful of objects): routes are not hashable, so not cached."""
+    dependant = getattr(route, "dependant", None)
+    return _query_names(dependant) if isinstance(dependant, Dependant) else frozenset()
+
+
+def known_query_only(request: Request) -> None:
+    """422 naming a query parameter the route does not take: `?topk=3` was ignored silently, as a misspelt body
+    field was before `StrictBody`."""
+    known = _route_query_names(request.scope.get("route"))
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "extra_forbidden",
+                    "loc": ("query", name),
+                    "msg": "Extra inputs are not permitted",
+                    "input": request.query_params.get(name),
+                }
+                for name in unknown
+            ]
+        )
+
+
+KNOWN_QUERY = Depends(known_query_only)
+"""For `dependencies=[...]` of every API router: an unknown query parameter is a 422, not ignored."""
 
 
 def real_date(value: str) -> str:

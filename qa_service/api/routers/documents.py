@@ -14,14 +14,14 @@ from qa_service.api.deps import ReadAccess, ServiceDep, SettingsDep, WriteAccess
 from qa_service.api.filters import QueryFilters
 from qa_service.api.responses import errors
 from qa_service.api.routers.qa import NOT_BLANK
-from qa_service.api.validation import JSON_BODY, CalendarDate, StrictBody
+from qa_service.api.validation import JSON_BODY, KNOWN_QUERY, CalendarDate, StrictBody
 from qa_service.budget import CpuBudget
 from qa_service.config import Settings
 from qa_service.ingest import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, content_hash, doc_id_from_url, make_document
 from qa_service.schemas import Document, DocumentSummary, IngestReport
 from qa_service.service import QAService
 
-router = APIRouter(prefix="/documents", tags=["documents"])
+router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[KNOWN_QUERY])
 
 # SQLite integers are 64-bit; no archive comes near this, and a larger offset would be a 500.
 MAX_OFFSET = 2**62

@@ -11,10 +11,10 @@ from pydantic.config import JsonDict
 from qa_service.api.deps import AskRateLimit, ReadAccess, ServiceDep, SettingsDep
 from qa_service.api.filters import QueryFilters
 from qa_service.api.responses import errors
-from qa_service.api.validation import JSON_BODY, StrictBody
+from qa_service.api.validation import JSON_BODY, KNOWN_QUERY, StrictBody
 from qa_service.schemas import Answer, Filters, SearchResult
 
-router = APIRouter(tags=["questions"])
+router = APIRouter(tags=["questions"], dependencies=[KNOWN_QUERY])
 
 MAX_QUESTION_CHARS = 1000
 _WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())  # what str.strip() removes

@@ -7,9 +7,10 @@ from fastapi import APIRouter
 from qa_service.api.deps import ReadAccess, ServiceDep
 from qa_service.api.filters import QueryFilters
 from qa_service.api.responses import errors
+from qa_service.api.validation import KNOWN_QUERY
 from qa_service.schemas import SourceCount
 
-router = APIRouter(tags=["documents"])
+router = APIRouter(tags=["documents"], dependencies=[KNOWN_QUERY])
 
 
 @router.get("/sources", response_model=list[SourceCount], responses=errors(401, 503))

@@ -9,8 +9,9 @@ from pydantic import BaseModel
 from qa_service.api.deps import ReadAccess, ServiceDep
 from qa_service.api.observability import Metrics
 from qa_service.api.responses import errors
+from qa_service.api.validation import KNOWN_QUERY
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"], dependencies=[KNOWN_QUERY])
 
 
 class Health(BaseModel):

@@ -164,3 +164,13 @@ def test_irregular_forms_come_from_the_lemmatizer_tables() -> None:
     stem = Stemmer.Stemmer("english").stemWord
     assert stem("met") != stem("meeting")
     assert terms("Who met Dorothy Shea?")[0] == terms("the meeting")[0]
+
+
+def test_a_date_the_question_gives_is_not_its_answer(nlp: Language) -> None:
+    """The question's own words are never the short answer ("What happened on May 10?" once bolded "May")."""
+    for quote in (
+        "On May 10, India and Pakistan agreed to a ceasefire after four days of fighting.",
+        "India and Pakistan agreed to a full and immediate ceasefire on May 10, officials said.",
+    ):
+        answer = short("What happened on May 10?", quote, nlp)
+        assert answer is None or "May" not in answer, answer

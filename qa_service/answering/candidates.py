@@ -105,10 +105,19 @@ def phrase_fit(question: QuestionAnalysis, label: str, text: str, start: int, en
         fit = 0.8  # "in 911": a year the entity recogniser took for a count
     if (
         question.target
+        and (fit > 0 or question.kind == "thing")  # "Thursday, Judge Kaplan": a day is no judge
         and _names_target(question.target, text, start, end)
         and (label != NOUN_PHRASE or (question.kind == "thing" and _is_named(text, start, end)))
     ):  # "the 117th minute", "Lusail Stadium"; not "a federal judge", nor "German-speaking countries" for a place
         fit = 1.0
+    elif (
+        label == NOUN_PHRASE
+        and question.wh == "which"
+        and question.target
+        and _names_target(question.target, text, start, end)
+        and not _is_named(text, start, end)
+    ):  # "which judge": "a federal judge" restates the question, it does not say which one
+        fit = 0.0
     elif question.wh == "how many" and question.target:  # "how many contacts": a figure that counts contacts
         fit *= 0.7 if mentions_target(question, text) else 0.4
     return fit

@@ -1,9 +1,22 @@
-"""What every answering test checks: the citation contract."""
+"""What every answering test checks (the citation contract), and the spaCy pipeline they share."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import pytest
+
+from qa_service.nlp import load_pipeline
 from qa_service.schemas import Answer
 from qa_service.service import QAService
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+
+@pytest.fixture(scope="session")
+def nlp() -> Language:
+    return load_pipeline()
 
 
 def assert_citations_exact(service: QAService, answer: Answer) -> None:

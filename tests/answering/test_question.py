@@ -8,15 +8,9 @@ import pytest
 
 from qa_service.analysis import terms
 from qa_service.answering.question import analyse_question
-from qa_service.nlp import load_pipeline
 
 if TYPE_CHECKING:
     from spacy.language import Language
-
-
-@pytest.fixture(scope="module")
-def nlp() -> Language:
-    return load_pipeline()
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ import Stemmer
 from qa_service.answering import pronouns
 from qa_service.answering import short_answer as sa
 from qa_service.answering.question import analyse_question
-from qa_service.nlp import load_pipeline
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -27,11 +26,6 @@ AMBASSADORS = (
     "The delegation is expected to meet the UN Secretary-General and the ambassadors of 14 of the 15 UN Security "
     "Council members, including envoys from China and Russia."
 )
-
-
-@pytest.fixture(scope="module")
-def nlp() -> Language:
-    return load_pipeline()
 
 
 def short(question: str, quote: str, nlp: Language) -> str | None:

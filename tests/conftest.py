@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -110,3 +111,26 @@ class LogLines(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(record.getMessage())
+
+
+# ---- the browser tests (tests/browser.py; each of their modules defines `server`) ------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Chromium (Debian's, with the flags in tests/browser.py), one per module."""
+    from .browser import CHROMIUM, CHROMIUM_ARGS, UI_TIMEOUT_MS
+
+    playwright_sync = pytest.importorskip("playwright.sync_api")
+    playwright_sync.expect.set_options(timeout=UI_TIMEOUT_MS)
+    with playwright_sync.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def api(server: str) -> Iterator[httpx.Client]:
+    """An HTTP client of the module's `server`."""
+    with httpx.Client(base_url=server, timeout=120) as client:
+        yield client

@@ -8,7 +8,6 @@ them to docs/screenshots/ instead.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from devtools.devserver import local_server
-
-from .conftest import ROOT, server_env
+from .browser import DESKTOP, PHONE, UI_TIMEOUT_MS, needs_chromium, page_server, screenshot_folder
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 Browser = playwright_sync.Browser
@@ -27,50 +24,20 @@ Page = playwright_sync.Page
 Route = playwright_sync.Route
 expect = playwright_sync.expect
 
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 API_KEY = "page-test-key-0123456789"
-START_TIMEOUT_S = 180  # model load and first index build on a busy 2-core machine
-UI_TIMEOUT_MS = 60_000  # one answer can wait behind other work on the same machine
-
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-
 INJECTED_TEXT = (
     "Lake Tana <script>window.__pwned=1</script> is the source of the Blue Nile. "
     '<img src=x onerror="window.__pwned=2"> It lies in Ethiopia.'
 )
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="needs Chromium at /usr/bin/chromium (apt-get install -y chromium); Playwright's download is not used",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`qa-service serve` on a free port; it builds its index from the seeds on first start."""
-    workdir = tmp_path_factory.mktemp("web-e2e")
-    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env = server_env(workdir / "index", QA_LOG_LEVEL="warning", PYTHONPATH=pythonpath)
-    # cwd is a fresh folder so no stray .env file changes the settings.
-    with local_server(env, log_path=workdir / "server.log", cwd=workdir, timeout_s=START_TIMEOUT_S) as running:
-        yield running.url
-
-
-@pytest.fixture(scope="module")
-def api(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server, timeout=120) as client:
-        yield client
+    with page_server(tmp_path_factory.mktemp("web-e2e")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -79,15 +46,6 @@ def injected_doc(api: httpx.Client) -> str:
     response = api.post("/documents", json={"doc_id": "injected", "text": INJECTED_TEXT})
     assert response.status_code in (201, 409), response.text
     return "injected"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    expect.set_options(timeout=UI_TIMEOUT_MS)
-    with playwright_sync.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _open(browser: Browser, server: str, viewport: dict[str, int]) -> tuple[Page, list[str]]:
@@ -363,17 +321,10 @@ def test_api_docs_render_without_internet(browser: Browser, server: str) -> None
 @pytest.fixture(scope="module")
 def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A second server that needs a key for every read (QA_REQUIRE_KEY_FOR_READS)."""
-    workdir = tmp_path_factory.mktemp("web-e2e-keyed")
-    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env = server_env(
-        workdir / "index",
-        QA_LOG_LEVEL="warning",
-        PYTHONPATH=pythonpath,
-        QA_API_KEY=API_KEY,
-        QA_REQUIRE_KEY_FOR_READS="true",
-    )
-    with local_server(env, log_path=workdir / "server.log", cwd=workdir, timeout_s=START_TIMEOUT_S) as running:
-        yield running.url
+    with page_server(
+        tmp_path_factory.mktemp("web-e2e-keyed"), QA_API_KEY=API_KEY, QA_REQUIRE_KEY_FOR_READS="true"
+    ) as url:
+        yield url
 
 
 @pytest.mark.slow
@@ -588,8 +539,7 @@ def test_new_replies_are_read_from_their_question_and_screenshots(page: Page, ph
     """Each new reply is scrolled into view from the question that asked it, at desktop and phone width, and an
     open citation shows its highlighted quote; the screenshots of those moments go to docs/screenshots/
     (QA_UPDATE_SCREENSHOTS=1) or a temporary folder."""
-    folder = SCREENSHOTS if os.environ.get("QA_UPDATE_SCREENSHOTS") == "1" else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = screenshot_folder(tmp_path)
 
     page.screenshot(path=folder / "welcome-desktop.png")
     page.get_by_role("button", name="Who met Dorothy Shea?").click()

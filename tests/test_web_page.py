@@ -7,7 +7,6 @@ Screenshots go to a temporary folder (docs/screenshots/ with QA_UPDATE_SCREENSHO
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,10 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devtools.devserver import local_server
-
-from .conftest import ROOT, server_env
-from .test_web_e2e import CHROMIUM, CHROMIUM_ARGS, DESKTOP, SCREENSHOTS, START_TIMEOUT_S, UI_TIMEOUT_MS
+from .browser import DESKTOP, UI_TIMEOUT_MS, needs_chromium, page_server, screenshot_folder
+from .conftest import SEEDS
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 Browser = playwright_sync.Browser
@@ -28,43 +25,18 @@ expect = playwright_sync.expect
 NARROW = {"width": 400, "height": 860}
 KEY = "articles-page-key"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Chromium at /usr/bin/chromium (apt-get install -y chromium)"
-    ),
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("web-page")
-    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env = server_env(workdir / "index", QA_LOG_LEVEL="warning", PYTHONPATH=pythonpath, QA_API_KEY=KEY)
-    with local_server(env, log_path=workdir / "server.log", cwd=workdir, timeout_s=START_TIMEOUT_S) as running:
-        yield running.url
-
-
-@pytest.fixture(scope="module")
-def api(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server, timeout=120) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    expect.set_options(timeout=UI_TIMEOUT_MS)
-    with playwright_sync.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with page_server(tmp_path_factory.mktemp("web-page"), QA_API_KEY=KEY) as url:
+        yield url
 
 
 @pytest.fixture
 def shots(tmp_path: Path) -> Path:
-    folder = SCREENSHOTS if os.environ.get("QA_UPDATE_SCREENSHOTS") == "1" else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return screenshot_folder(tmp_path)
 
 
 def _tab(browser: Browser, server: str, viewport: dict[str, int], *, clock: bool = False, path: str = "/") -> Page:
@@ -356,7 +328,7 @@ def test_json_detail_of_a_refused_write_is_shown(browser: Browser, server: str) 
     page = _tab(browser, server, DESKTOP, path="/#articles")
     page.evaluate(f"sessionStorage.setItem('qa-service-api-key', {json.dumps(KEY)})")
     page.reload()
-    seeds = sorted((ROOT / "seeds").glob("*.txt"))
+    seeds = sorted(SEEDS.glob("*.txt"))
     page.get_by_text("Add an article").click()
     page.get_by_label("File", exact=True).set_input_files(str(seeds[0]))
     page.get_by_label("Id (optional)").fill("copy-of-a-seed")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from qa_service.evaluation import EvalItem, QuestionResult, score_question
+from qa_service.evaluation.metrics import compute_metrics
 from qa_service.schemas import Answer, AnswerSpan, Citation, Passage
 
 TEXTS = {"d1": "Alice met Bob in Paris. It rained.", "d2": "Carol flew to Rome in May.", "d3": "Nothing here."}
@@ -181,3 +183,16 @@ def tiny_squad(tmp_path: Path) -> Path:
     path = tmp_path / "tiny-squad.json"
     path.write_text(json.dumps(tiny_squad_data()), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def hand_made_report(hand_made_results: list[QuestionResult]) -> dict[str, object]:
+    """The report `run_eval` would give for the hand-made results (a tiny set, threshold 0.42, no sweep)."""
+    return {
+        "set": {"name": "hand-made", "format": "seed", "notes": []},
+        "config": {"top_k": 5, "embedding_model": "m", "code_version": None, "min_score": 0.42},
+        "index": {"documents": 3, "chunks": 3, "sentences": 3, "build_s": 0.1, "model_load_s": 0.1},
+        "metrics": compute_metrics(hand_made_results),
+        "threshold_sweep": None,
+        "questions": [asdict(r) for r in hand_made_results],
+    }

@@ -217,12 +217,15 @@ def doc_id_from_url(url: str) -> str:
     return doc_id_from_name(f"{host}{parts.path}" + (f"?{parts.query}" if parts.query else ""))
 
 
+def derived_id(url: str | None, text: str) -> str:
+    """An article's id when none is given: from its URL, else from its text (the same text, the same id)."""
+    return doc_id_from_url(url) if url else f"doc-{content_hash(text)[:16]}"
+
+
 def article_document(article: Article, default_id: str | None = None) -> Document:
     """A converter's article as a Document: its own id (an export row's `doc_id`), else `default_id`, else one
     from its URL, else from its text (so the same row read again gets the same id and is skipped)."""
-    doc_id = article.doc_id or default_id
-    if doc_id is None:
-        doc_id = doc_id_from_url(article.url) if article.url else f"doc-{content_hash(article.text)[:16]}"
+    doc_id = article.doc_id or default_id or derived_id(article.url, article.text)
     return make_document(
         article.text,
         doc_id,

@@ -17,7 +17,7 @@ from qa_service.api.routers.qa import NOT_BLANK
 from qa_service.api.validation import JSON_BODY, KNOWN_QUERY, CalendarDate, StrictBody
 from qa_service.budget import CpuBudget
 from qa_service.config import Settings
-from qa_service.ingest import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, content_hash, doc_id_from_url, make_document
+from qa_service.ingest import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, derived_id, doc_id_from_url, make_document
 from qa_service.schemas import Document, DocumentSummary, IngestReport
 from qa_service.service import QAService
 
@@ -128,7 +128,7 @@ def _document(body: DocumentIn, settings: Settings, service: QAService) -> tuple
     """The cleaned document and its CPU budget (QA_DOCUMENT_CPU_S), charged from the extraction and cleaning on
     (a page's download is not charged)."""
     if body.text is not None:
-        doc_id = body.doc_id or (doc_id_from_url(body.url) if body.url else f"doc-{content_hash(body.text)[:16]}")
+        doc_id = body.doc_id or derived_id(body.url, body.text)
         budget = service.indexer.budget(doc_id)
         with budget.active():
             document = make_document(

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from devtools.devserver import free_port
-from qa_service.remote import PROBE_TIMEOUT_S, RemoteError, ask_remote, configured_url, server_answers
+from qa_service.remote import RemoteError, ask_remote, configured_url, server_answers
 
 from .conftest import make_settings
 
@@ -91,9 +90,8 @@ def test_a_server_that_never_answers_is_given_up_on() -> None:
     with socket.socket() as listener:  # accepts connections (the kernel does), never replies
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
-        started = time.monotonic()
+        # no time is asserted (a loaded machine stretches any): without the probe's timeout this call never returns
         assert not server_answers(f"http://127.0.0.1:{listener.getsockname()[1]}")
-        assert time.monotonic() - started < PROBE_TIMEOUT_S + 2
 
 
 def test_ask_sends_the_question_top_k_and_key(fake: str) -> None:

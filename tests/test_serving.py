@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -88,50 +88,6 @@ def test_forwarded_for_from_an_untrusted_peer_is_ignored(seed_service: QAService
 # ---- a bounded number of questions in flight ------------------------------------------------------------
 
 
-class _Slowed:
-    """The seed service, but every answer takes `delay` seconds longer (a busy machine)."""
-
-    def __init__(self, service: QAService, delay: float) -> None:
-        self._service = service
-        self._delay = delay
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._service, name)
-
-    def ask(self, *args: Any, **kwargs: Any) -> Any:
-        time.sleep(self._delay)
-        return self._service.ask(*args, **kwargs)
-
-
-def test_questions_beyond_max_in_flight_get_503_with_retry_after_at_once(
-    seed_service: QAService, records: LogLines
-) -> None:
-    settings = make_settings(seed_service.settings.index_dir, max_in_flight=2)
-    app = create_app(settings, _Slowed(seed_service, delay=1.5))  # type: ignore[arg-type]
-    with TestClient(app) as client:
-
-        def ask() -> tuple[int, float, httpx.Response]:
-            started = time.monotonic()
-            response = client.post("/ask", json=QUESTION)
-            return response.status_code, time.monotonic() - started, response
-
-        with ThreadPoolExecutor(max_workers=6) as pool:
-            results = list(pool.map(lambda _: ask(), range(6)))
-        codes = sorted(code for code, _, _ in results)
-        assert codes == [200, 200, 503, 503, 503, 503], codes
-        for code, seconds, response in results:
-            if code == 503:
-                assert seconds < 1.0, "a refused question must not wait for a slot"
-                assert response.headers["Retry-After"] == "1"
-                assert "busy" in response.json()["detail"]
-        assert client.post("/ask", json=QUESTION).status_code == 200  # slots are given back
-        metrics = client.get("/metrics").text
-    assert "qa_questions_refused_busy_total 4.0" in metrics
-    assert "qa_questions_in_flight 0.0" in metrics
-    warnings = [line for line in records.lines if line.startswith("busy:")]
-    assert len(warnings) == 1 and "QA_MAX_IN_FLIGHT=2" in warnings[0]  # one warning, not one per refusal
-
-
 class _Blocked:
     """The seed service, but every answer waits for `release` (a question holding its slot and its thread)."""
 
@@ -145,6 +101,43 @@ class _Blocked:
     def ask(self, *args: Any, **kwargs: Any) -> Any:
         self._release.wait(30)
         return self._service.ask(*args, **kwargs)
+
+
+def test_questions_beyond_max_in_flight_get_503_with_retry_after_at_once(
+    seed_service: QAService, records: LogLines
+) -> None:
+    """The two questions let in hold their slots until the test releases them, so the four refusals must come back
+    while both are still held (no time is asserted: a refusal that waited for a slot would come after them)."""
+    settings = make_settings(seed_service.settings.index_dir, max_in_flight=2)
+    release = threading.Event()
+    app = create_app(settings, _Blocked(seed_service, release))  # type: ignore[arg-type]
+    with TestClient(app) as client:
+
+        def ask() -> tuple[httpx.Response, bool]:
+            response = client.post("/ask", json=QUESTION)
+            return response, release.is_set()
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            futures = [pool.submit(ask) for _ in range(6)]
+            results = []
+            try:
+                for future in as_completed(futures, timeout=120):  # only a guard against hanging the suite
+                    results.append(future.result())
+                    if len(results) == 4:
+                        release.set()  # the four refusals are in: let the two held questions finish
+            finally:
+                release.set()
+        assert [(r.status_code, released) for r, released in results[:4]] == [(503, False)] * 4
+        assert [r.status_code for r, _ in results[4:]] == [200, 200]
+        for response, _ in results[:4]:
+            assert response.headers["Retry-After"] == "1"
+            assert "busy" in response.json()["detail"]
+        assert client.post("/ask", json=QUESTION).status_code == 200  # slots are given back
+        metrics = client.get("/metrics").text
+    assert "qa_questions_refused_busy_total 4.0" in metrics
+    assert "qa_questions_in_flight 0.0" in metrics
+    warnings = [line for line in records.lines if line.startswith("busy:")]
+    assert len(warnings) == 1 and "QA_MAX_IN_FLIGHT=2" in warnings[0]  # one warning, not one per refusal
 
 
 def test_a_question_over_the_limit_is_refused_even_while_every_thread_is_taken(seed_service: QAService) -> None:
@@ -268,18 +261,19 @@ def _raw_request(url: str, head: str) -> socket.socket:
 @pytest.mark.slow
 def test_a_body_sent_slowly_gets_408_and_the_connection_closes(server: tuple[LocalServer, Path]) -> None:
     running, _ = server
-    body = json.dumps(QUESTION).encode()
+    body = json.dumps({**QUESTION, "top_k": 5}, indent=40).encode()  # ~300 bytes: more than a minute at 4 a second
     head = f"POST /ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     sock = _raw_request(running.url, head)
-    started = time.monotonic()
     reply = b""
+    sent = 0
     sock.setblocking(False)
     try:
-        for byte in body:  # a byte every 0.25 s: the whole body would take about 8 s
+        for byte in body:  # a byte every 0.25 s
             try:
                 sock.send(bytes([byte]))
             except OSError:
                 break  # the server closed the connection
+            sent += 1
             time.sleep(0.25)
             try:
                 chunk = sock.recv(65536)
@@ -297,10 +291,9 @@ def test_a_body_sent_slowly_gets_408_and_the_connection_closes(server: tuple[Loc
             reply += chunk
     finally:
         sock.close()
-    elapsed = time.monotonic() - started
     assert reply.startswith(b"HTTP/1.1 408"), reply
     assert b"QA_BODY_TIMEOUT_S" in reply
-    assert elapsed < 6, f"the server held the connection for {elapsed:.1f} s"
+    assert sent < len(body), "the server waited for the whole slow body"  # no time asserted: what was sent counts
 
 
 @pytest.mark.slow

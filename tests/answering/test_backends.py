@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,13 +30,14 @@ def _service(index_dir: Path, embedder, **overrides: object) -> QAService:
 
 class FakeLLM(BaseHTTPRequestHandler):
     reply: str | None = "ok"
-    delay_s: float = 0.0
+    delay_s: float = 0.0  # the reply waits this long, or until `release` is set
+    release = threading.Event()
     requests: list[dict] = []  # noqa: RUF012 - shared on purpose: the test reads what the server saw
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         FakeLLM.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
-        time.sleep(FakeLLM.delay_s)
+        FakeLLM.release.wait(FakeLLM.delay_s)
         if FakeLLM.reply is None:
             payload = b"not json at all"
         else:
@@ -75,6 +75,7 @@ def extractive_answer(llm_service: QAService, embedder):
 
 def _ask(service: QAService, reply: str | None, delay_s: float = 0.0):
     FakeLLM.reply, FakeLLM.delay_s = reply, delay_s
+    FakeLLM.release.clear()
     FakeLLM.requests.clear()
     return service.ask(QUESTION)
 
@@ -108,12 +109,14 @@ def test_llm_unusable_reply_falls_back(llm_service: QAService, extractive_answer
     assert (answer.answer, answer.citations) == (extractive_answer.answer, extractive_answer.citations)
 
 
-def test_llm_timeout_falls_back_quickly(llm_service: QAService, extractive_answer) -> None:
-    # The endpoint would answer after 10 s; with QA_LLM_TIMEOUT_S=1 the answer must not wait for it. The margin
-    # is wide because embedding the question alone took 1.4 s on a 2-core machine under a load average of 20.
-    started = time.perf_counter()
-    answer = _ask(llm_service, "Too late [1].", delay_s=10.0)
-    assert time.perf_counter() - started < 7.0
+def test_llm_timeout_falls_back(llm_service: QAService, extractive_answer) -> None:
+    """The endpoint holds its (usable) reply until the answer is back: with QA_LLM_TIMEOUT_S=1 the answer is the
+    extractive one; a client that waited would get "Too late [1]." after 60 s instead. No time is asserted."""
+    try:
+        answer = _ask(llm_service, "Too late [1].", delay_s=60.0)
+    finally:
+        FakeLLM.release.set()
+    assert FakeLLM.requests, "the endpoint was not asked"
     assert answer.answer == extractive_answer.answer
 
 

@@ -87,11 +87,19 @@ def test_an_error_reaches_only_the_caller_whose_text_failed() -> None:
 
 
 def test_a_lone_question_does_not_wait_for_the_window() -> None:
+    waits: list[float | None] = []
+
+    class CountingCondition(threading.Condition):
+        def wait(self, timeout: float | None = None) -> bool:
+            waits.append(timeout)
+            return super().wait(timeout)
+
     batching = BatchingEmbedder(RecordingEmbedder(delay_s=0), window_ms=2000)
-    started = time.perf_counter()
+    batching._cond = CountingCondition()  # noqa: SLF001 - the wait itself is what is checked, not a time
     for question in QUESTIONS[:5]:
         batching.embed([question])
-    assert time.perf_counter() - started < 1.0  # five calls, none waited the 2 s window
+    assert waits == []  # five lone calls, none waited for company
+    assert batching.stats.sizes == {1: 5}
 
 
 def test_bulk_and_multi_text_calls_go_straight_through() -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from qa_service.errors import DocumentTooCostlyError
+from qa_service.errors import DocumentTooCostlyError, DocumentTooLargeError
 
 Clock = Callable[[], float]
 
@@ -29,9 +29,12 @@ class CpuBudget:
     process that does nothing else, is charged with `charge()` from the process's CPU time.
     """
 
-    def __init__(self, limit_s: float | None, name: str, *, clock: Clock = time.thread_time) -> None:
+    def __init__(
+        self, limit_s: float | None, name: str, *, clock: Clock = time.thread_time, max_chars: int | None = None
+    ) -> None:
         self.limit_s = limit_s
         self.name = name
+        self.max_chars = max_chars  # QA_MAX_DOCUMENT_CHARS: cleaned text longer than this is refused at once
         self.spent_s = 0.0
         self._clock = clock
         self._since: float | None = None
@@ -71,6 +74,17 @@ class CpuBudget:
         return DocumentTooCostlyError(
             f"document {self.name!r} is too large to index: it {needs} of CPU (stopped while {stage}), over "
             f"QA_DOCUMENT_CPU_S={self.limit_s:g}; split it into smaller articles"
+        )
+
+
+def check_size(chars: int) -> None:
+    """Raise DocumentTooLargeError if the cleaned text is over the active budget's QA_MAX_DOCUMENT_CHARS: a long
+    article is refused before its CPU budget is spent on it; without a budget, do nothing."""
+    budget = _active.get()
+    if budget is not None and budget.max_chars is not None and chars > budget.max_chars:
+        raise DocumentTooLargeError(
+            f"document {budget.name!r} is too large: {chars:,} characters after cleaning, over "
+            f"QA_MAX_DOCUMENT_CHARS={budget.max_chars:,}; split it into smaller articles"
         )
 
 

@@ -119,6 +119,15 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_timeout_s: float = Field(default=20.0, gt=0, le=600)
 
+    # Fetches through the API run in a pool of their own (never the questions' threads), this many at once; the
+    # URLs of one POST /documents/batch are fetched side by side, and those not in within QA_FETCH_BATCH_S are
+    # reported as errors of their items.
+    fetch_concurrency: int = Field(default=4, ge=1, le=64)
+    fetch_batch_s: float = Field(default=120.0, gt=0, le=3600)
+    # An article longer than this after cleaning is refused before any model work (413 through the API, skipped
+    # by name by `ingest`); the longest real news articles are well under it.
+    max_document_chars: int = Field(default=200_000, ge=1_000)
+
     @field_validator("embedding_model")
     @classmethod
     def _model_not_blank(cls, value: str) -> str:

@@ -37,5 +37,9 @@ class DocumentTooCostlyError(InvalidDocumentError):
     """Indexing the document would cost more CPU than QA_DOCUMENT_CPU_S allows (see budget.py)."""
 
 
+class DocumentTooLargeError(DocumentTooCostlyError):
+    """The cleaned text is longer than QA_MAX_DOCUMENT_CHARS: refused before any model work (413 like its base)."""
+
+
 class StorageFullError(QAServiceError):
     """The disk refused a write (full, over a size limit, failing); the write was rolled back (see storage.py)."""

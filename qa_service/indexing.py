@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from qa_service.analysis import sentence_spans, terms
-from qa_service.budget import CpuBudget, checkpoint
+from qa_service.budget import CpuBudget, check_size, checkpoint
 from qa_service.chunking import Chunker
 from qa_service.converters import ArticleError
 from qa_service.embedding import Embedder
@@ -71,16 +71,18 @@ class Indexer:
         *,
         batch_size: int = 32,
         cpu_budget_s: float | None = None,
+        max_chars: int | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
         self.batch_size = batch_size
         self.cpu_budget_s = cpu_budget_s  # per document (QA_DOCUMENT_CPU_S); None: unlimited
+        self.max_chars = max_chars  # per document after cleaning (QA_MAX_DOCUMENT_CHARS); None: unlimited
 
     def budget(self, name: str) -> CpuBudget:
         """A new per-document budget: start it before cleaning, so cleaning counts too."""
-        return CpuBudget(self.cpu_budget_s, name)
+        return CpuBudget(self.cpu_budget_s, name, max_chars=self.max_chars)
 
     # ---- one batch ---------------------------------------------------------------------------------------
 
@@ -181,6 +183,7 @@ class Indexer:
             budget = item.budget or self.budget(item.name or document.doc_id)
             try:
                 with budget.active():
+                    check_size(len(document.text))  # made without a budget (service.add_documents): checked here
                     chunks = [(c.start, c.end) for c in self.chunker.split(document, 0)]
                     sentences = sentence_spans(document.text)
                     title = document.title

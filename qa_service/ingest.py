@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from qa_service.budget import checkpoint
+from qa_service.budget import check_size, checkpoint
 from qa_service.converters import SUPPORTED_SUFFIXES, Article, ArticleError, read_articles
 from qa_service.errors import InvalidDocumentError
 from qa_service.schemas import Document
@@ -180,6 +180,7 @@ def make_document(
         raise InvalidDocumentError(f"document {doc_id!r} has no article text after cleaning")
     if not _WORD.search(cleaned.text):  # NUL bytes, zero-width spaces, punctuation: nothing to find or quote
         raise InvalidDocumentError(f"document {doc_id!r} has no words (no letter or digit) after cleaning")
+    check_size(len(cleaned.text))  # QA_MAX_DOCUMENT_CHARS, before any model work (while a budget is active)
     title = strip_controls(title) if title else None
     return Document(
         doc_id=doc_id,

@@ -86,6 +86,7 @@ class QAService:
             chunker,
             batch_size=self.settings.ingest_batch,
             cpu_budget_s=self.settings.document_cpu_s,
+            max_chars=self.settings.max_document_chars,
         )
         return self
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -17,9 +17,13 @@ from qa_service.api.routers.qa import NOT_BLANK
 from qa_service.api.validation import JSON_BODY, KNOWN_QUERY, CalendarDate, StrictBody
 from qa_service.budget import CpuBudget
 from qa_service.config import Settings
+from qa_service.errors import QAServiceError
 from qa_service.ingest import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, derived_id, doc_id_from_url, make_document
 from qa_service.schemas import Document, DocumentSummary, IngestReport
 from qa_service.service import QAService
+
+if TYPE_CHECKING:  # fetch.py (httpx) is imported when a page is first fetched
+    from qa_service.fetch import Fetched, FetchPool
 
 router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[KNOWN_QUERY])
 
@@ -90,13 +94,16 @@ def get_document(service: ServiceDep, _access: ReadAccess, doc_id: str = DocIdPa
     responses=errors(400, 401, 408, 409, 413, 415, 422, 502, 503, 507),
     dependencies=[JSON_BODY],
 )
-def add_document(body: DocumentIn, service: ServiceDep, settings: SettingsDep, _access: WriteAccess) -> DocumentSummary:
+async def add_document(
+    request: Request, body: DocumentIn, service: ServiceDep, settings: SettingsDep, _access: WriteAccess
+) -> DocumentSummary:
     """Add one article, as text or the `url` of a page to fetch (409 if the id, or the same text under another
-    id, already exists; 413 if indexing it would cost more than QA_DOCUMENT_CPU_S of CPU; 422 for a refused URL
-    or a page with no article, 502 when it cannot be fetched)."""
-    document, budget = _document(body, settings, service)
-    service.add_document(document, budget=budget)
-    return service.summary(document.doc_id)
+    id, already exists; 413 if its cleaned text is over QA_MAX_DOCUMENT_CHARS or indexing it would cost more than
+    QA_DOCUMENT_CPU_S of CPU; 422 for a refused URL or a page with no article, 502 when it cannot be fetched)."""
+    fetched = None if body.url is None or body.text is not None else await fetch_pool(request).fetch(body.url)
+    document, budget = await run_in_threadpool(_document, body, settings, service, fetched)
+    await run_in_threadpool(service.add_document, document, budget=budget)
+    return await run_in_threadpool(service.summary, document.doc_id)
 
 
 @router.post(
@@ -117,16 +124,32 @@ async def add_documents(
     request: Request, service: ServiceDep, settings: SettingsDep, _access: WriteAccess
 ) -> IngestReport:
     """Add up to 1,000 articles in one call: a JSON array of `POST /documents` bodies, or JSON Lines (one per
-    line, `application/x-ndjson`). They are embedded together (with every core, as `ingest` does) and committed
-    in batches of QA_INGEST_BATCH; the report says what was added and, per item, what was not (existing ids are
-    not replaced: `conflicts`; the same text under another id: `duplicates`; `errors` by item number, from 0)."""
+    line, `application/x-ndjson`). Their URLs are fetched side by side (QA_FETCH_CONCURRENCY at a time, all within
+    QA_FETCH_BATCH_S); they are embedded together (with every core, as `ingest` does) and committed QA_INGEST_BATCH
+    at a time, so a batch stopped part-way keeps the groups committed before. The report says what was added and,
+    per item, what was not (existing ids are not replaced: `conflicts`; the same text under another id:
+    `duplicates`; `errors` by item number, from 0, a repeated id or text within the batch included)."""
     items = _parse_batch(await request.body(), request.headers.get("content-type", "application/json"))
-    return await run_in_threadpool(_add_batch, items, service, settings)
+    urls = {n: item.url for n, item in enumerate(items) if item.text is None and item.url is not None}
+    pages = dict(zip(urls, await fetch_pool(request).fetch_all(list(urls.values())), strict=True))
+    return await run_in_threadpool(_add_batch, items, pages, service, settings)
 
 
-def _document(body: DocumentIn, settings: Settings, service: QAService) -> tuple[Document, CpuBudget]:
-    """The cleaned document and its CPU budget (QA_DOCUMENT_CPU_S), charged from the extraction and cleaning on
-    (a page's download is not charged)."""
+def fetch_pool(request: Request) -> FetchPool:
+    """The app's pool for fetching pages (made on first use): fetches never wait in the questions' threads."""
+    from qa_service.fetch import FetchPool
+
+    pool: FetchPool | None = getattr(request.app.state, "fetch_pool", None)
+    if pool is None:  # on the event loop: no other request runs between the check and the assignment
+        pool = request.app.state.fetch_pool = FetchPool(request.app.state.settings)
+    return pool
+
+
+def _document(
+    body: DocumentIn, settings: Settings, service: QAService, fetched: Fetched | None = None
+) -> tuple[Document, CpuBudget]:
+    """The cleaned document and its CPU budget (QA_DOCUMENT_CPU_S, QA_MAX_DOCUMENT_CHARS), charged from the
+    extraction and cleaning on; a `url` item's page comes `fetched` (its download is not charged)."""
     if body.text is not None:
         doc_id = body.doc_id or derived_id(body.url, body.text)
         budget = service.indexer.budget(doc_id)
@@ -144,12 +167,9 @@ def _document(body: DocumentIn, settings: Settings, service: QAService) -> tuple
     from dataclasses import replace
 
     from qa_service.converters import html
-    from qa_service.fetch import HTML_TYPES, fetcher_for
     from qa_service.ingest import article_document
 
-    assert body.url is not None
-    with fetcher_for(settings) as fetcher:
-        fetched = fetcher.fetch(body.url, HTML_TYPES)
+    assert body.url is not None and fetched is not None
     doc_id = body.doc_id or doc_id_from_url(body.url)
     budget = service.indexer.budget(doc_id)
     with budget.active():
@@ -172,6 +192,8 @@ def _parse_batch(raw: bytes, content_type: str) -> list[DocumentIn]:
             values = [json.loads(line) for line in raw.splitlines() if line.strip()]
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"the body is not valid JSON: {exc}") from None
+    except RecursionError:  # '[' * 100000: json's parser recurses per level
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body is not valid JSON: nested too deeply") from None
     if isinstance(values, list) and len(values) > MAX_BATCH:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"at most {MAX_BATCH} articles per batch")
     try:
@@ -180,17 +202,36 @@ def _parse_batch(raw: bytes, content_type: str) -> list[DocumentIn]:
         raise RequestValidationError(exc.errors(include_url=False)) from None
 
 
-def _add_batch(items: list[DocumentIn], service: QAService, settings: Settings) -> IngestReport:
-    """Fetch and clean each item (one bad item is an error of its own), then embed and commit them together."""
-    from qa_service.errors import QAServiceError
-
+def _add_batch(
+    items: list[DocumentIn], pages: dict[int, Fetched | QAServiceError], service: QAService, settings: Settings
+) -> IngestReport:
+    """Clean each item (one bad item, or a page not fetched, is an error of its own); an id or text already given
+    by an earlier item is an error of the later one, by number; then embed and commit the rest."""
     documents: list[tuple[Document, CpuBudget]] = []
     errors_by_item: dict[str, str] = {}
+    first_by_id: dict[str, int] = {}
+    first_by_text: dict[str, int] = {}
     for number, item in enumerate(items):
+        page = pages.get(number)
         try:
-            documents.append(_document(item, settings, service))
+            if isinstance(page, QAServiceError):
+                raise page
+            document, budget = _document(item, settings, service, page)
         except QAServiceError as exc:
             errors_by_item[str(number)] = str(exc)
+            continue
+        same_text = first_by_text.get(document.content_hash)
+        if same_text is not None:
+            errors_by_item[str(number)] = f"a duplicate of item {same_text} (the same text); not added again"
+            continue
+        same_id = first_by_id.get(document.doc_id)
+        if same_id is not None:
+            errors_by_item[str(number)] = (
+                f"doc_id {document.doc_id!r} is item {same_id}'s too; give one of the two another doc_id"
+            )
+            continue
+        first_by_id[document.doc_id] = first_by_text[document.content_hash] = number
+        documents.append((document, budget))
     report = service.add_budgeted(documents, replace_existing=False, bulk=True)
     report.errors.update(errors_by_item)
     return report

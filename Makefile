@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser serve test test-fast lint format eval eval-check bench loadtest clean
+.PHONY: help setup browser serve test test-fast test-long lint format eval eval-check bench loadtest clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-11s %s\n", $$1, $$2}'
@@ -44,11 +44,14 @@ browser: ## Install Debian's Chromium for the browser tests if missing (needs ro
 	echo "installing Debian's chromium for the browser tests"; \
 	$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-test: setup browser ## Run the whole test suite (real model, small data, headless Chromium)
-	$(BIN)/pytest
+test: setup browser ## The test suite CI runs (real model, small data, headless Chromium; short kill and fuzz loops)
+	$(BIN)/pytest -m "not long"
 
-test-fast: setup ## Only the fast tests
-	$(BIN)/pytest -m "not slow"
+test-fast: setup ## Only the fast tests (no servers, browsers, kill or fuzz loops)
+	$(BIN)/pytest -m "not slow and not long"
+
+test-long: setup ## The full-length kill and fuzz loops (20 kills during an ingest, 50 fuzz cases per operation)
+	$(BIN)/pytest -m long
 
 lint: setup ## ruff lint and format check, mypy (strict) on qa_service/
 	$(BIN)/ruff check qa_service devtools tests eval tools

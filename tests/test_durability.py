@@ -12,10 +12,12 @@ from devtools.durability import kill_loop
 
 
 @pytest.mark.slow
-def test_ten_kills_during_concurrent_writes_lose_nothing_acknowledged(tmp_path: Path) -> None:
-    runs = kill_loop(tmp_path / "index", 10, seed=22)
+@pytest.mark.parametrize("kills", [3, pytest.param(10, marks=pytest.mark.long)])
+def test_kills_during_concurrent_writes_lose_nothing_acknowledged(tmp_path: Path, kills: int) -> None:
+    """3 kills in `make test` (CI), 10 in `make test-long`; `eval/killtest.py --runs N` runs more."""
+    runs = kill_loop(tmp_path / "index", kills, seed=22)
     report = "\n".join(run.line() for run in runs)
-    assert len(runs) == 10 and all(run.restart_error is None for run in runs), report  # the store opens again
-    assert sum(len(run.acknowledged) for run in runs) >= 50, report  # the kills came during real write bursts
+    assert len(runs) == kills and all(run.restart_error is None for run in runs), report  # the store opens again
+    assert sum(len(run.acknowledged) for run in runs) >= 5 * kills, report  # the kills came during write bursts
     assert all(run.acknowledged <= run.present for run in runs), report
     assert all(run.orphan_chunks == 0 for run in runs), report

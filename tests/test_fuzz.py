@@ -29,7 +29,7 @@ from qa_service.service import QAService
 from .conftest import SEEDS, STORES, make_settings, store_settings
 
 KEY = "fuzz-key-0123456789"
-MAX_EXAMPLES = 50
+EXAMPLES = [15, pytest.param(50, marks=pytest.mark.long)]  # per operation and mode: `make test`, `make test-long`
 OPERATIONS = [
     (method.upper(), path)
     for path, methods in create_app(make_settings(Path("unused"))).openapi()["paths"].items()
@@ -64,17 +64,18 @@ def api_schema(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("examples", EXAMPLES)
 @pytest.mark.parametrize("mode", [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE])
 @pytest.mark.parametrize(("method", "path"), OPERATIONS)
 def test_operation_conforms_to_its_schema(
-    api_schema: schemathesis.BaseSchema, method: str, path: str, mode: schemathesis.GenerationMode
+    api_schema: schemathesis.BaseSchema, method: str, path: str, mode: schemathesis.GenerationMode, examples: int
 ) -> None:
     operation = api_schema[path][method]
     calls = []
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=MAX_EXAMPLES,
+        max_examples=examples,
         deadline=None,
         database=None,
         derandomize=True,  # the same cases on every run: CI is reproducible (random runs of 50-150 found the bugs)

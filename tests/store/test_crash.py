@@ -207,20 +207,22 @@ def _comparable(rows: dict) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kills", [5, pytest.param(20, marks=pytest.mark.long)])
 @pytest.mark.parametrize("kind", ["embedded", "milvus"])
-def test_twenty_kills_during_bulk_ingest_then_the_same_command_finishes_it(tmp_path: Path, kind: str) -> None:
+def test_kills_during_bulk_ingest_then_the_same_command_finishes_it(tmp_path: Path, kind: str, kills: int) -> None:
+    """5 kills in `make test` (CI), 20 in `make test-long`: the same loop, the same seed, a longer prefix of it."""
     with _store(kind, tmp_path) as store:
-        _twenty_kills(store, tmp_path)
+        _kills_during_ingest(store, tmp_path, kills)
 
 
-def _twenty_kills(store: _Store, tmp_path: Path) -> None:
+def _kills_during_ingest(store: _Store, tmp_path: Path, kills: int) -> None:
     # A kill in a Milvus write waits a little (see below), so more batches commit per child: a larger corpus.
     corpus = _corpus(tmp_path / "corpus", 96 if store.kind == "milvus" else 48)
     index_dir = store.index_dir
     rng = random.Random(20251125)
     kills_in_transaction = left_behind = 0
     delays = random.Random(11)
-    for _ in range(20):
+    for _ in range(kills):
         before = store.ids()
         child = _Child(store, corpus, "ingest")
         if not child.wait_for("ready"):
@@ -242,8 +244,10 @@ def _twenty_kills(store: _Store, tmp_path: Path) -> None:
         assert before | committed <= after, "a committed batch was lost"
         assert after <= before | committed | in_flight, "documents appeared that no batch wrote"
         assert after - before - committed in (set(), in_flight), "the batch in flight landed in part"
-    assert kills_in_transaction >= 3  # the others landed just after a commit (the kill is not instant)
-    assert store.kind != "milvus" or left_behind >= 1, "no kill left rows of an unfinished write to clean up"
+    # the others landed just after a commit (the kill is not instant): about 70 % are inside a write, 3 of 20 at least
+    assert kills_in_transaction >= max(1, 3 * kills // 20)
+    if store.kind == "milvus" and kills >= 20:  # a few kills are too few to be sure one left rows behind
+        assert left_behind >= 1, "no kill left rows of an unfinished write to clean up"
     result = subprocess.run(
         [sys.executable, "-m", "qa_service", "ingest", str(corpus)],
         cwd=ROOT,
@@ -269,15 +273,18 @@ def _twenty_kills(store: _Store, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kills", [3, pytest.param(8, marks=pytest.mark.long)])
 @pytest.mark.parametrize("kind", ["embedded", "milvus"])
-def test_kills_during_single_adds_and_deletes_leave_each_document_whole_or_absent(tmp_path: Path, kind: str) -> None:
+def test_kills_during_single_adds_and_deletes_leave_each_document_whole_or_absent(
+    tmp_path: Path, kind: str, kills: int
+) -> None:
     with _store(kind, tmp_path) as store:
-        _kills_during_single_writes(store)
+        _kills_during_single_writes(store, kills)
 
 
-def _kills_during_single_writes(store: _Store) -> None:
+def _kills_during_single_writes(store: _Store, kills: int) -> None:
     rng = random.Random(20250603)
-    for _ in range(8):
+    for _ in range(kills):
         state = store.ids()
         child = _Child(store, SEEDS, "loop")
         assert child.wait_for("ready"), child.seen

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from qa_service.errors import FetchFailedError, FetchRefusedError
-from qa_service.fetch import FEED_TYPES, Fetcher
+from qa_service.ingest.fetch import FEED_TYPES, Fetcher
 
 from .converters.pages import ARTICLE_PAGE
 from .local_web import serve
@@ -50,7 +50,7 @@ def test_a_name_is_checked_after_it_is_resolved_and_the_address_stays_in_the_log
         fetcher.fetch("http://localhost:9/page")
     resolves_inside = Fetcher(resolve=lambda host, port: ["93.184.215.14", "10.1.2.3"])  # one of them private
     with (
-        caplog.at_level(logging.WARNING, logger="qa_service.fetch"),
+        caplog.at_level(logging.WARNING, logger="qa_service.ingest.fetch"),
         resolves_inside,
         pytest.raises(FetchRefusedError, match="news.example is not a public address") as refused,
     ):

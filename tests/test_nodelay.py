@@ -61,8 +61,8 @@ def test_serve_gives_uvicorn_the_nodelay_protocol_for_any_worker_count(monkeypat
     uvicorn the protocol that sets TCP_NODELAY, with one worker and with several."""
     import uvicorn
 
-    from qa_service import cli
     from qa_service.api import workers as workers_module
+    from qa_service.cli import commands as cli
 
     seen: list[object] = []
     monkeypatch.setattr(cli, "check_port", lambda host, port: None)

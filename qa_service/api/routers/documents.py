@@ -18,12 +18,12 @@ from qa_service.api.validation import JSON_BODY, KNOWN_QUERY, CalendarDate, Stri
 from qa_service.budget import CpuBudget
 from qa_service.config import Settings
 from qa_service.errors import QAServiceError
-from qa_service.ingest import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, derived_id, doc_id_from_url, make_document
+from qa_service.ingest.clean import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, derived_id, doc_id_from_url, make_document
 from qa_service.schemas import Document, DocumentSummary, IngestReport
 from qa_service.service import QAService
 
 if TYPE_CHECKING:  # fetch.py (httpx) is imported when a page is first fetched
-    from qa_service.fetch import Fetched, FetchPool
+    from qa_service.ingest.fetch import Fetched, FetchPool
 
 router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[KNOWN_QUERY])
 
@@ -137,7 +137,7 @@ async def add_documents(
 
 def fetch_pool(request: Request) -> FetchPool:
     """The app's pool for fetching pages (made on first use): fetches never wait in the questions' threads."""
-    from qa_service.fetch import FetchPool
+    from qa_service.ingest.fetch import FetchPool
 
     pool: FetchPool | None = getattr(request.app.state, "fetch_pool", None)
     if pool is None:  # on the event loop: no other request runs between the check and the assignment
@@ -166,8 +166,8 @@ def _document(
         return document, budget
     from dataclasses import replace
 
-    from qa_service.converters import html
-    from qa_service.ingest import article_document
+    from qa_service.ingest.clean import article_document
+    from qa_service.ingest.converters import html
 
     assert body.url is not None and fetched is not None
     doc_id = body.doc_id or doc_id_from_url(body.url)

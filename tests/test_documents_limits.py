@@ -38,7 +38,7 @@ class HeldUpstream:
         self.url = ""
 
     def page(self, path: str) -> bytes:  # a different article per path: no two are duplicates
-        return ARTICLE_PAGE.replace("212 steel cables", f"{abs(hash(path)) % 900 + 100} steel cables").encode()
+        return ARTICLE_PAGE.replace("all 212 steel cables", f"the steel cables of span {path}").encode()
 
     @contextlib.contextmanager
     def running(self) -> Iterator[HeldUpstream]:

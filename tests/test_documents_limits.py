@@ -204,8 +204,11 @@ def test_collisions_inside_one_batch_are_reported_by_item_number(fresh_service: 
     with _app(fresh_service) as api:
         same_id = api.post("/documents/batch", json=[{"text": first, "doc_id": "x"}, {"text": second, "doc_id": "x"}])
         same_text = api.post("/documents/batch", json=[{"text": second}, {"text": second}])
+        third = (SEEDS / "002_53326ce677bec9a4.txt").read_text()
+        two_ids = api.post("/documents/batch", json=[{"text": third, "doc_id": "a"}, {"text": third, "doc_id": "b"}])
     assert same_id.json()["added"] == ["x"]
     assert same_id.json()["errors"] == {"1": "doc_id 'x' is item 0's too; give one of the two another doc_id"}
     added = same_text.json()["added"]
     assert len(added) == 1
     assert same_text.json()["errors"] == {"1": "a duplicate of item 0 (the same text); not added again"}
+    assert (two_ids.json()["added"], two_ids.json()["duplicates"]) == (["a"], {"b": "a"})  # as across batches

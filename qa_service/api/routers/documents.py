@@ -205,12 +205,12 @@ def _parse_batch(raw: bytes, content_type: str) -> list[DocumentIn]:
 def _add_batch(
     items: list[DocumentIn], pages: dict[int, Fetched | QAServiceError], service: QAService, settings: Settings
 ) -> IngestReport:
-    """Clean each item (one bad item, or a page not fetched, is an error of its own); an id or text already given
-    by an earlier item is an error of the later one, by number; then embed and commit the rest."""
+    """Clean each item (one bad item, or a page not fetched, is an error of its own); an id an earlier item has
+    (the same text without an id gives the same id) is an error of the later one, by number; then embed and commit
+    the rest."""
     documents: list[tuple[Document, CpuBudget]] = []
     errors_by_item: dict[str, str] = {}
-    first_by_id: dict[str, int] = {}
-    first_by_text: dict[str, int] = {}
+    first_by_id: dict[str, tuple[int, str]] = {}  # doc_id -> the first item with it, and its text's hash
     for number, item in enumerate(items):
         page = pages.get(number)
         try:
@@ -220,17 +220,16 @@ def _add_batch(
         except QAServiceError as exc:
             errors_by_item[str(number)] = str(exc)
             continue
-        same_text = first_by_text.get(document.content_hash)
-        if same_text is not None:
-            errors_by_item[str(number)] = f"a duplicate of item {same_text} (the same text); not added again"
-            continue
-        same_id = first_by_id.get(document.doc_id)
-        if same_id is not None:
+        earlier = first_by_id.get(document.doc_id)
+        if earlier is not None:  # the same text under another id is the indexer's to report (`duplicates`)
+            first, content_hash = earlier
             errors_by_item[str(number)] = (
-                f"doc_id {document.doc_id!r} is item {same_id}'s too; give one of the two another doc_id"
+                f"a duplicate of item {first} (the same text); not added again"
+                if content_hash == document.content_hash
+                else f"doc_id {document.doc_id!r} is item {first}'s too; give one of the two another doc_id"
             )
             continue
-        first_by_id[document.doc_id] = first_by_text[document.content_hash] = number
+        first_by_id[document.doc_id] = (number, document.content_hash)
         documents.append((document, budget))
     report = service.add_budgeted(documents, replace_existing=False, bulk=True)
     report.errors.update(errors_by_item)

@@ -18,6 +18,8 @@ def test_kills_during_concurrent_writes_lose_nothing_acknowledged(tmp_path: Path
     runs = kill_loop(tmp_path / "index", kills, seed=22)
     report = "\n".join(run.line() for run in runs)
     assert len(runs) == kills and all(run.restart_error is None for run in runs), report  # the store opens again
-    assert sum(len(run.acknowledged) for run in runs) >= 5 * kills, report  # the kills came during write bursts
+    # the kills came during real write bursts: writes were acknowledged and others still in flight (how many is a
+    # rate, which a loaded machine lowers: 11 in 3 kills at a load of 10, where the old ">= 50 in 10" failed)
+    assert any(run.acknowledged for run in runs) and any(run.in_flight > 0 for run in runs), report
     assert all(run.acknowledged <= run.present for run in runs), report
     assert all(run.orphan_chunks == 0 for run in runs), report

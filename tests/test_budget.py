@@ -25,6 +25,9 @@ from tests.conftest import SEEDS, make_settings
 SEED_TEXT = "\n\n".join(path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt")))
 
 
+LENGTH_UNLIMITED = 10_000_000  # QA_MAX_DOCUMENT_CHARS above these articles: the CPU budget is what is tested
+
+
 def long_article(chars: int) -> str:
     """Seed paragraphs, each copy made distinct (cleaning drops repeated paragraphs)."""
     copies = []
@@ -35,8 +38,10 @@ def long_article(chars: int) -> str:
 
 @pytest.fixture
 def tight_service(tmp_path: Path, embedder: Embedder) -> Iterator[QAService]:
-    """A budget of 0.2 s of CPU: well under what splitting 400 KB costs (about 2 s on the 2-core test machine)."""
-    service = QAService(make_settings(tmp_path / "index", document_cpu_s=0.2), embedder=embedder).load()
+    """A budget of 0.2 s of CPU: well under what splitting 400 KB costs (about 2 s on the 2-core test machine); no
+    length limit below that (QA_MAX_DOCUMENT_CHARS would refuse it first: tests/test_documents_limits.py)."""
+    settings = make_settings(tmp_path / "index", document_cpu_s=0.2, max_document_chars=LENGTH_UNLIMITED)
+    service = QAService(settings, embedder=embedder).load()
     yield service
     service.close()
 
@@ -56,7 +61,8 @@ def test_ingest_skips_a_file_over_its_budget_by_name_and_adds_the_rest(tmp_path:
     folder.mkdir()
     (folder / "a-huge.txt").write_text(long_article(1_500_000), encoding="utf-8")
     (folder / "b-short.txt").write_text("The delegation met officials in London on Monday.", encoding="utf-8")
-    service = QAService(make_settings(tmp_path / "index", document_cpu_s=2.0), embedder=embedder).load()
+    settings = make_settings(tmp_path / "index", document_cpu_s=2.0, max_document_chars=LENGTH_UNLIMITED)
+    service = QAService(settings, embedder=embedder).load()
     try:
         report = service.ingest_paths([folder], progress=False)
         assert report.added == ["b-short"]

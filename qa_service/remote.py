@@ -71,7 +71,13 @@ def _detail(response: httpx.Response) -> str:
 
 
 def ask_remote(
-    url: str, question: str, top_k: int, *, api_key: str | None = None, filters: dict[str, Any] | None = None
+    url: str,
+    question: str,
+    top_k: int,
+    *,
+    api_key: str | None = None,
+    filters: dict[str, Any] | None = None,
+    explain: bool = False,
 ) -> dict[str, Any]:
     """POST /ask (with `filters` when given); returns the server's JSON as it came (what an HTTP client gets)."""
     import httpx
@@ -80,6 +86,8 @@ def ask_remote(
     body: dict[str, Any] = {"question": question, "top_k": top_k}
     if filters:
         body["filters"] = filters
+    if explain:
+        body["explain"] = True
     try:
         with _client(url, ASK_TIMEOUT_S) as client:
             response = client.post(endpoint, json=body, headers=_headers(api_key))

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from qa_service.analysis import ANALYZER
-from qa_service.answering import AnswerBackend, AnswerContext, Extraction, ExtractiveAnswerer, build_backend
+from qa_service.answering import AnswerBackend, AnswerContext, Answerer, Extraction, build_answerer, build_backend
 from qa_service.answering.question import QuestionAnalysis, analyse_question, names_not_in_corpus
 from qa_service.budget import CpuBudget
 from qa_service.chunking import Chunker
@@ -51,7 +51,7 @@ class QAService:
         self.embedder: Embedder = embedder or build_embedder(settings)
         self.backend: AnswerBackend | None = build_backend(settings)
         self.retriever = HybridRetriever()
-        self.answerer = ExtractiveAnswerer(min_score=settings.min_score, max_answer_chars=settings.max_answer_chars)
+        self.answerer: Answerer = build_answerer(settings)
         self._store: DocumentStore | None = None
         self._parser = ThreadPoolExecutor(max_workers=2, thread_name_prefix="question-parse")
         self._indexer: Indexer | None = None
@@ -142,9 +142,10 @@ class QAService:
         *,
         min_score: float | None = None,
         filters: Filters | None = None,
+        explain: bool = False,
     ) -> Answer:
-        """Answer from the store (from the articles `filters` allow); `min_score` overrides QA_MIN_SCORE (the
-        evaluation's threshold sweep)."""
+        """Answer from the store (from the articles `filters` allow); `min_score` overrides the answerer's
+        threshold (the evaluation's sweep); `explain` adds the candidates weighed and the rule that decided."""
         top_k = top_k or self.settings.top_k
         started = time.perf_counter()
         parsed = self._parser.submit(analyse_question, question)  # spaCy reads the question while we embed it
@@ -159,7 +160,7 @@ class QAService:
             if missing:  # whatever the nearest sentence says, it is not about what the question names
                 extraction = Extraction(answerable=False, confidence=0.0, answer=None, citations=[], not_found=missing)
             else:
-                extraction = self.answerer.answer(context, min_score=min_score)
+                extraction = self.answerer.answer(context, min_score=min_score, explain=explain)
                 if self.backend is not None:
                     extraction = self.backend.answer(context, extraction)
         answered = time.perf_counter()
@@ -173,6 +174,7 @@ class QAService:
             sources=extraction.sources,
             not_found=extraction.not_found,
             reason=extraction.reason,
+            explanation=extraction.explanation,
             question_language=question_language(question),
             passages=_passages(context.documents, hits, analysis, self.settings.related_min_similarity),
             timings_ms={

@@ -121,7 +121,7 @@ def ensure_onnx_model(model_name: str, precision: Precision, cache_dir: Path) ->
             f"cannot write the ONNX model cache {cache_dir}: {exc}. Set QA_ONNX_CACHE_DIR to a writable folder "
             "(or QA_EMBEDDING_BACKEND=torch)."
         ) from exc
-    with _file_lock(lock_path):
+    with file_lock(lock_path):
         found = _verified(entry, precision)  # another process may have built it while we waited
         if found is not None:
             return found
@@ -216,10 +216,10 @@ def _record(entry: Path, names: list[str], **fields: Any) -> None:
     manifest.setdefault("builds", []).extend({"file": name, "at": built_at, "pid": os.getpid()} for name in names)
     for key, value in fields.items():
         manifest[key] = value if not isinstance(value, dict) else {**manifest.get(key, {}), **value}
-    _atomic_write(entry / MANIFEST_FILE, json.dumps(manifest, indent=2, sort_keys=True).encode())
+    atomic_write(entry / MANIFEST_FILE, json.dumps(manifest, indent=2, sort_keys=True).encode())
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
         tmp.write(data)
         tmp.flush()
@@ -229,7 +229,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
     """Exclusive lock across processes (two workers starting together build the file once)."""
     import fcntl
 

@@ -92,8 +92,8 @@ def run_eval(
 ) -> dict[str, Any]:
     """Build a temporary index of the set's corpus, ask every question as `/ask` does, return the report.
 
-    `sweep` asks each abstained question again with no threshold to fill `threshold_sweep` (extractive answers
-    only: a back-end such as a reader applies its own threshold).
+    `sweep` asks each abstained question again with no threshold to fill `threshold_sweep` (the answerer's own
+    threshold: the rules' minimum score or the reader's minimum probability; not with an LLM back-end).
     """
     from tqdm import tqdm
 
@@ -113,7 +113,7 @@ def run_eval(
         load_s = time.perf_counter() - started
         index = build_eval_index(service, eval_set, progress=progress)
         index["model_load_s"] = round(load_s, 3)
-        backend = getattr(getattr(service, "backend", None), "name", None) or "extractive"
+        backend = getattr(service.backend, "name", None) or getattr(service.answerer, "name", "rules")
 
         def document_text(doc_id: str) -> str | None:
             try:
@@ -121,7 +121,7 @@ def run_eval(
             except Exception:  # DocumentNotFoundError: the citation names a document that does not exist
                 return None
 
-        if sweep and backend != "extractive":
+        if sweep and service.backend is not None:
             sweep = False
             eval_set.notes.append(f"no min_score sweep: the {backend} back-end applies its own threshold")
         results, points = [], []

@@ -1,0 +1,102 @@
+"""The reading answerer (the default): a cheap first pass ranks sentences, the trained reader reads the best few.
+
+The first pass (`CandidateScorer`: meaning, shared words, retrieval, answer type) is good at finding the
+answer's neighbourhood (the answer is in its top 4 for most news-dev questions) and poor at choosing within
+it. The reader (`qa_service.reader`, MiniLM-L6 trained here on question-sentence pairs) reads the question and
+each of those few sentences together, in one batched call, and decides: which sentence answers (its logit
+plus the first-pass score as a prior), whether any does (abstain below `min_probability`), and the short
+answer (its span, widened to the whole typed phrase it falls in: "$3.2bn", not "3.2").
+The quote, citations, "he said" and sources are the extractive answerer's (`ExtractiveAnswerer.compose`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qa_service.answering.candidates import Candidate, sentence_phrases
+from qa_service.answering.context import AnswerContext, Extraction
+from qa_service.answering.explain import explained
+from qa_service.answering.extractive import ExtractiveAnswerer
+from qa_service.phrases import NOUN_PHRASE
+from qa_service.reader.runtime import ReaderSession, Reading
+
+
+@dataclass(frozen=True)
+class ReaderPolicy:
+    """How the reader's readings become a decision (chosen on news-dev and the seed set; see README)."""
+
+    candidates: int = 4  # sentences the reader reads per question
+    min_probability: float = 0.5  # below this for the chosen sentence: abstain
+    prior: float = 1.0  # weight of the first-pass score beside the reader's logit
+
+
+class ReadingAnswerer:
+    """Cheap to construct; `warm_up()` loads spaCy and the reader's ONNX session."""
+
+    name = "reader"
+
+    def __init__(self, session: ReaderSession, rules: ExtractiveAnswerer, policy: ReaderPolicy | None = None) -> None:
+        self.session = session
+        self.rules = rules
+        self.policy = policy or ReaderPolicy()
+
+    def warm_up(self) -> ReadingAnswerer:
+        self.rules.warm_up()
+        self.session.load()
+        return self
+
+    def answer(self, context: AnswerContext, *, min_score: float | None = None, explain: bool = False) -> Extraction:
+        """`min_score` overrides the reader's minimum probability (the evaluation's threshold sweep)."""
+        ranked = self.rules.candidates(context)
+        if not ranked:
+            return Extraction(answerable=False, confidence=0.0, answer=None, citations=[])
+        pool = ranked[: self.policy.candidates]
+        readings = self.session.read(context.question.text, [context.sentence_text(c.sentence) for c in pool])
+        combined = [r.logit + self.policy.prior * c.score for c, r in zip(pool, readings, strict=True)]
+        best = max(range(len(pool)), key=lambda i: combined[i])
+        chosen, reading = pool[best], readings[best]
+        floor = self.policy.min_probability if min_score is None else min_score
+
+        def why(decision: str) -> object:
+            if not explain:
+                return None
+            return explained(
+                context, ranked, decision, answerer=self.name, readings=readings, combined=combined, chosen=chosen
+            )
+
+        if reading.probability < floor:
+            decision = f"the reader's best sentence answers with probability {reading.probability:.2f} < {floor:.2f}"
+            return Extraction(
+                answerable=False,
+                confidence=reading.probability,
+                answer=None,
+                citations=[],
+                reason="No sentence of the articles answers this.",
+                explanation=why(decision),  # type: ignore[arg-type]
+            )
+        order = [chosen] + [c for c in ranked if c is not chosen]
+        span = short_answer(context, chosen, reading)
+        extraction = self.rules.compose(context, order, reading.probability, span)
+        decision = f"the reader's choice among the first {len(pool)} (probability {reading.probability:.2f})"
+        return _with_explanation(extraction, why(decision))
+
+
+def short_answer(context: AnswerContext, candidate: Candidate, reading: Reading) -> tuple[int, int] | None:
+    """The reader's span in document offsets, widened to every named or counted phrase it touches."""
+    if reading.span is None:
+        return None
+    offset = candidate.sentence.start
+    start, end = offset + reading.span[0], offset + reading.span[1]
+    for phrase in sentence_phrases(context, candidate.sentence):
+        if phrase.label != NOUN_PHRASE and phrase.start < end and start < phrase.end:
+            start, end = min(start, phrase.start), max(end, phrase.end)
+    text = context.documents[candidate.sentence.doc_id].text
+    while end > start and text[end - 1] in ".,;:":
+        end -= 1
+    return (start, end) if end > start else None
+
+
+def _with_explanation(extraction: Extraction, explanation: object) -> Extraction:
+    from dataclasses import replace
+
+    return replace(extraction, explanation=explanation) if explanation is not None else extraction  # type: ignore[arg-type]

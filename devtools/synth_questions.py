@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
 
-    from qa_service.analysis import sentence_spans
-    from qa_service.phrases import NOUN_PHRASE, type_sentences
+    from qa_service.text.terms import sentence_spans
+    from qa_service.text.phrases import NOUN_PHRASE, type_sentences
 
     rng = random.Random(args.seed)
     rows = []

@@ -17,7 +17,7 @@ from qa_service.answering.candidates import Candidate, sentence_phrases
 from qa_service.answering.context import AnswerContext, Extraction
 from qa_service.answering.explain import explained
 from qa_service.answering.extractive import ExtractiveAnswerer
-from qa_service.phrases import NOUN_PHRASE
+from qa_service.text.phrases import NOUN_PHRASE
 from qa_service.reader.runtime import ReaderSession, Reading
 
 

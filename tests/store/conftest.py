@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_service.analysis import sentence_spans, terms
 from qa_service.config import Settings
-from qa_service.ingest import make_document
+from qa_service.ingest.clean import make_document
 from qa_service.schemas import Document
 from qa_service.service import QAService
+from qa_service.text.terms import sentence_spans, terms
 
 from ..conftest import SEEDS
 

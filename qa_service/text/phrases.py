@@ -22,7 +22,7 @@ def type_sentences(texts: Sequence[str], offsets: Sequence[int] | None = None) -
     by its offset in the document (0 when not given)."""
     if not texts:
         return []
-    from qa_service.nlp import load_pipeline
+    from qa_service.text.nlp import load_pipeline
 
     nlp = load_pipeline()
     out: list[Phrases] = []

@@ -51,7 +51,9 @@ def allowed_articles() -> list[Path]:
         if line.strip():
             cited |= set(json.loads(line)["doc_ids"])
     stories = {story(d) for d in cited}
-    return [p for p in sorted((NEWS / "articles").glob("*.txt")) if p.stem not in cited and story(p.stem) not in stories]
+    return [
+        p for p in sorted((NEWS / "articles").glob("*.txt")) if p.stem not in cited and story(p.stem) not in stories
+    ]
 
 
 def question_for(sentence: str, start: int, end: int, label: str) -> str | None:
@@ -78,10 +80,10 @@ def question_for(sentence: str, start: int, end: int, label: str) -> str | None:
             return None
     if len((before + " " + after).split()) < 4 or (before and before[0].islower() and clause_start > 0):
         return None
-    if not before or before.lower() in ("the", "a", "an"):  # the subject: "who sentenced him to 25 years?"
-        text = f"{wh} {after}"
-    else:  # in place: "the toll rose to how many people on Monday?"
-        text = f"{before} {wh} {after}".strip()
+    # the subject moves to the front ("who sentenced him to 25 years?"), else it is asked in place
+    # ("the toll rose to how many people on Monday?")
+    subject = not before or before.lower() in ("the", "a", "an")
+    text = f"{wh} {after}" if subject else f"{before} {wh} {after}"
     text = re.sub(r"\s+", " ", text).strip()
     return text[0].upper() + text[1:] + "?"
 
@@ -92,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
 
-    from qa_service.text.terms import sentence_spans
     from qa_service.text.phrases import NOUN_PHRASE, type_sentences
+    from qa_service.text.terms import sentence_spans
 
     rng = random.Random(args.seed)
     rows = []

@@ -9,7 +9,7 @@ the store) and returns an `Extraction`; none reaches into another.
 | `context.py` | `AnswerContext` (what an answerer reads) and `Extraction` (what it returns) |
 | `candidates.py` | candidate sentences scored by meaning, shared words, retrieval and typed phrases |
 | `reading.py` | the default answerer: the trained reader (`qa_service.reader`) reads the first pass's best sentences |
-| `extractive.py` | the rules answerer (`QA_ANSWERER=rules`): answer-type gate, best sentence; `compose` quotes for both |
+| `extractive.py` | the rules answerer (`QA_ANSWERER=rules`): type gate, best sentence; `compose` quotes for both |
 | `explain.py` | `"explain": true`: the candidates weighed, their signals and the rule that decided |
 | `short_answer.py`, `pronouns.py` | the words in the quote that answer; the name behind "he said" |
 | `quotes.py` | quotes cut to length and citations with exact offsets |

@@ -30,8 +30,9 @@ def build_answerer(settings: Settings) -> ExtractiveAnswerer | ReadingAnswerer:
     from qa_service.answering.reading import ReaderPolicy, ReadingAnswerer
     from qa_service.reader.runtime import ReaderSession
 
-    policy = ReaderPolicy(settings.reader_candidates, settings.reader_min_probability, settings.reader_prior)
-    return ReadingAnswerer(ReaderSession(settings.resolved_onnx_cache_dir), rules, policy)
+    policy = ReaderPolicy.fitted(settings.reader_candidates, settings.reader_min_probability)
+    session = ReaderSession(settings.resolved_onnx_cache_dir, precision=settings.reader_precision)
+    return ReadingAnswerer(session, rules, policy)
 
 
 class AnswerBackend(Protocol):

@@ -11,23 +11,63 @@ The quote, citations, "he said" and sources are the extractive answerer's (`Extr
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from qa_service.answering.candidates import Candidate, sentence_phrases
 from qa_service.answering.context import AnswerContext, Extraction
 from qa_service.answering.explain import explained
 from qa_service.answering.extractive import ExtractiveAnswerer
-from qa_service.text.phrases import NOUN_PHRASE
 from qa_service.reader.runtime import ReaderSession, Reading
+from qa_service.text.phrases import NOUN_PHRASE
+
+FEATURES = ("reader", "score", "dense", "overlap", "context", "chunk", "typed", "rank")
 
 
 @dataclass(frozen=True)
 class ReaderPolicy:
-    """How the reader's readings become a decision (chosen on news-dev and the seed set; see README)."""
+    """How the reader's readings become a decision (chosen on news-dev; see README and devtools/tune_reader.py).
 
-    candidates: int = 4  # sentences the reader reads per question
+    A small logistic combiner weighs the reader's logit with the first pass's signals (`FEATURES`); its
+    weights are fitted by `devtools.tune_reader` and kept beside the reader's (`weights/combiner.json`)."""
+
+    candidates: int = 6  # sentences the reader reads per question
     min_probability: float = 0.5  # below this for the chosen sentence: abstain
-    prior: float = 1.0  # weight of the first-pass score beside the reader's logit
+    weights: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # per FEATURES: the reader alone
+    bias: float = 0.0
+
+    @classmethod
+    def fitted(cls, candidates: int, min_probability: float | None = None) -> ReaderPolicy:
+        """The combiner in `weights/combiner.json` (the reader alone when there is none)."""
+        found = load_combiner()
+        if found is None:
+            return cls(candidates, 0.5 if min_probability is None else min_probability)
+        weights, bias, floor = found
+        return cls(candidates, floor if min_probability is None else min_probability, weights, bias)
+
+    def logit(self, candidate: Candidate, reading: Reading, rank: int) -> float:
+        values = features(candidate, reading, rank)
+        return self.bias + sum(w * v for w, v in zip(self.weights, values, strict=True))
+
+
+def features(candidate: Candidate, reading: Reading, rank: int) -> tuple[float, ...]:
+    """The combiner's inputs, in `FEATURES` order."""
+    c = candidate
+    return (reading.logit, c.score, c.dense, c.overlap, c.context, c.chunk, c.typed, float(rank))
+
+
+def load_combiner() -> tuple[tuple[float, ...], float, float] | None:
+    import json
+
+    from qa_service.reader.package import weights_dir
+
+    path = weights_dir() / "combiner.json"
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if tuple(data["features"]) != FEATURES:
+        raise ValueError(f"{path} was fitted on other features: refit it (python -m devtools.tune_reader)")
+    return tuple(float(w) for w in data["weights"]), float(data["bias"]), float(data["min_probability"])
 
 
 class ReadingAnswerer:
@@ -52,9 +92,10 @@ class ReadingAnswerer:
             return Extraction(answerable=False, confidence=0.0, answer=None, citations=[])
         pool = ranked[: self.policy.candidates]
         readings = self.session.read(context.question.text, [context.sentence_text(c.sentence) for c in pool])
-        combined = [r.logit + self.policy.prior * c.score for c, r in zip(pool, readings, strict=True)]
+        combined = [self.policy.logit(c, r, i) for i, (c, r) in enumerate(zip(pool, readings, strict=True))]
         best = max(range(len(pool)), key=lambda i: combined[i])
         chosen, reading = pool[best], readings[best]
+        probability = 1.0 / (1.0 + math.exp(-combined[best]))
         floor = self.policy.min_probability if min_score is None else min_score
 
         def why(decision: str) -> object:
@@ -64,11 +105,11 @@ class ReadingAnswerer:
                 context, ranked, decision, answerer=self.name, readings=readings, combined=combined, chosen=chosen
             )
 
-        if reading.probability < floor:
-            decision = f"the reader's best sentence answers with probability {reading.probability:.2f} < {floor:.2f}"
+        if probability < floor:
+            decision = f"the best sentence answers with probability {probability:.2f} < {floor:.2f}"
             return Extraction(
                 answerable=False,
-                confidence=reading.probability,
+                confidence=probability,
                 answer=None,
                 citations=[],
                 reason="No sentence of the articles answers this.",
@@ -76,8 +117,8 @@ class ReadingAnswerer:
             )
         order = [chosen] + [c for c in ranked if c is not chosen]
         span = short_answer(context, chosen, reading)
-        extraction = self.rules.compose(context, order, reading.probability, span)
-        decision = f"the reader's choice among the first {len(pool)} (probability {reading.probability:.2f})"
+        extraction = self.rules.compose(context, order, probability, span)
+        decision = f"the reader's choice among the first {len(pool)} (probability {probability:.2f})"
         return _with_explanation(extraction, why(decision))
 
 

@@ -347,10 +347,10 @@ def prepare() -> None:
 def _prepare_reader(settings: Settings) -> None:
     """Merge the reader's adapters into the installed base and export its ONNX file (once; cached)."""
     from qa_service.config import DEFAULT_EMBEDDING_MODEL
-    from qa_service.reader.package import ReaderUnavailableError, cache_entry, ensure_reader
+    from qa_service.reader.package import ReaderUnavailableError, ensure_reader, is_built
 
     cache = settings.resolved_onnx_cache_dir
-    built = (cache_entry(DEFAULT_EMBEDDING_MODEL, cache) / "manifest.json").is_file()
+    built = is_built(DEFAULT_EMBEDDING_MODEL, cache)
     started = time.perf_counter()
     try:
         files = ensure_reader(DEFAULT_EMBEDDING_MODEL, cache)

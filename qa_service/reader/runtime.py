@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -38,8 +38,10 @@ class ReaderSession:
 
     Every session of a process over the same file shares one ONNX Runtime session (read-only, thread-safe)."""
 
-    def __init__(self, cache_dir: Path, base_model: str = DEFAULT_EMBEDDING_MODEL) -> None:
-        self.cache_dir, self.base_model = cache_dir, base_model
+    def __init__(
+        self, cache_dir: Path, *, precision: Literal["fp32", "int8"] = "int8", base_model: str = DEFAULT_EMBEDDING_MODEL
+    ) -> None:
+        self.cache_dir, self.precision, self.base_model = cache_dir, precision, base_model
         self._session: Any = None
         self._tokenizer: Any = None
 
@@ -48,7 +50,8 @@ class ReaderSession:
             from qa_service.reader.package import ensure_reader
 
             files = ensure_reader(self.base_model, self.cache_dir)
-            self._session, self._tokenizer = _open(files.model, files.tokenizer)
+            model = files.int8 if self.precision == "int8" else files.model
+            self._session, self._tokenizer = _open(model, files.tokenizer)
         return self
 
     def read(self, question: str, sentences: list[str]) -> list[Reading]:

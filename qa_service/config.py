@@ -79,7 +79,8 @@ class Settings(BaseSettings):
     # Who decides (README "How an answer is chosen"): "reader", the question-answering model trained here
     # (qa_service/reader), reading the first pass's best few sentences; "rules", the first pass alone.
     answerer: Literal["reader", "rules"] = "reader"
-    reader_candidates: int = Field(default=6, ge=1, le=16)  # sentences the reader reads per question
+    # sentences the reader reads per question; unset = the number fitted with the combiner (weights/combiner.json)
+    reader_candidates: int | None = Field(default=None, ge=1, le=16)
     # below it for the chosen sentence: abstain; unset = the threshold fitted with the combiner (weights/combiner.json)
     reader_min_probability: float | None = Field(default=None, ge=0.0, le=1.0)
     reader_precision: Literal["fp32", "int8"] = "int8"  # int8: ~40% less CPU a question, same news-dev figures

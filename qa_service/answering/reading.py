@@ -37,13 +37,16 @@ class ReaderPolicy:
     bias: float = 0.0
 
     @classmethod
-    def fitted(cls, candidates: int, min_probability: float | None = None) -> ReaderPolicy:
-        """The combiner in `weights/combiner.json` (the reader alone when there is none)."""
+    def fitted(cls, candidates: int | None = None, min_probability: float | None = None) -> ReaderPolicy:
+        """The combiner in `weights/combiner.json` (the reader alone when there is none); the arguments, when
+        given, override the number of sentences read and the minimum probability fitted with it."""
         found = load_combiner()
         if found is None:
-            return cls(candidates, 0.5 if min_probability is None else min_probability)
-        weights, bias, floor = found
-        return cls(candidates, floor if min_probability is None else min_probability, weights, bias)
+            return cls(candidates or cls.candidates, 0.5 if min_probability is None else min_probability)
+        weights, bias, floor, fitted_candidates = found
+        return cls(
+            candidates or fitted_candidates, floor if min_probability is None else min_probability, weights, bias
+        )
 
     def logit(self, candidate: Candidate, reading: Reading, rank: int) -> float:
         values = features(candidate, reading, rank)
@@ -56,7 +59,7 @@ def features(candidate: Candidate, reading: Reading, rank: int) -> tuple[float, 
     return (reading.logit, c.score, c.dense, c.overlap, c.context, c.chunk, c.typed, float(rank))
 
 
-def load_combiner() -> tuple[tuple[float, ...], float, float] | None:
+def load_combiner() -> tuple[tuple[float, ...], float, float, int] | None:
     import json
 
     from qa_service.reader.package import weights_dir
@@ -67,7 +70,8 @@ def load_combiner() -> tuple[tuple[float, ...], float, float] | None:
     data = json.loads(path.read_text(encoding="utf-8"))
     if tuple(data["features"]) != FEATURES:
         raise ValueError(f"{path} was fitted on other features: refit it (python -m devtools.tune_reader)")
-    return tuple(float(w) for w in data["weights"]), float(data["bias"]), float(data["min_probability"])
+    weights = tuple(float(w) for w in data["weights"])
+    return weights, float(data["bias"]), float(data["min_probability"]), int(data["candidates"])
 
 
 class ReadingAnswerer:

@@ -37,7 +37,7 @@ def test_explain_lists_the_candidates_with_the_reader_s_scores(seed_service: QAS
     explanation = answer.explanation
     assert explanation is not None and explanation.answerer == "reader"
     read = [c for c in explanation.candidates if c.reader is not None]
-    assert len(read) == seed_service.settings.reader_candidates
+    assert len(read) == seed_service.answerer.policy.candidates  # type: ignore[attr-defined]
     chosen = [c for c in explanation.candidates if c.chosen]
     assert len(chosen) == 1 and chosen[0].reader is not None
     assert chosen[0].combined == max(c.combined for c in read if c.combined is not None)

@@ -25,7 +25,7 @@ import numpy as np
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("questions", type=Path, nargs="+")
-    parser.add_argument("--corpus", type=Path, default=None, help="the articles of a seed-format set")
+    parser.add_argument("--corpus", type=Path, default=None, help="the articles (default: articles/ beside a set, else the seeds)")
     parser.add_argument("--pool", type=int, default=8)
     parser.add_argument("--index", type=Path, default=None, help="keep the index here between runs")
     parser.add_argument("--precision", choices=("fp32", "int8"), default="int8")
@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     # per question: (answerable, [(features in FEATURES order, holds a gold answer)]) for its first --pool candidates
     rows: list[tuple[bool, list[tuple[list[float], bool]]]] = []
     for path in args.questions:
-        eval_set = load_eval_set(path, "auto", args.corpus)
+        beside = path.parent / "articles"
+        corpus = args.corpus or (beside if beside.is_dir() else Settings(_env_file=None).seeds_dir)
+        eval_set = load_eval_set(path, "auto", corpus)
         index = (args.index or Path(tempfile.mkdtemp(prefix="qa-tune-"))) / eval_set.name
         settings = Settings(
             _env_file=None,

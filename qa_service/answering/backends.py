@@ -15,6 +15,13 @@ if TYPE_CHECKING:
 class Answerer(Protocol):
     """Decides the answer from an `AnswerContext`: the reader (default) or the rules alone."""
 
+    name: str
+
+    @property
+    def threshold(self) -> float:
+        """Below this confidence it abstains (what `min_score` overrides)."""
+        ...
+
     def warm_up(self) -> Answerer: ...
 
     def answer(

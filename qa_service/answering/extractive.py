@@ -50,6 +50,10 @@ class ExtractiveAnswerer:
         self.max_answer_chars = max_answer_chars
         self.scorer = CandidateScorer(weights)
 
+    @property
+    def threshold(self) -> float:
+        return self.min_score
+
     def warm_up(self) -> ExtractiveAnswerer:
         """Load the language pipeline now (a few seconds) rather than in the first question."""
         load_pipeline()

@@ -84,6 +84,10 @@ class ReadingAnswerer:
         self.rules = rules
         self.policy = policy or ReaderPolicy()
 
+    @property
+    def threshold(self) -> float:
+        return self.policy.min_probability
+
     def warm_up(self) -> ReadingAnswerer:
         self.rules.warm_up()
         self.session.load()

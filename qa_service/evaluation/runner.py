@@ -165,7 +165,7 @@ def run_eval(
             "store": getattr(eval_settings, "store", "embedded"),
             "chunk_size": eval_settings.chunk_size,
             "chunk_overlap": eval_settings.chunk_overlap,
-            "min_score": eval_settings.min_score,
+            "min_score": service.answerer.threshold,
             "max_answer_chars": eval_settings.max_answer_chars,
             "torch_threads": eval_settings.torch_threads,
             "answer_backend": backend,
@@ -175,7 +175,7 @@ def run_eval(
         "index": index,
         "metrics": metrics,
         "threshold_sweep": (
-            threshold_sweep(points, sorted({*SWEEP_THRESHOLDS, eval_settings.min_score})) if sweep else None
+            threshold_sweep(points, sorted({*SWEEP_THRESHOLDS, service.answerer.threshold})) if sweep else None
         ),
         "questions": [asdict(r) for r in results],
     }

@@ -42,6 +42,7 @@ PROBE_PAIRS = [
     ("How many people died?", "The toll rose to 133 on Monday, officials said."),
     ("When was it founded?", "x"),
 ]
+WEIGHT_FILES = ("adapter_config.json", "adapter_model.safetensors", "heads.safetensors")
 _LIBRARIES = ("torch", "transformers", "peft", "onnx", "onnxruntime", "tokenizers")
 
 
@@ -64,10 +65,10 @@ def cache_entry(base_model: str, cache_dir: Path, weights: Path | None = None) -
     weights = weights or weights_dir()
     digest = hashlib.sha256(json.dumps({"recipe": RECIPE_VERSION, "base": base_model}).encode())
     root = Path(resolve_model_path(base_model))
-    for folder in (root, weights):
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            if path.suffix in (".safetensors", ".json", ".txt", ".bin"):
-                digest.update(f"{path.name}:{sha256_file(path)}".encode())
+    model_files = [p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in (".safetensors", ".json", ".txt")]
+    for path in [*model_files, *(weights / name for name in WEIGHT_FILES)]:  # not the combiner: no part of the graph
+        if path.is_file():
+            digest.update(f"{path.name}:{sha256_file(path)}".encode())
     for library in _LIBRARIES:
         with contextlib.suppress(metadata.PackageNotFoundError):
             digest.update(f"{library}={metadata.version(library)}".encode())

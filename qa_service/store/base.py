@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, fields
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -270,6 +270,12 @@ class DocumentStore(Protocol):
     def flush(self) -> None:
         """Persist derived caches (e.g. the dense index) so the next start is fast; safe to skip."""
         ...
+
+
+@runtime_checkable
+class UpgradableStore(DocumentStore, Protocol):
+    """A store that can bring an index written by an earlier version up to date (an optional protocol: a new
+    engine starts with the current format and need not have it). The service runs it once at start-up."""
 
     def untyped_sentences(self, limit: int) -> list[tuple[str, int, int, int]]:
         """Up to `limit` (doc_id, ordinal, start, end) of sentences whose phrases are None (stored before sentences

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from qa_service.budget import CpuBudget, checkpoint
 from qa_service.embedding import Embedder
 from qa_service.errors import DocumentTooCostlyError
-from qa_service.ingest.clean import document_label, validate_doc_id
+from qa_service.ingest.clean import document_label
 from qa_service.ingest.converters import ArticleError
 from qa_service.schemas import Document, IngestReport
 from qa_service.store import DocumentStore, PreparedDocument, UpgradableStore
@@ -172,12 +172,12 @@ class Indexer:
         self, incoming: Sequence[Incoming], *, bulk: bool = False
     ) -> tuple[list[PreparedDocument], list[tuple[Incoming, DocumentTooCostlyError]]]:
         """Chunks, sentences, keyword terms, label and sentence phrases of each document, and their vectors; and
-        the documents refused because they would cost more CPU than their budget (QA_DOCUMENT_CPU_S)."""
+        the documents refused because they would cost more CPU than their budget (QA_DOCUMENT_CPU_S). Their ids
+        were checked where they were made (`clean.make_document`)."""
         parts = []
         refused: list[tuple[Incoming, DocumentTooCostlyError]] = []
         for item in incoming:
             document = item.document
-            validate_doc_id(document.doc_id)
             budget = item.budget or self.budget(item.name or document.doc_id)
             try:
                 with budget.active():

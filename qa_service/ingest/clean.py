@@ -173,7 +173,7 @@ def make_document(
     author: str | None = None,
 ) -> Document:
     """Clean raw text into a Document; explicit title/date override what the text itself says."""
-    from qa_service.text.terms import WORD  # pySBD and the stemmer load with it: not at import
+    from qa_service.text.terms import WORD  # text analysis loads with it: not at import
 
     validate_doc_id(doc_id)
     cleaned = clean_text(raw)

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .browser import DESKTOP, UI_TIMEOUT_MS, needs_chromium, page_server, screenshot_folder
-from .conftest import SEEDS
+from tests.browser import DESKTOP, UI_TIMEOUT_MS, needs_chromium, page_server, screenshot_folder
+from tests.conftest import SEEDS
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 Browser = playwright_sync.Browser

@@ -13,8 +13,7 @@ import pytest
 
 from devtools.devserver import free_port
 from qa_service.cli.remote import PROBE_TIMEOUT_S, RemoteError, ask_remote, configured_url, server_answers, summaries
-
-from .conftest import make_settings
+from tests.conftest import make_settings
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa_service.text.language import english_only_words, question_language
-
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 FOREIGN = {
     "Qui a rencontré Dorothy Shea ?": "fr",

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from qa_service.service import QAService
-
-from .store.conftest import assert_store_consistent, fake_settings
+from tests.store.conftest import assert_store_consistent, fake_settings
 
 TEXT = "The harbour of {town} reopened on Friday after repairs that cost {n} million euros."
 

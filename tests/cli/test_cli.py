@@ -16,8 +16,7 @@ import pytest
 from devtools.devserver import LocalServer, free_port, local_server
 from qa_service.cli.answer_text import answer_lines
 from qa_service.schemas import Answer
-
-from .conftest import ROOT, SEEDS, server_env
+from tests.conftest import ROOT, SEEDS, server_env
 
 pytestmark = pytest.mark.slow
 

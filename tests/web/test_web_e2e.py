@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from .browser import DESKTOP, PHONE, UI_TIMEOUT_MS, needs_chromium, page_server, screenshot_folder
+from tests.browser import DESKTOP, PHONE, UI_TIMEOUT_MS, needs_chromium, page_server, screenshot_folder
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 Browser = playwright_sync.Browser

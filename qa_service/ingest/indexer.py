@@ -19,10 +19,10 @@ from tqdm import tqdm
 from qa_service.budget import CpuBudget, checkpoint
 from qa_service.embedding import Embedder
 from qa_service.errors import DocumentTooCostlyError
-from qa_service.ingest.clean import document_label, validate_doc_id
+from qa_service.ingest.clean import document_label
 from qa_service.ingest.converters import ArticleError
 from qa_service.schemas import Document, IngestReport
-from qa_service.store import DocumentStore, PreparedDocument
+from qa_service.store import DocumentStore, PreparedDocument, UpgradableStore
 from qa_service.text.chunking import Chunker
 from qa_service.text.phrases import type_sentences
 from qa_service.text.terms import sentence_spans, terms
@@ -172,12 +172,12 @@ class Indexer:
         self, incoming: Sequence[Incoming], *, bulk: bool = False
     ) -> tuple[list[PreparedDocument], list[tuple[Incoming, DocumentTooCostlyError]]]:
         """Chunks, sentences, keyword terms, label and sentence phrases of each document, and their vectors; and
-        the documents refused because they would cost more CPU than their budget (QA_DOCUMENT_CPU_S)."""
+        the documents refused because they would cost more CPU than their budget (QA_DOCUMENT_CPU_S). Their ids
+        were checked where they were made (`clean.make_document`)."""
         parts = []
         refused: list[tuple[Incoming, DocumentTooCostlyError]] = []
         for item in incoming:
             document = item.document
-            validate_doc_id(document.doc_id)
             budget = item.budget or self.budget(item.name or document.doc_id)
             try:
                 with budget.active():
@@ -309,7 +309,7 @@ class Indexer:
         return report
 
 
-def type_stored(store: DocumentStore, *, batch: int = 512, progress: bool = True) -> int:
+def type_stored(store: UpgradableStore, *, batch: int = 512, progress: bool = True) -> int:
     """Type the sentences an earlier version stored without phrases (spaCy over the stored text, no embedding):
     a one-off migration at the first start, with a progress bar. Returns the sentences typed."""
     done = 0
@@ -326,7 +326,7 @@ def type_stored(store: DocumentStore, *, batch: int = 512, progress: bool = True
     return done
 
 
-def complete_stored(store: DocumentStore, *, batch: int = 100) -> int:
+def complete_stored(store: UpgradableStore, *, batch: int = 100) -> int:
     """Fill in what an earlier version stored without (each document's label, its sentences' terms), from the
     stored text: no model, a one-off at the first start. Returns the documents completed."""
     done = 0

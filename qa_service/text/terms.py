@@ -15,7 +15,10 @@ from qa_service.budget import checkpoint
 ANALYZER = "snowball-en-2"
 """Version of `terms`: stored keyword rows and term counts were made with it; change it when `terms` changes."""
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+_TOKEN = re.compile(r"\w+", re.UNICODE)  # what `terms` splits on (part of ANALYZER: change both together)
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+"""A word as a reader sees it: letters and digits, with inner apostrophes ("Bilawal", "2025", "Pakistan’s");
+a text with no match has nothing to find or quote."""
 SEGMENT_WINDOW = 5_000  # characters of one paragraph pySBD reads at once (see `_windows`)
 # ". " after a lower-case word of two letters or more, before a capital, digit or quote: not "U.S. Army"
 _CLEAR_SENTENCE_END = re.compile(r"[a-z]{2}[.!?][\"”’)]*\s+(?=[\"“A-Z0-9])")
@@ -67,7 +70,7 @@ def terms(text: str) -> list[str]:
     base form ("met" -> "meet") before stemming.
     """
     irregular = irregular_forms()
-    words = [irregular.get(w, w) for w in _WORD.findall(_plain(text)) if w not in STOPWORDS and w != "_"]
+    words = [irregular.get(w, w) for w in _TOKEN.findall(_plain(text)) if w not in STOPWORDS and w != "_"]
     stems: list[str] = _stemmer().stemWords(words)  # PyStemmer is untyped
     return stems
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa_service.service import QAService
+import pytest
 
-from .store.conftest import assert_store_consistent, fake_settings
+from qa_service.service import QAService
+from tests.store.conftest import assert_store_consistent, fake_settings
 
 TEXT = "The harbour of {town} reopened on Friday after repairs that cost {n} million euros."
 
@@ -72,3 +73,22 @@ def test_bulk_ingest_keeps_counts_not_ids_and_commits_in_batches(tmp_path: Path)
     assert writes == [3, 3, 3, 1]
     resumed = service.ingest_paths([tmp_path / "in"], progress=False, keep_ids=False)
     assert resumed.counts == {"unchanged": 10} and writes == [3, 3, 3, 1], "nothing is embedded or written again"
+
+
+def test_an_id_is_checked_once_on_its_way_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the document is made (`make_document`), not again by the indexer."""
+    from qa_service.ingest import clean, indexer
+
+    checked: list[str] = []
+    real = clean.validate_doc_id
+
+    def counting(doc_id: str) -> str:
+        checked.append(doc_id)
+        return real(doc_id)
+
+    monkeypatch.setattr(clean, "validate_doc_id", counting)
+    monkeypatch.setattr(indexer, "validate_doc_id", counting, raising=False)  # where the indexer checked it too
+    service = QAService(fake_settings(tmp_path / "index")).load()
+    _write(tmp_path / "in" / "harbour.txt", "Porto", 3)
+    assert service.ingest_paths([tmp_path / "in"], progress=False).added == ["harbour"]
+    assert checked == ["harbour"]

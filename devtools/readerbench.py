@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
             service.ask(question)
             walls.append(time.perf_counter() - wall)
             cpus.append(time.process_time() - cpu)
-        print(f"ask in process, {name:6s}  p50 {_p50(walls):6.1f} ms wall, {_p50(cpus):6.1f} ms CPU ({len(questions)} q)")
+        print(
+            f"ask in process, {name:6s}  p50 {_p50(walls):6.1f} ms wall, {_p50(cpus):6.1f} ms CPU ({len(questions)} q)"
+        )
     reader = services["reader"].answerer
     embedder = services["reader"].embedder
     sentences = [

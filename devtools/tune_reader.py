@@ -25,7 +25,9 @@ import numpy as np
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("questions", type=Path, nargs="+")
-    parser.add_argument("--corpus", type=Path, default=None, help="the articles (default: articles/ beside a set, else the seeds)")
+    parser.add_argument(
+        "--corpus", type=Path, default=None, help="the articles (default: articles/ beside a set, else the seeds)"
+    )
     parser.add_argument("--pool", type=int, default=8)
     parser.add_argument("--index", type=Path, default=None, help="keep the index here between runs")
     parser.add_argument("--precision", choices=("fp32", "int8"), default="int8")

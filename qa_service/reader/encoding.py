@@ -51,6 +51,8 @@ def encode(tokenizer: Tokenizer, pairs: list[tuple[str, str]], max_length: int =
     questions = tokenizer.encode_batch([q for q, _ in pairs], add_special_tokens=False)
     sentences = tokenizer.encode_batch([s for _, s in pairs], add_special_tokens=False)
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    if cls_id is None or sep_id is None:
+        raise ValueError("the tokenizer has no [CLS] or [SEP]: not the reader's base model")
     rows: list[tuple[list[int], list[int], list[tuple[int, int] | None]]] = []
     for question, sentence in zip(questions, sentences, strict=True):
         q_ids = question.ids[:MAX_QUESTION]
@@ -58,7 +60,8 @@ def encode(tokenizer: Tokenizer, pairs: list[tuple[str, str]], max_length: int =
         s_ids, s_offsets = sentence.ids[:room], sentence.offsets[:room]
         ids = [cls_id, *q_ids, sep_id, *s_ids, sep_id]
         types = [0] * (len(q_ids) + 2) + [1] * (len(s_ids) + 1)
-        offsets: list[tuple[int, int] | None] = [None] * (len(q_ids) + 2) + [tuple(o) for o in s_offsets] + [None]
+        offsets: list[tuple[int, int] | None] = [None] * (len(q_ids) + 2)
+        offsets += [(int(a), int(b)) for a, b in s_offsets] + [None]
         rows.append((ids, types, offsets))
     width = max(len(ids) for ids, _, _ in rows)
     input_ids = np.zeros((len(rows), width), dtype=np.int64)

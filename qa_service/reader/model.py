@@ -18,7 +18,7 @@ from torch import nn
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 HEADS_FILE = "heads.safetensors"
 CONFIG_FILE = "reader.json"
-LORA = {
+LORA: dict[str, Any] = {
     "r": 16,
     "lora_alpha": 32,
     "lora_dropout": 0.05,

@@ -21,6 +21,7 @@ from qa_service.budget import CpuBudget, checkpoint
 from qa_service.chunking import Chunker
 from qa_service.converters import ArticleError
 from qa_service.embedding import Embedder
+from qa_service.embedding.pooling import Pooled, Span, place_spans, span_vectors
 from qa_service.errors import DocumentTooCostlyError
 from qa_service.ingest import document_label, validate_doc_id
 from qa_service.phrases import type_sentences
@@ -191,17 +192,41 @@ class Indexer:
                 refused.append((item, error))
                 continue
             parts.append((item, budget, chunks, chunk_terms, sentences, sentence_terms, phrases))
-        texts = [part[0].document.text[s:e] for part in parts for spans in (part[2], part[4]) for s, e in spans]
-        owners = [n for n, part in enumerate(parts) for _ in range(len(part[2]) + len(part[4]))]
-        vectors, over = self._embed(texts, owners, [part[1] for part in parts], bulk=bulk)
+        # One model pass per chunk; each sentence's vector is pooled from the chunk that holds it.
+        texts = [part[0].document.text[s:e] for part in parts for s, e in part[2]]
+        owners = [n for n, part in enumerate(parts) for _ in part[2]]
+        spans: list[list[Span]] = [[] for _ in texts]
+        targets: list[list[int]] = [[] for _ in texts]  # the sentence (of its document) each span belongs to
+        first = 0
+        for part in parts:
+            for chunk, sentence, span in place_spans(part[2], part[4]):
+                spans[first + chunk].append(span)
+                targets[first + chunk].append(sentence)
+            first += len(part[2])
+        pooled, over = self._embed(texts, spans, owners, [part[1] for part in parts], bulk=bulk)
         refused.extend((parts[n][0], error) for n, error in over.items())
         out = []
         row = 0
+        sentence_vectors: list[np.ndarray] = []
+        for n, part in enumerate(parts):
+            dimension = self.embedder.dimension
+            sums = np.zeros((len(part[4]), dimension), dtype=np.float32)
+            counts = np.zeros(len(part[4]), dtype=np.int64)
+            for k in range(row, row + len(part[2])):
+                np.add.at(sums, targets[k], pooled.span_sums[k])
+                np.add.at(counts, targets[k], pooled.span_counts[k])
+            row += len(part[2])
+            sentence_vectors.append(span_vectors(sums, counts))
+            empty = [i for i in range(len(counts)) if counts[i] == 0 and n not in over]
+            if empty:  # no word piece of the model inside (a line of symbols): embedded on its own
+                text = part[0].document.text
+                sentence_vectors[n][empty] = self.embedder.embed(
+                    [text[s:e] for s, e in (part[4][i] for i in empty)], bulk=bulk
+                )
+        row = 0
         for n, (item, _budget, chunks, chunk_terms, sentences, sentence_terms, phrases) in enumerate(parts):
-            chunk_vectors = vectors[row : row + len(chunks)]
+            chunk_vectors = pooled.vectors[row : row + len(chunks)]
             row += len(chunks)
-            sentence_vectors = vectors[row : row + len(sentences)]
-            row += len(sentences)
             if n in over:
                 continue
             document = item.document
@@ -215,22 +240,32 @@ class Indexer:
                     chunk_vectors=chunk_vectors,
                     sentences=sentences,
                     sentence_terms=sentence_terms,
-                    sentence_vectors=sentence_vectors,
+                    sentence_vectors=sentence_vectors[n],
                     sentence_phrases=phrases,
                 )
             )
         return out, refused
 
     def _embed(
-        self, texts: list[str], owners: list[int], budgets: list[CpuBudget], *, bulk: bool
-    ) -> tuple[np.ndarray, dict[int, DocumentTooCostlyError]]:
-        """Vectors of `texts` (`owners[i]` is the document of text i), embedded EMBED_SLICE at a time, longest first.
+        self,
+        texts: list[str],
+        spans: list[list[Span]],
+        owners: list[int],
+        budgets: list[CpuBudget],
+        *,
+        bulk: bool,
+    ) -> tuple[Pooled, dict[int, DocumentTooCostlyError]]:
+        """Vectors of `texts` and the token sums of their `spans` (`owners[i]` is the document of text i),
+        embedded EMBED_SLICE at a time, longest first.
 
         Each slice's CPU time is charged to the documents in it by their share of its characters, and a document
         whose cost so far plus the rest at this rate is over its budget is refused at once: its remaining texts
         are not embedded (their rows stay zero; the caller drops the document).
         """
-        vectors = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
+        dimension = self.embedder.dimension
+        vectors = np.zeros((len(texts), dimension), dtype=np.float32)
+        sums = [np.zeros((len(own), dimension), dtype=np.float32) for own in spans]
+        counts = [np.zeros(len(own), dtype=np.int64) for own in spans]
         clock = time.process_time if bulk else time.thread_time  # bulk: a pool of threads, in a process of its own
         left = [0] * len(budgets)
         for i, text in enumerate(texts):
@@ -242,7 +277,10 @@ class Indexer:
             if not rows:
                 continue
             began = clock()
-            vectors[rows] = self.embedder.embed([texts[i] for i in rows], bulk=bulk)
+            pooled = self.embedder.embed_spans([texts[i] for i in rows], [spans[i] for i in rows], bulk=bulk)
+            vectors[rows] = pooled.vectors
+            for j, i in enumerate(rows):
+                sums[i], counts[i] = pooled.span_sums[j], pooled.span_counts[j]
             seconds_per_char = (clock() - began) / max(1, sum(len(texts[i]) for i in rows))
             for i in rows:
                 budgets[owners[i]].charge(seconds_per_char * len(texts[i]))
@@ -252,7 +290,7 @@ class Indexer:
                     budgets[owner].project("embedding", seconds_per_char * left[owner])
                 except DocumentTooCostlyError as error:
                     over[owner] = error
-        return vectors, over
+        return Pooled(vectors, sums, counts), over
 
     # ---- many ----------------------------------------------------------------------------------------------
 

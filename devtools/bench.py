@@ -76,9 +76,9 @@ def bench_ingest(settings: Settings, index_dir: Path) -> Any:  # a loaded QAServ
 
 def seed_ingest_texts(settings: Settings, embedder: Any) -> list[str]:  # an Embedder
     """What ingest embeds for the seed corpus: its chunks, then its sentences (read here, not from the index)."""
-    from qa_service.analysis import sentence_spans
     from qa_service.chunking import Chunker
     from qa_service.ingest import iter_article_files, load_file
+    from qa_service.phrases import sentence_spans
 
     documents = [load_file(path) for path in iter_article_files([Path(settings.seeds_dir)])]
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap, embedder.count_tokens, embedder.max_tokens)

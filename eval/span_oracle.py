@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa_service.analysis import sentence_spans
 from qa_service.evaluation import best_of, exact_match, token_f1
+from qa_service.phrases import sentence_spans
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD_DIR = ROOT.parent / "shared" / "benchmarks" / "squad"

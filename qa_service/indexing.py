@@ -16,7 +16,7 @@ from typing import TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from qa_service.analysis import sentence_spans, terms
+from qa_service.analysis import terms
 from qa_service.budget import CpuBudget, checkpoint
 from qa_service.chunking import Chunker
 from qa_service.converters import ArticleError
@@ -24,7 +24,7 @@ from qa_service.embedding import Embedder
 from qa_service.embedding.pooling import Pooled, Span, place_spans, span_vectors
 from qa_service.errors import DocumentTooCostlyError
 from qa_service.ingest import document_label, validate_doc_id
-from qa_service.phrases import type_sentences
+from qa_service.phrases import read_sentences, type_sentences
 from qa_service.schemas import Document, IngestReport
 from qa_service.store import DocumentStore, PreparedDocument
 
@@ -183,11 +183,10 @@ class Indexer:
             try:
                 with budget.active():
                     chunks = [(c.start, c.end) for c in self.chunker.split(document, 0)]
-                    sentences = sentence_spans(document.text)
+                    sentences, phrases = read_sentences(document.text)
                     title = document.title
                     chunk_terms = [_terms(_searchable(document.text[s:e], title)) for s, e in chunks]
                     sentence_terms = [_terms(document.text[s:e]) for s, e in sentences]
-                    phrases = type_sentences([document.text[s:e] for s, e in sentences], [s for s, _ in sentences])
             except DocumentTooCostlyError as error:
                 refused.append((item, error))
                 continue

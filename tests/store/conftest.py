@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_service.analysis import sentence_spans, terms
+from qa_service.analysis import terms
 from qa_service.config import Settings
 from qa_service.ingest import make_document
+from qa_service.phrases import sentence_spans
 from qa_service.schemas import Document
 from qa_service.service import QAService
 

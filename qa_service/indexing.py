@@ -8,10 +8,13 @@ resumes (committed files are skipped by their content hash).
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 from tqdm import tqdm
@@ -27,9 +30,11 @@ from qa_service.ingest import document_label, validate_doc_id
 from qa_service.phrases import read_sentences, type_sentences
 from qa_service.schemas import Document, IngestReport
 from qa_service.store import DocumentStore, PreparedDocument
+from qa_service.store.base import Phrases
 
 LABEL_SOURCE_CHARS = 480  # the opening a label is derived from: enough for its 80 characters
 EMBED_SLICE = 128  # texts embedded between two looks at the documents' CPU budgets
+AHEAD = 1  # batches read and analysed ahead of the one being embedded (each is QA_INGEST_BATCH articles)
 PROGRESS_TEXTS = 256  # about this many texts are prepared between two progress updates: a big file moves alone
 
 
@@ -61,6 +66,21 @@ class IngestInterrupted(KeyboardInterrupt):
 Progress = Callable[[int], None]  # told how many more articles are done (written, skipped or refused)
 
 
+class Analysed(NamedTuple):
+    """A document's text analysis, before its vectors."""
+
+    item: Incoming
+    budget: CpuBudget
+    chunks: list[Span]
+    chunk_terms: list[list[str]]
+    sentences: list[Span]
+    sentence_terms: list[list[str]]
+    phrases: list[Phrases]
+
+
+Analyses = dict[int, "Analysed | DocumentTooCostlyError"]  # by id() of the Incoming
+
+
 class Indexer:
     """Cheap to construct; shares the service's store, embedder and chunker."""
 
@@ -78,6 +98,7 @@ class Indexer:
         self.chunker = chunker
         self.batch_size = batch_size
         self.cpu_budget_s = cpu_budget_s  # per document (QA_DOCUMENT_CPU_S); None: unlimited
+        self._local = threading.local()  # per calling thread: the CPU clock of its analysis thread, while bulk
 
     def budget(self, name: str) -> CpuBudget:
         """A new per-document budget: start it before cleaning, so cleaning counts too."""
@@ -94,6 +115,7 @@ class Indexer:
         bulk: bool = False,
         raise_refused: bool = False,
         progress: Progress | None = None,
+        analysed: Analyses | None = None,
     ) -> int:
         """Classify, prepare and write one batch in one transaction; returns the chunks written.
 
@@ -137,7 +159,7 @@ class Indexer:
             progress(len(incoming) - len(to_write))
         if not to_write:
             return 0
-        prepared, refused = self._prepare_in_groups(to_write, bulk=bulk, progress=progress)
+        prepared, refused = self._prepare_in_groups(to_write, bulk=bulk, progress=progress, analysed=analysed)
         for item, error in refused:
             if raise_refused:
                 raise error
@@ -148,12 +170,12 @@ class Indexer:
         return sum(len(p.chunks) for p in prepared)
 
     def _prepare_in_groups(
-        self, incoming: Sequence[Incoming], *, bulk: bool, progress: Progress | None
+        self, incoming: Sequence[Incoming], *, bulk: bool, progress: Progress | None, analysed: Analyses | None
     ) -> tuple[list[PreparedDocument], list[tuple[Incoming, DocumentTooCostlyError]]]:
         """`prepare` a few documents at a time (about PROGRESS_TEXTS texts), telling `progress` after each group:
         a first batch of large files no longer sits at 0 until all of it is embedded."""
         if progress is None:
-            return self.prepare(incoming, bulk=bulk)
+            return self.prepare(incoming, bulk=bulk, analysed=analysed)
         prepared: list[PreparedDocument] = []
         refused: list[tuple[Incoming, DocumentTooCostlyError]] = []
         group: list[Incoming] = []
@@ -162,65 +184,74 @@ class Indexer:
             group.append(item)
             texts += len(item.document.text) // 120 + 1  # about one text (a sentence, or a chunk's share) each
             if texts >= PROGRESS_TEXTS or n == len(incoming) - 1:
-                done, over = self.prepare(group, bulk=bulk)
+                done, over = self.prepare(group, bulk=bulk, analysed=analysed)
                 prepared.extend(done)
                 refused.extend(over)
                 progress(len(group))
                 group, texts = [], 0
         return prepared, refused
 
+    def analyse(self, item: Incoming) -> Analysed | DocumentTooCostlyError:
+        """Everything but the vectors (chunks, sentences, their terms and phrases), charged to the document's
+        budget; no store and no model, so the bulk path runs it a batch ahead in a thread of its own."""
+        document = item.document
+        budget = item.budget or self.budget(item.name or document.doc_id)
+        try:
+            with budget.active():
+                chunks = [(c.start, c.end) for c in self.chunker.split(document, 0)]
+                sentences, phrases = read_sentences(document.text)
+                title = document.title
+                chunk_terms = [_terms(_searchable(document.text[s:e], title)) for s, e in chunks]
+                sentence_terms = [_terms(document.text[s:e]) for s, e in sentences]
+        except DocumentTooCostlyError as error:
+            return error
+        return Analysed(item, budget, chunks, chunk_terms, sentences, sentence_terms, phrases)
+
     def prepare(
-        self, incoming: Sequence[Incoming], *, bulk: bool = False
+        self, incoming: Sequence[Incoming], *, bulk: bool = False, analysed: Analyses | None = None
     ) -> tuple[list[PreparedDocument], list[tuple[Incoming, DocumentTooCostlyError]]]:
         """Chunks, sentences, keyword terms, label and sentence phrases of each document, and their vectors; and
-        the documents refused because they would cost more CPU than their budget (QA_DOCUMENT_CPU_S)."""
+        the documents refused because they would cost more CPU than their budget (QA_DOCUMENT_CPU_S).
+        `analysed`: what `analyse` already gave for some of them (by `id(item)`)."""
         parts = []
         refused: list[tuple[Incoming, DocumentTooCostlyError]] = []
         for item in incoming:
-            document = item.document
-            validate_doc_id(document.doc_id)
-            budget = item.budget or self.budget(item.name or document.doc_id)
-            try:
-                with budget.active():
-                    chunks = [(c.start, c.end) for c in self.chunker.split(document, 0)]
-                    sentences, phrases = read_sentences(document.text)
-                    title = document.title
-                    chunk_terms = [_terms(_searchable(document.text[s:e], title)) for s, e in chunks]
-                    sentence_terms = [_terms(document.text[s:e]) for s, e in sentences]
-            except DocumentTooCostlyError as error:
-                refused.append((item, error))
+            validate_doc_id(item.document.doc_id)
+            part = (analysed or {}).get(id(item)) or self.analyse(item)
+            if isinstance(part, DocumentTooCostlyError):
+                refused.append((item, part))
                 continue
-            parts.append((item, budget, chunks, chunk_terms, sentences, sentence_terms, phrases))
+            parts.append(part)
         # One model pass per chunk; each sentence's vector is pooled from the chunk that holds it.
-        texts = [part[0].document.text[s:e] for part in parts for s, e in part[2]]
-        owners = [n for n, part in enumerate(parts) for _ in part[2]]
+        texts = [part.item.document.text[s:e] for part in parts for s, e in part.chunks]
+        owners = [n for n, part in enumerate(parts) for _ in part.chunks]
         spans: list[list[Span]] = [[] for _ in texts]
         targets: list[list[int]] = [[] for _ in texts]  # the sentence (of its document) each span belongs to
         first = 0
         for part in parts:
-            for chunk, sentence, span in place_spans(part[2], part[4]):
+            for chunk, sentence, span in place_spans(part.chunks, part.sentences):
                 spans[first + chunk].append(span)
                 targets[first + chunk].append(sentence)
-            first += len(part[2])
-        pooled, over = self._embed(texts, spans, owners, [part[1] for part in parts], bulk=bulk)
+            first += len(part.chunks)
+        pooled, over = self._embed(texts, spans, owners, [part.budget for part in parts], bulk=bulk)
         refused.extend((parts[n][0], error) for n, error in over.items())
         out = []
         row = 0
         sentence_vectors: list[np.ndarray] = []
         for n, part in enumerate(parts):
             dimension = self.embedder.dimension
-            sums = np.zeros((len(part[4]), dimension), dtype=np.float32)
-            counts = np.zeros(len(part[4]), dtype=np.int64)
-            for k in range(row, row + len(part[2])):
+            sums = np.zeros((len(part.sentences), dimension), dtype=np.float32)
+            counts = np.zeros(len(part.sentences), dtype=np.int64)
+            for k in range(row, row + len(part.chunks)):
                 np.add.at(sums, targets[k], pooled.span_sums[k])
                 np.add.at(counts, targets[k], pooled.span_counts[k])
-            row += len(part[2])
+            row += len(part.chunks)
             sentence_vectors.append(span_vectors(sums, counts))
             empty = [i for i in range(len(counts)) if counts[i] == 0 and n not in over]
             if empty:  # no word piece of the model inside (a line of symbols): embedded on its own
-                text = part[0].document.text
+                text = part.item.document.text
                 sentence_vectors[n][empty] = self.embedder.embed(
-                    [text[s:e] for s, e in (part[4][i] for i in empty)], bulk=bulk
+                    [text[s:e] for s, e in (part.sentences[i] for i in empty)], bulk=bulk
                 )
         row = 0
         for n, (item, _budget, chunks, chunk_terms, sentences, sentence_terms, phrases) in enumerate(parts):
@@ -265,7 +296,7 @@ class Indexer:
         vectors = np.zeros((len(texts), dimension), dtype=np.float32)
         sums = [np.zeros((len(own), dimension), dtype=np.float32) for own in spans]
         counts = [np.zeros(len(own), dtype=np.int64) for own in spans]
-        clock = time.process_time if bulk else time.thread_time  # bulk: a pool of threads, in a process of its own
+        clock = self._bulk_clock if bulk else time.thread_time  # bulk: a pool of threads, in a process of its own
         left = [0] * len(budgets)
         for i, text in enumerate(texts):
             left[owners[i]] += len(text)
@@ -302,8 +333,15 @@ class Indexer:
         raise_refused: bool = False,
     ) -> IngestReport:
         report = IngestReport()
-        for batch in _batches(documents, self.batch_size):
-            self.add(batch, report, replace_existing=replace_existing, bulk=bulk, raise_refused=raise_refused)
+        for batch, analysed in self._ahead(_batches(documents, self.batch_size)):
+            self.add(
+                batch,
+                report,
+                replace_existing=replace_existing,
+                bulk=bulk,
+                raise_refused=raise_refused,
+                analysed=analysed,
+            )
         return report
 
     def ingest(
@@ -327,7 +365,7 @@ class Indexer:
                 bar.set_postfix(chunks=chunks, chunks_per_s=f"{chunks / (time.perf_counter() - started):.1f}")
 
             try:
-                for batch in _batches(items, self.batch_size):
+                for batch, analysed in self._ahead(_batches(items, self.batch_size)):
                     incoming = []
                     for item in batch:
                         if isinstance(item, ArticleError):
@@ -339,11 +377,73 @@ class Indexer:
                         else:
                             incoming.append(item)
                     if incoming:
-                        chunks += self.add(incoming, report, replace_existing=True, bulk=True, progress=advance)
+                        chunks += self.add(
+                            incoming, report, replace_existing=True, bulk=True, progress=advance, analysed=analysed
+                        )
                         advance(0)  # the chunks of this batch, now committed
             except KeyboardInterrupt:
                 raise IngestInterrupted(report) from None
         return report
+
+    def _ahead(self, batches: Iterable[list[_Item]]) -> Iterator[tuple[list[_Item], Analyses]]:
+        """Each batch with its text analysis, read (files converted) and analysed (spaCy) a batch ahead in a thread
+        of its own while the caller embeds and writes the batch before: the parse on one core beside the model.
+
+        The queue holds AHEAD batches, so memory stays bounded. Documents already stored with the same text
+        are not analysed (a resumed ingest skips them cheaply); whatever is missing is analysed by `prepare`.
+        """
+        ready: queue.Queue[tuple[list[_Item], Analyses] | BaseException | None] = queue.Queue(maxsize=AHEAD)
+        stop = threading.Event()
+
+        def put(entry: tuple[list[_Item], Analyses] | BaseException | None) -> None:
+            while not stop.is_set():
+                with contextlib.suppress(queue.Full):
+                    ready.put(entry, timeout=0.1)
+                    return
+
+        def work() -> None:
+            try:
+                for batch in batches:
+                    fresh = [item for item in batch if isinstance(item, Incoming)]
+                    with self.store.read() as reader:
+                        states = reader.states([item.document.doc_id for item in fresh])
+                    analysed: Analyses = {}
+                    for item in fresh:
+                        if stop.is_set():
+                            return
+                        state = states.get(item.document.doc_id)
+                        if state is None or state.content_hash != item.document.content_hash:
+                            analysed[id(item)] = self.analyse(item)
+                    put((batch, analysed))
+            except BaseException as error:  # the caller's to raise: a file that cannot be read, a closed store
+                put(error)
+            else:
+                put(None)
+
+        worker = threading.Thread(target=work, name="ingest-analysis", daemon=True)
+        clockid = None
+        worker.start()
+        with contextlib.suppress(AttributeError, OSError):  # not on every platform: then process time alone
+            clockid = time.pthread_getcpuclockid(worker.ident or 0)
+        self._local.side, self._local.side_s = clockid, 0.0
+        try:
+            while (entry := ready.get()) is not None:
+                if isinstance(entry, BaseException):
+                    raise entry
+                yield entry
+        finally:
+            self._local.side = None
+            stop.set()
+            worker.join()
+
+    def _bulk_clock(self) -> float:
+        """The process's CPU time (the model's thread pool) less the analysis thread's, which works meanwhile on
+        the next batch: a document's budget is charged with its own embedding only."""
+        side = getattr(self._local, "side", None)
+        if side is not None:
+            with contextlib.suppress(OSError):  # the thread has ended: its last reading stands
+                self._local.side_s = time.clock_gettime(side)
+        return time.process_time() - float(getattr(self._local, "side_s", 0.0))
 
 
 def type_stored(store: DocumentStore, *, batch: int = 512, progress: bool = True) -> int:

@@ -110,7 +110,7 @@ def _page(title: str, text: str) -> str:
 
 def bench_pages(articles: list[tuple[str, str]], workdir: Path, count: int) -> None:
     from qa_service.config import Settings
-    from qa_service.converters import html
+    from qa_service.ingest.converters import html
     from qa_service.service import QAService
 
     folder = workdir / "pages"
@@ -145,8 +145,8 @@ def bench_pages(articles: list[tuple[str, str]], workdir: Path, count: int) -> N
 def bench_archive(articles: list[tuple[str, str]], workdir: Path, sizes: list[int]) -> None:
     """The bulk path (`qa-service ingest`'s) in this process: CPU of every thread (model pool, analysis) counted."""
     from qa_service.config import Settings
-    from qa_service.indexing import Incoming
-    from qa_service.ingest import make_document
+    from qa_service.ingest.clean import make_document
+    from qa_service.ingest.indexer import Incoming
     from qa_service.service import QAService
 
     rate = 0.0

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from qa_service.analysis import terms
+from qa_service.text.terms import terms
 
 if TYPE_CHECKING:
     from qa_service.answering.question import QuestionAnalysis

@@ -14,17 +14,14 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from qa_service.analysis import ANALYZER
 from qa_service.answering import AnswerBackend, AnswerContext, Extraction, ExtractiveAnswerer, build_backend
 from qa_service.answering.question import QuestionAnalysis, analyse_question, names_not_in_corpus
 from qa_service.budget import CpuBudget
-from qa_service.chunking import Chunker
 from qa_service.config import Settings
-from qa_service.converters import ArticleError
 from qa_service.embedding import Embedder, build_embedder
 from qa_service.errors import DocumentExistsError, DocumentNotFoundError
-from qa_service.indexing import AlreadyIndexed, Incoming, Indexer, complete_stored, type_stored
-from qa_service.language import question_language
+from qa_service.ingest.converters import ArticleError
+from qa_service.ingest.indexer import AlreadyIndexed, Incoming, Indexer, complete_stored, type_stored
 from qa_service.relatedness import relation
 from qa_service.retrieval import HybridRetriever, RetrievedChunk
 from qa_service.schemas import (
@@ -37,8 +34,11 @@ from qa_service.schemas import (
     SearchResult,
     SourceCount,
 )
-from qa_service.storage import disk_refused, storage_errors
 from qa_service.store import DocumentStore, IndexConfig, build_store
+from qa_service.store.disk import disk_refused, storage_errors
+from qa_service.text.chunking import Chunker
+from qa_service.text.language import question_language
+from qa_service.text.terms import ANALYZER
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +281,7 @@ class QAService:
         self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True, follow_links: bool = True
     ) -> IngestReport:
         """Load files and folders in batches; a bad file is reported by name and nothing indexed is lost."""
-        from qa_service.inputs import count_file_items, file_items
+        from qa_service.ingest.sources import count_file_items, file_items
 
         total = count_file_items(paths, follow_links=follow_links) if progress else None
         notes: dict[str, str] = {}

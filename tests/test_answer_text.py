@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa_service.answer_text import answer_lines, related_doc_ids
+from qa_service.cli.answer_text import answer_lines, related_doc_ids
 from qa_service.service import QAService
 
 

@@ -17,8 +17,8 @@ from qa_service.api import create_app
 from qa_service.budget import CpuBudget
 from qa_service.embedding import Embedder
 from qa_service.embedding.pooling import Pooled, Span
-from qa_service.indexing import EMBED_SLICE, Incoming
-from qa_service.ingest import make_document
+from qa_service.ingest.clean import make_document
+from qa_service.ingest.indexer import EMBED_SLICE, Incoming
 from qa_service.service import QAService
 from tests.conftest import SEEDS, make_settings
 

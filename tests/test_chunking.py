@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from qa_service.chunking import SPECIAL_TOKENS, Chunker
-from qa_service.ingest import iter_article_files, load_file
+from qa_service.ingest.clean import iter_article_files, load_file
+from qa_service.text.chunking import SPECIAL_TOKENS, Chunker
 
 from .conftest import SEEDS
 

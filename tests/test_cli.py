@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from devtools.devserver import LocalServer, free_port, local_server
-from qa_service.answer_text import answer_lines
+from qa_service.cli.answer_text import answer_lines
 from qa_service.schemas import Answer
 
 from .conftest import ROOT, SEEDS, server_env
@@ -40,7 +40,7 @@ HELP_PROBE = """
 import json, sys
 import typer.main
 from typer.testing import CliRunner
-from qa_service.cli import app
+from qa_service.cli.commands import app
 from qa_service.evaluation.gates import GATES
 
 runner, report = CliRunner(), {}

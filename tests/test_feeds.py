@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa_service.feeds import parse_feed
-from qa_service.fetch import Fetcher
-from qa_service.inputs import feed_items, url_items
+from qa_service.ingest.feeds import parse_feed
+from qa_service.ingest.fetch import Fetcher
+from qa_service.ingest.sources import feed_items, url_items
 from qa_service.service import QAService
 
 from .converters.pages import page_for

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from qa_service.errors import FetchFailedError, FetchRefusedError
-from qa_service.fetch import FEED_TYPES, Fetcher
+from qa_service.ingest.fetch import FEED_TYPES, Fetcher
 
 from .converters.pages import ARTICLE_PAGE
 from .local_web import serve

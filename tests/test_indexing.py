@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_service.ingest import load_file
+from qa_service.ingest.clean import load_file
 from qa_service.schemas import Document
 from qa_service.service import QAService
 
@@ -140,8 +140,8 @@ def test_the_bulk_path_stores_a_folder_and_a_batch_as_one_by_one_adds_do(tmp_pat
 
 
 def test_the_bulk_path_stores_a_feed_as_one_by_one_adds_do(tmp_path: Path) -> None:
-    from qa_service.fetch import Fetcher
-    from qa_service.inputs import feed_items
+    from qa_service.ingest.fetch import Fetcher
+    from qa_service.ingest.sources import feed_items
 
     from .converters.pages import page_for
     from .local_web import serve

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa_service import phrases
 from qa_service.errors import InvalidDocumentError
-from qa_service.ingest import (
+from qa_service.ingest.clean import (
     _drop_repeated_paragraphs,
     clean_text,
     doc_id_from_name,
@@ -19,6 +18,7 @@ from qa_service.ingest import (
     make_document,
     validate_doc_id,
 )
+from qa_service.text import phrases
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -242,7 +242,7 @@ def test_names_with_nothing_usable_or_too_long_still_get_distinct_valid_ids() ->
 
 
 def test_an_id_from_a_page_address_even_when_it_is_not_a_url() -> None:
-    from qa_service.ingest import DOC_ID_PATTERN, doc_id_from_url
+    from qa_service.ingest.clean import DOC_ID_PATTERN, doc_id_from_url
 
     assert doc_id_from_url("https://www.example.com/news/a-b?id=7") == "example.com-news-a-b-id-7"
     assert DOC_ID_PATTERN.fullmatch(doc_id_from_url("HTTP://["))  # an unclosed IPv6 bracket: urlsplit raises

@@ -7,7 +7,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from qa_service.language import english_only_words, question_language
+from qa_service.text.language import english_only_words, question_language
 
 from .conftest import ROOT
 

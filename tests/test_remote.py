@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from devtools.devserver import free_port
-from qa_service.remote import PROBE_TIMEOUT_S, RemoteError, ask_remote, configured_url, server_answers
+from qa_service.cli.remote import PROBE_TIMEOUT_S, RemoteError, ask_remote, configured_url, server_answers
 
 from .conftest import make_settings
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from qa_service.analysis import terms
 from qa_service.embedding.pooling import Pooled, Span
+from qa_service.text.terms import terms
 
 
 class HashingEmbedder:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from qa_service.converters.dates import parse_date
-from qa_service.ingest import load_file
+from qa_service.ingest.clean import load_file
+from qa_service.ingest.converters.dates import parse_date
 
 
 @pytest.mark.parametrize(

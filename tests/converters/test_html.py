@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa_service.ingest import load_file
+from qa_service.ingest.clean import load_file
 from qa_service.service import QAService
 
 from ..store.conftest import fake_settings

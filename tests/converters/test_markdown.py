@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa_service.converters.markdown import to_text
-from qa_service.ingest import load_file
+from qa_service.ingest.clean import load_file
+from qa_service.ingest.converters.markdown import to_text
 
 PLANET = """# Tiny planet found around a red dwarf
 

@@ -13,9 +13,9 @@ import pytest
 
 from qa_service.config import Settings
 from qa_service.errors import IndexCorruptError, IndexMismatchError
-from qa_service.phrases import type_sentences
 from qa_service.service import QAService
 from qa_service.store.embedded import CACHE_NAME, DB_NAME, EmbeddedStore
+from qa_service.text.phrases import type_sentences
 
 from .conftest import article, assert_store_consistent, fake_settings
 from .contract import QUESTION, StoreContract, untitled
@@ -213,7 +213,7 @@ def test_sentence_vectors_are_stored_compactly_and_read_per_question(fake_servic
 
 
 def test_seeds_only_go_into_a_store_that_does_not_exist(tmp_path: Path) -> None:
-    from qa_service.cli import ensure_index
+    from qa_service.cli.commands import ensure_index
 
     index_dir = tmp_path / "index"
     settings = fake_settings(index_dir)

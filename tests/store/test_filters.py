@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from qa_service.analysis import terms
-from qa_service.ingest import make_document
+from qa_service.ingest.clean import make_document
 from qa_service.schemas import Document, Filters
 from qa_service.service import QAService
+from qa_service.text.terms import terms
 
 from .conftest import fake_settings, milvus_settings
 

@@ -17,7 +17,7 @@ from qa_service.api.routers.qa import NOT_BLANK
 from qa_service.api.validation import JSON_BODY, KNOWN_QUERY, CalendarDate, StrictBody
 from qa_service.budget import CpuBudget
 from qa_service.config import Settings
-from qa_service.ingest import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, derived_id, doc_id_from_url, make_document
+from qa_service.ingest.clean import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, derived_id, doc_id_from_url, make_document
 from qa_service.schemas import Document, DocumentSummary, IngestReport
 from qa_service.service import QAService
 
@@ -143,9 +143,9 @@ def _document(body: DocumentIn, settings: Settings, service: QAService) -> tuple
         return document, budget
     from dataclasses import replace
 
-    from qa_service.converters import html
-    from qa_service.fetch import HTML_TYPES, fetcher_for
-    from qa_service.ingest import article_document
+    from qa_service.ingest.clean import article_document
+    from qa_service.ingest.converters import html
+    from qa_service.ingest.fetch import HTML_TYPES, fetcher_for
 
     assert body.url is not None
     with fetcher_for(settings) as fetcher:

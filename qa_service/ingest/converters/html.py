@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from qa_service.converters.article import Article
-from qa_service.converters.text import with_date_line
 from qa_service.errors import InvalidDocumentError
+from qa_service.ingest.converters.article import Article
+from qa_service.ingest.converters.text import with_date_line
 
 MIN_ARTICLE_WORDS = 20  # a 404 page, a cookie wall or an index page leaves a line or two; an article has more
 _DATE_PARAMS = {"extensive_search": False, "original_date": True}  # metadata only: "© 2025" is no date

@@ -19,18 +19,18 @@ from typing import NamedTuple, TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from qa_service.analysis import terms
 from qa_service.budget import CpuBudget, checkpoint
-from qa_service.chunking import Chunker
-from qa_service.converters import ArticleError
 from qa_service.embedding import Embedder
 from qa_service.embedding.pooling import Pooled, Span, place_spans, span_vectors
 from qa_service.errors import DocumentTooCostlyError
-from qa_service.ingest import document_label, validate_doc_id
-from qa_service.phrases import read_sentences, type_sentences
+from qa_service.ingest.clean import document_label, validate_doc_id
+from qa_service.ingest.converters import ArticleError
 from qa_service.schemas import Document, IngestReport
 from qa_service.store import DocumentStore, PreparedDocument
 from qa_service.store.base import Phrases
+from qa_service.text.chunking import Chunker
+from qa_service.text.phrases import read_sentences, type_sentences
+from qa_service.text.terms import terms
 
 LABEL_SOURCE_CHARS = 480  # the opening a label is derived from: enough for its 80 characters
 EMBED_SLICE = 128  # texts embedded between two looks at the documents' CPU budgets

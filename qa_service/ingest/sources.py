@@ -10,12 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from qa_service.budget import CpuBudget
-from qa_service.converters import EXPORT_SUFFIXES, Article, ArticleError, count_articles, html, read_articles
 from qa_service.errors import FetchFailedError, FetchRefusedError, InvalidDocumentError
-from qa_service.feeds import FeedEntry, read_feed
-from qa_service.fetch import HTML_TYPES, Fetcher
-from qa_service.indexing import AlreadyIndexed, Incoming
-from qa_service.ingest import article_document, doc_id_from_name, doc_id_from_url, iter_article_files
+from qa_service.ingest.clean import article_document, doc_id_from_name, doc_id_from_url, iter_article_files
+from qa_service.ingest.converters import EXPORT_SUFFIXES, Article, ArticleError, count_articles, html, read_articles
+from qa_service.ingest.feeds import FeedEntry, read_feed
+from qa_service.ingest.fetch import HTML_TYPES, Fetcher
+from qa_service.ingest.indexer import AlreadyIndexed, Incoming
 
 Budget = Callable[[str], CpuBudget]  # a new CPU budget for the article of this name (`Indexer.budget`)
 

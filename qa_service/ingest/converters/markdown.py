@@ -6,8 +6,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from qa_service.converters.article import Article
-from qa_service.converters.text import decode, with_date_line
+from qa_service.ingest.converters.article import Article
+from qa_service.ingest.converters.text import decode, with_date_line
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt

@@ -13,8 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from qa_service.budget import checkpoint
-from qa_service.converters import SUPPORTED_SUFFIXES, Article, ArticleError, read_articles
 from qa_service.errors import InvalidDocumentError
+from qa_service.ingest.converters import SUPPORTED_SUFFIXES, Article, ArticleError, read_articles
 from qa_service.schemas import Document
 
 __all__ = ["SUPPORTED_SUFFIXES"]  # the extensions ingest reads in a folder (converters/)
@@ -135,7 +135,7 @@ def document_label(text: str, title: str | None) -> str:
     """
     if title and title.strip():
         return " ".join(title.split())
-    from qa_service.phrases import sentence_spans  # the parser: "U.S." does not end the sentence
+    from qa_service.text.phrases import sentence_spans  # the parser: "U.S." does not end the sentence
 
     first = " ".join(text.strip().split("\n", 1)[0].split())
     spans = sentence_spans(first[: _LABEL_MAX_CHARS * 3])

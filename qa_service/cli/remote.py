@@ -106,7 +106,7 @@ def summaries(url: str, doc_ids: list[str], *, api_key: str | None = None) -> di
     """
     import httpx
 
-    from qa_service.ingest import document_label
+    from qa_service.ingest.clean import document_label
 
     found: dict[str, DocumentSummary] = {}
     try:

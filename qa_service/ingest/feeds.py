@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
 
-from qa_service.converters.dates import parse_date
 from qa_service.errors import InvalidDocumentError
-from qa_service.fetch import FEED_TYPES, Fetcher
+from qa_service.ingest.converters.dates import parse_date
+from qa_service.ingest.fetch import FEED_TYPES, Fetcher
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from qa_service.analysis import word_key
+from qa_service.text.terms import word_key
 
 if TYPE_CHECKING:  # spaCy is imported lazily: nothing heavy at import time
     from spacy.language import Language

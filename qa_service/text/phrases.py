@@ -33,7 +33,7 @@ def type_sentences(texts: Sequence[str], offsets: Sequence[int] | None = None) -
     by its offset in the document (0 when not given)."""
     if not texts:
         return []
-    from qa_service.nlp import load_pipeline
+    from qa_service.text.nlp import load_pipeline
 
     nlp = load_pipeline()
     out: list[Phrases] = []
@@ -53,7 +53,7 @@ def read_sentences(text: str) -> tuple[list[tuple[int, int]], list[Phrases]]:
     ]
     if not pieces:
         return [], []
-    from qa_service.nlp import load_pipeline
+    from qa_service.text.nlp import load_pipeline
 
     nlp = load_pipeline()
     spans: list[tuple[int, int]] = []

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from qa_service.answer_text import answer_lines, related_doc_ids
+from qa_service.cli.answer_text import answer_lines, related_doc_ids
 from qa_service.config import Settings, get_settings
 from qa_service.errors import QAServiceError
 from qa_service.schemas import Answer, DocumentSummary, Filters, IngestReport
@@ -69,7 +69,7 @@ def ingest(
     Articles are embedded and committed in batches: interrupted, the same command resumes where it stopped. A
     feed's entries already indexed are not fetched again, so running `ingest --feed URL` every hour follows it.
     """
-    from qa_service.feeds import is_url
+    from qa_service.ingest.feeds import is_url
 
     sources, feeds = sources or [], feed or []
     if not sources and not feeds:
@@ -113,9 +113,9 @@ def _ingest_all(
     """Files, then pages, then feeds, as one stream; Ctrl-C says what was saved and exits 130."""
     from itertools import chain
 
-    from qa_service.fetch import fetcher_for
-    from qa_service.indexing import IngestInterrupted
-    from qa_service.inputs import count_file_items, feed_items, file_items, url_items
+    from qa_service.ingest.fetch import fetcher_for
+    from qa_service.ingest.indexer import IngestInterrupted
+    from qa_service.ingest.sources import count_file_items, feed_items, file_items, url_items
 
     total = None if feeds else count_file_items(paths, follow_links=follow_links) + len(urls)
     notes: dict[str, str] = {}
@@ -259,7 +259,7 @@ def _filters(since: str | None, until: str | None, sources: list[str] | None) ->
     """Filters from the command line's options; a date in any form news prints is read, a bad one is refused."""
     from pydantic import ValidationError
 
-    from qa_service.converters.dates import parse_date
+    from qa_service.ingest.converters.dates import parse_date
 
     days = {}
     for name, value in (("since", since), ("until", until)):
@@ -361,7 +361,7 @@ def ask(
     """Ask one question: through a running server when there is one (fast), else in this process.
 
     --since, --until and --source answer from those articles only (a month, one outlet)."""
-    from qa_service import remote
+    from qa_service.cli import remote
 
     question = question.strip()
     if not question:
@@ -425,7 +425,7 @@ def _with_gate_options(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _measures() -> str:
-    from qa_service.measures import measures_help
+    from qa_service.evaluation.measures import measures_help
 
     return "What the summary's figures mean:\n\n" + measures_help()
 
@@ -510,7 +510,7 @@ def migrate(
     """
     if to != "milvus":
         _fail(f"--to must be milvus (the embedded store is the source), got {to!r}", 2)
-    from qa_service.indexing import complete_stored
+    from qa_service.ingest.indexer import complete_stored
     from qa_service.store.embedded import EmbeddedStore
     from qa_service.store.migrate import migrate_to_milvus
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from qa_service.converters import exports, html, markdown, text
-from qa_service.converters.article import Article, ArticleError
-from qa_service.converters.files import read_regular_file, require_regular
 from qa_service.errors import InvalidDocumentError
+from qa_service.ingest.converters import exports, html, markdown, text
+from qa_service.ingest.converters.article import Article, ArticleError
+from qa_service.ingest.converters.files import read_regular_file, require_regular
 
 __all__ = ["EXPORT_SUFFIXES", "SUPPORTED_SUFFIXES", "Article", "ArticleError", "count_articles", "read_articles"]
 

@@ -12,8 +12,8 @@ import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from qa_service.converters.article import Article, ArticleError
-from qa_service.converters.dates import parse_date
+from qa_service.ingest.converters.article import Article, ArticleError
+from qa_service.ingest.converters.dates import parse_date
 
 COLUMNS = ("text", "title", "date", "source", "url", "author", "doc_id")
 _OPTIONAL = COLUMNS[1:]

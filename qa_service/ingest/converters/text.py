@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from qa_service.converters.article import Article
-from qa_service.converters.dates import take_date_line
 from qa_service.errors import InvalidDocumentError
+from qa_service.ingest.converters.article import Article
+from qa_service.ingest.converters.dates import take_date_line
 
 
 def decode(data: bytes) -> str:

@@ -39,7 +39,6 @@ _TITLE_MAX_CHARS = 200
 # ECMA-48: CSI (ESC [ ... final byte), OSC (ESC ] ... BEL or ESC \), and two-character escapes; C1's CSI too
 _ANSI_ESCAPE = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 but tab and newlines, DEL, C1
-_WORD = re.compile(r"[^\W_]")  # a letter or a digit
 _LABEL_MAX_CHARS = 80  # a derived label is the opening words, about one line of a list
 
 
@@ -174,11 +173,13 @@ def make_document(
     author: str | None = None,
 ) -> Document:
     """Clean raw text into a Document; explicit title/date override what the text itself says."""
+    from qa_service.text.terms import WORD  # text analysis loads with it: not at import
+
     validate_doc_id(doc_id)
     cleaned = clean_text(raw)
     if not cleaned.text.strip():
         raise InvalidDocumentError(f"document {doc_id!r} has no article text after cleaning")
-    if not _WORD.search(cleaned.text):  # NUL bytes, zero-width spaces, punctuation: nothing to find or quote
+    if not WORD.search(cleaned.text):  # NUL bytes, zero-width spaces, punctuation: nothing to find or quote
         raise InvalidDocumentError(f"document {doc_id!r} has no words (no letter or digit) after cleaning")
     title = strip_controls(title) if title else None
     return Document(

@@ -23,10 +23,10 @@ from qa_service.budget import CpuBudget, checkpoint
 from qa_service.embedding import Embedder
 from qa_service.embedding.pooling import Pooled, Span, place_spans, span_vectors
 from qa_service.errors import DocumentTooCostlyError
-from qa_service.ingest.clean import document_label, validate_doc_id
+from qa_service.ingest.clean import document_label
 from qa_service.ingest.converters import ArticleError
 from qa_service.schemas import Document, IngestReport
-from qa_service.store import DocumentStore, PreparedDocument
+from qa_service.store import DocumentStore, PreparedDocument, UpgradableStore
 from qa_service.store.base import Phrases
 from qa_service.text.chunking import Chunker
 from qa_service.text.phrases import read_sentences, type_sentences
@@ -212,11 +212,11 @@ class Indexer:
     ) -> tuple[list[PreparedDocument], list[tuple[Incoming, DocumentTooCostlyError]]]:
         """Chunks, sentences, keyword terms, label and sentence phrases of each document, and their vectors; and
         the documents refused because they would cost more CPU than their budget (QA_DOCUMENT_CPU_S).
-        `analysed`: what `analyse` already gave for some of them (by `id(item)`)."""
+        Their ids were checked where they were made (`clean.make_document`). `analysed`: what `analyse` already
+        gave for some of them (by `id(item)`)."""
         parts = []
         refused: list[tuple[Incoming, DocumentTooCostlyError]] = []
         for item in incoming:
-            validate_doc_id(item.document.doc_id)
             part = (analysed or {}).get(id(item)) or self.analyse(item)
             if isinstance(part, DocumentTooCostlyError):
                 refused.append((item, part))
@@ -446,7 +446,7 @@ class Indexer:
         return time.process_time() - float(getattr(self._local, "side_s", 0.0))
 
 
-def type_stored(store: DocumentStore, *, batch: int = 512, progress: bool = True) -> int:
+def type_stored(store: UpgradableStore, *, batch: int = 512, progress: bool = True) -> int:
     """Type the sentences an earlier version stored without phrases (spaCy over the stored text, no embedding):
     a one-off migration at the first start, with a progress bar. Returns the sentences typed."""
     done = 0
@@ -463,7 +463,7 @@ def type_stored(store: DocumentStore, *, batch: int = 512, progress: bool = True
     return done
 
 
-def complete_stored(store: DocumentStore, *, batch: int = 100) -> int:
+def complete_stored(store: UpgradableStore, *, batch: int = 100) -> int:
     """Fill in what an earlier version stored without (each document's label, its sentences' terms), from the
     stored text: no model, a one-off at the first start. Returns the documents completed."""
     done = 0

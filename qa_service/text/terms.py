@@ -11,7 +11,10 @@ import Stemmer
 ANALYZER = "snowball-en-2"
 """Version of `terms`: stored keyword rows and term counts were made with it; change it when `terms` changes."""
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+_TOKEN = re.compile(r"\w+", re.UNICODE)  # what `terms` splits on (part of ANALYZER: change both together)
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+"""A word as a reader sees it: letters and digits, with inner apostrophes ("Bilawal", "2025", "Pakistan’s");
+a text with no match has nothing to find or quote."""
 
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be been before being below between
@@ -60,7 +63,7 @@ def terms(text: str) -> list[str]:
     base form ("met" -> "meet") before stemming.
     """
     irregular = irregular_forms()
-    words = [irregular.get(w, w) for w in _WORD.findall(_plain(text)) if w not in STOPWORDS and w != "_"]
+    words = [irregular.get(w, w) for w in _TOKEN.findall(_plain(text)) if w not in STOPWORDS and w != "_"]
     stems: list[str] = _stemmer().stemWords(words)  # PyStemmer is untyped
     return stems
 

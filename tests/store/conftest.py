@@ -28,6 +28,13 @@ def fake_service(tmp_path: Path) -> QAService:
     return QAService(fake_settings(tmp_path / "index")).load()
 
 
+QUESTION = "When will construction of the Riverton 3 library start?"
+
+
+def untitled(doc_id: str = "untitled") -> Document:
+    return make_document("Mayor Ada Quill opened the library in Paris on Monday. It holds 40,000 books.", doc_id)
+
+
 def article(n: int, topic: str = "library") -> Document:
     text = (
         f"Riverton {n} opens a {topic}\n\n"

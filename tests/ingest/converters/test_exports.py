@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 from qa_service.service import QAService
-
-from ..store.conftest import fake_settings
+from tests.store.conftest import fake_settings
 
 ROWS = [
     {

@@ -7,10 +7,11 @@ from fastapi.testclient import TestClient
 
 from qa_service.api import create_app
 from qa_service.service import QAService
+from tests.conftest import SEED_QUESTION
 
 
 def test_ask_contract_and_citations_match_documents(client: TestClient) -> None:
-    body = client.post("/ask", json={"question": "Who met Dorothy Shea?"}).json()
+    body = client.post("/ask", json={"question": SEED_QUESTION}).json()
     assert set(body) >= {"question", "answer", "answerable", "confidence", "citations", "passages", "timings_ms"}
     assert body["answerable"] and 0 <= body["confidence"] <= 1
     first = body["citations"][0]
@@ -101,7 +102,7 @@ def test_document_writes(fresh_service: QAService) -> None:
 def test_empty_seeds_and_new_index_serve_and_abstain(fresh_service: QAService) -> None:
     with TestClient(create_app(fresh_service.settings, fresh_service)) as api:
         assert api.get("/health").json()["documents"] == 0
-        assert api.post("/ask", json={"question": "Who met Dorothy Shea?"}).json()["answerable"] is False
+        assert api.post("/ask", json={"question": SEED_QUESTION}).json()["answerable"] is False
 
 
 # ---- inputs that JSON allows but text does not (issue 12) ------------------------------------------------
@@ -146,9 +147,9 @@ def test_impossible_dates_are_refused_naming_the_value(fresh_service: QAService,
 def test_top_k_defaults_to_the_configured_value(seed_service: QAService) -> None:
     settings = seed_service.settings.model_copy(update={"top_k": 2})
     with TestClient(create_app(settings, seed_service)) as api:
-        assert len(api.post("/ask", json={"question": "Who met Dorothy Shea?"}).json()["passages"]) == 2
+        assert len(api.post("/ask", json={"question": SEED_QUESTION}).json()["passages"]) == 2
         assert len(api.get("/search", params={"q": "Fu Cong"}).json()["passages"]) == 2
-        assert len(api.post("/ask", json={"question": "Who met Dorothy Shea?", "top_k": 4}).json()["passages"]) == 4
+        assert len(api.post("/ask", json={"question": SEED_QUESTION, "top_k": 4}).json()["passages"]) == 4
         assert len(api.get("/search", params={"q": "Fu Cong", "top_k": 3}).json()["passages"]) == 3
 
 
@@ -171,7 +172,7 @@ def test_every_document_has_a_readable_label(client: TestClient) -> None:
             assert text.startswith(document["label"].removesuffix("…"))
             assert len(document["label"]) <= 81
     assert sum(not d["label_is_title"] for d in listing) == 3  # the seeds without a title line
-    body = client.post("/ask", json={"question": "Who met Dorothy Shea?"}).json()
+    body = client.post("/ask", json={"question": SEED_QUESTION}).json()
     for citation in body["citations"]:
         assert citation["label"] == labels[citation["doc_id"]]["label"]
         assert citation["label_is_title"] == labels[citation["doc_id"]]["label_is_title"]
@@ -207,9 +208,9 @@ def test_documents_are_listed_a_page_at_a_time(client) -> None:
 @pytest.mark.parametrize(
     ("path", "content", "headers"),
     [
-        ("/ask", b'{"question": "Who met Dorothy Shea?"}', {"content-type": "text/plain"}),
+        ("/ask", b'{"question": SEED_QUESTION}', {"content-type": "text/plain"}),
         ("/ask", b"question=Who+met+Dorothy+Shea%3F", {"content-type": "application/x-www-form-urlencoded"}),
-        ("/ask", b'{"question": "Who met Dorothy Shea?"}', {}),
+        ("/ask", b'{"question": SEED_QUESTION}', {}),
         # blank: declared as JSON it is a 422, so this shared index gets no document
         ("/documents", b'{"text": "   "}', {"content-type": "text/plain; charset=utf-8"}),
     ],
@@ -222,13 +223,13 @@ def test_a_body_that_is_not_declared_json_gets_415_saying_what_to_send(
     assert "Content-Type: application/json" in response.json()["detail"]
     assert "valid dictionary" not in response.text
     # Declared as JSON, the same body is taken.
-    assert client.post("/ask", json={"question": "Who met Dorothy Shea?"}).status_code == 200
+    assert client.post("/ask", json={"question": SEED_QUESTION}).status_code == 200
     vendor = client.post(path, content=content, headers={"content-type": "application/vnd.api+json"})
     assert vendor.status_code != 415
 
 
 def test_unknown_fields_are_refused_naming_them(client: TestClient) -> None:
-    response = client.post("/ask", json={"question": "Who met Dorothy Shea?", "topk": 3})
+    response = client.post("/ask", json={"question": SEED_QUESTION, "topk": 3})
     assert response.status_code == 422, response.text
     [error] = response.json()["detail"]
     assert error["loc"] == ["body", "topk"] and error["msg"] == "unknown field 'topk' (did you mean 'top_k'?)"

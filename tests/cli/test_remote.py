@@ -12,9 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from devtools.devserver import free_port
-from qa_service.cli.remote import PROBE_TIMEOUT_S, RemoteError, ask_remote, configured_url, server_answers
-
-from .conftest import make_settings
+from qa_service.cli.remote import PROBE_TIMEOUT_S, RemoteError, ask_remote, configured_url, server_answers, summaries
+from tests.conftest import make_settings
 
 
 @pytest.mark.parametrize(
@@ -124,3 +123,20 @@ def test_an_unreachable_server_is_an_error_naming_it() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(RemoteError, match=f"cannot reach the server at {url}.*--local"):
         ask_remote(url, "Who?", 5)
+
+
+def test_summaries_are_one_listing_with_the_stored_labels(fake: str) -> None:
+    """The labels of an abstention's related articles come from one listing request, as stored at ingest: no
+    article text is downloaded and no label is computed again."""
+    listed = [
+        {"doc_id": "a", "title": None, "label": "The label stored at ingest", "date": "2025-05-01", "source": None,
+         "chunks": 3},
+    ]  # fmt: skip
+    FakeServer.replies["/documents?doc_id=a&doc_id=gone&limit=2"] = (200, listed)
+    found = summaries(fake, ["a", "gone"], api_key="k1")
+    assert list(found) == ["a"] and found["a"].label == "The label stored at ingest"
+    assert found["a"].date == "2025-05-01"
+    assert [(s["path"], s["auth"]) for s in FakeServer.seen] == [
+        ("/documents?doc_id=a&doc_id=gone&limit=2", "Bearer k1")
+    ]
+    assert summaries(fake, ["b"]) == {}  # the listing refused: the answer stands without labels

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from qa_service.ingest.clean import iter_article_files, load_file
 from qa_service.text.chunking import SPECIAL_TOKENS, Chunker
-
-from .conftest import SEEDS
+from tests.conftest import SEEDS
 
 
 def test_chunk_offsets_are_exact_and_cover_the_text(embedder) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from qa_service.cli.answer_text import answer_lines, related_doc_ids
 from qa_service.service import QAService
+from tests.conftest import SEED_QUESTION
 
 
 def _lines(service: QAService, question: str) -> tuple[list[str], object]:
@@ -12,7 +13,7 @@ def _lines(service: QAService, question: str) -> tuple[list[str], object]:
 
 
 def test_an_answer_shows_labels_and_the_short_answer(seed_service: QAService) -> None:
-    lines, answer = _lines(seed_service, "Who met Dorothy Shea?")
+    lines, answer = _lines(seed_service, SEED_QUESTION)
     first = answer.citations[0]
     assert lines[0] == answer.answer
     assert lines[1] == f"Short answer: {answer.answer_span.text}"

@@ -7,9 +7,8 @@ import pytest
 
 from qa_service.errors import FetchFailedError, FetchRefusedError
 from qa_service.ingest.fetch import FEED_TYPES, Fetcher
-
-from .converters.pages import ARTICLE_PAGE
-from .local_web import serve
+from tests.ingest.converters.pages import ARTICLE_PAGE
+from tests.local_web import serve
 
 LOOPBACK = ["127.0.0.1/32"]
 

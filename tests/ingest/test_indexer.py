@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from qa_service.ingest.clean import load_file
 from qa_service.schemas import Document
 from qa_service.service import QAService
-
-from .store.conftest import assert_store_consistent, fake_settings
+from tests.store.conftest import assert_store_consistent, fake_settings
 
 TEXT = "The harbour of {town} reopened on Friday after repairs that cost {n} million euros."
 
@@ -142,9 +142,8 @@ def test_the_bulk_path_stores_a_folder_and_a_batch_as_one_by_one_adds_do(tmp_pat
 def test_the_bulk_path_stores_a_feed_as_one_by_one_adds_do(tmp_path: Path) -> None:
     from qa_service.ingest.fetch import Fetcher
     from qa_service.ingest.sources import feed_items
-
-    from .converters.pages import page_for
-    from .local_web import serve
+    from tests.ingest.converters.pages import page_for
+    from tests.local_web import serve
 
     service = QAService(fake_settings(tmp_path / "feed", ingest_batch=2)).load()
     try:
@@ -164,3 +163,22 @@ def test_the_bulk_path_stores_a_feed_as_one_by_one_adds_do(tmp_path: Path) -> No
         assert _rows(service) == _one_by_one(tmp_path / "single", stored)
     finally:
         service.close()
+
+
+def test_an_id_is_checked_once_on_its_way_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the document is made (`make_document`), not again by the indexer."""
+    from qa_service.ingest import clean, indexer
+
+    checked: list[str] = []
+    real = clean.validate_doc_id
+
+    def counting(doc_id: str) -> str:
+        checked.append(doc_id)
+        return real(doc_id)
+
+    monkeypatch.setattr(clean, "validate_doc_id", counting)
+    monkeypatch.setattr(indexer, "validate_doc_id", counting, raising=False)  # where the indexer checked it too
+    service = QAService(fake_settings(tmp_path / "index")).load()
+    _write(tmp_path / "in" / "harbour.txt", "Porto", 3)
+    assert service.ingest_paths([tmp_path / "in"], progress=False).added == ["harbour"]
+    assert checked == ["harbour"]

@@ -8,8 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa_service.text.language import english_only_words, question_language
-
-from .conftest import ROOT
+from tests.conftest import ROOT, SEED_QUESTION
 
 FOREIGN = {
     "Qui a rencontré Dorothy Shea ?": "fr",
@@ -30,7 +29,7 @@ FOREIGN = {
 
 # English questions a language identifier alone gets wrong: names, few words, words other languages share.
 ENGLISH = [
-    "Who met Dorothy Shea?",  # fastText alone: Dutch, 0.8
+    SEED_QUESTION,  # fastText alone: Dutch, 0.8
     "who met shea",
     "Khurram Dastgir Khan?",
     "Tehmina Janjua met Shea",
@@ -73,4 +72,4 @@ def test_english_evidence_is_words_no_neighbouring_language_uses() -> None:
 def test_the_answer_says_the_question_is_not_english(client: TestClient) -> None:
     body = client.post("/ask", json={"question": "Qui a rencontré Dorothy Shea ?"}).json()
     assert body["question_language"] == "fr"
-    assert client.post("/ask", json={"question": "Who met Dorothy Shea?"}).json()["question_language"] is None
+    assert client.post("/ask", json={"question": SEED_QUESTION}).json()["question_language"] is None

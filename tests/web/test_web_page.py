@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .browser import DESKTOP, UI_TIMEOUT_MS, needs_chromium, page_server, screenshot_folder
-from .conftest import SEEDS
+from tests.browser import DESKTOP, UI_TIMEOUT_MS, needs_chromium, page_server, screenshot_folder
+from tests.conftest import SEED_QUESTION, SEEDS
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 Browser = playwright_sync.Browser
@@ -123,7 +123,7 @@ def test_the_header_says_when_the_server_has_stopped_and_when_it_is_back(browser
     # A question that cannot reach the server says so in the header at once, not only in the reply.
     page.route("**/health", lambda route: route.abort("connectionrefused"))
     page.route("**/ask", lambda route: route.abort("connectionrefused"))
-    reply = _ask(page, "Who met Dorothy Shea?")
+    reply = _ask(page, SEED_QUESTION)
     expect(reply).to_contain_text("Couldn't reach the server")
     expect(corpus).to_have_text("Server unavailable")
     _close(page)

@@ -13,8 +13,7 @@ import pytest
 
 from devtools.devserver import local_server
 from qa_service.api.nodelay import NoDelayHTTPProtocol, set_nodelay
-
-from .conftest import ROOT, server_env
+from tests.conftest import ROOT, server_env
 
 
 def _accepted_nodelay(listener: socket.socket, *, fix: bool) -> int:

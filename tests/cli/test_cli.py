@@ -16,12 +16,10 @@ import pytest
 from devtools.devserver import LocalServer, free_port, local_server
 from qa_service.cli.answer_text import answer_lines
 from qa_service.schemas import Answer
-
-from .conftest import ROOT, SEEDS, server_env
+from tests.conftest import ROOT, SEED_QUESTION, SEEDS, server_env
 
 pytestmark = pytest.mark.slow
 
-QUESTION = "Who met Dorothy Shea?"
 KEY = "cli-test-key-0123456789"
 
 
@@ -81,7 +79,7 @@ def test_ingest_summary_errors_then_ask_json_with_configured_top_k(tmp_path: Pat
     skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped")]
     assert skipped == [f"skipped {bad}: not valid UTF-8 text (byte 0)"]  # the path once, then why
 
-    result = run_cli("ask", QUESTION, "--json", index=index, QA_TOP_K="2")
+    result = run_cli("ask", SEED_QUESTION, "--json", index=index, QA_TOP_K="2")
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert body["answerable"] and "Dorothy Shea" in body["answer"]
@@ -130,33 +128,33 @@ def test_ask_finds_the_configured_server_and_sends_the_key(server: tuple[LocalSe
     server, _ = server
     # This process's index is empty: only the server can know the answer.
     empty = tmp_path / "empty-index"
-    result = run_cli("ask", QUESTION, "--json", index=empty, QA_PORT=_port(server), QA_API_KEY=KEY)
+    result = run_cli("ask", SEED_QUESTION, "--json", index=empty, QA_PORT=_port(server), QA_API_KEY=KEY)
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert body["answerable"] and "Dorothy Shea" in body["answer"]
     assert f"answered by the server at {server.url}" in result.stderr
     assert not empty.exists()
 
-    refused = run_cli("ask", QUESTION, index=empty, QA_PORT=_port(server))
+    refused = run_cli("ask", SEED_QUESTION, index=empty, QA_PORT=_port(server))
     assert refused.returncode == 1
     assert "401" in refused.stderr and "set QA_API_KEY" in refused.stderr and "--local" in refused.stderr
 
     closed = f"http://127.0.0.1:{free_port()}"
-    unreachable = run_cli("ask", QUESTION, "--url", closed, index=empty)
+    unreachable = run_cli("ask", SEED_QUESTION, "--url", closed, index=empty)
     assert unreachable.returncode == 1 and f"cannot reach the server at {closed}" in unreachable.stderr
 
 
 def test_ask_prints_the_same_through_the_server_and_in_process(server: tuple[LocalServer, Path]) -> None:
     server, index = server  # the in-process answer reads the server's own index
-    local = run_cli("ask", QUESTION, "--json", "--local", index=index, QA_PORT=_port(server))
-    remote = run_cli("ask", QUESTION, "--json", "--url", server.url, index=index, QA_API_KEY=KEY)
+    local = run_cli("ask", SEED_QUESTION, "--json", "--local", index=index, QA_PORT=_port(server))
+    remote = run_cli("ask", SEED_QUESTION, "--json", "--url", server.url, index=index, QA_API_KEY=KEY)
     assert remote.returncode == local.returncode == 0, (remote.stderr, local.stderr)
     assert "answered in this process" in local.stderr and "answered by the server" in remote.stderr
     local_body, remote_body = json.loads(local.stdout), json.loads(remote.stdout)
     assert local_body["answerable"]
     assert {**remote_body, "timings_ms": None} == {**local_body, "timings_ms": None}  # only the timings differ
     # The plain output is the same lines either way, the related articles of an abstention named by their labels.
-    plain = run_cli("ask", QUESTION, "--url", server.url, index=index, QA_API_KEY=KEY)
+    plain = run_cli("ask", SEED_QUESTION, "--url", server.url, index=index, QA_API_KEY=KEY)
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout.splitlines() == answer_lines(Answer.model_validate(local_body))
     assert plain.stdout.splitlines()[0] == local_body["answer"]

@@ -20,7 +20,7 @@ from qa_service.ingest.clean import (
 )
 from qa_service.text import phrases
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
 BODY = "The delegation met officials in London on Monday. It asked for talks."
 

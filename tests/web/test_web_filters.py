@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .browser import needs_chromium, page_server, screenshot_folder
-from .test_inputs_api import _batch
+from tests.api.test_inputs_api import _batch
+from tests.browser import needs_chromium, page_server, screenshot_folder
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.slow, needs_chromium]

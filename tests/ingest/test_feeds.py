@@ -9,10 +9,9 @@ from qa_service.ingest.feeds import parse_feed
 from qa_service.ingest.fetch import Fetcher
 from qa_service.ingest.sources import feed_items, url_items
 from qa_service.service import QAService
-
-from .converters.pages import page_for
-from .local_web import serve
-from .store.conftest import fake_settings
+from tests.ingest.converters.pages import page_for
+from tests.local_web import serve
+from tests.store.conftest import fake_settings
 
 STORIES = [
     ("Harbour bridge reopens", "The Kestrel Harbour bridge reopened on Sunday after repairs costing 84 million euros."),

@@ -10,9 +10,8 @@ from fastapi.testclient import TestClient
 
 from qa_service.api import create_app
 from qa_service.service import QAService
-
-from .converters.pages import ARTICLE_PAGE, NO_ARTICLE_PAGE
-from .local_web import serve
+from tests.ingest.converters.pages import ARTICLE_PAGE, NO_ARTICLE_PAGE
+from tests.local_web import serve
 
 ARTICLES = [
     (

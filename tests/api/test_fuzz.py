@@ -25,8 +25,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from qa_service.api import create_app
 from qa_service.service import QAService
-
-from .conftest import SEEDS, STORES, make_settings, store_settings
+from tests.conftest import SEEDS, STORES, make_settings, store_settings
 
 KEY = "fuzz-key-0123456789"
 MAX_EXAMPLES = 50

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SEEDS
-from .converters.pages import ARTICLE_PAGE, JSON_LD_PAGE, NO_ARTICLE_PAGE
-from .local_web import serve
-from .test_cli import run_cli
-from .test_feeds import _routes
+from tests.cli.test_cli import run_cli
+from tests.conftest import SEEDS
+from tests.ingest.converters.pages import ARTICLE_PAGE, JSON_LD_PAGE, NO_ARTICLE_PAGE
+from tests.ingest.test_feeds import _routes
+from tests.local_web import serve
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from .browser import DESKTOP, PHONE, UI_TIMEOUT_MS, needs_chromium, page_server, screenshot_folder
+from tests.browser import DESKTOP, PHONE, UI_TIMEOUT_MS, needs_chromium, page_server, screenshot_folder
+from tests.conftest import SEED_QUESTION
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 Browser = playwright_sync.Browser
@@ -102,7 +103,7 @@ def test_first_visit_shows_product_corpus_size_and_examples(page: Page, api: htt
     health = api.get("/health").json()
     expect(page.get_by_role("heading", level=1)).to_have_text("qa-service")
     expect(page.locator("#corpus-status")).to_contain_text(f"{health['documents']} articles")
-    expect(page.get_by_role("button", name="Who met Dorothy Shea?")).to_be_visible()
+    expect(page.get_by_role("button", name=SEED_QUESTION)).to_be_visible()
     expect(page.locator("#empty-corpus")).to_be_hidden()
     log = page.get_by_role("log")
     expect(log).to_have_attribute("aria-live", "polite")
@@ -120,7 +121,7 @@ def test_empty_corpus_shows_a_hint_instead_of_examples(page: Page) -> None:
 
 @pytest.mark.slow
 def test_answer_with_citation_opens_the_highlighted_quote(page: Page, api: httpx.Client) -> None:
-    question = "Who met Dorothy Shea?"
+    question = SEED_QUESTION
     expected = api.post("/ask", json={"question": question, "top_k": 5}).json()
     assert expected["answerable"], expected
     first = expected["citations"][0]
@@ -278,7 +279,7 @@ def test_question_box_is_focused_and_a_long_question_is_not_cut(page: Page) -> N
     expect(counter).to_have_attribute("role", "alert")
     expect(page.locator("#messages > li")).to_have_count(0)
     assert asked == []
-    box.fill("Who met Dorothy Shea?")
+    box.fill(SEED_QUESTION)
     expect(counter).to_be_hidden()
 
 
@@ -335,7 +336,7 @@ def test_a_server_that_needs_a_key_gets_it_from_the_page(browser: Browser, keyed
     try:
         page.goto("/")
         box = page.get_by_label("Your question")
-        _ask(page, "Who met Dorothy Shea?")
+        _ask(page, SEED_QUESTION)
         error = page.locator("#messages > li.error").last
         expect(error).to_contain_text("API key")
         expect(error.get_by_role("button", name="Try again")).to_have_count(0)  # it could never succeed
@@ -359,7 +360,7 @@ def test_a_server_that_needs_a_key_gets_it_from_the_page(browser: Browser, keyed
         assert page.evaluate("sessionStorage.getItem('qa-service-api-key')") == API_KEY
         assert page.evaluate("localStorage.length") == 0
         page.reload()
-        _ask(page, "Who met Dorothy Shea?")
+        _ask(page, SEED_QUESTION)
         expect(_last_reply(page).locator(".answer")).to_contain_text("Dorothy Shea")
         other = browser.new_context(base_url=keyed_server).new_page()
         other.goto("/")
@@ -368,7 +369,7 @@ def test_a_server_that_needs_a_key_gets_it_from_the_page(browser: Browser, keyed
 
         page.get_by_role("button", name="Forget it").click()
         assert page.evaluate("sessionStorage.getItem('qa-service-api-key')") is None
-        _ask(page, "Who met Dorothy Shea?")
+        _ask(page, SEED_QUESTION)
         expect(page.locator("#messages > li.error").last.get_by_label("API key")).to_be_visible()
     finally:
         context.close()
@@ -431,7 +432,7 @@ def test_quotes_after_emoji_are_highlighted_where_they_are(page: Page, api: http
 
 @pytest.mark.slow
 def test_server_errors_are_shown_and_the_question_is_kept(page: Page) -> None:
-    question = "Who met Dorothy Shea?"
+    question = SEED_QUESTION
     box = page.get_by_label("Your question")
 
     page.route(
@@ -502,7 +503,7 @@ def test_enter_sends_and_shift_enter_adds_a_line(page: Page) -> None:
 @pytest.mark.slow
 def test_phone_width_has_no_horizontal_scroll(phone: Page) -> None:
     _no_horizontal_scroll(phone)
-    phone.get_by_role("button", name="Who met Dorothy Shea?").click()
+    phone.get_by_role("button", name=SEED_QUESTION).click()
     expect(_last_reply(phone).locator("button.cite").first).to_be_visible()
     _ask(phone, "Which football club did Bilawal play for?")
     expect(_last_reply(phone)).to_contain_text("The articles don't answer this.")
@@ -542,7 +543,7 @@ def test_new_replies_are_read_from_their_question_and_screenshots(page: Page, ph
     folder = screenshot_folder(tmp_path)
 
     page.screenshot(path=folder / "welcome-desktop.png")
-    page.get_by_role("button", name="Who met Dorothy Shea?").click()
+    page.get_by_role("button", name=SEED_QUESTION).click()
     expect(_last_reply(page).locator("button.cite").first).to_be_visible()
     _reply_is_shown_from_its_question(page)
     _ask(page, "Which football club did Bilawal play for?")
@@ -555,7 +556,7 @@ def test_new_replies_are_read_from_their_question_and_screenshots(page: Page, ph
     page.wait_for_timeout(400)  # the panel slides in
     page.screenshot(path=folder / "citation-desktop.png")
 
-    phone.get_by_role("button", name="Who met Dorothy Shea?").click()
+    phone.get_by_role("button", name=SEED_QUESTION).click()
     expect(_last_reply(phone).locator("button.cite").first).to_be_visible()
     _reply_is_shown_from_its_question(phone)
     phone.screenshot(path=folder / "chat-phone.png")

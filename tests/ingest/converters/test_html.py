@@ -6,9 +6,8 @@ from pathlib import Path
 
 from qa_service.ingest.clean import load_file
 from qa_service.service import QAService
-
-from ..store.conftest import fake_settings
-from .pages import ARTICLE_PAGE, ARTICLE_WORDS, JSON_LD_PAGE, NO_ARTICLE_PAGE, PAGE_NOISE
+from tests.ingest.converters.pages import ARTICLE_PAGE, ARTICLE_WORDS, JSON_LD_PAGE, NO_ARTICLE_PAGE, PAGE_NOISE
+from tests.store.conftest import fake_settings
 
 
 def test_an_article_page_keeps_the_article_and_its_metadata(tmp_path: Path) -> None:

@@ -27,11 +27,10 @@ from qa_service.api import create_app
 from qa_service.api.limits import THREAD_RESERVE
 from qa_service.config import Settings
 from qa_service.service import QAService
-
-from .conftest import ROOT, SEEDS, LogLines, make_settings, server_env
+from tests.conftest import ROOT, SEED_QUESTION, SEEDS, LogLines, make_settings, server_env
 
 SHEA_FILE = SEEDS / "000_f6e0c52e4f6527ee.txt"
-QUESTION = {"question": "Who met Dorothy Shea?"}
+QUESTION = {"question": SEED_QUESTION}
 
 
 @pytest.fixture

@@ -33,13 +33,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from qa_service.embedding.onnx_session import OUTPUT_NAME, OnnxSession, configure_tokenizer
+from qa_service.embedding.onnx_session import OUTPUT_NAME, TOKEN_OUTPUT, OnnxSession, configure_tokenizer
 from qa_service.embedding.protocol import resolve_model_path
 
 logger = logging.getLogger(__name__)
 
 Precision = Literal["fp32", "int8"]
-RECIPE_VERSION = 1  # bump when the export or quantisation recipe changes: old entries are then not reused
+RECIPE_VERSION = 2  # bump when the export or quantisation recipe changes: old entries are then not reused
+# (2: the token vectors are a second output, for span vectors)
 BACKENDS: dict[str, str] = {"fp32": "onnx-fp32", "int8": "onnx-int8-avx512_vnni"}
 MODEL_FILES: dict[str, str] = {"fp32": "model-fp32.onnx", "int8": "model-int8-avx512_vnni.onnx"}
 TOKENIZER_FILE = "tokenizer.json"
@@ -284,9 +285,9 @@ def _export_fp32(model_name: str, entry: Path) -> None:
             super().__init__()
             self.model = model
 
-        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-            output: torch.Tensor = self.model(dict(zip(input_names, tensors, strict=True)))["sentence_embedding"]
-            return output
+        def forward(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            output = self.model(dict(zip(input_names, tensors, strict=True)))
+            return output[OUTPUT_NAME], output[TOKEN_OUTPUT]
 
     dynamic = {name: {0: "batch", 1: "sequence"} for name in input_names}
     with _temporary(entry, MODEL_FILES["fp32"]) as tmp, warnings.catch_warnings(), torch.no_grad():
@@ -296,8 +297,8 @@ def _export_fp32(model_name: str, entry: Path) -> None:
             tuple(features[name] for name in input_names),
             str(tmp),
             input_names=list(input_names),
-            output_names=[OUTPUT_NAME],
-            dynamic_axes={**dynamic, OUTPUT_NAME: {0: "batch"}},
+            output_names=[OUTPUT_NAME, TOKEN_OUTPUT],
+            dynamic_axes={**dynamic, OUTPUT_NAME: {0: "batch"}, TOKEN_OUTPUT: {0: "batch", 1: "sequence"}},
             opset_version=17,
             dynamo=False,  # the TorchScript exporter needs no onnxscript and handles this graph as it is
         )

@@ -126,7 +126,7 @@ def clean_text(raw: str) -> CleanedText:
     return CleanedText(text="\n\n".join(paragraphs), title=title, date=date)
 
 
-@lru_cache(maxsize=4096)  # each answer labels its citations; pySBD takes ~0.6 ms a call
+@lru_cache(maxsize=4096)  # each answer labels its citations; a parse takes a few ms
 def document_label(text: str, title: str | None) -> str:
     """A readable name for any article: its title, else its opening words (first sentence, cut at a word, "…").
 
@@ -134,7 +134,7 @@ def document_label(text: str, title: str | None) -> str:
     """
     if title and title.strip():
         return " ".join(title.split())
-    from qa_service.text.terms import sentence_spans  # pySBD: "U.S." does not end the sentence
+    from qa_service.text.phrases import sentence_spans  # the parser: "U.S." does not end the sentence
 
     first = " ".join(text.strip().split("\n", 1)[0].split())
     spans = sentence_spans(first[: _LABEL_MAX_CHARS * 3])

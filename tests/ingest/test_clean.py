@@ -18,7 +18,7 @@ from qa_service.ingest.clean import (
     make_document,
     validate_doc_id,
 )
-from qa_service.text import terms as analysis
+from qa_service.text import phrases
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
@@ -114,30 +114,21 @@ def test_repeated_paragraph_check_is_linear() -> None:
     assert _CountedStr.comparisons < 3 * len(paragraphs)  # a list lookup made about 8 million
 
 
-def test_a_huge_paragraph_reaches_the_sentence_splitter_in_windows(monkeypatch: pytest.MonkeyPatch) -> None:
-    """pySBD's time grows with the square of its input (one 200,000-character line: 21 s), so it gets windows."""
-    sentences = [f"Sentence number {i} says the delegation met officials in London on Monday." for i in range(3000)]
-    text = " ".join(sentences)  # one line of 230,000 characters
-    segmenter = analysis._segmenter()
-    longest = 0
-
-    class Measured:
-        def segment(self, piece: str) -> list[str]:
-            nonlocal longest
-            longest = max(longest, len(piece))
-            return segmenter.segment(piece)
-
-    monkeypatch.setattr(analysis, "_segmenter", lambda: Measured())
-    spans = analysis.sentence_spans(text)
-    assert [text[s:e] for s, e in spans] == sentences  # windows are cut where a sentence ends
-    assert longest <= analysis.SEGMENT_WINDOW
+def test_a_huge_paragraph_is_parsed_in_windows_cut_where_a_sentence_ends() -> None:
+    """One line of 23,000 characters goes to the parser a window at a time, and the cuts fall between sentences."""
+    sentences = [f"Sentence number {i} says the delegation met officials in London on Monday." for i in range(300)]
+    text = " ".join(sentences)
+    windows = list(phrases._windows(text, 0, len(text)))
+    assert len(windows) > 2 and max(end - start for start, end in windows) <= phrases.WINDOW
+    spans = phrases.sentence_spans(text)
+    assert [text[s:e] for s, e in spans] == sentences
 
 
 def test_a_window_never_cuts_after_an_abbreviation() -> None:
     sentence = "The U.S. Army and the U.K. Navy met in Washington, D.C. Officials from the U.N. General Assembly came."
-    text = " ".join([sentence] * 200)
-    assert len(text) > 3 * analysis.SEGMENT_WINDOW
-    pieces = {text[s:e] for s, e in analysis.sentence_spans(text)}
+    text = " ".join([sentence] * 120)
+    assert len(text) > phrases.WINDOW
+    pieces = {text[s:e] for s, e in phrases.sentence_spans(text)}
     assert all(not piece.endswith(("U.S.", "U.K.", "U.N.")) for piece in pieces), pieces
 
 

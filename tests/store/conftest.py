@@ -12,7 +12,8 @@ from qa_service.config import Settings
 from qa_service.ingest.clean import make_document
 from qa_service.schemas import Document
 from qa_service.service import QAService
-from qa_service.text.terms import sentence_spans, terms
+from qa_service.text.phrases import sentence_spans
+from qa_service.text.terms import terms
 
 from ..conftest import SEEDS
 

@@ -37,7 +37,8 @@ from qa_service.store import (
     UpgradableStore,
     build_store,
 )
-from qa_service.text.terms import ANALYZER, sentence_spans, terms
+from qa_service.text.phrases import sentence_spans
+from qa_service.text.terms import ANALYZER, terms
 
 EMBEDDER = HashingEmbedder()
 CONFIG = IndexConfig(

@@ -3,13 +3,12 @@
 One process, one seed index, both answerers side by side: `/ask`'s answering path in process (p50 of every
 seed question asked once, wall and CPU), the model floor timed bare in the same run (a query embedding, and the
 reader's one batched call on the sentences it reads), then the real server at 1 and 8 clients with each answerer
-(`--http`; `--workers` per server).
+(`--http`: 1 and 8 clients, `--workers` per server, each seed question asked in turn).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -68,13 +67,29 @@ def main(argv: list[str] | None = None) -> int:
     for service in services.values():
         service.close()
     if args.http:
-        from devtools.bench import bench_http
+        from devtools import loadgen
+        from devtools.devserver import local_server, measured_env
 
         for name in ("rules", "reader"):
-            os.environ["QA_ANSWERER"] = name
-            os.environ["QA_WORKERS"] = str(args.workers)
-            print(f"-- server, QA_ANSWERER={name}, {args.workers} workers")
-            bench_http(base, base.index_dir, questions, requests=args.requests, max_seconds=60)
+            env = measured_env(base.index_dir, QA_ANSWERER=name, QA_LOG_LEVEL="warning")
+            with local_server(env, args=["--workers", str(args.workers)]) as server:
+                loadgen.drive(server.url, clients=1, duration_s=30, max_requests=10, questions=questions)
+                for clients in (1, 8):
+                    result = loadgen.drive(
+                        server.url,
+                        clients=clients,
+                        duration_s=60,
+                        max_requests=args.requests,
+                        questions=questions,
+                        warm_up=0,
+                    )
+                    lat = sorted(result.latencies_ms)
+                    p50 = lat[len(lat) // 2] if lat else float("nan")
+                    errors = sum(result.errors.values())
+                    print(
+                        f"HTTP /ask {name:6s} {clients} clients, {args.workers} workers: "
+                        f"{result.ok / result.elapsed_s:5.1f} req/s, p50 {p50:5.1f} ms, errors {errors}"
+                    )
     return 0
 
 

@@ -78,7 +78,7 @@ def seed_ingest_texts(settings: Settings, embedder: Any) -> list[str]:  # an Emb
     """What ingest embeds for the seed corpus: its chunks, then its sentences (read here, not from the index)."""
     from qa_service.ingest.clean import iter_article_files, load_file
     from qa_service.text.chunking import Chunker
-    from qa_service.text.terms import sentence_spans
+    from qa_service.text.phrases import sentence_spans
 
     documents = [load_file(path) for path in iter_article_files([Path(settings.seeds_dir)])]
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap, embedder.count_tokens, embedder.max_tokens)

@@ -1,8 +1,11 @@
 """Ingest throughput, printed: articles sent one by one to `POST /documents`, the same in one
-`POST /documents/batch`, and saved web pages through `qa-service ingest` (and trafilatura alone).
+`POST /documents/batch`, saved web pages through `qa-service ingest` (and trafilatura alone), and an archive:
+1, 100 and 10,000 articles through the bulk path (the articles repeated with fresh ids and a line that makes
+each copy's text its own), in CPU-seconds per article and chunks per second, projected to 10^5 and 10^6 chunks.
 
     .venv/bin/python -m devtools.ingestbench                                   # the seed articles
     .venv/bin/python -m devtools.ingestbench --articles ../shared/benchmarks/news/articles --pages 65
+    .venv/bin/python -m devtools.ingestbench --articles ../shared/benchmarks/news/articles --only archive --archive 500
 
 Each API figure comes from a real server (`python -m qa_service serve`) on an empty temporary index. The pages
 are the articles wrapped in a news page layout (navigation, an ad, a comment thread) written to a temporary
@@ -23,7 +26,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("single", "batch", "pages")
+PARTS = ("single", "batch", "pages", "archive")
 
 
 def _cpu_s(pid: int) -> float:
@@ -139,12 +142,52 @@ def bench_pages(articles: list[tuple[str, str]], workdir: Path, count: int) -> N
     )
 
 
+def bench_archive(articles: list[tuple[str, str]], workdir: Path, sizes: list[int]) -> None:
+    """The bulk path (`qa-service ingest`'s) in this process: CPU of every thread (model pool, analysis) counted."""
+    from qa_service.config import Settings
+    from qa_service.ingest.clean import make_document
+    from qa_service.ingest.indexer import Incoming
+    from qa_service.service import QAService
+
+    rate = 0.0
+    for size in sizes:
+        service = QAService(Settings(index_dir=workdir / f"archive-{size}", seeds_dir=workdir / "none")).load()
+        try:
+            service.embedder.embed(["warm-up"], bulk=True)
+            service.add_documents([make_document("Warm-up: the council met on Monday.", "warm-up")])
+            items = (
+                Incoming(make_document(f"{text}\n\nArchive copy {n}.", f"{doc_id}-copy-{n}"))
+                for n, (doc_id, text) in ((n, articles[n % len(articles)]) for n in range(size))
+            )
+            cpu = time.process_time()
+            started = time.perf_counter()
+            report = service.ingest(items, progress=False, keep_ids=False)
+            seconds = time.perf_counter() - started
+            cpu = time.process_time() - cpu
+            chunks = service.stats()["chunks"] - 1
+        finally:
+            service.close()
+        added = report.counts.get("added", 0)
+        rate = chunks / cpu
+        print(
+            f"archive of {size:>6} articles      {added} added, {chunks} chunks in {seconds:.1f} s: "
+            f"CPU {cpu / max(1, added):.3f} s an article, {rate:.1f} chunks per CPU-second, "
+            f"{chunks / seconds:.1f} chunks/s",
+            flush=True,
+        )
+    if rate:
+        for total in (10**5, 10**6):
+            hours = total / rate / 3600
+            print(f"  projected: {total:>9,} chunks in {hours:.1f} CPU-hours ({hours / 2:.1f} h on 2 busy cores)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=Path, default=ROOT / "seeds", help="a folder of .txt articles")
     parser.add_argument("--limit", type=int, help="at most this many articles")
     parser.add_argument("--pages", type=int, default=0, help="HTML pages to make and ingest (default: one each)")
     parser.add_argument("--only", choices=PARTS, action="append", help="run only these parts (repeatable)")
+    parser.add_argument("--archive", type=int, default=10_000, help="the largest archive to ingest (default 10,000)")
     args = parser.parse_args()
     articles = _articles(args.articles, args.limit)
     parts = args.only or list(PARTS)
@@ -161,6 +204,8 @@ def main() -> None:
             bench_batch(articles, workdir)
         if "pages" in parts:
             bench_pages(articles, workdir, args.pages or len(articles))
+        if "archive" in parts:
+            bench_archive(articles, workdir, sorted({1, min(100, args.archive), args.archive}))
 
 
 if __name__ == "__main__":

@@ -117,7 +117,7 @@ class SyntheticCorpus:
 
 def seed_material(service: Any) -> tuple[list[str], np.ndarray]:  # a loaded QAService
     """The seed corpus's sentences and their real vectors."""
-    from qa_service.text.terms import sentence_spans
+    from qa_service.text.phrases import sentence_spans
 
     sentences = []
     for summary in service.list_documents():

@@ -5,7 +5,7 @@
     .venv/bin/python eval/span_oracle.py eval/questions.jsonl [--corpus seeds]   # a seed-format question file
 
 For every answerable SQuAD question the quote is the sentence of the gold paragraph (split with
-`qa_service.text.terms.sentence_spans`) that holds the first gold answer's start, so sentence selection plays no
+`qa_service.text.phrases.sentence_spans`) that holds the first gold answer's start, so sentence selection plays no
 part. Each picker chooses a span inside that quote; EM and F1 (SQuAD normalisation, max over the gold answers,
 no span = 0) are printed for the typed-phrase picker (the ingest-time phrase that made the sentence a candidate,
 `qa_service.answering.candidates.best_phrase`) and for the spaCy picker
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa_service.evaluation import best_of, exact_match, token_f1
-from qa_service.text.terms import sentence_spans
+from qa_service.text.phrases import sentence_spans
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD_DIR = ROOT.parent / "shared" / "benchmarks" / "squad"

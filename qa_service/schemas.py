@@ -112,7 +112,8 @@ def _has_title(title: str | None) -> bool:
 
 
 class _Labelled(BaseModel):
-    """`label` is filled from the title when a caller gives none (`ingest.document_label` derives a better one)."""
+    """`label` is filled from the title when a caller gives none (`ingest.clean.document_label` derives a
+    better one)."""
 
     if TYPE_CHECKING:  # every subclass declares both, each with its own description
         title: str | None
@@ -162,6 +163,30 @@ class Source(BaseModel):
     citation: Citation
 
 
+class ExplainedCandidate(BaseModel):
+    """One sentence the answerer weighed, with every signal it used (`"explain": true`)."""
+
+    doc_id: str
+    start: int
+    end: int
+    sentence: str
+    score: float = Field(description="First-pass score: meaning, shared words, retrieval and answer type combined.")
+    features: dict[str, float] = Field(description="The first pass's signals: dense, overlap, context, chunk, typed.")
+    phrase: str | None = Field(default=None, description="The typed phrase that fits the asked-for kind, if any.")
+    reader: float | None = Field(default=None, description="The reader's probability that the sentence answers.")
+    reader_answer: str | None = Field(default=None, description="The short answer the reader found in it.")
+    combined: float | None = Field(default=None, description="The score the reader's choice was made on.")
+    chosen: bool = False
+
+
+class Explanation(BaseModel):
+    """Why this answer (or this abstention): the answerer, the rule that decided, the candidates it weighed."""
+
+    answerer: str
+    decision: str
+    candidates: list[ExplainedCandidate]
+
+
 class Answer(BaseModel):
     question: str
     answer: str | None
@@ -188,6 +213,9 @@ class Answer(BaseModel):
     )
     passages: list[Passage]
     timings_ms: dict[str, float]
+    explanation: Explanation | None = Field(
+        default=None, description='With "explain": true, the candidates weighed and the rule that decided.'
+    )
 
 
 class SearchResult(BaseModel):

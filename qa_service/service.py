@@ -14,7 +14,9 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from qa_service.answering import AnswerBackend, AnswerContext, Extraction, ExtractiveAnswerer, build_backend
+import numpy as np
+
+from qa_service.answering import AnswerBackend, AnswerContext, Answerer, Extraction, build_answerer, build_backend
 from qa_service.answering.question import QuestionAnalysis, analyse_question, names_not_in_corpus
 from qa_service.budget import CpuBudget
 from qa_service.config import Settings
@@ -34,7 +36,7 @@ from qa_service.schemas import (
     SearchResult,
     SourceCount,
 )
-from qa_service.store import DocumentStore, IndexConfig, build_store
+from qa_service.store import DocumentStore, IndexConfig, UpgradableStore, build_store
 from qa_service.store.disk import disk_refused, storage_errors
 from qa_service.text.chunking import Chunker
 from qa_service.text.language import question_language
@@ -51,7 +53,7 @@ class QAService:
         self.embedder: Embedder = embedder or build_embedder(settings)
         self.backend: AnswerBackend | None = build_backend(settings)
         self.retriever = HybridRetriever()
-        self.answerer = ExtractiveAnswerer(min_score=settings.min_score, max_answer_chars=settings.max_answer_chars)
+        self.answerer: Answerer = build_answerer(settings)
         self._store: DocumentStore | None = None
         self._parser = ThreadPoolExecutor(max_workers=2, thread_name_prefix="question-parse")
         self._indexer: Indexer | None = None
@@ -74,12 +76,8 @@ class QAService:
             self.settings.chunk_size, self.settings.chunk_overlap, self.embedder.count_tokens, self.embedder.max_tokens
         )
         self._store = build_store(self.settings, self.index_config).open(reset=reset)
-        completed = complete_stored(self._store)
-        if completed:
-            log.info("stored labels and sentence terms for %d documents indexed by an earlier version", completed)
-        typed = type_stored(self._store, progress=sys.stderr.isatty())
-        if typed:
-            log.info("typed %d sentences indexed by an earlier version (entities and noun phrases)", typed)
+        if isinstance(self._store, UpgradableStore):  # an index written by an earlier version: once, at start-up
+            self._upgrade(self._store)
         self._indexer = Indexer(
             self._store,
             self.embedder,
@@ -89,6 +87,14 @@ class QAService:
             max_chars=self.settings.max_document_chars,
         )
         return self
+
+    def _upgrade(self, store: UpgradableStore) -> None:
+        completed = complete_stored(store)
+        if completed:
+            log.info("stored labels and sentence terms for %d documents indexed by an earlier version", completed)
+        typed = type_stored(store, progress=sys.stderr.isatty())
+        if typed:
+            log.info("typed %d sentences indexed by an earlier version (entities and noun phrases)", typed)
 
     def close(self) -> None:
         """Save the dense index for a fast next start and release the store."""
@@ -143,14 +149,13 @@ class QAService:
         *,
         min_score: float | None = None,
         filters: Filters | None = None,
+        explain: bool = False,
     ) -> Answer:
-        """Answer from the store (from the articles `filters` allow); `min_score` overrides QA_MIN_SCORE (the
-        evaluation's threshold sweep)."""
+        """Answer from the store (from the articles `filters` allow); `min_score` overrides the answerer's
+        threshold (the evaluation's sweep); `explain` adds the candidates weighed and the rule that decided."""
         top_k = top_k or self.settings.top_k
         started = time.perf_counter()
-        parsed = self._parser.submit(analyse_question, question)  # spaCy reads the question while we embed it
-        vector = self.embedder.embed([question])[0]
-        analysis = parsed.result()
+        analysis, vector = self._read_question(question)
         embedded = time.perf_counter()
         with self.store.read() as reader:
             hits = self.retriever.search(reader, vector, analysis.terms, top_k, filters)
@@ -160,7 +165,7 @@ class QAService:
             if missing:  # whatever the nearest sentence says, it is not about what the question names
                 extraction = Extraction(answerable=False, confidence=0.0, answer=None, citations=[], not_found=missing)
             else:
-                extraction = self.answerer.answer(context, min_score=min_score)
+                extraction = self.answerer.answer(context, min_score=min_score, explain=explain)
                 if self.backend is not None:
                     extraction = self.backend.answer(context, extraction)
         answered = time.perf_counter()
@@ -174,6 +179,7 @@ class QAService:
             sources=extraction.sources,
             not_found=extraction.not_found,
             reason=extraction.reason,
+            explanation=extraction.explanation,
             question_language=question_language(question),
             passages=_passages(context.documents, hits, analysis, self.settings.related_min_similarity),
             timings_ms={
@@ -185,14 +191,19 @@ class QAService:
         )
 
     def search(self, query: str, top_k: int | None = None, *, filters: Filters | None = None) -> SearchResult:
-        parsed = self._parser.submit(analyse_question, query)
-        vector = self.embedder.embed([query])[0]
-        analysis = parsed.result()
+        analysis, vector = self._read_question(query)
         with self.store.read() as reader:
             hits = self.retriever.search(reader, vector, analysis.terms, top_k or self.settings.top_k, filters)
             documents = reader.documents([h.chunk.doc_id for h in hits])
         passages = _passages(documents, hits, analysis, self.settings.related_min_similarity)
         return SearchResult(query=query, passages=passages)
+
+    def _read_question(self, question: str) -> tuple[QuestionAnalysis, np.ndarray]:
+        """The question's analysis and vector, what retrieval needs, for `ask` and `search` alike: spaCy reads it
+        on the parser pool while it is embedded here."""
+        parsed = self._parser.submit(analyse_question, question)
+        vector = self.embedder.embed([question])[0]
+        return parsed.result(), vector
 
     def list_documents(
         self, *, offset: int = 0, limit: int | None = None, filters: Filters | None = None

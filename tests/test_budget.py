@@ -6,7 +6,7 @@ latency meanwhile; a 5 MB one would have taken most of an hour.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 from qa_service.api import create_app
 from qa_service.budget import CpuBudget
 from qa_service.embedding import Embedder
+from qa_service.embedding.pooling import Pooled, Span
 from qa_service.ingest.clean import make_document
 from qa_service.ingest.indexer import EMBED_SLICE, Incoming
 from qa_service.service import QAService
-from qa_service.text.terms import sentence_spans
 from tests.conftest import SEEDS, make_settings
 
 SEED_TEXT = "\n\n".join(path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt")))
@@ -39,7 +39,7 @@ def long_article(chars: int) -> str:
 @pytest.fixture
 def tight_service(tmp_path: Path, embedder: Embedder) -> Iterator[QAService]:
     """A budget of 0.2 s of CPU: well under what splitting 400 KB costs (about 2 s on the 2-core test machine); no
-    length limit below that (QA_MAX_DOCUMENT_CHARS would refuse it first: tests/test_documents_limits.py)."""
+    length limit below that (QA_MAX_DOCUMENT_CHARS would refuse it first: tests/api/test_documents_limits.py)."""
     settings = make_settings(tmp_path / "index", document_cpu_s=0.2, max_document_chars=LENGTH_UNLIMITED)
     service = QAService(settings, embedder=embedder).load()
     yield service
@@ -85,6 +85,10 @@ class CountingEmbedder:
         self.embedded += len(texts)
         return self.inner.embed(texts, bulk=bulk)
 
+    def embed_spans(self, texts: list[str], spans: Sequence[Sequence[Span]], *, bulk: bool = False) -> Pooled:
+        self.embedded += len(texts)
+        return self.inner.embed_spans(texts, spans, bulk=bulk)
+
 
 def test_embedding_stops_at_the_first_slice_that_shows_the_rest_will_not_fit(
     tight_service: QAService, embedder: Embedder
@@ -93,12 +97,12 @@ def test_embedding_stops_at_the_first_slice_that_shows_the_rest_will_not_fit(
     indexer = tight_service.indexer
     counting = CountingEmbedder(embedder)
     indexer.embedder = counting  # type: ignore[assignment]
-    document = make_document(long_article(60_000), "long")
+    document = make_document(long_article(100_000), "long")
     budget = CpuBudget(0.05, "long", clock=lambda: 0.0)
     prepared, refused = indexer.prepare([Incoming(document, budget=budget), Incoming(make_document("Short.", "s"))])
     assert [p.document.doc_id for p in prepared] == ["s"]
     assert [(item.document.doc_id, "embedding" in str(error)) for item, error in refused] == [("long", True)]
-    texts = len(indexer.chunker.split(document, 0)) + len(sentence_spans(document.text))
+    texts = len(indexer.chunker.split(document, 0))  # one model pass per chunk: its sentences come with it
     assert texts > EMBED_SLICE  # more than one slice to embed
     assert counting.embedded <= EMBED_SLICE + 2  # the first slice, then no more of "long"
 

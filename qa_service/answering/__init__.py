@@ -8,15 +8,25 @@ the store) and returns an `Extraction`; none reaches into another.
 | `question.py` | `QuestionAnalysis`, built once per question: terms, names, years, the kind of answer, its target |
 | `context.py` | `AnswerContext` (what an answerer reads) and `Extraction` (what it returns) |
 | `candidates.py` | candidate sentences scored by meaning, shared words, retrieval and typed phrases |
-| `extractive.py` | the default answerer: enforces the answer type, picks and quotes the best sentence, or abstains |
+| `reading.py` | the default answerer: the trained reader (`qa_service.reader`) reads the first pass's best sentences |
+| `extractive.py` | the rules answerer (`QA_ANSWERER=rules`): type gate, best sentence; `compose` quotes for both |
+| `explain.py` | `"explain": true`: the candidates weighed, their signals and the rule that decided |
 | `short_answer.py`, `pronouns.py` | the words in the quote that answer; the name behind "he said" |
 | `quotes.py` | quotes cut to length and citations with exact offsets |
 | `sources.py` | other articles that agree with the answer's value or give another |
-| `backends.py`, `reader.py`, `generation.py` | optional back-ends: a local QA model, an OpenAI-compatible LLM |
+| `backends.py`, `generation.py` | which answerer the settings pick; the optional OpenAI-compatible LLM back-end |
 """
 
-from qa_service.answering.backends import AnswerBackend, build_backend
+from qa_service.answering.backends import AnswerBackend, Answerer, build_answerer, build_backend
 from qa_service.answering.context import AnswerContext, Extraction
 from qa_service.answering.extractive import ExtractiveAnswerer
 
-__all__ = ["AnswerBackend", "AnswerContext", "Extraction", "ExtractiveAnswerer", "build_backend"]
+__all__ = [
+    "AnswerBackend",
+    "AnswerContext",
+    "Answerer",
+    "Extraction",
+    "ExtractiveAnswerer",
+    "build_answerer",
+    "build_backend",
+]

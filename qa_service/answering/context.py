@@ -9,7 +9,7 @@ import numpy as np
 
 from qa_service.answering.question import QuestionAnalysis
 from qa_service.retrieval import RetrievedChunk
-from qa_service.schemas import AnswerSpan, Citation, Document, Source
+from qa_service.schemas import AnswerSpan, Citation, Document, Explanation, Source
 from qa_service.store import StoredSentence, StoreReader
 
 
@@ -88,3 +88,4 @@ class Extraction:
     sources: list[Source] = field(default_factory=list)
     not_found: list[str] = field(default_factory=list)
     reason: str | None = None  # why it abstained, in a few words ("The articles name no judge.")
+    explanation: Explanation | None = None  # the candidates weighed and the rule that decided, when asked for

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from qa_service.answering.candidates import (
     TYPED_KINDS,
@@ -12,6 +13,7 @@ from qa_service.answering.candidates import (
     mentions_target,
 )
 from qa_service.answering.context import AnswerContext, Extraction
+from qa_service.answering.explain import explained
 from qa_service.answering.pronouns import answer_pronoun, find_antecedent
 from qa_service.answering.question import QuestionAnalysis, noun_kind
 from qa_service.answering.quotes import fit_quote, make_citation, shown
@@ -41,10 +43,16 @@ _MISSING = {
 class ExtractiveAnswerer:
     """Scores sentences of the retrieved chunks by meaning, shared words and expected answer type."""
 
+    name = "rules"
+
     def __init__(self, *, min_score: float, max_answer_chars: int, weights: Weights | None = None) -> None:
         self.min_score = min_score
         self.max_answer_chars = max_answer_chars
         self.scorer = CandidateScorer(weights)
+
+    @property
+    def threshold(self) -> float:
+        return self.min_score
 
     def warm_up(self) -> ExtractiveAnswerer:
         """Load the language pipeline now (a few seconds) rather than in the first question."""
@@ -59,12 +67,13 @@ class ExtractiveAnswerer:
         """How sure the best sentence answers: meaning, shared words in context, and the right kind of answer."""
         return float(min(1.0, max(0.0, 0.55 * best.dense + 0.35 * best.context + 0.10 * best.typed)))
 
-    def answer(self, context: AnswerContext, *, min_score: float | None = None) -> Extraction:
+    def answer(self, context: AnswerContext, *, min_score: float | None = None, explain: bool = False) -> Extraction:
         """The best sentence as a quote, or an abstention below `min_score` (default: the configured one)."""
         ranked = self.candidates(context)
         if not ranked:
             return Extraction(answerable=False, confidence=0.0, answer=None, citations=[])
         question = context.question
+        why = (lambda rule: explained(context, ranked, rule, answerer=self.name)) if explain else (lambda rule: None)
         if question.kind in TYPED_KINDS:  # only a sentence with a phrase of the asked-for type may answer
             typed = [c for c in ranked if c.typed >= MIN_TYPED_FIT and not c.restates]
             if question.wh == "how many" and not any(
@@ -72,17 +81,32 @@ class ExtractiveAnswerer:
             ):
                 typed = []  # figures, but none of the X that "how many X" counts
             if not typed:
+                reason = missing_reason(question)
                 return Extraction(
-                    answerable=False, confidence=0.0, answer=None, citations=[], reason=missing_reason(question)
+                    answerable=False, confidence=0.0, answer=None, citations=[], reason=reason, explanation=why(reason)
                 )
             ranked = typed + [c for c in ranked if c not in typed]
-        best = ranked[0]
-        confidence = self.confidence(best)
+        confidence = self.confidence(ranked[0])
         if confidence < (self.min_score if min_score is None else min_score):
-            return Extraction(answerable=False, confidence=confidence, answer=None, citations=[])
+            rule = f"confidence {confidence:.2f} below the minimum score"
+            return Extraction(answerable=False, confidence=confidence, answer=None, citations=[], explanation=why(rule))
+        extraction = self.compose(context, ranked, confidence)
+        return replace(extraction, explanation=why("the best-scored sentence of the asked-for type"))
+
+    def compose(
+        self,
+        context: AnswerContext,
+        ranked: list[Candidate],
+        confidence: float,
+        span: tuple[int, int] | None = None,
+    ) -> Extraction:
+        """Quote `ranked[0]` with exact citations, the short answer (`span` if given, else the parse's pick),
+        the name behind "he said", and other articles that agree or differ."""
+        best = ranked[0]
         start, end = self._quote_span(context, best.sentence, ranked[1] if len(ranked) > 1 else None)
         document = context.documents[best.sentence.doc_id]
-        span = self._short_answer(context, best, start, end)
+        if span is None or not (start <= span[0] and span[1] <= end):
+            span = self._short_answer(context, best, start, end)
         elsewhere = self._name_behind_pronoun(context, best.sentence, start, end, span)
         if elsewhere is not None and end - elsewhere[0][0] <= self.max_answer_chars:
             start, span, elsewhere = elsewhere[0][0], elsewhere[1], None  # quote "Bilawal ... . ..., he said" whole

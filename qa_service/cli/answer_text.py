@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from qa_service.schemas import Answer, Citation, DocumentSummary, Passage, Source
+from qa_service.schemas import Answer, Citation, DocumentSummary, Explanation, Passage, Source
 
 Labelled = Citation | DocumentSummary
 
@@ -97,3 +97,17 @@ def answer_lines(answer: Answer, labels: dict[str, DocumentSummary] | None = Non
     lines = [answer.answer or "", *_short_answer(answer), "Sources:"]
     lines += [f"  [{c.id}] {_where(c)}" for c in answer.citations]
     return lines + _sources(answer.sources)
+
+
+def explanation_lines(explanation: Explanation) -> list[str]:
+    """`ask --explain`: the deciding rule, then each candidate with its scores (the chosen one marked)."""
+    lines = [f"Why ({explanation.answerer}): {explanation.decision}"]
+    for i, c in enumerate(explanation.candidates, 1):
+        mark = "*" if c.chosen else " "
+        reader = f" reader {c.reader:.2f}" if c.reader is not None else ""
+        short = f" -> “{c.reader_answer}”" if c.reader_answer else ""
+        features = " ".join(f"{k} {v:.2f}" for k, v in c.features.items())
+        lines.append(f" {mark}{i}. [{c.doc_id}] score {c.score:.2f}{reader} ({features}){short}")
+        sentence = c.sentence if len(c.sentence) <= 160 else c.sentence[:157].rstrip() + "..."
+        lines.append(f"      {sentence}")
+    return lines

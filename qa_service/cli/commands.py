@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from qa_service.cli.answer_text import answer_lines, related_doc_ids
+from qa_service.cli.answer_text import answer_lines, explanation_lines, related_doc_ids
 from qa_service.config import Settings, get_settings
 from qa_service.errors import QAServiceError
 from qa_service.schemas import Answer, DocumentSummary, Filters, IngestReport
@@ -340,6 +340,24 @@ def prepare() -> None:
     how = "already built" if built else f"built in {time.perf_counter() - started:.1f} s; every start reuses it"
     where = files.model.parent
     typer.echo(f"embedding model {settings.embedding_model}: {precision} ONNX file ready in {where} ({how})")
+    if settings.answerer == "reader":
+        _prepare_reader(settings)
+
+
+def _prepare_reader(settings: Settings) -> None:
+    """Merge the reader's adapters into the installed base and export its ONNX file (once; cached)."""
+    from qa_service.config import DEFAULT_EMBEDDING_MODEL
+    from qa_service.reader.package import ReaderUnavailableError, ensure_reader, is_built
+
+    cache = settings.resolved_onnx_cache_dir
+    built = is_built(DEFAULT_EMBEDDING_MODEL, cache)
+    started = time.perf_counter()
+    try:
+        files = ensure_reader(DEFAULT_EMBEDDING_MODEL, cache)
+    except (ReaderUnavailableError, OSError) as exc:
+        _fail(str(exc))
+    how = "already built" if built else f"built in {time.perf_counter() - started:.1f} s; every start reuses it"
+    typer.echo(f"reader: ONNX file ready in {files.model.parent} ({how})")
 
 
 @app.command()
@@ -357,6 +375,9 @@ def ask(
     since: SinceOption = None,
     until: UntilOption = None,
     source: SourceOption = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Also print the candidate sentences weighed and why one won.")
+    ] = False,
 ) -> None:
     """Ask one question: through a running server when there is one (fast), else in this process.
 
@@ -378,7 +399,7 @@ def ask(
     if url is not None:
         try:
             wanted = filters.model_dump(exclude_none=True) if filters.active else None
-            body = remote.ask_remote(url, question, top_k, api_key=settings.api_key, filters=wanted)
+            body = remote.ask_remote(url, question, top_k, api_key=settings.api_key, filters=wanted, explain=explain)
             answer = Answer.model_validate(body)
             if not as_json:
                 labels = remote.summaries(url, related_doc_ids(answer), api_key=settings.api_key)
@@ -387,7 +408,7 @@ def ask(
         where = f"answered by the server at {url}"
     else:
         service = _service(settings)
-        answer = service.ask(question, top_k, filters=filters)
+        answer = service.ask(question, top_k, filters=filters, explain=explain)
         body = answer.model_dump()
         labels = {doc_id: service.summary(doc_id) for doc_id in related_doc_ids(answer)}
         where = f"answered in this process from {settings.index_dir}/"
@@ -396,6 +417,9 @@ def ask(
     else:
         for line in answer_lines(answer, labels):
             typer.echo(line)
+        if answer.explanation is not None:
+            for line in explanation_lines(answer.explanation):
+                typer.echo(line)
     typer.echo(f"confidence {body['confidence']:.2f}; {where}", err=True)
 
 

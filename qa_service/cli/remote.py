@@ -71,7 +71,13 @@ def _detail(response: httpx.Response) -> str:
 
 
 def ask_remote(
-    url: str, question: str, top_k: int, *, api_key: str | None = None, filters: dict[str, Any] | None = None
+    url: str,
+    question: str,
+    top_k: int,
+    *,
+    api_key: str | None = None,
+    filters: dict[str, Any] | None = None,
+    explain: bool = False,
 ) -> dict[str, Any]:
     """POST /ask (with `filters` when given); returns the server's JSON as it came (what an HTTP client gets)."""
     import httpx
@@ -80,6 +86,8 @@ def ask_remote(
     body: dict[str, Any] = {"question": question, "top_k": top_k}
     if filters:
         body["filters"] = filters
+    if explain:
+        body["explain"] = True
     try:
         with _client(url, ASK_TIMEOUT_S) as client:
             response = client.post(endpoint, json=body, headers=_headers(api_key))
@@ -100,30 +108,22 @@ def ask_remote(
 
 
 def summaries(url: str, doc_ids: list[str], *, api_key: str | None = None) -> dict[str, DocumentSummary]:
-    """Label and date of a few articles (the related passages of an abstention), from `GET /documents/{id}`.
+    """Label and date of a few articles (the related passages of an abstention): one `GET /documents?doc_id=...`,
+    which lists them with the label stored at ingest (their texts are not downloaded).
 
     An article that cannot be read (deleted meanwhile, a key needed for reads) is left out: it is named by its id.
     """
     import httpx
 
-    from qa_service.ingest.clean import document_label
-
-    found: dict[str, DocumentSummary] = {}
+    if not doc_ids:
+        return {}
+    params: dict[str, list[str] | int] = {"doc_id": doc_ids, "limit": len(doc_ids)}
     try:
         with _client(url, PROBE_TIMEOUT_S * 10) as client:
-            for doc_id in doc_ids:
-                response = client.get(f"{url.rstrip('/')}/documents/{doc_id}", headers=_headers(api_key))
-                if response.status_code != 200:
-                    continue
-                doc = response.json()
-                found[doc_id] = DocumentSummary(
-                    doc_id=doc_id,
-                    title=doc.get("title"),
-                    label=document_label(doc["text"], doc.get("title")),
-                    date=doc.get("date"),
-                    source=doc.get("source"),
-                    chunks=0,
-                )
-    except (httpx.HTTPError, ValueError, KeyError):
-        pass  # the answer stands without the labels
-    return found
+            response = client.get(f"{url.rstrip('/')}/documents", params=params, headers=_headers(api_key))
+            if response.status_code != 200:
+                return {}
+            listed = [DocumentSummary.model_validate(item) for item in response.json()]
+    except (httpx.HTTPError, ValueError):  # pydantic's ValidationError is a ValueError
+        return {}  # the answer stands without the labels
+    return {summary.doc_id: summary for summary in listed if summary.doc_id in doc_ids}

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from qa_service.embedding.pooling import Pooled, Span
 from qa_service.embedding.protocol import Embedder
 
 
@@ -77,6 +79,9 @@ class BatchingEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
+
+    def embed_spans(self, texts: list[str], spans: Sequence[Sequence[Span]], *, bulk: bool = False) -> Pooled:
+        return self.inner.embed_spans(texts, spans, bulk=bulk)  # ingest, never a question: nothing to batch
 
     def __getattr__(self, attribute: str) -> Any:
         """The inner back-end's other attributes, e.g. `.model` of the torch back-end."""

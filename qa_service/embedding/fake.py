@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import numpy as np
 
+from qa_service.embedding.pooling import Pooled, Span
 from qa_service.text.terms import terms
 
 
@@ -33,3 +35,9 @@ class HashingEmbedder:
                 out[row, bucket % self.dimension] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1.0, norms)
+
+    def embed_spans(self, texts: list[str], spans: Sequence[Sequence[Span]], *, bulk: bool = False) -> Pooled:
+        """No tokens to pool: each span is embedded on its own (a sum of one)."""
+        sums = [self.embed([text[s:e] for s, e in own]) for text, own in zip(texts, spans, strict=True)]
+        counts = [np.ones(len(own), dtype=np.int64) for own in spans]
+        return Pooled(self.embed(texts), sums, counts)

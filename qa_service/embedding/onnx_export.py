@@ -33,13 +33,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from qa_service.embedding.onnx_session import OUTPUT_NAME, OnnxSession, configure_tokenizer
+from qa_service.embedding.onnx_session import OUTPUT_NAME, TOKEN_OUTPUT, OnnxSession, configure_tokenizer
 from qa_service.embedding.protocol import resolve_model_path
 
 logger = logging.getLogger(__name__)
 
 Precision = Literal["fp32", "int8"]
-RECIPE_VERSION = 1  # bump when the export or quantisation recipe changes: old entries are then not reused
+RECIPE_VERSION = 2  # bump when the export or quantisation recipe changes: old entries are then not reused
+# (2: the token vectors are a second output, for span vectors)
 BACKENDS: dict[str, str] = {"fp32": "onnx-fp32", "int8": "onnx-int8-avx512_vnni"}
 MODEL_FILES: dict[str, str] = {"fp32": "model-fp32.onnx", "int8": "model-int8-avx512_vnni.onnx"}
 TOKENIZER_FILE = "tokenizer.json"
@@ -121,7 +122,7 @@ def ensure_onnx_model(model_name: str, precision: Precision, cache_dir: Path) ->
             f"cannot write the ONNX model cache {cache_dir}: {exc}. Set QA_ONNX_CACHE_DIR to a writable folder "
             "(or QA_EMBEDDING_BACKEND=torch)."
         ) from exc
-    with _file_lock(lock_path):
+    with file_lock(lock_path):
         found = _verified(entry, precision)  # another process may have built it while we waited
         if found is not None:
             return found
@@ -216,10 +217,10 @@ def _record(entry: Path, names: list[str], **fields: Any) -> None:
     manifest.setdefault("builds", []).extend({"file": name, "at": built_at, "pid": os.getpid()} for name in names)
     for key, value in fields.items():
         manifest[key] = value if not isinstance(value, dict) else {**manifest.get(key, {}), **value}
-    _atomic_write(entry / MANIFEST_FILE, json.dumps(manifest, indent=2, sort_keys=True).encode())
+    atomic_write(entry / MANIFEST_FILE, json.dumps(manifest, indent=2, sort_keys=True).encode())
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
         tmp.write(data)
         tmp.flush()
@@ -229,7 +230,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
     """Exclusive lock across processes (two workers starting together build the file once)."""
     import fcntl
 
@@ -284,9 +285,9 @@ def _export_fp32(model_name: str, entry: Path) -> None:
             super().__init__()
             self.model = model
 
-        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-            output: torch.Tensor = self.model(dict(zip(input_names, tensors, strict=True)))["sentence_embedding"]
-            return output
+        def forward(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            output = self.model(dict(zip(input_names, tensors, strict=True)))
+            return output[OUTPUT_NAME], output[TOKEN_OUTPUT]
 
     dynamic = {name: {0: "batch", 1: "sequence"} for name in input_names}
     with _temporary(entry, MODEL_FILES["fp32"]) as tmp, warnings.catch_warnings(), torch.no_grad():
@@ -296,8 +297,8 @@ def _export_fp32(model_name: str, entry: Path) -> None:
             tuple(features[name] for name in input_names),
             str(tmp),
             input_names=list(input_names),
-            output_names=[OUTPUT_NAME],
-            dynamic_axes={**dynamic, OUTPUT_NAME: {0: "batch"}},
+            output_names=[OUTPUT_NAME, TOKEN_OUTPUT],
+            dynamic_axes={**dynamic, OUTPUT_NAME: {0: "batch"}, TOKEN_OUTPUT: {0: "batch", 1: "sequence"}},
             opset_version=17,
             dynamo=False,  # the TorchScript exporter needs no onnxscript and handles this graph as it is
         )

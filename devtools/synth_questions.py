@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from qa_service.text.phrases import NOUN_PHRASE, type_sentences
-    from qa_service.text.terms import sentence_spans
+    from qa_service.text.phrases import sentence_spans
 
     rng = random.Random(args.seed)
     rows = []

@@ -59,7 +59,7 @@ def closest(question: str, sentences: list[str], k: int) -> list[int]:
 
 
 def squad_examples(paths: list[Path], hard_negatives: int = 2) -> list[Example]:
-    from qa_service.text.terms import sentence_spans
+    from qa_service.text.phrases import sentence_spans
 
     examples: list[Example] = []
     split: dict[str, list[tuple[int, int]]] = {}
@@ -114,7 +114,7 @@ def batches(examples: list[Example], lengths: list[int], size: int, seed: int, e
 
 def dev_probe(tokenizer: object, k: int = 8) -> list[tuple[dict[str, object], list[str]]]:
     """news-dev questions, each with the `k` sentences of the news articles closest by shared words."""
-    from qa_service.text.terms import sentence_spans
+    from qa_service.text.phrases import sentence_spans
 
     sentences: list[str] = []
     for article in sorted((NEWS_DIR / "articles").glob("*.txt")):

@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, decisions in (("reader alone", alone), ("fitted (5-fold)", held_out)):
             for floor in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5):
                 right, hits, ok, false = tally(decisions, floor)
-                print(f"{n:2d}  {name:15s} {floor:4.1f}  {right:5d}  {hits:14d}  {ok:15d}  {false:10d}")
+                print(f"{n:2d}  {name:15s} {floor:4.2f}  {right:5d}  {hits:14d}  {ok:15d}  {false:10d}")
                 key = (right, -false, -n)  # most right; then fewest false abstentions; then fewest read
                 if name.startswith("fitted") and (best is None or key > best[3]):
                     best = (right, n, floor, key)

@@ -34,13 +34,6 @@ def answer_pronoun(
     return next((doc[i].text for i in sorted(slots) if is_personal_pronoun(doc[i])), None)
 
 
-def needs_antecedent(
-    question: QuestionAnalysis, quote: str, span: OffsetSpan | None, *, nlp: Language | None = None
-) -> bool:
-    """True when the question asks who and the quote's answer is a personal pronoun ("..., he said")."""
-    return answer_pronoun(question, quote, span, nlp=nlp) is not None
-
-
 def find_antecedent(
     sentences_before: list[str], pronoun: str, *, nlp: Language | None = None
 ) -> tuple[int, int, int] | None:

@@ -162,7 +162,6 @@ class QuestionAnalysis:
     names: tuple[str, ...]  # named things the question mentions (`nlp.names_in`)
     common: frozenset[str]  # keys of the content words written in lower case
     years: frozenset[str]  # years the question names ("the 2014 final"): another year is another event
-    doc: Doc | None = None  # the parse, for the short answer; None when built without spaCy (tests)
 
     @property
     def term_set(self) -> frozenset[str]:
@@ -203,7 +202,6 @@ def analyse_question(question: str, *, nlp: Language | None = None) -> QuestionA
         names=tuple(names_in(doc)),
         common=frozenset(k for t in doc if is_content(t) and t.text.islower() for k in keys(t)),
         years=frozenset(_YEAR.findall(question)),
-        doc=doc,
     )
 
 

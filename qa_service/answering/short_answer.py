@@ -326,7 +326,7 @@ def pick_short_answer(question: QuestionAnalysis, quote: str, *, nlp: Language |
         e.label_ == "PERSON" and any(not has(t, question.content) for t in e) for e in doc.ents
     )
     if question.kind == "person" and any(is_personal_pronoun(doc[i]) for i in slots):
-        return None  # "..., he said": the answer is a pronoun; see needs_antecedent / find_antecedent
+        return None  # "..., he said": the answer is a pronoun; see answer_pronoun / find_antecedent
     scored = [
         (s, c) for c in _candidates(doc) if (s := _score(doc, c, question, anchored, slots, by_clause)) is not None
     ]

@@ -117,14 +117,14 @@ def test_pronoun_subject_needs_a_name(nlp: Language) -> None:
     question = analyse_question("Who said the suspension endangers 240 million people?", nlp=nlp)
     span = sa.pick_short_answer(question, quote, nlp=nlp)
     assert span is None  # "he" is not an answer to "who"
-    assert pronouns.needs_antecedent(question, quote, span, nlp=nlp)
+    assert pronouns.answer_pronoun(question, quote, span, nlp=nlp) is not None
     # a named subject needs nothing more
     named = "\u201cThe suspension endangers the livelihood of 240 million people,\u201d Dastgir said."
     named_span = sa.pick_short_answer(question, named, nlp=nlp)
     assert named_span is not None and named[named_span[0] : named_span[1]] == "Dastgir"
-    assert not pronouns.needs_antecedent(question, named, named_span, nlp=nlp)
+    assert pronouns.answer_pronoun(question, named, named_span, nlp=nlp) is None
     # only "who" questions ask for a person
-    assert not pronouns.needs_antecedent(analyse_question("How many people are endangered?"), quote, None, nlp=nlp)
+    assert pronouns.answer_pronoun(analyse_question("How many people are endangered?"), quote, None, nlp=nlp) is None
 
 
 def test_find_antecedent_prefers_the_nearest_subject(nlp: Language) -> None:

@@ -94,8 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
 
-    from qa_service.text.phrases import NOUN_PHRASE, type_sentences
-    from qa_service.text.phrases import sentence_spans
+    from qa_service.text.phrases import NOUN_PHRASE, sentence_spans, type_sentences
 
     rng = random.Random(args.seed)
     rows = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from qa_service.answering.candidates import Candidate, sentence_phrases
+from qa_service.answering.candidates import TYPED_KINDS, Candidate, sentence_phrases
 from qa_service.answering.context import AnswerContext, Extraction
 from qa_service.answering.explain import explained
 from qa_service.answering.extractive import ExtractiveAnswerer
@@ -131,14 +131,27 @@ class ReadingAnswerer:
 
 
 def short_answer(context: AnswerContext, candidate: Candidate, reading: Reading) -> tuple[int, int] | None:
-    """The reader's span in document offsets, widened to every named or counted phrase it touches."""
+    """The reader's span in document offsets, widened to every named or counted phrase it touches.
+
+    When the question asks for a kind of thing (a person, a date, a figure) and the span is a clause holding the
+    first pass's phrase of that kind, the phrase is the answer: "the delegation", not "the delegation
+    highlighted the long-standing cooperation"."""
     if reading.span is None:
         return None
     offset = candidate.sentence.start
     start, end = offset + reading.span[0], offset + reading.span[1]
-    for phrase in sentence_phrases(context, candidate.sentence):
-        if phrase.label != NOUN_PHRASE and phrase.start < end and start < phrase.end:
-            start, end = min(start, phrase.start), max(end, phrase.end)
+    phrase = candidate.phrase
+    if (
+        context.question.kind in TYPED_KINDS
+        and phrase is not None
+        and start <= phrase.start
+        and phrase.end <= end
+        and (phrase.start, phrase.end) != (start, end)
+    ):
+        start, end = phrase.start, phrase.end
+    for typed in sentence_phrases(context, candidate.sentence):
+        if typed.label != NOUN_PHRASE and typed.start < end and start < typed.end:
+            start, end = min(start, typed.start), max(end, typed.end)
     text = context.documents[candidate.sentence.doc_id].text
     while end > start and text[end - 1] in ".,;:":
         end -= 1

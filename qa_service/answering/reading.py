@@ -133,23 +133,23 @@ class ReadingAnswerer:
 def short_answer(context: AnswerContext, candidate: Candidate, reading: Reading) -> tuple[int, int] | None:
     """The reader's span in document offsets, widened to every named or counted phrase it touches.
 
-    When the question asks for a kind of thing (a person, a date, a figure) and the span is a clause holding the
-    first pass's phrase of that kind, the phrase is the answer: "the delegation", not "the delegation
-    highlighted the long-standing cooperation"."""
+    When the question asks for a kind of thing (a person, a date, a figure) and the span is a clause, the answer
+    is the first pass's phrase of that kind inside it, else the phrase the clause opens with: "the delegation",
+    not "the delegation highlighted the long-standing cooperation"."""
     if reading.span is None:
         return None
     offset = candidate.sentence.start
     start, end = offset + reading.span[0], offset + reading.span[1]
+    phrases = sentence_phrases(context, candidate.sentence)
     phrase = candidate.phrase
-    if (
-        context.question.kind in TYPED_KINDS
-        and phrase is not None
-        and start <= phrase.start
-        and phrase.end <= end
-        and (phrase.start, phrase.end) != (start, end)
-    ):
-        start, end = phrase.start, phrase.end
-    for typed in sentence_phrases(context, candidate.sentence):
+    if context.question.kind in TYPED_KINDS:
+        if phrase is not None and start <= phrase.start and phrase.end <= end:
+            start, end = phrase.start, phrase.end
+        else:  # a clause that opens with a phrase ("the delegation highlighted ..."): the phrase
+            opening = [p for p in phrases if p.start == start and p.end < end]
+            if opening:
+                end = max(p.end for p in opening)
+    for typed in phrases:
         if typed.label != NOUN_PHRASE and typed.start < end and start < typed.end:
             start, end = min(start, typed.start), max(end, typed.end)
     text = context.documents[candidate.sentence.doc_id].text

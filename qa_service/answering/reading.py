@@ -24,6 +24,9 @@ from qa_service.text.phrases import NOUN_PHRASE
 FEATURES = ("reader", "score", "dense", "overlap", "context", "chunk", "typed", "rank")
 
 
+_ARTICLES = ("", "the", "a", "an")  # a stored noun phrase starts after its article
+
+
 @dataclass(frozen=True)
 class ReaderPolicy:
     """How the reader's readings become a decision (chosen on news-dev; see README and devtools/tune_reader.py).
@@ -146,7 +149,12 @@ def short_answer(context: AnswerContext, candidate: Candidate, reading: Reading)
         if phrase is not None and start <= phrase.start and phrase.end <= end:
             start, end = phrase.start, phrase.end
         else:  # a clause that opens with a phrase ("the delegation highlighted ..."): the phrase
-            opening = [p for p in phrases if p.start == start and p.end < end]
+            text = context.documents[candidate.sentence.doc_id].text
+            opening = [
+                p
+                for p in phrases
+                if start <= p.start and p.end < end and text[start : p.start].strip().lower() in _ARTICLES
+            ]
             if opening:
                 end = max(p.end for p in opening)
     for typed in phrases:

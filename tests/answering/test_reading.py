@@ -56,3 +56,13 @@ def test_rules_keep_today_s_path(seed_service: QAService) -> None:
     rules = ExtractiveAnswerer(min_score=0.35, max_answer_chars=300)
     assert rules.name == "rules"
     assert isinstance(seed_service.answerer, ReadingAnswerer) and seed_service.answerer.rules.name == "rules"
+
+
+def test_the_short_answer_is_the_phrase_not_the_clause_the_reader_marked(seed_service: QAService) -> None:
+    """The reader marks "the delegation highlighted the long-standing ... cooperation": a who-question's answer is
+    the phrase that clause opens with."""
+    answer = seed_service.ask("Who met Dorothy Shea?", explain=True)
+    assert answer.answer_span is not None and answer.explanation is not None
+    chosen = next(c for c in answer.explanation.candidates if c.chosen)
+    assert chosen.reader_answer and len(chosen.reader_answer.split()) > len(answer.answer_span.text.split())
+    assert answer.answer_span.text == "the delegation"

@@ -35,6 +35,14 @@ Day = Annotated[
 ]
 MAX_FILTER_ITEMS = 1000
 SourceName = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def outlet_key(name: str) -> str:
+    """An outlet as a filter compares it: case and spaces ignored ("daily ledger" picks "Daily Ledger"), because
+    people type outlets as they remember them, not as the page's metadata spelled them."""
+    return "".join(name.casefold().split())
+
+
 FilterDocId = Annotated[str, Field(min_length=1, max_length=128)]
 
 

@@ -125,6 +125,20 @@ class StoreContract:
         assert service.list_documents(filters=nothing) == []
         assert service.stats()["documents"] == 1
 
+    def test_an_outlet_filter_ignores_case_and_spaces(self, service: QAService) -> None:
+        service.add_documents(
+            [
+                article(1).model_copy(update={"source": "Daily Ledger"}),
+                article(2).model_copy(update={"source": "Ledger"}),
+            ]
+        )
+        for typed in (["daily ledger"], ["  DAILY   LEDGER "], ["Daily Ledger"], ["dailyledger", "nowhere"]):
+            filters = Filters(sources=typed)
+            assert [d.doc_id for d in service.list_documents(filters=filters)] == ["riverton-1"], typed
+            assert {p.doc_id for p in service.search("library budget", filters=filters).passages} == {"riverton-1"}
+            assert [s.source for s in service.sources(filters)] == ["Daily Ledger"]
+        assert service.list_documents(filters=Filters(sources=["daily"])) == []
+
     def test_other_settings_are_refused_with_the_fix(self, tmp_path: Path) -> None:
         QAService(self.settings(tmp_path / "index")).load().close()
         with pytest.raises(IndexMismatchError, match="chunk_size: index has 160, settings say 100.*--rebuild"):

@@ -12,7 +12,10 @@ import sys
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 from qa_service.analysis import ANALYZER
 from qa_service.answering import AnswerBackend, AnswerContext, Extraction, ExtractiveAnswerer, build_backend
@@ -38,7 +41,7 @@ from qa_service.schemas import (
     SourceCount,
 )
 from qa_service.storage import disk_refused, storage_errors
-from qa_service.store import DocumentStore, IndexConfig, build_store
+from qa_service.store import DocumentStore, IndexConfig, StoreReader, build_store
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +165,12 @@ class QAService:
                 extraction = self.answerer.answer(context, min_score=min_score)
                 if self.backend is not None:
                     extraction = self.backend.answer(context, extraction)
+            passages = _passages(context.documents, hits, analysis, self.settings.related_min_similarity)
+            outside = 0
+            if filters is not None and filters.active and not extraction.answerable and not missing:
+                outside = self._outside_filter(reader, vector, analysis, top_k, passages, min_score)
+                if outside:
+                    extraction = replace(extraction, reason=filters.removed_every_match(outside))
         answered = time.perf_counter()
         return Answer(
             question=question,
@@ -174,7 +183,8 @@ class QAService:
             not_found=extraction.not_found,
             reason=extraction.reason,
             question_language=question_language(question),
-            passages=_passages(context.documents, hits, analysis, self.settings.related_min_similarity),
+            outside_filter=outside,
+            passages=passages,
             timings_ms={
                 "embed": round((embedded - started) * 1000, 2),
                 "retrieve": round((retrieved - embedded) * 1000, 2),
@@ -182,6 +192,31 @@ class QAService:
                 "total": round((answered - started) * 1000, 2),
             },
         )
+
+    def _outside_filter(
+        self,
+        reader: StoreReader,
+        vector: np.ndarray,
+        analysis: QuestionAnalysis,
+        top_k: int,
+        inside: list[Passage],
+        min_score: float | None,
+    ) -> int:
+        """How many passages outside the filter match a question the filtered articles do not answer: those that
+        mention its words, when the whole store answers it or nothing inside the filter mentions them (0: the
+        filter is not why). Only abstentions under a filter pay for this second search."""
+        within = {p.chunk_id for p in inside}
+        hits = self.retriever.search(reader, vector, analysis.terms, top_k, None)
+        outside = [hit for hit in hits if hit.chunk.chunk_id not in within]
+        if not outside:
+            return 0
+        context = AnswerContext.build(reader, analysis, vector, hits)
+        answered = self.answerer.answer(context, min_score=min_score).answerable
+        similarity = self.settings.related_min_similarity
+        related = sum(p.related for p in _passages(context.documents, outside, analysis, similarity))
+        if answered:
+            return related or len(outside)
+        return related if not any(p.related for p in inside) else 0
 
     def search(self, query: str, top_k: int | None = None, *, filters: Filters | None = None) -> SearchResult:
         parsed = self._parser.submit(analyse_question, query)

@@ -101,6 +101,24 @@ def test_a_batch_then_filters_on_ask_search_documents_and_sources(fresh_service:
         assert [p["doc_id"] for p in by_id["passages"]] == ["herald-tram"]
 
 
+def test_an_outlet_typed_in_lower_case_and_a_filter_that_removed_every_match(fresh_service: QAService) -> None:
+    with TestClient(create_app(fresh_service.settings, fresh_service)) as api:
+        assert not api.post("/documents/batch", json=_batch()).json()["errors"]
+        question = {"question": "How much did the repairs of the Kestrel Harbour bridge cost?", "top_k": 3}
+        typed = api.post("/ask", json={**question, "filters": {"sources": ["harbour  herald"]}}).json()
+        assert typed["answerable"] and typed["citations"][0]["doc_id"] == "herald-bridge"
+        assert typed["outside_filter"] == 0 and typed["reason"] is None
+        later = {"sources": ["Harbour Herald"], "date_from": "2025-12-01"}  # the bridge story is from September
+        removed = api.post("/ask", json={**question, "filters": later}).json()
+        assert not removed["answerable"] and removed["outside_filter"] > 0
+        assert removed["reason"] == (
+            f"Nothing within the filter (outlet Harbour Herald, from 2025-12-01); "
+            f"{removed['outside_filter']} passage{'s' if removed['outside_filter'] > 1 else ''} outside it "
+            f"match{'' if removed['outside_filter'] > 1 else 'es'}."
+        )
+        assert removed["passages"] == []
+
+
 @pytest.mark.parametrize("store_kind", ["embedded"])
 def test_bad_filters_and_batches_are_4xx(fresh_service: QAService) -> None:
     with TestClient(create_app(fresh_service.settings, fresh_service)) as api:

@@ -159,8 +159,11 @@ class QAService:
             retrieved = time.perf_counter()
             context = AnswerContext.build(reader, analysis, vector, hits)
             missing = names_not_in_corpus(analysis, reader)
+            language = question_language(question)
             if missing:  # whatever the nearest sentence says, it is not about what the question names
                 extraction = Extraction(answerable=False, confidence=0.0, answer=None, citations=[], not_found=missing)
+            elif language is not None and not _names_found(analysis, missing):  # only English is understood
+                extraction = Extraction(answerable=False, confidence=0.0, answer=None, citations=[])
             else:
                 extraction = self.answerer.answer(context, min_score=min_score)
                 if self.backend is not None:
@@ -182,7 +185,7 @@ class QAService:
             sources=extraction.sources,
             not_found=extraction.not_found,
             reason=extraction.reason,
-            question_language=question_language(question),
+            question_language=language,
             outside_filter=outside,
             passages=passages,
             timings_ms={
@@ -339,6 +342,12 @@ class QAService:
                 return self.indexer.ingest(items, total=total, progress=progress, keep_ids=keep_ids)
         finally:
             self._save_dense()
+
+
+def _names_found(analysis: QuestionAnalysis, missing: list[str]) -> bool:
+    """Whether the question names something the articles mention: a question in another language is still
+    answered then (its names carry it, and the answer shows the language notice), else declined."""
+    return any(not name.islower() and name not in missing for name in analysis.names)
 
 
 def _passages(

@@ -14,7 +14,7 @@ from qa_service.fetch import Fetcher
 from qa_service.inputs import feed_items, url_items
 from qa_service.service import QAService
 
-from .converters.pages import page_for
+from .converters.pages import ARTICLE_PAGE, page_for
 from .local_web import serve
 from .store.conftest import fake_settings
 
@@ -165,5 +165,24 @@ def test_a_feed_served_as_x_rss_is_ingested_and_a_page_under_a_generic_type_is_r
             refused = service.ingest(feed_items(bad, fetcher, service.indexed), progress=False)
         assert sorted(refused.errors) == sorted(bad)
         assert all("not an RSS, Atom or JSON feed" in reason for reason in refused.errors.values()), refused.errors
+    finally:
+        service.close()
+
+
+def test_a_fetched_page_is_named_by_its_canonical_url_not_the_fetch_address(tmp_path: Path) -> None:
+    service = QAService(fake_settings(tmp_path / "index")).load()
+    try:
+        with serve({}) as site, Fetcher(allow_networks=["127.0.0.1/32"]) as fetcher:
+            site.routes["/site/2025/09/bridge-story.html"] = (200, "text/html", ARTICLE_PAGE)
+            site.routes["/site/2025/09/glacier.html"] = (
+                200,
+                "text/html",
+                page_for(*STORIES[1][:1], _words(STORIES[1][1]), outlet="", date=""),
+            )
+            urls = [f"{site.url}/site/2025/09/bridge-story.html", f"{site.url}/site/2025/09/glacier.html"]
+            report = service.ingest(url_items(urls, fetcher), progress=False)
+        # <link rel="canonical" href="https://coastalherald.example/news/harbour-bridge-reopens">; none: the address
+        assert report.added == ["coastalherald.example-harbour-bridge-reopens", "127.0.0.1-glacier"], report
+        assert service.get_document(report.added[0]).url == "https://coastalherald.example/news/harbour-bridge-reopens"
     finally:
         service.close()

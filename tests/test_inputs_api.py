@@ -152,7 +152,7 @@ def test_a_page_by_url(fresh_service: QAService) -> None:
             added = api.post("/documents", json={"url": f"{site.url}/news/bridge"})
             assert added.status_code == 201, added.text
             summary = added.json()
-            assert summary["doc_id"] == "127.0.0.1-news-bridge"
+            assert summary["doc_id"] == "coastalherald.example-harbour-bridge-reopens"  # from the canonical URL
             assert (summary["title"], summary["date"], summary["source"]) == (
                 "Harbour bridge reopens after two years of repairs",
                 "2025-09-14",

@@ -150,11 +150,11 @@ def _document(body: DocumentIn, settings: Settings, service: QAService) -> tuple
     assert body.url is not None
     with fetcher_for(settings) as fetcher:
         fetched = fetcher.fetch(body.url, HTML_TYPES)
-    doc_id = body.doc_id or doc_id_from_url(body.url)
-    budget = service.indexer.budget(doc_id)
+    budget = service.indexer.budget(body.doc_id or body.url)
     with budget.active():
         article = html.convert(fetched.content, body.url, url=fetched.url)
         given = {k: v for k, v in body.model_dump(include={"title", "date", "source", "author"}).items() if v}
+        doc_id = body.doc_id or doc_id_from_url(article.url or fetched.url)  # the canonical URL, as `ingest` does
         document = article_document(replace(article, **given), doc_id)
     return document, budget
 

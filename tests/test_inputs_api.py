@@ -129,9 +129,56 @@ def test_bad_filters_and_batches_are_4xx(fresh_service: QAService) -> None:
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][:2] == ["query", "date_from"]
         assert api.get("/documents", params={"date_to": "soon"}).status_code == 422
         assert api.post("/documents/batch", content=b"a,b", headers={"content-type": "text/csv"}).status_code == 415
-        assert api.post("/documents/batch", json=[{"title": "no text"}]).status_code == 422
+        no_text = api.post("/documents/batch", json=[{"title": "no text"}])
+        assert no_text.status_code == 200 and no_text.json()["errors"] == {
+            "0": "no `text` (a non-empty string is required)"
+        }
+        assert api.post("/documents/batch", json={"text": "not an array"}).status_code == 422
         assert (
             api.post("/documents/batch", content=b"[{", headers={"content-type": "application/json"}).status_code == 400
+        )
+
+
+@pytest.mark.parametrize("store_kind", ["embedded"])
+def test_a_batch_reads_an_export_as_ingest_does_and_reports_each_row(fresh_service: QAService) -> None:
+    rows = [
+        {
+            "doc_id": "quake",
+            "title": "Quake hits western Nepal",
+            "date": "Nov. 4, 2023",
+            "section": "World",
+            "source": "Voice of America",
+            "tags": ["nepal"],
+            "text": "At least 128 people were killed after a quake.",
+        },
+        {"doc_id": "empty", "text": ""},
+        {"doc_id": "later", "date": "someday", "text": "A row whose date is no date."},
+    ]
+    lines = [json.dumps(row) for row in rows] + [
+        '{"doc_id": "cut", "text": "a line cut sho',
+        json.dumps(ARTICLES[0][3]),
+    ]
+    with TestClient(create_app(fresh_service.settings, fresh_service)) as api:
+        response = api.post(
+            "/documents/batch", content="\n".join(lines), headers={"content-type": "application/x-ndjson"}
+        )
+        assert response.status_code == 200, response.text
+        report = response.json()
+        assert report["added"] == ["quake"]
+        assert report["notes"] == {
+            "0": "ignored `section`, `tags` (read: text, title, date, source, url, author, doc_id)"
+        }
+        assert sorted(report["errors"]) == ["1", "2", "3", "4"]
+        assert "no `text`" in report["errors"]["1"] and "'someday' is not a date" in report["errors"]["2"]
+        assert (
+            report["errors"]["3"].startswith("not a JSON object")
+            and "not a JSON object but str" in report["errors"]["4"]
+        )
+        document = api.get("/documents/quake").json()
+        assert (document["date"], document["source"], document["title"]) == (
+            "2023-11-04",
+            "Voice of America",
+            rows[0]["title"],
         )
 
 

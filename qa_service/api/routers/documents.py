@@ -6,8 +6,7 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
-from fastapi.exceptions import RequestValidationError
-from pydantic import Field, TypeAdapter, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from qa_service.api.deps import ReadAccess, ServiceDep, SettingsDep, WriteAccess
@@ -58,7 +57,6 @@ class DocumentIn(StrictBody):
         return self
 
 
-_BATCH = TypeAdapter(list[DocumentIn])
 MAX_BATCH = 1000
 BATCH_TYPES = ("application/json", "application/x-ndjson", "application/jsonl", "application/json-lines")
 
@@ -107,8 +105,8 @@ def add_document(body: DocumentIn, service: ServiceDep, settings: SettingsDep, _
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentIn"}}},
-                "application/x-ndjson": {"schema": {"type": "string", "description": "One DocumentIn per line."}},
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                "application/x-ndjson": {"schema": {"type": "string", "description": "One export row per line."}},
             },
         }
     },
@@ -116,9 +114,12 @@ def add_document(body: DocumentIn, service: ServiceDep, settings: SettingsDep, _
 async def add_documents(
     request: Request, service: ServiceDep, settings: SettingsDep, _access: WriteAccess
 ) -> IngestReport:
-    """Add up to 1,000 articles in one call: a JSON array of `POST /documents` bodies, or JSON Lines (one per
-    line, `application/x-ndjson`). They are embedded together (with every core, as `ingest` does) and committed
-    in batches of QA_INGEST_BATCH; the report says what was added and, per item, what was not (existing ids are
+    """Add up to 1,000 articles in one call: a JSON array, or JSON Lines (one per line, `application/x-ndjson`),
+    of export rows read as `qa-service ingest archive.jsonl` reads them (`text`, `title`, `date` in any form it
+    reads, `source`, `url`, `author`, `doc_id`; other fields are ignored with a note), or of `{"url": ...}` pages
+    to fetch. One bad row is an error of its own, by item number; the rest go on. They are embedded together
+    (with every core, as `ingest` does) and committed in batches of QA_INGEST_BATCH; the report says what was
+    added and, per item, what was not (existing ids are
     not replaced: `conflicts`; the same text under another id: `duplicates`; `errors` by item number, from 0)."""
     items = _parse_batch(await request.body(), request.headers.get("content-type", "application/json"))
     return await run_in_threadpool(_add_batch, items, service, settings)
@@ -159,40 +160,73 @@ def _document(body: DocumentIn, settings: Settings, service: QAService) -> tuple
     return document, budget
 
 
-def _parse_batch(raw: bytes, content_type: str) -> list[DocumentIn]:
+def _parse_batch(raw: bytes, content_type: str) -> list[object]:
+    """The batch's items: each a parsed JSON value, or an `ArticleError` for a JSON Lines line that is not JSON
+    (one bad row of an export is its own error, as in `ingest`; a JSON array that does not parse is a 400)."""
+    from qa_service.converters.article import ArticleError
+
     media = content_type.split(";", 1)[0].strip().lower()
     if media not in BATCH_TYPES:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"send a JSON array or JSON Lines ({', '.join(BATCH_TYPES)})"
         )
+    values: list[object] = []
     try:
         if media == "application/json":
-            values = json.loads(raw)
+            parsed = json.loads(raw)
+            if not isinstance(parsed, list):
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "send a JSON array of articles")
+            values = parsed
         else:
-            values = [json.loads(line) for line in raw.splitlines() if line.strip()]
+            for number, line in enumerate(line for line in raw.decode("utf-8-sig").splitlines() if line.strip()):
+                try:
+                    values.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    values.append(ArticleError(str(number), f"not a JSON object ({exc.msg} at column {exc.colno})"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"the body is not valid JSON: {exc}") from None
-    if isinstance(values, list) and len(values) > MAX_BATCH:
+    if len(values) > MAX_BATCH:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"at most {MAX_BATCH} articles per batch")
-    try:
-        return _BATCH.validate_python(values)
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False)) from None
+    return values
 
 
-def _add_batch(items: list[DocumentIn], service: QAService, settings: Settings) -> IngestReport:
-    """Fetch and clean each item (one bad item is an error of its own), then embed and commit them together."""
+def _add_batch(items: list[object], service: QAService, settings: Settings) -> IngestReport:
+    """Read each item as `ingest` reads an export row (`converters.exports.row_article`: extra fields ignored
+    with a note, dates in any form it reads), or fetch its page when it has a `url` and no `text`; one bad item
+    is an error of its own. Then embed and commit them together."""
+    from qa_service.converters.article import ArticleError
+    from qa_service.converters.exports import COLUMNS, ignored_columns, row_article
     from qa_service.errors import QAServiceError
+    from qa_service.ingest import article_document
 
     documents: list[tuple[Document, CpuBudget]] = []
     errors_by_item: dict[str, str] = {}
+    notes: dict[str, str] = {}
     for number, item in enumerate(items):
+        where = str(number)
+        if isinstance(item, ArticleError):
+            errors_by_item[where] = item.message
+            continue
         try:
-            documents.append(_document(item, settings, service))
+            if isinstance(item, dict) and item.get("text") is None and item.get("url"):  # a page to fetch
+                documents.append(_document(DocumentIn.model_validate(item), settings, service))
+                continue
+            if isinstance(item, dict) and (extra := ignored_columns(item)):
+                notes[where] = f"ignored {', '.join(f'`{k}`' for k in extra)} (read: {', '.join(COLUMNS)})"
+            article = row_article(item, where)
+            if isinstance(article, ArticleError):
+                errors_by_item[where] = article.message
+                continue
+            budget = service.indexer.budget(article.doc_id or where)
+            with budget.active():
+                documents.append((article_document(article), budget))
+        except ValidationError as exc:
+            errors_by_item[where] = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         except QAServiceError as exc:
-            errors_by_item[str(number)] = str(exc)
+            errors_by_item[where] = str(exc)
     report = service.add_budgeted(documents, replace_existing=False, bulk=True)
     report.errors.update(errors_by_item)
+    report.notes.update(notes)
     return report
 
 

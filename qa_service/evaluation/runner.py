@@ -93,9 +93,12 @@ def run_eval(
     """Build a temporary index of the set's corpus, ask every question as `/ask` does, return the report.
 
     `sweep` asks each abstained question again with no threshold to fill `threshold_sweep` (extractive answers
-    only: a back-end such as a reader applies its own threshold).
+    only: a back-end such as a reader applies its own threshold). Progress bars only on a terminal: in a log
+    (`make eval > eval.log`) they would be thousands of carriage returns.
     """
     from tqdm import tqdm
+
+    progress = progress and sys.stderr.isatty()
 
     from qa_service.service import QAService
 

@@ -108,6 +108,9 @@ class Chunk(BaseModel):
 
 class Passage(BaseModel):
     doc_id: str
+    title: str | None = Field(default=None, description="The article's title, date and outlet: where it is from.")
+    date: str | None = None
+    source: str | None = None
     chunk_id: int
     start: int
     end: int

@@ -358,11 +358,15 @@ def _passages(
 ) -> list[Passage]:
     passages = []
     for hit in hits:
-        text = documents[hit.chunk.doc_id].text[hit.chunk.start : hit.chunk.end]
+        document = documents[hit.chunk.doc_id]
+        text = document.text[hit.chunk.start : hit.chunk.end]
         mentions, related = relation(question, text, hit.dense, min_similarity)
         passages.append(
             Passage(
                 doc_id=hit.chunk.doc_id,
+                title=document.title,
+                date=document.date,
+                source=document.source,
                 chunk_id=hit.chunk.chunk_id,
                 start=hit.chunk.start,
                 end=hit.chunk.end,

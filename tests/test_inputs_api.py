@@ -99,6 +99,8 @@ def test_a_batch_then_filters_on_ask_search_documents_and_sources(fresh_service:
         assert found == {"herald-ferry", "herald-tram", "wire-glacier", "wire-library"}  # all four in range
         by_id = api.post("/search", json={"query": "Kestrel", "filters": {"doc_ids": ["herald-tram"]}}).json()
         assert [p["doc_id"] for p in by_id["passages"]] == ["herald-tram"]
+        (tram,) = by_id["passages"]  # a passage says where it is from
+        assert (tram["title"], tram["date"], tram["source"]) == (_batch()[2]["title"], "2025-11-20", "Harbour Herald")
 
 
 def test_an_outlet_typed_in_lower_case_and_a_filter_that_removed_every_match(fresh_service: QAService) -> None:

@@ -88,3 +88,29 @@ def test_suggestions_come_from_the_articles_indexed_now(server: str, browser: pl
         batch = [item for item in _batch() if item["doc_id"] == newest]
         assert httpx.post(f"{server}/documents/batch", json=batch, timeout=300).status_code == 200
     page.close()
+
+
+def test_the_articles_view_shows_outlet_author_and_the_original_page(
+    server: str, browser: playwright_sync.Browser
+) -> None:
+    expect = playwright_sync.expect
+    article = {
+        "doc_id": "ledger-budget",
+        "title": "Council passes budget",
+        "date": "2005-03-22",
+        "source": "Daily Ledger",
+        "author": "Ann Lee",
+        "url": "https://ledger.example/2005/03/council-passes-budget.html",
+        "text": "The city council approved the new budget after a long debate about schools and roads.",
+    }
+    assert httpx.post(f"{server}/documents", json=article, timeout=120).status_code in (201, 409)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{server}/#articles")
+    row = page.locator("#articles-list > li", has_text="Council passes budget")
+    expect(row).to_contain_text("Daily Ledger")
+    row.get_by_role("button", name="Open Council passes budget (ledger-budget)").click()
+    meta = page.get_by_role("dialog").locator("#panel-meta")
+    expect(meta).to_contain_text("Daily Ledger")
+    expect(meta).to_contain_text("by Ann Lee")
+    expect(meta.get_by_role("link", name="original page")).to_have_attribute("href", article["url"])
+    page.close()

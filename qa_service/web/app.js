@@ -786,6 +786,16 @@
     return [from > 0 ? gap("start") : null, before, el("mark", { className: "quote" }, text.slice(start, end)), after, to < text.length ? gap("end") : null];
   }
 
+  /** Who wrote the article and where it was published: " · by Ann Lee", " · original page" (http(s) links only). */
+  function provenance(doc) {
+    const parts = [];
+    if (typeof doc.author === "string" && doc.author.trim()) parts.push(el("span", { className: "panel-author" }, ` · by ${doc.author.trim()}`));
+    if (typeof doc.url === "string" && /^https?:\/\//i.test(doc.url)) {
+      parts.push(" · ", el("a", { className: "panel-url", href: doc.url, target: "_blank", rel: "noopener noreferrer" }, "original page"));
+    }
+    return parts;
+  }
+
   function renderPanel() {
     const p = state.panel;
     if (!p || !p.doc) return;
@@ -794,7 +804,7 @@
     const end = Math.max(start, utf16Index(doc.text, source.end));
     ui.panelTitle.replaceChildren(labelNode(doc.title ? doc : source.doc, "panel-label"));
     const date = doc.date ?? source.date;
-    ui.panelMeta.replaceChildren(...[dateNode(date), date ? " · " : null, el("span", { className: "doc-id" }, doc.doc_id), doc.source && !doc.source.startsWith(doc.doc_id) ? ` · ${doc.source}` : null].filter(Boolean));
+    ui.panelMeta.replaceChildren(...[dateNode(date), date ? " · " : null, el("span", { className: "doc-id" }, doc.doc_id), doc.source && !doc.source.startsWith(doc.doc_id) ? ` · ${doc.source}` : null, ...provenance(doc)].filter(Boolean));
     const body = source.whole
       ? el("div", { className: "article full" }, doc.text)
       : p.full

@@ -76,9 +76,9 @@ def bench_ingest(settings: Settings, index_dir: Path) -> Any:  # a loaded QAServ
 
 def seed_ingest_texts(settings: Settings, embedder: Any) -> list[str]:  # an Embedder
     """What ingest embeds for the seed corpus: its chunks, then its sentences (read here, not from the index)."""
-    from qa_service.analysis import sentence_spans
-    from qa_service.chunking import Chunker
-    from qa_service.ingest import iter_article_files, load_file
+    from qa_service.ingest.clean import iter_article_files, load_file
+    from qa_service.text.chunking import Chunker
+    from qa_service.text.terms import sentence_spans
 
     documents = [load_file(path) for path in iter_article_files([Path(settings.seeds_dir)])]
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap, embedder.count_tokens, embedder.max_tokens)
@@ -127,7 +127,7 @@ def bench_embedding(settings: Settings, embedder: Any, questions: list[str]) -> 
 
 def long_article(seeds_dir: Path, chars: int) -> str:
     """`chars` characters of seed paragraphs, each copy numbered so that cleaning keeps every one."""
-    from qa_service.ingest import iter_article_files
+    from qa_service.ingest.clean import iter_article_files
 
     seed = "\n".join(path.read_text(encoding="utf-8") for path in iter_article_files([seeds_dir]))
     lines = [line for line in seed.split("\n") if line.strip()]
@@ -143,8 +143,8 @@ def long_article(seeds_dir: Path, chars: int) -> str:
 def bench_large_article(settings: Settings, service: Any, chars: int = 5_000_000) -> None:
     """Cleaning a 5 MB article (it was quadratic in its lines: 40,000 short lines took 24 s), and how soon the
     write path refuses it under the default CPU budget (QA_DOCUMENT_CPU_S) instead of embedding it for an hour."""
-    from qa_service.indexing import Incoming
-    from qa_service.ingest import clean_text, make_document
+    from qa_service.ingest.clean import clean_text, make_document
+    from qa_service.ingest.indexer import Incoming
 
     article = long_article(Path(settings.seeds_dir), chars)
     feed = "\n".join(f"line {i} of a feed" for i in range(chars // 20))[:chars]

@@ -107,7 +107,7 @@ def _page(title: str, text: str) -> str:
 
 def bench_pages(articles: list[tuple[str, str]], workdir: Path, count: int) -> None:
     from qa_service.config import Settings
-    from qa_service.converters import html
+    from qa_service.ingest.converters import html
     from qa_service.service import QAService
 
     folder = workdir / "pages"

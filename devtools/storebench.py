@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from qa_service.analysis import terms
 from qa_service.config import Settings
 from qa_service.schemas import Document
 from qa_service.store import PreparedDocument
+from qa_service.text.terms import terms
 
 WRITE_BATCH = 2_000
 
@@ -117,7 +117,7 @@ class SyntheticCorpus:
 
 def seed_material(service: Any) -> tuple[list[str], np.ndarray]:  # a loaded QAService
     """The seed corpus's sentences and their real vectors."""
-    from qa_service.analysis import sentence_spans
+    from qa_service.text.terms import sentence_spans
 
     sentences = []
     for summary in service.list_documents():
@@ -251,7 +251,7 @@ def dense_recall(service: Any, questions: list[str], k: int = 50) -> float | Non
 
 
 def _incoming(document: Document) -> Any:
-    from qa_service.indexing import Incoming
+    from qa_service.ingest.indexer import Incoming
 
     return Incoming(document)
 
@@ -273,7 +273,7 @@ def _seen(client: Any, query: str, doc_id: str, present: bool, since: float, tim
 
 def bench_articles(count: int) -> list[Document]:
     """Short real-looking articles, each with a word found nowhere else (to see when a worker has it)."""
-    from qa_service.ingest import make_document
+    from qa_service.ingest.clean import make_document
 
     out = []
     for n in range(count):

@@ -5,7 +5,7 @@
     .venv/bin/python eval/span_oracle.py eval/questions.jsonl [--corpus seeds]   # a seed-format question file
 
 For every answerable SQuAD question the quote is the sentence of the gold paragraph (split with
-`qa_service.analysis.sentence_spans`) that holds the first gold answer's start, so sentence selection plays no
+`qa_service.text.terms.sentence_spans`) that holds the first gold answer's start, so sentence selection plays no
 part. Each picker chooses a span inside that quote; EM and F1 (SQuAD normalisation, max over the gold answers,
 no span = 0) are printed for the typed-phrase picker (the ingest-time phrase that made the sentence a candidate,
 `qa_service.answering.candidates.best_phrase`) and for the spaCy picker
@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa_service.analysis import sentence_spans
 from qa_service.evaluation import best_of, exact_match, token_f1
+from qa_service.text.terms import sentence_spans
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD_DIR = ROOT.parent / "shared" / "benchmarks" / "squad"
@@ -72,7 +72,7 @@ def seed_oracle_cases(path: Path, corpus: Path) -> list[Case]:
     out; unanswerable ones have no quote.
     """
     from qa_service.evaluation import contains_answer, load_seed
-    from qa_service.ingest import iter_article_files, load_file
+    from qa_service.ingest.clean import iter_article_files, load_file
 
     texts = {doc.doc_id: doc.text for doc in (load_file(p) for p in iter_article_files([corpus]))}
     cases = []
@@ -93,7 +93,7 @@ def phrase_picker(question: str, quote: str) -> tuple[int, int] | None:
     """The typed phrase the answerer scores a sentence by: right type, new to the question, near its words."""
     from qa_service.answering.candidates import anchor_positions, best_phrase
     from qa_service.answering.question import analyse_question
-    from qa_service.phrases import type_sentences
+    from qa_service.text.phrases import type_sentences
 
     analysis = analyse_question(question)
     _, phrase = best_phrase(analysis, quote, 0, type_sentences([quote])[0], anchor_positions(analysis, quote))
@@ -103,7 +103,7 @@ def phrase_picker(question: str, quote: str) -> tuple[int, int] | None:
 def new_picker() -> Callable[[str, str], tuple[int, int] | None]:
     from qa_service.answering.question import analyse_question
     from qa_service.answering.short_answer import pick_short_answer
-    from qa_service.nlp import load_pipeline
+    from qa_service.text.nlp import load_pipeline
 
     nlp = load_pipeline()
     return lambda question, quote: pick_short_answer(analyse_question(question, nlp=nlp), quote, nlp=nlp)

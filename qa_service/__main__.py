@@ -1,3 +1,3 @@
-from qa_service.cli import main
+from qa_service.cli.commands import main
 
 main()

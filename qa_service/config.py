@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For is believed (IPs or CIDRs, comma-separated or a JSON list); none by default.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    # Fetching pages and feeds (`ingest URL`, `ingest --feed`, POST /documents {"url"}): see qa_service/fetch.py.
+    # Fetching pages and feeds (`ingest URL`, `ingest --feed`, POST /documents {"url"}): see qa_service/ingest/fetch.py.
     fetch_allow_private: bool = False  # also loopback, private and link-local addresses (an intranet news server)
     fetch_timeout_s: float = Field(default=15.0, gt=0, le=600)
     fetch_max_bytes: int = Field(default=5_000_000, ge=1_000)  # a page or feed larger than this is refused

@@ -16,15 +16,13 @@ its rare words "Dorothy Shea" find anyway, and which is answered, not abstained 
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
-from qa_service.analysis import terms
+from qa_service.text.terms import WORD, terms
 
 if TYPE_CHECKING:
     from qa_service.answering.question import QuestionAnalysis
 
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 MAX_MENTIONS = 5
 
 
@@ -35,7 +33,7 @@ def mentioned_words(question: str, text: str) -> list[str]:
     """
     present = set(terms(text))
     found: dict[str, str] = {}
-    for word in _WORD.findall(question):
+    for word in WORD.findall(question):
         stems = terms(word)
         if stems and all(stem in present for stem in stems) and stems[0] not in found:
             found[stems[0]] = word.removesuffix("'s").removesuffix("’s")
@@ -46,6 +44,6 @@ def mentioned_words(question: str, text: str) -> list[str]:
 def relation(question: QuestionAnalysis, text: str, similarity: float, min_similarity: float) -> tuple[list[str], bool]:
     """(the question's words the passage mentions, whether it is related enough to offer on abstaining)."""
     mentions = mentioned_words(question.text, text)
-    named = {word for name in question.names for word in _WORD.findall(name)}
+    named = {word for name in question.names for word in WORD.findall(name)}
     names = len(named & set(mentions))
     return mentions, bool(mentions) and (similarity >= min_similarity or names >= 2)

@@ -46,7 +46,7 @@ class HybridRetriever:
         top_k: int,
         filters: Filters | None = None,
     ) -> list[RetrievedChunk]:
-        """The best `top_k` chunks for a query's vector and its `analysis.terms`, of the documents `filters` allow
+        """The best `top_k` chunks for a query's vector and its `text.terms.terms`, of the documents `filters` allow
         (the store applies them, so top_k come back whenever that many chunks match)."""
         depth = max(50, top_k * 10)
         candidates: list[tuple[int, float]] | None = None

@@ -136,7 +136,8 @@ def _has_title(title: str | None) -> bool:
 
 
 class _Labelled(BaseModel):
-    """`label` is filled from the title when a caller gives none (`ingest.document_label` derives a better one)."""
+    """`label` is filled from the title when a caller gives none (`ingest.clean.document_label` derives a
+    better one)."""
 
     if TYPE_CHECKING:  # every subclass declares both, each with its own description
         title: str | None

@@ -17,17 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_service.analysis import ANALYZER
 from qa_service.answering import AnswerBackend, AnswerContext, Extraction, ExtractiveAnswerer, build_backend
 from qa_service.answering.question import QuestionAnalysis, analyse_question, names_not_in_corpus
 from qa_service.budget import CpuBudget
-from qa_service.chunking import Chunker
 from qa_service.config import Settings
-from qa_service.converters import ArticleError
 from qa_service.embedding import Embedder, build_embedder
 from qa_service.errors import DocumentExistsError, DocumentNotFoundError
-from qa_service.indexing import AlreadyIndexed, Incoming, Indexer, complete_stored, type_stored
-from qa_service.language import question_language
+from qa_service.ingest.converters import ArticleError
+from qa_service.ingest.indexer import AlreadyIndexed, Incoming, Indexer, complete_stored, type_stored
 from qa_service.relatedness import relation
 from qa_service.retrieval import HybridRetriever, RetrievedChunk
 from qa_service.schemas import (
@@ -40,8 +37,11 @@ from qa_service.schemas import (
     SearchResult,
     SourceCount,
 )
-from qa_service.storage import disk_refused, storage_errors
-from qa_service.store import DocumentStore, IndexConfig, StoreReader, build_store
+from qa_service.store import DocumentStore, IndexConfig, StoreReader, UpgradableStore, build_store
+from qa_service.store.disk import disk_refused, storage_errors
+from qa_service.text.chunking import Chunker
+from qa_service.text.language import question_language
+from qa_service.text.terms import ANALYZER
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +77,8 @@ class QAService:
             self.settings.chunk_size, self.settings.chunk_overlap, self.embedder.count_tokens, self.embedder.max_tokens
         )
         self._store = build_store(self.settings, self.index_config).open(reset=reset)
-        completed = complete_stored(self._store)
-        if completed:
-            log.info("stored labels and sentence terms for %d documents indexed by an earlier version", completed)
-        typed = type_stored(self._store, progress=sys.stderr.isatty())
-        if typed:
-            log.info("typed %d sentences indexed by an earlier version (entities and noun phrases)", typed)
+        if isinstance(self._store, UpgradableStore):  # an index written by an earlier version: once, at start-up
+            self._upgrade(self._store)
         self._indexer = Indexer(
             self._store,
             self.embedder,
@@ -91,6 +87,14 @@ class QAService:
             cpu_budget_s=self.settings.document_cpu_s,
         )
         return self
+
+    def _upgrade(self, store: UpgradableStore) -> None:
+        completed = complete_stored(store)
+        if completed:
+            log.info("stored labels and sentence terms for %d documents indexed by an earlier version", completed)
+        typed = type_stored(store, progress=sys.stderr.isatty())
+        if typed:
+            log.info("typed %d sentences indexed by an earlier version (entities and noun phrases)", typed)
 
     def close(self) -> None:
         """Save the dense index for a fast next start and release the store."""
@@ -150,9 +154,7 @@ class QAService:
         evaluation's threshold sweep)."""
         top_k = top_k or self.settings.top_k
         started = time.perf_counter()
-        parsed = self._parser.submit(analyse_question, question)  # spaCy reads the question while we embed it
-        vector = self.embedder.embed([question])[0]
-        analysis = parsed.result()
+        analysis, vector = self._read_question(question)
         embedded = time.perf_counter()
         with self.store.read() as reader:
             hits = self.retriever.search(reader, vector, analysis.terms, top_k, filters)
@@ -222,14 +224,19 @@ class QAService:
         return related if not any(p.related for p in inside) else 0
 
     def search(self, query: str, top_k: int | None = None, *, filters: Filters | None = None) -> SearchResult:
-        parsed = self._parser.submit(analyse_question, query)
-        vector = self.embedder.embed([query])[0]
-        analysis = parsed.result()
+        analysis, vector = self._read_question(query)
         with self.store.read() as reader:
             hits = self.retriever.search(reader, vector, analysis.terms, top_k or self.settings.top_k, filters)
             documents = reader.documents([h.chunk.doc_id for h in hits])
         passages = _passages(documents, hits, analysis, self.settings.related_min_similarity)
         return SearchResult(query=query, passages=passages)
+
+    def _read_question(self, question: str) -> tuple[QuestionAnalysis, np.ndarray]:
+        """The question's analysis and vector, what retrieval needs, for `ask` and `search` alike: spaCy reads it
+        on the parser pool while it is embedded here."""
+        parsed = self._parser.submit(analyse_question, question)
+        vector = self.embedder.embed([question])[0]
+        return parsed.result(), vector
 
     def list_documents(
         self, *, offset: int = 0, limit: int | None = None, filters: Filters | None = None
@@ -319,7 +326,7 @@ class QAService:
         self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True, follow_links: bool = True
     ) -> IngestReport:
         """Load files and folders in batches; a bad file is reported by name and nothing indexed is lost."""
-        from qa_service.inputs import count_file_items, file_items
+        from qa_service.ingest.sources import count_file_items, file_items
 
         total = count_file_items(paths, follow_links=follow_links) if progress else None
         notes: dict[str, str] = {}

@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SHARED = ROOT.parent / "shared"
 STORES = ("embedded", "milvus")
+SEED_QUESTION = "Who met Dorothy Shea?"
+"""The question most end-to-end tests ask: one answer in the seed articles, and a suggestion on the page."""
 
 
 @pytest.fixture(scope="session")

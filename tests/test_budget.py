@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from qa_service.analysis import sentence_spans
 from qa_service.api import create_app
 from qa_service.budget import CpuBudget
 from qa_service.embedding import Embedder
-from qa_service.indexing import EMBED_SLICE, Incoming
-from qa_service.ingest import make_document
+from qa_service.ingest.clean import make_document
+from qa_service.ingest.indexer import EMBED_SLICE, Incoming
 from qa_service.service import QAService
+from qa_service.text.terms import sentence_spans
 from tests.conftest import SEEDS, make_settings
 
 SEED_TEXT = "\n\n".join(path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt")))

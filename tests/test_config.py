@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from qa_service.analysis import ANALYZER
 from qa_service.config import Settings
 from qa_service.store import IndexConfig, build_store
 from qa_service.store.embedded import EmbeddedStore
+from qa_service.text.terms import ANALYZER
 
 
 @pytest.mark.parametrize("name", ["embedded", "faiss", "FAISS"])

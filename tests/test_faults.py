@@ -19,9 +19,9 @@ import pytest
 from devtools.bench import long_article
 from devtools.devserver import LocalServer, free_port, local_server
 
-from .conftest import ROOT, SEEDS, server_env
+from .conftest import ROOT, SEED_QUESTION, SEEDS, server_env
 
-QUESTION = {"question": "Who met Dorothy Shea?"}
+QUESTION = {"question": SEED_QUESTION}
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from qa_service.config import Settings
 from qa_service.embedding import Embedder
 from qa_service.service import QAService
 
-from .conftest import ROOT, SEEDS, LogLines, make_settings, milvus_server, server_env
+from .conftest import ROOT, SEED_QUESTION, SEEDS, LogLines, make_settings, milvus_server, server_env
 
 EMBEDDED_ONLY = pytest.mark.parametrize("store_kind", ["embedded"])  # about the embedded store's files or processes
 
@@ -82,7 +82,7 @@ def test_writes_need_the_key_reads_stay_open(fresh_service: QAService) -> None:
 def test_reads_need_the_key_when_configured(seed_service: QAService) -> None:
     with api(seed_service, api_key=KEY, require_key_for_reads=True) as client:
         reads = [
-            ("POST", "/ask", {"json": {"question": "Who met Dorothy Shea?"}}),
+            ("POST", "/ask", {"json": {"question": SEED_QUESTION}}),
             ("GET", "/search", {"params": {"q": "Fu Cong"}}),
             ("GET", "/documents", {}),
             ("GET", "/sources", {}),
@@ -195,13 +195,13 @@ def test_request_bodies_over_the_limit_get_413(fresh_service: QAService) -> None
 def test_rate_limit_gives_429_with_retry_after(seed_service: QAService) -> None:
     app = create_app(make_settings(seed_service.settings.index_dir, rate_limit="2/minute"), seed_service)
     with TestClient(app, client=("10.0.0.1", 5000)) as client, TestClient(app, client=("10.0.0.2", 5000)) as other:
-        assert client.post("/ask", json={"question": "Who met Dorothy Shea?"}).status_code == 200
+        assert client.post("/ask", json={"question": SEED_QUESTION}).status_code == 200
         assert client.get("/search", params={"q": "Fu Cong"}).status_code == 200
-        limited = client.post("/ask", json={"question": "Who met Dorothy Shea?"})
+        limited = client.post("/ask", json={"question": SEED_QUESTION})
         assert limited.status_code == 429
         assert 1 <= int(limited.headers["Retry-After"]) <= 60
         assert "rate limit" in limited.json()["detail"]
-        assert other.post("/ask", json={"question": "Who met Dorothy Shea?"}).status_code == 200  # per client
+        assert other.post("/ask", json={"question": SEED_QUESTION}).status_code == 200  # per client
         assert client.get("/health").status_code == 200  # only questions are limited
 
 
@@ -229,7 +229,7 @@ def test_metrics_by_route_template_and_index_gauges(seed_service: QAService) -> 
         client.get(f"/documents/{SHEA}")
         client.get("/documents/no-such-doc")
         client.get("/no/such/path/12345")
-        client.post("/ask", json={"question": "Who met Dorothy Shea?"})
+        client.post("/ask", json={"question": SEED_QUESTION})
         response = client.get("/metrics")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     text = response.text
@@ -286,7 +286,7 @@ def test_answers_stay_correct_while_documents_are_added_and_deleted(fresh_servic
             """Asks until the writes are done; returns how many answers came back while they were going on."""
             asked = during_writes = 0
             while not writes_done.is_set() or asked < 3:
-                response = client.post("/ask", json={"question": "Who met Dorothy Shea?"})
+                response = client.post("/ask", json={"question": SEED_QUESTION})
                 assert response.status_code == 200, response.text
                 _check_shea_answer(response.json(), shea_text)
                 asked += 1
@@ -326,7 +326,7 @@ def test_damaged_index_stops_serve_with_a_clear_message_or_is_rebuilt(fresh_serv
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     if victim == "dense.faiss":
         with local_server(server_env(index_dir), cwd=ROOT) as server:
-            body = httpx.post(f"{server.url}/ask", json={"question": "Who met Dorothy Shea?"}, timeout=60).json()
+            body = httpx.post(f"{server.url}/ask", json={"question": SEED_QUESTION}, timeout=60).json()
         _check_shea_answer(body, fresh_service.get_document(SHEA).text)
         return
     result = subprocess.run(
@@ -398,7 +398,7 @@ def test_two_replicas_on_one_milvus_answer_from_each_others_writes(tmp_path: Pat
             local_server(server_env(tmp_path / "a", **milvus), cwd=ROOT) as first,
             local_server(server_env(tmp_path / "b", **milvus), cwd=ROOT) as second,
         ):
-            body = httpx.post(f"{second.url}/ask", json={"question": "Who met Dorothy Shea?"}, timeout=60).json()
+            body = httpx.post(f"{second.url}/ask", json={"question": SEED_QUESTION}, timeout=60).json()
             assert body["citations"][0]["doc_id"] == SHEA and body["citations"][0]["quote"] in shea_text
             for n in range(3):
                 created = httpx.post(

@@ -16,11 +16,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from qa_service.analysis import terms, word_key
 from qa_service.answering.context import AnswerContext
 from qa_service.answering.question import QuestionAnalysis
-from qa_service.phrases import NOUN_PHRASE, type_sentences
 from qa_service.store import StoredSentence, TypedSpan
+from qa_service.text.phrases import NOUN_PHRASE, type_sentences
+from qa_service.text.terms import terms, word_key
 
 # Kinds that only a phrase of their type can answer; "thing" takes any new noun phrase, None (why/how) a clause.
 TYPED_KINDS = frozenset("person org place date number money percent duration measure".split())

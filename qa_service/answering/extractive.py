@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from qa_service.analysis import terms
 from qa_service.answering.candidates import (
     TYPED_KINDS,
     Candidate,
@@ -18,9 +17,10 @@ from qa_service.answering.question import QuestionAnalysis, noun_kind
 from qa_service.answering.quotes import fit_quote, make_citation, shown
 from qa_service.answering.short_answer import pick_short_answer
 from qa_service.answering.sources import find_sources
-from qa_service.nlp import load_pipeline
 from qa_service.schemas import AnswerSpan
 from qa_service.store import StoredSentence
+from qa_service.text.nlp import load_pipeline
+from qa_service.text.terms import terms
 
 _CAPITALISED_RUN = re.compile(r"\b(?:[A-Z][\w’'-]*\s+){1,4}[A-Z][\w’'-]*")
 ANTECEDENT_SENTENCES = 3  # how far back a "he" may find its name

@@ -12,9 +12,9 @@ import re
 
 import httpx
 
-from qa_service.analysis import terms
 from qa_service.answering.context import AnswerContext, Extraction
 from qa_service.answering.quotes import make_citation
+from qa_service.text.terms import terms
 
 log = logging.getLogger(__name__)
 

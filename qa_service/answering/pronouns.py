@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from qa_service.answering.short_answer import OffsetSpan, anchors, quote_doc, slot_tokens, subject_of
-from qa_service.nlp import is_personal_pronoun, pipeline, trim
+from qa_service.text.nlp import is_personal_pronoun, pipeline, trim
 
 if TYPE_CHECKING:
     from spacy.language import Language

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from qa_service.analysis import terms
-from qa_service.nlp import WH_WORDS, is_content, key, keys, names_in, pipeline
+from qa_service.text.nlp import WH_WORDS, is_content, key, keys, names_in, pipeline
+from qa_service.text.terms import terms
 
 if TYPE_CHECKING:
     from spacy.language import Language

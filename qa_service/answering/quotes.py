@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from qa_service.analysis import terms
 from qa_service.answering.context import AnswerContext
 from qa_service.schemas import Citation, Document
+from qa_service.text.terms import terms
 
 
 def fit_quote(

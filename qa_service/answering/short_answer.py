@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from qa_service.nlp import (
+from qa_service.text.nlp import (
     NUMERIC_LABELS,
     has,
     is_content,

@@ -16,11 +16,11 @@ from typing import Literal
 
 import numpy as np
 
-from qa_service.analysis import terms
 from qa_service.answering.candidates import Candidate
 from qa_service.answering.context import AnswerContext
 from qa_service.answering.quotes import make_citation
 from qa_service.schemas import Source
+from qa_service.text.terms import terms
 
 MIN_SIMILARITY = 0.4  # cosine of the two sentences: below it they are about something else
 MIN_SHARE = 0.75  # the other article's best candidate scores at least this share of the answer's

@@ -6,7 +6,7 @@ import hashlib
 
 import numpy as np
 
-from qa_service.analysis import terms
+from qa_service.text.terms import terms
 
 
 class HashingEmbedder:

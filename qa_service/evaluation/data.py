@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qa_service.ingest import MAX_DOC_ID_LENGTH, make_document
+from qa_service.ingest.clean import MAX_DOC_ID_LENGTH, make_document
 from qa_service.schemas import Document
 
 FORMATS = ("auto", "seed", "squad")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from qa_service.measures import MEASURES, measures_help
+from qa_service.evaluation.measures import MEASURES, measures_help
 
 __all__ = ["MEASURES", "ROWS", "format_rows", "format_summary", "measures_help"]
 

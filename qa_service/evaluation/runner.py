@@ -3,7 +3,8 @@
 The index is always built from scratch in a temporary folder, so an evaluation never reads or changes the
 service's own index and two runs of the same code on the same data give the same numbers. With `sweep`, every
 abstained question is asked once more with no threshold, so the report can show what each QA_MIN_SCORE would
-give (that is how a deployment picks its threshold: choose on one set, check on another).
+give (that is how a deployment picks its threshold: choose on one set, check on another). Each question is
+asked once: with the sweep, with no threshold, and the configured one is applied to the answer (`at_threshold`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from qa_service.evaluation.metrics import SWEEP_THRESHOLDS, compute_metrics, sco
 if TYPE_CHECKING:
     from qa_service.config import Settings
     from qa_service.embedding import Embedder
+    from qa_service.schemas import Answer
     from qa_service.service import QAService
 
 RETRIEVAL_DEPTH = 10  # passages asked of `search` for hit@k / MRR@10, independent of the answer's top_k
@@ -45,6 +47,15 @@ def _git_version() -> str | None:
     if out.returncode != 0:
         return None
     return out.stdout.strip() or None
+
+
+def at_threshold(answer: Answer, min_score: float) -> Answer:
+    """The answer the extractive answerer gives at `min_score`, from the one it gave with no threshold: below it,
+    the abstention that keeps the confidence and nothing else of the answer (`ExtractiveAnswerer.answer`)."""
+    if not answer.answerable or answer.confidence >= min_score:
+        return answer
+    return answer.model_copy(update={"answer": None, "answerable": False, "answer_span": None, "citations": [],
+                                     "sources": [], "not_found": [], "reason": None})  # fmt: skip
 
 
 def build_eval_index(service: QAService, eval_set: EvalSet, *, progress: bool) -> dict[str, Any]:
@@ -92,9 +103,9 @@ def run_eval(
 ) -> dict[str, Any]:
     """Build a temporary index of the set's corpus, ask every question as `/ask` does, return the report.
 
-    `sweep` asks each abstained question again with no threshold to fill `threshold_sweep` (extractive answers
-    only: a back-end such as a reader applies its own threshold). Progress bars only on a terminal: in a log
-    (`make eval > eval.log`) they would be thousands of carriage returns.
+    `sweep` asks each question with no threshold to fill `threshold_sweep` and scores it at the configured
+    threshold (extractive answers only: a back-end such as a reader applies its own threshold). Progress bars
+    only on a terminal: in a log (`make eval > eval.log`) they would be thousands of carriage returns.
     """
     from tqdm import tqdm
 
@@ -132,12 +143,17 @@ def run_eval(
             eval_set.items, desc=f"asking {eval_set.name}", unit="q", disable=not progress, file=sys.stderr
         ):
             began = time.perf_counter()
-            answer = service.ask(item.question, top_k)
+            # with the sweep, asked once with no threshold: the configured one is applied to what came back
+            raw = service.ask(item.question, top_k, min_score=0.0 if sweep else None)
             latency_ms = (time.perf_counter() - began) * 1000
+            answer = raw
+            if sweep and abs(raw.confidence - eval_settings.min_score) < 1e-4:  # rounded onto it: which side?
+                answer = service.ask(item.question, top_k)
+            elif sweep:
+                answer = at_threshold(raw, eval_settings.min_score)
             retrieved = service.search(item.question, RETRIEVAL_DEPTH).passages
             results.append(score_question(item, answer, retrieved, document_text, latency_ms))
-            if sweep:  # an answer is what no threshold gives too; only an abstention hides one
-                raw = answer if answer.answerable else service.ask(item.question, top_k, min_score=0.0)
+            if sweep:
                 right = raw.answerable and item.answerable and contains_answer(raw.answer, item.answers)
                 points.append((raw.confidence, item.answerable, right))
     finally:

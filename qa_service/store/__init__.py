@@ -24,6 +24,7 @@ from qa_service.store.base import (
     StoreReader,
     StoreStats,
     TypedSpan,
+    UpgradableStore,
     VectorReader,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "StoredChunk",
     "StoredSentence",
     "TypedSpan",
+    "UpgradableStore",
     "VectorReader",
     "build_store",
     "drop_scratch_store",

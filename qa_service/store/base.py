@@ -3,7 +3,7 @@
 Retrieval, answering and the API talk to a `DocumentStore` and a `StoreReader` only, so the embedded store
 (SQLite + FAISS, `embedded/`) and a distributed engine (`milvus/`) can be swapped by a setting. Stores only store:
 everything derived from a document's text (label, terms, sentence phrases) is computed by the indexer and arrives
-in a `PreparedDocument`; no store module imports `ingest`, `analysis` or another store.
+in a `PreparedDocument`; no store module imports `ingest`, `text` or another store.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, fields
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -31,7 +31,7 @@ class IndexConfig:
     dimension: int
     chunk_size: int
     chunk_overlap: int
-    analyzer: str  # version of `analysis.terms`: keyword rows and term counts were computed with it
+    analyzer: str  # version of `text.terms.terms`: keyword rows and term counts were computed with it
 
     def meta(self) -> dict[str, str | int]:
         """The `config.*` rows a store keeps about itself."""
@@ -88,9 +88,9 @@ class PreparedDocument:
 
     document: Document
     origin: str | None  # the file it came from (None: the API); a different file may not take its id
-    label: str  # a readable name for listings and citations (`ingest.document_label`)
+    label: str  # a readable name for listings and citations (`ingest.clean.document_label`)
     chunks: list[tuple[int, int]]  # (start, end) in document.text
-    chunk_terms: list[list[str]]  # keyword terms of each chunk (with the title), `analysis.terms`
+    chunk_terms: list[list[str]]  # keyword terms of each chunk (with the title), `text.terms.terms`
     chunk_vectors: np.ndarray  # float32, one row per chunk
     sentences: list[tuple[int, int]]
     sentence_terms: list[list[str]]
@@ -201,7 +201,7 @@ class VectorReader(Protocol):
 
 
 class KeywordReader(Protocol):
-    """The keyword index and its term statistics; terms are what `analysis.terms` makes."""
+    """The keyword index and its term statistics; terms are what `text.terms.terms` makes."""
 
     def keyword_search(self, terms: Sequence[str], k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
         """(chunk_id, BM25 score) best first; `filters` as in `dense_search`."""
@@ -270,6 +270,12 @@ class DocumentStore(Protocol):
     def flush(self) -> None:
         """Persist derived caches (e.g. the dense index) so the next start is fast; safe to skip."""
         ...
+
+
+@runtime_checkable
+class UpgradableStore(DocumentStore, Protocol):
+    """A store that can bring an index written by an earlier version up to date (an optional protocol: a new
+    engine starts with the current format and need not have it). The service runs it once at start-up."""
 
     def untyped_sentences(self, limit: int) -> list[tuple[str, int, int, int]]:
         """Up to `limit` (doc_id, ordinal, start, end) of sentences whose phrases are None (stored before sentences

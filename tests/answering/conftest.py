@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from qa_service.nlp import load_pipeline
 from qa_service.schemas import Answer
 from qa_service.service import QAService
+from qa_service.text.nlp import load_pipeline
 
 if TYPE_CHECKING:
     from spacy.language import Language

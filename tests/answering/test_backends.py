@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_service.ingest import load_file
+from qa_service.ingest.clean import load_file
 from qa_service.service import QAService
 
 from ..conftest import SEEDS, make_settings

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from qa_service.answering.candidates import phrase_fit
 from qa_service.answering.question import analyse_question
-from qa_service.phrases import NOUN_PHRASE
+from qa_service.text.phrases import NOUN_PHRASE
 
 if TYPE_CHECKING:
     from spacy.language import Language

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from qa_service.analysis import terms
 from qa_service.answering.question import analyse_question
+from qa_service.text.terms import terms
 
 if TYPE_CHECKING:
     from spacy.language import Language

@@ -143,7 +143,7 @@ def test_find_antecedent_prefers_the_nearest_subject(nlp: Language) -> None:
 def test_irregular_forms_come_from_the_lemmatizer_tables() -> None:
     from spacy.strings import hash_string
 
-    from qa_service.analysis import IRREGULAR_TABLES, irregular_forms, terms
+    from qa_service.text.terms import IRREGULAR_TABLES, irregular_forms, terms
 
     assert {pos: hash_string(pos) for pos in ("verb", "noun", "adj")} == IRREGULAR_TABLES
     forms = irregular_forms()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from qa_service.embedding import Embedder
-from qa_service.ingest import make_document
+from qa_service.ingest.clean import make_document
 from qa_service.service import QAService
 
 from ..conftest import make_settings

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_service.analysis import sentence_spans
-from qa_service.chunking import Chunker
 from qa_service.embedding import OnnxEmbedder, SentenceTransformerEmbedder, onnx_export
 from qa_service.embedding.onnx_export import MODEL_FILES, TOKENIZER_FILE, cache_entry
 from qa_service.embedding.onnx_session import configure_tokenizer, length_batches
-from qa_service.ingest import iter_article_files, load_file
+from qa_service.ingest.clean import iter_article_files, load_file
+from qa_service.text.chunking import Chunker
+from qa_service.text.terms import sentence_spans
 
 from ..conftest import ROOT, SEEDS
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from qa_service.evaluation.data import EvalInputError, detect_format, load_eval_set, squad_doc_id
-from qa_service.ingest import validate_doc_id
+from qa_service.ingest.clean import validate_doc_id
 
 from ..conftest import ROOT, SEEDS, SHARED
 from .conftest import DISTRACTORS

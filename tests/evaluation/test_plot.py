@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qa_service import evaluation
-from qa_service.cli import app
+from qa_service.cli.commands import app
 from qa_service.evaluation.metrics import QuestionResult, compute_metrics, threshold_sweep
 from qa_service.evaluation.plot import rank_counts, write_plot
 

@@ -7,7 +7,7 @@ from dataclasses import asdict
 import pytest
 from typer.testing import CliRunner
 
-from qa_service.cli import app
+from qa_service.cli.commands import app
 from qa_service.evaluation.metrics import QuestionResult
 from qa_service.evaluation.report import MEASURES, format_rows, format_summary
 

@@ -14,7 +14,8 @@ from qa_service.embedding import Embedder
 from qa_service.evaluation.data import load_eval_set
 from qa_service.evaluation.metrics import percentile
 from qa_service.evaluation.report import format_rows, format_summary
-from qa_service.evaluation.runner import run_eval, write_report
+from qa_service.evaluation.runner import at_threshold, run_eval, write_report
+from qa_service.service import QAService
 
 from ..conftest import ROOT, SEEDS, make_settings
 
@@ -86,3 +87,17 @@ def test_seed_eval_with_impossible_threshold_exits_non_zero(tmp_path: Path) -> N
     assert "quote_exact" not in result.stderr  # the limit that holds is not listed
     assert "quotes exact 1.000" in result.stdout
     assert not index.exists()  # the user's index is neither read nor built
+
+
+def test_the_sweep_applies_a_threshold_as_the_answerer_does(seed_service: QAService) -> None:
+    """The sweep asks each question once, with no threshold, and applies the configured one itself: that must be
+    the answer the service gives at that threshold, to the field (timings aside)."""
+    questions = [json.loads(line)["question"] for line in (ROOT / "eval" / "questions.jsonl").read_text().splitlines()]
+    below = 0
+    for question in questions[::4]:
+        raw = seed_service.ask(question, min_score=0.0)
+        for threshold in (0.4, 0.6, 0.75):
+            expected = seed_service.ask(question, min_score=threshold).model_dump(exclude={"timings_ms"})
+            assert at_threshold(raw, threshold).model_dump(exclude={"timings_ms"}) == expected, (question, threshold)
+            below += raw.answerable and raw.confidence < threshold
+    assert below >= 3, "no answer fell below a threshold: the case this test is for was not seen"

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_service.analysis import sentence_spans, terms
 from qa_service.config import Settings
-from qa_service.ingest import make_document
+from qa_service.ingest.clean import make_document
 from qa_service.schemas import Document
 from qa_service.service import QAService
+from qa_service.text.terms import sentence_spans, terms
 
 from ..conftest import SEEDS
 
@@ -25,6 +25,13 @@ def fake_settings(index_dir: Path, **overrides: object) -> Settings:
 @pytest.fixture
 def fake_service(tmp_path: Path) -> QAService:
     return QAService(fake_settings(tmp_path / "index")).load()
+
+
+QUESTION = "When will construction of the Riverton 3 library start?"
+
+
+def untitled(doc_id: str = "untitled") -> Document:
+    return make_document("Mayor Ada Quill opened the library in Paris on Monday. It holds 40,000 books.", doc_id)
 
 
 def article(n: int, topic: str = "library") -> Document:

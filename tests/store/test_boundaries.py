@@ -8,7 +8,7 @@ from pathlib import Path
 import qa_service.store as store_package
 
 STORES = ("embedded", "milvus")
-FORBIDDEN = ("qa_service.ingest", "qa_service.analysis", "qa_service.indexing", "qa_service.answering")
+FORBIDDEN = ("qa_service.ingest", "qa_service.text", "qa_service.answering")
 
 
 def _imports(path: Path) -> set[str]:

@@ -60,7 +60,7 @@ if mode == "ingest":
     service.ingest_paths([corpus], progress=False)
     print("finished", flush=True)
 else:  # add the articles one by one, then delete them one by one, and again
-    from qa_service.ingest import load_file
+    from qa_service.ingest.clean import load_file
     documents = [load_file(p) for p in sorted(corpus.glob("*.txt"))]
     real_delete = Store.delete
     def delete(self, doc_ids):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,28 +12,44 @@ import pytest
 
 from qa_service.config import Settings
 from qa_service.errors import IndexCorruptError, IndexMismatchError
-from qa_service.phrases import type_sentences
+from qa_service.schemas import Filters
 from qa_service.service import QAService
 from qa_service.store.embedded import CACHE_NAME, DB_NAME, EmbeddedStore
+from qa_service.text.phrases import type_sentences
 
-from .conftest import article, assert_store_consistent, fake_settings
-from .contract import QUESTION, StoreContract, untitled
+from .conftest import QUESTION, article, assert_store_consistent, fake_settings, untitled
+from .contract import (
+    DenseContract,
+    DurabilityContract,
+    FilterContract,
+    HybridContract,
+    KeywordContract,
+    SentenceContract,
+    SnapshotContract,
+    UpgradeContract,
+    WriteContract,
+    filtered_corpus,
+)
 
 
-class TestEmbeddedStoreContract(StoreContract):
+class TestEmbeddedStoreContract(
+    WriteContract,
+    SentenceContract,
+    KeywordContract,
+    DenseContract,
+    HybridContract,
+    FilterContract,
+    SnapshotContract,
+    DurabilityContract,
+    UpgradeContract,
+):
     """The contract every store keeps, on the embedded store."""
-
-    @pytest.fixture
-    def service(self, tmp_path: Path) -> Iterator[QAService]:
-        service = QAService(self.settings(tmp_path / "index")).load()
-        yield service
-        service.close()
 
     def settings(self, index_dir: Path, **overrides: object) -> Settings:
         return fake_settings(index_dir, **overrides)
 
-    def rows(self, service: QAService) -> dict[str, object]:
-        return assert_store_consistent(service.settings.index_dir)
+    def rows(self, settings: Settings, *, settled: bool = True) -> dict[str, object]:
+        return assert_store_consistent(settings.index_dir)
 
 
 def test_a_second_process_applies_only_the_changes(tmp_path: Path) -> None:
@@ -213,7 +228,7 @@ def test_sentence_vectors_are_stored_compactly_and_read_per_question(fake_servic
 
 
 def test_seeds_only_go_into_a_store_that_does_not_exist(tmp_path: Path) -> None:
-    from qa_service.cli import ensure_index
+    from qa_service.cli.commands import ensure_index
 
     index_dir = tmp_path / "index"
     settings = fake_settings(index_dir)
@@ -267,3 +282,18 @@ def test_an_index_of_the_previous_format_opens_is_completed_and_typed_later(tmp_
     rows = assert_store_consistent(index_dir)
     assert set(rows["documents"]) == {"untitled", "riverton-1"}
     reopened.close()
+
+
+def test_a_small_share_of_an_inverted_file_is_still_found(tmp_path: Path) -> None:
+    """IVF probes a few lists per question; a filter allowing 3 of 26 articles probes enough lists to find them."""
+    service = QAService(fake_settings(tmp_path / "index", faiss_index="IVF4,Flat", faiss_nprobe=1)).load()
+    try:
+        service.add_documents(filtered_corpus())
+        service.store.flush()
+        wanted = ["riverton-2", "riverton-9", "riverton-19"]
+        vector = service.embedder.embed(["a question about nothing in particular"])[0]
+        with service.store.read() as reader:
+            hits = reader.dense_search(vector, 10, Filters(doc_ids=wanted))
+            assert sorted(c.doc_id for c in reader.chunks([c for c, _ in hits]).values()) == sorted(wanted)
+    finally:
+        service.close()

@@ -19,8 +19,18 @@ from qa_service.service import QAService
 from qa_service.store.milvus import MilvusStore, StoreUnavailableError
 
 from ..conftest import ROOT, milvus_server
-from .conftest import article, assert_milvus_consistent, fake_settings, milvus_rows, milvus_settings
-from .contract import QUESTION, StoreContract
+from .conftest import QUESTION, article, assert_milvus_consistent, fake_settings, milvus_rows, milvus_settings
+from .contract import (
+    DenseContract,
+    DurabilityContract,
+    FilterContract,
+    HybridContract,
+    KeywordContract,
+    SentenceContract,
+    SnapshotContract,
+    UpgradeContract,
+    WriteContract,
+)
 
 
 @pytest.fixture
@@ -40,20 +50,24 @@ def _uri(service: QAService) -> str:
     return service.settings.milvus_location
 
 
-class TestMilvusStoreContract(StoreContract):
+class TestMilvusStoreContract(
+    WriteContract,
+    SentenceContract,
+    KeywordContract,
+    DenseContract,
+    HybridContract,
+    FilterContract,
+    SnapshotContract,
+    DurabilityContract,
+    UpgradeContract,
+):
     """The contract every store keeps, on Milvus (Lite here: the same pymilvus API as a server)."""
-
-    @pytest.fixture
-    def service(self, tmp_path: Path) -> Iterator[QAService]:
-        service = QAService(self.settings(tmp_path / "index")).load()
-        yield service
-        service.close()
 
     def settings(self, index_dir: Path, **overrides: object) -> Settings:
         return milvus_settings(index_dir, **overrides)
 
-    def rows(self, service: QAService) -> dict[str, object]:
-        return assert_milvus_consistent(_uri(service))
+    def rows(self, settings: Settings, *, settled: bool = True) -> dict[str, object]:
+        return assert_milvus_consistent(settings.milvus_location, settings.milvus_prefix, settled=settled)
 
 
 def test_a_write_that_dies_before_its_commit_is_invisible_then_swept(
@@ -184,7 +198,7 @@ def test_native_fusion_is_on_the_retrievers_scale(service: QAService) -> None:
     service.add_documents([article(n) for n in range(6)])
     question = "Who is the mayor of Riverton 4?"
     vector = service.embedder.embed([question])[0]
-    from qa_service.analysis import terms
+    from qa_service.text.terms import terms
 
     with service.store.read() as reader:
         native = reader.hybrid_search(vector, terms(question), 10, depth=50, rrf_k=RRF_K)
@@ -206,7 +220,7 @@ def test_same_rankings_frequencies_and_answers_as_the_embedded_store(service: QA
     documents = [article(n, topic) for n in range(4) for topic in ("library",)] + [article(7, "stadium")]
     service.add_documents(documents)
     embedded.add_documents(documents)
-    from qa_service.analysis import terms
+    from qa_service.text.terms import terms
 
     for question in (QUESTION, "Which stadium opens?", "Who is Mayor Ada Quill2?", "books"):
         vector = service.embedder.embed([question])[0]
@@ -245,7 +259,7 @@ def test_an_unreachable_milvus_is_one_clear_message(tmp_path: Path) -> None:
 def test_seeds_only_go_into_a_store_that_does_not_exist(tmp_path: Path) -> None:
     import shutil
 
-    from qa_service.cli import ensure_index
+    from qa_service.cli.commands import ensure_index
 
     settings = milvus_settings(tmp_path / "index")
     QAService(settings).load().close()  # the user's store, empty on purpose
@@ -321,7 +335,7 @@ def test_evaluation_and_benchmarks_never_touch_the_users_collections(server: str
 def test_both_ways_of_counting_sentence_frequencies_agree(service: QAService) -> None:
     """A server counts with TEXT_MATCH (its match index), Milvus Lite from BM25 posting lists: the same counts;
     a write through this process forgets the counts it remembered."""
-    from qa_service.analysis import terms
+    from qa_service.text.terms import terms
 
     service.add_documents([article(n) for n in range(3)])
     store: MilvusStore = service.store

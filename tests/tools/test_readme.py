@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from qa_service.cli import app
-from qa_service.ingest import load_file
-from qa_service.measures import MEASURES
+from qa_service.cli.commands import app
+from qa_service.evaluation.measures import MEASURES
+from qa_service.ingest.clean import load_file
 from qa_service.service import QAService
 
 from ..conftest import ROOT, SEEDS

@@ -16,7 +16,7 @@ from qa_service.api.routers.qa import NOT_BLANK
 from qa_service.api.validation import JSON_BODY, KNOWN_QUERY, CalendarDate, StrictBody
 from qa_service.budget import CpuBudget
 from qa_service.config import Settings
-from qa_service.ingest import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, derived_id, doc_id_from_url, make_document
+from qa_service.ingest.clean import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, derived_id, doc_id_from_url, make_document
 from qa_service.schemas import Document, DocumentSummary, IngestReport
 from qa_service.service import QAService
 
@@ -144,9 +144,9 @@ def _document(body: DocumentIn, settings: Settings, service: QAService) -> tuple
         return document, budget
     from dataclasses import replace
 
-    from qa_service.converters import html
-    from qa_service.fetch import HTML_TYPES, fetcher_for
-    from qa_service.ingest import article_document
+    from qa_service.ingest.clean import article_document
+    from qa_service.ingest.converters import html
+    from qa_service.ingest.fetch import HTML_TYPES, fetcher_for
 
     assert body.url is not None
     with fetcher_for(settings) as fetcher:
@@ -163,7 +163,7 @@ def _document(body: DocumentIn, settings: Settings, service: QAService) -> tuple
 def _parse_batch(raw: bytes, content_type: str) -> list[object]:
     """The batch's items: each a parsed JSON value, or an `ArticleError` for a JSON Lines line that is not JSON
     (one bad row of an export is its own error, as in `ingest`; a JSON array that does not parse is a 400)."""
-    from qa_service.converters.article import ArticleError
+    from qa_service.ingest.converters.article import ArticleError
 
     media = content_type.split(";", 1)[0].strip().lower()
     if media not in BATCH_TYPES:
@@ -194,10 +194,10 @@ def _add_batch(items: list[object], service: QAService, settings: Settings) -> I
     """Read each item as `ingest` reads an export row (`converters.exports.row_article`: extra fields ignored
     with a note, dates in any form it reads), or fetch its page when it has a `url` and no `text`; one bad item
     is an error of its own. Then embed and commit them together."""
-    from qa_service.converters.article import ArticleError
-    from qa_service.converters.exports import COLUMNS, ignored_columns, row_article
     from qa_service.errors import QAServiceError
-    from qa_service.ingest import article_document
+    from qa_service.ingest.clean import article_document
+    from qa_service.ingest.converters.article import ArticleError
+    from qa_service.ingest.converters.exports import COLUMNS, ignored_columns, row_article
 
     documents: list[tuple[Document, CpuBudget]] = []
     errors_by_item: dict[str, str] = {}

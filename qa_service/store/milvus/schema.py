@@ -20,7 +20,7 @@ Row = dict[str, Any]
 FORMAT_VERSION = 2  # 2: sentences have `phrases` (nullable JSON text)
 COLLECTIONS = ("meta", "documents", "texts", "chunks", "sentences", "writes")
 QUERY_WINDOW = 16_384  # Milvus answers at most this many rows per query (offset + limit)
-# Keyword terms come from `analysis.terms` (stemmed, stopwords removed, the same as the embedded store indexes):
+# Keyword terms come from `text.terms.terms` (stemmed, stopwords removed, the same as the embedded store indexes):
 # Milvus only splits them on spaces, so both stores score the same terms with BM25.
 ANALYZER_PARAMS = {"tokenizer": "standard", "filter": ["lowercase"]}
 INDEX_PARAMS: dict[str, dict[str, int]] = {

@@ -35,6 +35,14 @@ Day = Annotated[
 ]
 MAX_FILTER_ITEMS = 1000
 SourceName = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def outlet_key(name: str) -> str:
+    """An outlet as a filter compares it: case and spaces ignored ("daily ledger" picks "Daily Ledger"), because
+    people type outlets as they remember them, not as the page's metadata spelled them."""
+    return "".join(name.casefold().split())
+
+
 FilterDocId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
@@ -69,6 +77,19 @@ class Filters(BaseModel):
         """Whether anything is filtered (no filter and empty filters mean every article)."""
         return any(v is not None for v in (self.date_from, self.date_to, self.sources, self.doc_ids))
 
+    def describe(self) -> str:
+        """The filter in words ("outlet Daily Ledger, from 2005-01-01"), for saying that it removed every match."""
+        parts = [f"outlet {' or '.join(self.sources)}"] if self.sources else []
+        parts += [f"{word} {day}" for word, day in (("from", self.date_from), ("to", self.date_to)) if day]
+        if self.doc_ids:
+            parts.append(f"{len(self.doc_ids)} chosen article{'s' if len(self.doc_ids) > 1 else ''}")
+        return ", ".join(parts)
+
+    def removed_every_match(self, outside: int) -> str:
+        """The abstention's reason when passages outside the filter match and none inside it does."""
+        passages = f"{outside} passages outside it match" if outside > 1 else "1 passage outside it matches"
+        return f"Nothing within the filter ({self.describe()}); {passages}."
+
 
 class SourceCount(BaseModel):
     source: str | None = Field(description="The outlet; null for articles whose outlet is not known.")
@@ -87,6 +108,9 @@ class Chunk(BaseModel):
 
 class Passage(BaseModel):
     doc_id: str
+    title: str | None = Field(default=None, description="The article's title, date and outlet: where it is from.")
+    date: str | None = None
+    source: str | None = None
     chunk_id: int
     start: int
     end: int
@@ -210,6 +234,11 @@ class Answer(BaseModel):
     reason: str | None = Field(
         default=None,
         description='Why the service abstained, when it can say what the articles lack ("The articles name no judge.")',
+    )
+    outside_filter: int = Field(
+        default=0,
+        description="When a filter removed every match: how many passages outside it match (the reason says so; "
+        "ask again without the filter to see them); 0 otherwise.",
     )
     passages: list[Passage]
     timings_ms: dict[str, float]

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ from qa_service.schemas import (
     SearchResult,
     SourceCount,
 )
-from qa_service.store import DocumentStore, IndexConfig, UpgradableStore, build_store
+from qa_service.store import DocumentStore, IndexConfig, StoreReader, UpgradableStore, build_store
 from qa_service.store.disk import disk_refused, storage_errors
 from qa_service.text.chunking import Chunker
 from qa_service.text.language import question_language
@@ -162,12 +163,21 @@ class QAService:
             retrieved = time.perf_counter()
             context = AnswerContext.build(reader, analysis, vector, hits)
             missing = names_not_in_corpus(analysis, reader)
+            language = question_language(question)
             if missing:  # whatever the nearest sentence says, it is not about what the question names
                 extraction = Extraction(answerable=False, confidence=0.0, answer=None, citations=[], not_found=missing)
+            elif language is not None and not _names_found(analysis, missing):  # only English is understood
+                extraction = Extraction(answerable=False, confidence=0.0, answer=None, citations=[])
             else:
                 extraction = self.answerer.answer(context, min_score=min_score, explain=explain)
                 if self.backend is not None:
                     extraction = self.backend.answer(context, extraction)
+            passages = _passages(context.documents, hits, analysis, self.settings.related_min_similarity)
+            outside = 0
+            if filters is not None and filters.active and not extraction.answerable and not missing:
+                outside = self._outside_filter(reader, vector, analysis, top_k, passages, min_score)
+                if outside:
+                    extraction = replace(extraction, reason=filters.removed_every_match(outside))
         answered = time.perf_counter()
         return Answer(
             question=question,
@@ -180,8 +190,9 @@ class QAService:
             not_found=extraction.not_found,
             reason=extraction.reason,
             explanation=extraction.explanation,
-            question_language=question_language(question),
-            passages=_passages(context.documents, hits, analysis, self.settings.related_min_similarity),
+            question_language=language,
+            outside_filter=outside,
+            passages=passages,
             timings_ms={
                 "embed": round((embedded - started) * 1000, 2),
                 "retrieve": round((retrieved - embedded) * 1000, 2),
@@ -189,6 +200,31 @@ class QAService:
                 "total": round((answered - started) * 1000, 2),
             },
         )
+
+    def _outside_filter(
+        self,
+        reader: StoreReader,
+        vector: np.ndarray,
+        analysis: QuestionAnalysis,
+        top_k: int,
+        inside: list[Passage],
+        min_score: float | None,
+    ) -> int:
+        """How many passages outside the filter match a question the filtered articles do not answer: those that
+        mention its words, when the whole store answers it or nothing inside the filter mentions them (0: the
+        filter is not why). Only abstentions under a filter pay for this second search."""
+        within = {p.chunk_id for p in inside}
+        hits = self.retriever.search(reader, vector, analysis.terms, top_k, None)
+        outside = [hit for hit in hits if hit.chunk.chunk_id not in within]
+        if not outside:
+            return 0
+        context = AnswerContext.build(reader, analysis, vector, hits)
+        answered = self.answerer.answer(context, min_score=min_score).answerable
+        similarity = self.settings.related_min_similarity
+        related = sum(p.related for p in _passages(context.documents, outside, analysis, similarity))
+        if answered:
+            return related or len(outside)
+        return related if not any(p.related for p in inside) else 0
 
     def search(self, query: str, top_k: int | None = None, *, filters: Filters | None = None) -> SearchResult:
         analysis, vector = self._read_question(query)
@@ -318,6 +354,12 @@ class QAService:
             self._save_dense()
 
 
+def _names_found(analysis: QuestionAnalysis, missing: list[str]) -> bool:
+    """Whether the question names something the articles mention: a question in another language is still
+    answered then (its names carry it, and the answer shows the language notice), else declined."""
+    return any(not name.islower() and name not in missing for name in analysis.names)
+
+
 def _passages(
     documents: dict[str, Document],
     hits: list[RetrievedChunk],
@@ -326,11 +368,15 @@ def _passages(
 ) -> list[Passage]:
     passages = []
     for hit in hits:
-        text = documents[hit.chunk.doc_id].text[hit.chunk.start : hit.chunk.end]
+        document = documents[hit.chunk.doc_id]
+        text = document.text[hit.chunk.start : hit.chunk.end]
         mentions, related = relation(question, text, hit.dense, min_similarity)
         passages.append(
             Passage(
                 doc_id=hit.chunk.doc_id,
+                title=document.title,
+                date=document.date,
+                source=document.source,
                 chunk_id=hit.chunk.chunk_id,
                 start=hit.chunk.start,
                 end=hit.chunk.end,

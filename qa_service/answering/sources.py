@@ -66,7 +66,9 @@ def find_sources(
         span: tuple[int, int] | None
         if found is not None:
             relation, span = "agrees", found
-        elif (span := _other_value(context, other, numeric, answer_value)) is not None:
+        elif _same_question(context, best, other) and (
+            span := _other_value(context, other, numeric, answer_value, _label(best, value))
+        ):
             relation = "differs"
         else:
             continue
@@ -125,12 +127,32 @@ def _find_value(sentence: str, key: str, numeric: float | None) -> tuple[int, in
     return None
 
 
+def _label(best: Candidate, value: tuple[int, int]) -> str | None:
+    """The type of the answer's value (PERSON, MONEY, ...): its phrase's label when the value is that phrase."""
+    phrase = best.phrase
+    if phrase is None or not (phrase.start <= value[0] and value[1] <= phrase.end):
+        return None
+    return phrase.label
+
+
+def _same_question(context: AnswerContext, best: Candidate, other: Candidate) -> bool:
+    """Whether the other sentence answers the same question: it names the X of "which X" / "how many X" when the
+    answer's does, and holds at least half of the question words the answer's holds (a sentence about who
+    protested is no other answer to who opened the bridge)."""
+    question = context.question
+    answer_words = set(question.terms) & set(terms(context.sentence_text(best.sentence)))
+    other_words = set(terms(context.sentence_text(other.sentence)))
+    target = set(terms(question.target or "")) & answer_words
+    return target <= other_words and 2 * len(answer_words & other_words) >= len(answer_words)
+
+
 def _other_value(
-    context: AnswerContext, other: Candidate, numeric: float | None, answer_value: str
+    context: AnswerContext, other: Candidate, numeric: float | None, answer_value: str, label: str | None
 ) -> tuple[int, int] | None:
-    """The other candidate's own answer phrase, when it is another value of the same type (sentence offsets)."""
+    """The other candidate's own answer phrase, when it is another value of the same slot (sentence offsets):
+    the same type as the answer's (a person against a person, money against money), never a description."""
     phrase = other.phrase
-    if phrase is None or other.typed < 0.5:
+    if phrase is None or other.typed < 0.5 or label is None or phrase.label != label or label == "NP":
         return None
     sentence = other.sentence
     if not (sentence.start <= phrase.start and phrase.end <= sentence.end):

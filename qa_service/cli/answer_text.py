@@ -91,8 +91,10 @@ def answer_lines(answer: Answer, labels: dict[str, DocumentSummary] | None = Non
             )
         elif answer.not_found:
             lines.append(f"The articles never mention {list_words([f'“{n}”' for n in answer.not_found])}.")
-        elif answer.reason:  # what the articles lack ("The articles name no judge.")
+        elif answer.reason:  # what the articles lack ("The articles name no judge."), or the filter did
             lines.append(answer.reason)
+        if answer.outside_filter and not any(p.related for p in answer.passages):
+            return [*lines, "Ask again without --source, --since and --until to see them."]
         return lines + _related(answer.passages, labels or {})
     lines = [answer.answer or "", *_short_answer(answer), "Sources:"]
     lines += [f"  [{c.id}] {_where(c)}" for c in answer.citations]

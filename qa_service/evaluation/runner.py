@@ -104,9 +104,12 @@ def run_eval(
     """Build a temporary index of the set's corpus, ask every question as `/ask` does, return the report.
 
     `sweep` asks each question with no threshold to fill `threshold_sweep` and scores it at the answerer's own
-    threshold (the rules' minimum score or the reader's minimum probability; not with an LLM back-end).
+    threshold (the rules' minimum score or the reader's minimum probability; not with an LLM back-end). Progress
+    bars only on a terminal: in a log (`make eval > eval.log`) they would be thousands of carriage returns.
     """
     from tqdm import tqdm
+
+    progress = progress and sys.stderr.isatty()
 
     from qa_service.service import QAService
 

@@ -207,16 +207,29 @@ def doc_id_from_name(name: str) -> str:
     return slug
 
 
+_GENERIC_PAGE_NAMES = {"index", "default", "article", "story", "amp", "print", "view", "page", "post", "news"}
+_TRACKING_PREFIXES = ("utm_", "mc_")  # query keys that say who linked, not which page
+_TRACKING_KEYS = {"fbclid", "gclid", "ref", "cmpid", "ito", "ocid", "at_medium", "at_campaign"}
+
+
 def doc_id_from_url(url: str) -> str:
-    """A stable id from a page's address: "https://www.example.com/news/a-b?id=7" -> "example.com-news-a-b-id-7"."""
-    from urllib.parse import urlsplit
+    """A stable, readable id from a page's (canonical) address, as a file's is from its name: the host and the
+    last path segment without its extension ("https://www.ledger.example/2005/03/budget.html" -> "ledger.example-
+    budget"); the whole path when that segment says nothing ("index.html"); a query that names the page is kept
+    ("?id=7"), tracking parameters are not."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit
 
     try:
         parts = urlsplit(url)
     except ValueError:  # "http://[": not a URL, yet still a name to make an id of
         return doc_id_from_name(url.split("://", 1)[-1])
     host = (parts.hostname or "").removeprefix("www.")
-    return doc_id_from_name(f"{host}{parts.path}" + (f"?{parts.query}" if parts.query else ""))
+    segments = [segment for segment in parts.path.split("/") if segment]
+    last = segments[-1].rsplit(".", 1)[0] if segments else ""
+    path = "/".join(segments) if len(last) < 4 or last.lower() in _GENERIC_PAGE_NAMES else last
+    kept = [(k, v) for k, v in parse_qsl(parts.query) if not k.lower().startswith(_TRACKING_PREFIXES)]
+    query = urlencode([(k, v) for k, v in kept if k.lower() not in _TRACKING_KEYS])
+    return doc_id_from_name(f"{host}-{path}".rstrip("-") + (f"?{query}" if query else ""))
 
 
 def derived_id(url: str | None, text: str) -> str:

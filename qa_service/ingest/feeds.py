@@ -1,11 +1,15 @@
-"""RSS and Atom feeds (feedparser): the entries' page URLs, titles and dates, so `ingest --feed` can fetch each
-entry's page. Entry dates keep the zone they were written in ("Sun, 14 Sep 2025 00:30 +0200" is the 14th)."""
+"""RSS, Atom (feedparser) and JSON feeds: the entries' page URLs, titles and dates, so `ingest --feed` can fetch
+each entry's page. Entry dates keep the zone they were written in ("Sun, 14 Sep 2025 00:30 +0200" is the 14th).
+Which kind a feed is comes from its content, not the type it was served with (servers disagree on that)."""
 
 from __future__ import annotations
 
 import email.utils
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 from qa_service.errors import InvalidDocumentError
@@ -46,15 +50,48 @@ def read_feed(source: str, fetcher: Fetcher) -> Feed:
 
 
 def parse_feed(data: bytes, *, base_url: str | None) -> Feed:
+    """The feed in `data`, whatever it was served as: JSON Feed when it is a JSON object, else RSS or Atom."""
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return _json_feed(data, base_url)
     import feedparser  # only when a feed is read
 
     parsed = feedparser.parse(data)
     if not parsed.entries and (parsed.bozo or not parsed.version):
         reason = getattr(parsed.get("bozo_exception"), "args", ("",))[0] or "no RSS or Atom elements"
-        raise InvalidDocumentError(f"not an RSS or Atom feed ({reason})")
+        raise InvalidDocumentError(f"not an RSS, Atom or JSON feed ({reason})")
+    return _feed(parsed.feed.get("title"), parsed.entries, base_url)
+
+
+def _json_feed(data: bytes, base_url: str | None) -> Feed:
+    """JSON Feed 1 and 1.1 (jsonfeed.org), read into feedparser's entry keys (feedparser 6.0 does not read it)."""
+    try:
+        feed = json.loads(data)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidDocumentError(f"not an RSS, Atom or JSON feed ({exc})") from None
+    if not isinstance(feed, dict) or not str(feed.get("version", "")).startswith("https://jsonfeed.org/version/"):
+        raise InvalidDocumentError("not an RSS, Atom or JSON feed (a JSON object without a jsonfeed.org version)")
+    entries: list[dict[str, str]] = []
+    for item in feed.get("items") or []:
+        if not isinstance(item, dict):
+            continue
+        authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
+        names = [str(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name")]
+        entries.append(
+            {
+                "link": str(item.get("url") or item.get("external_url") or ""),
+                "title": str(item.get("title") or ""),
+                "published": str(item.get("date_published") or item.get("date_modified") or ""),
+                "author": ", ".join(names),
+            }
+        )
+    title = feed.get("title")
+    return _feed(title if isinstance(title, str) else None, entries, base_url)
+
+
+def _feed(title: str | None, items: Sequence[Mapping[str, Any]], base_url: str | None) -> Feed:
     entries: list[FeedEntry] = []
     skipped = 0
-    for entry in parsed.entries:
+    for entry in items:
         link = (entry.get("link") or "").strip()
         if not link:
             skipped += 1
@@ -67,8 +104,7 @@ def parse_feed(data: bytes, *, base_url: str | None) -> Feed:
                 author=(entry.get("author") or "").strip() or None,
             )
         )
-    title = (parsed.feed.get("title") or "").strip() or None
-    return Feed(url=base_url, title=title, entries=entries, skipped=skipped)
+    return Feed(url=base_url, title=(title or "").strip() or None, entries=entries, skipped=skipped)
 
 
 def _entry_date(value: str) -> str | None:

@@ -36,7 +36,13 @@ from qa_service.config import Settings
 from qa_service.errors import FetchFailedError, FetchRefusedError, QAServiceError
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml")
+# Feeds come under many types in practice (Python's http.server serves .rss as application/x-rss+xml); the generic
+# ones (XML, JSON, text, bytes, even HTML) are taken too, and `feeds.parse_feed` decides by the content.
+FEED_TYPES = (
+    *("application/rss+xml", "application/x-rss+xml", "application/atom+xml", "application/x-atom+xml"),
+    *("application/rdf+xml", "application/feed+json", "application/xml", "text/xml", "application/json"),
+    *("text/plain", "application/octet-stream", "text/html"),
+)
 MAX_REDIRECTS = 5
 USER_AGENT = "qa-service/0.1 (news question answering; fetches pages it is given)"
 _PRIVATE_HINT = "set QA_FETCH_ALLOW_PRIVATE=true to fetch from your own network"

@@ -68,7 +68,8 @@ def count_file_items(paths: list[Path], *, follow_links: bool = True) -> int:
 
 
 def url_items(urls: list[str], fetcher: Fetcher, budget: Budget | None = None) -> Iterator[Incoming | ArticleError]:
-    """The article of each page URL (fetched through the SSRF guard); its id comes from the URL as given."""
+    """The article of each page URL (fetched through the SSRF guard); its id comes from the page's canonical URL
+    (`ingest.doc_id_from_url`), not the address it was fetched from."""
     for url in urls:
         yield page_item(url, fetcher, budget=budget)
 
@@ -118,7 +119,7 @@ def page_item(
                     date=article.date or entry.date,
                     author=article.author or entry.author,
                 )
-            document = article_document(article, doc_id_from_url(url))
+            document = article_document(article, doc_id_from_url(article.url or fetched.url))  # the canonical URL
         return Incoming(document, origin=url, name=url, budget=cost)
     except (FetchRefusedError, FetchFailedError, InvalidDocumentError) as exc:
         return ArticleError(url, str(exc))

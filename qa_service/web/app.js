@@ -11,17 +11,10 @@
   const COUNT_FROM_CHARS = 800; // show the character count once a question gets near the limit
   const KEY_STORAGE = "qa-service-api-key"; // sessionStorage only: gone when the tab closes
   const CONTEXT_CHARS = 320; // characters of article shown on each side of a quote
-  const MAX_EXAMPLES = 5;
   const HEALTH_EVERY_MS = 15_000; // the header's article count follows the server; "unavailable" when it stops
   const RELATED_ARTICLES_SHOWN = 3; // an abstention lists this many articles, then "Show N more"
 
-  /* Starter questions for a first visit. The first ones fit the seed corpus (Pakistani delegation
-   * visits, June 2025); questions built from article titles are added for any other corpus. */
-  const STARTER_QUESTIONS = [
-    "Who met Dorothy Shea?",
-    "Which cities did the delegation visit?",
-    "What did Pakistan say about the Indus Waters Treaty?",
-  ];
+  const SUGGESTED = 3; // questions suggested on a first visit, from the newest articles indexed now
 
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -264,30 +257,28 @@
     window.addEventListener("online", loadHealth);
   }
 
+  /** Suggestions from what is indexed now: a question about each of the newest titled articles. None when
+   * nothing is indexed or the list cannot be read (fixed questions would ask about articles that may be gone). */
   async function loadExamples() {
     let docs;
     try {
       docs = await api("/documents");
     } catch {
-      docs = null; // e.g. 401 until a key is entered; the starters still work
+      docs = null; // e.g. 401 until a key is entered
     }
     if (Array.isArray(docs)) {
       state.summaries.clear();
       for (const d of docs) state.summaries.set(d.doc_id, d);
-      if (docs.length === 0) {
-        ui.examplesBlock.hidden = true;
-        ui.emptyCorpus.hidden = false;
-        return;
-      }
     }
-    // The fixed starters, then one question built from an article title so any corpus gets a fitting example.
-    const questions = [...STARTER_QUESTIONS];
-    const titled = (docs || []).find((d) => d.title && d.title.trim());
-    if (titled) questions.push(`What is “${clip(titled.title, 48)}” about?`);
+    const empty = Array.isArray(docs) && docs.length === 0;
+    ui.emptyCorpus.hidden = !empty;
+    const newest = (docs || [])
+      .filter((d) => d.label_is_title && d.title && d.title.trim())
+      .sort((a, b) => (b.date || "").localeCompare(a.date || ""));
+    const questions = [...new Set(newest.map((d) => `What is “${clip(d.title.trim(), 60)}” about?`))].slice(0, SUGGESTED);
+    ui.examplesBlock.hidden = questions.length === 0;
     ui.examples.replaceChildren(
-      ...questions.slice(0, MAX_EXAMPLES).map((q) =>
-        el("li", {}, el("button", { type: "button", className: "example", onClick: () => askExample(q) }, q)),
-      ),
+      ...questions.map((q) => el("li", {}, el("button", { type: "button", className: "example", onClick: () => askExample(q) }, q))),
     );
   }
 
@@ -313,6 +304,26 @@
     if (ui.filterTo.value) filters.date_to = ui.filterTo.value;
     if (ui.filterSource.value) filters.sources = [ui.filterSource.value];
     return Object.keys(filters).length ? filters : null;
+  }
+
+  /** One click to drop the filter row and ask again, when the filter removed every match (Answer.outside_filter). */
+  function dropFilterButton(question) {
+    const button = el(
+      "button",
+      {
+        type: "button",
+        className: "secondary small drop-filter",
+        onClick: () => {
+          ui.filterFrom.value = "";
+          ui.filterTo.value = "";
+          ui.filterSource.value = "";
+          button.disabled = true;
+          ask(question);
+        },
+      },
+      "Ask again without the filter",
+    );
+    return button;
   }
 
   function askExample(question) {
@@ -572,6 +583,7 @@
       list.append(button);
     }
     const language = languageNotice(data);
+    const outsideFilter = Number.isInteger(data.outside_filter) && data.outside_filter > 0; // the reason says so
 
     item.className = "message assistant abstain";
     item.replaceChildren(
@@ -583,15 +595,18 @@
         !language && Array.isArray(data.not_found) && data.not_found.length
           ? el("p", { className: "not-found" }, `The articles never mention ${listWords(data.not_found.map((n) => `“${n}”`))}.`)
           : !language && typeof data.reason === "string" && data.reason
-            ? el("p", { className: "not-found" }, data.reason) // what the articles lack ("The articles name no judge.")
+            ? el("p", { className: "not-found" }, data.reason) // what the articles lack, or that the filter removed every match
             : null,
-        el(
-          "p",
-          { className: "muted" },
-          passages.length
-            ? "Nothing in the loaded articles says this for sure. These passages touch on it, if you want to check them yourself:"
-            : "No passage in the loaded articles is close to this question. Try asking in another way, or about something the articles cover.",
-        ),
+        outsideFilter ? dropFilterButton(data.question) : null,
+        outsideFilter && !passages.length
+          ? null
+          : el(
+              "p",
+              { className: "muted" },
+              passages.length
+                ? "Nothing in the loaded articles says this for sure. These passages touch on it, if you want to check them yourself:"
+                : "No passage in the loaded articles is close to this question. Try asking in another way, or about something the articles cover.",
+            ),
         list,
       ),
     );
@@ -771,6 +786,16 @@
     return [from > 0 ? gap("start") : null, before, el("mark", { className: "quote" }, text.slice(start, end)), after, to < text.length ? gap("end") : null];
   }
 
+  /** Who wrote the article and where it was published: " · by Ann Lee", " · original page" (http(s) links only). */
+  function provenance(doc) {
+    const parts = [];
+    if (typeof doc.author === "string" && doc.author.trim()) parts.push(el("span", { className: "panel-author" }, ` · by ${doc.author.trim()}`));
+    if (typeof doc.url === "string" && /^https?:\/\//i.test(doc.url)) {
+      parts.push(" · ", el("a", { className: "panel-url", href: doc.url, target: "_blank", rel: "noopener noreferrer" }, "original page"));
+    }
+    return parts;
+  }
+
   function renderPanel() {
     const p = state.panel;
     if (!p || !p.doc) return;
@@ -779,7 +804,7 @@
     const end = Math.max(start, utf16Index(doc.text, source.end));
     ui.panelTitle.replaceChildren(labelNode(doc.title ? doc : source.doc, "panel-label"));
     const date = doc.date ?? source.date;
-    ui.panelMeta.replaceChildren(...[dateNode(date), date ? " · " : null, el("span", { className: "doc-id" }, doc.doc_id), doc.source && !doc.source.startsWith(doc.doc_id) ? ` · ${doc.source}` : null].filter(Boolean));
+    ui.panelMeta.replaceChildren(...[dateNode(date), date ? " · " : null, el("span", { className: "doc-id" }, doc.doc_id), doc.source && !doc.source.startsWith(doc.doc_id) ? ` · ${doc.source}` : null, ...provenance(doc)].filter(Boolean));
     const body = source.whole
       ? el("div", { className: "article full" }, doc.text)
       : p.full

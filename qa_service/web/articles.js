@@ -131,6 +131,7 @@
         page.dateNode(doc.date),
         doc.date ? " · " : null,
         el("span", { className: "doc-id" }, doc.doc_id),
+        doc.source ? el("span", { className: "article-outlet" }, ` · ${doc.source}`) : null,
         ` · ${doc.chunks} ${doc.chunks === 1 ? "passage" : "passages"}`,
       ),
     );

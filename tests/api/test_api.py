@@ -23,7 +23,8 @@ def test_ask_contract_and_citations_match_documents(client: TestClient) -> None:
     for citation in body["citations"]:
         text = client.get(f"/documents/{citation['doc_id']}").json()["text"]
         assert text[citation["start"] : citation["end"]] == citation["quote"]
-    passage_fields = {"doc_id", "chunk_id", "start", "end", "text", "score", "similarity", "mentions", "related"}
+    passage_fields = {"doc_id", "title", "date", "source", "chunk_id", "start", "end", "text", "score", "similarity"}
+    passage_fields |= {"mentions", "related"}
     assert set(body["passages"][0]) == passage_fields
 
 

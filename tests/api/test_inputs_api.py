@@ -98,6 +98,26 @@ def test_a_batch_then_filters_on_ask_search_documents_and_sources(fresh_service:
         assert found == {"herald-ferry", "herald-tram", "wire-glacier", "wire-library"}  # all four in range
         by_id = api.post("/search", json={"query": "Kestrel", "filters": {"doc_ids": ["herald-tram"]}}).json()
         assert [p["doc_id"] for p in by_id["passages"]] == ["herald-tram"]
+        (tram,) = by_id["passages"]  # a passage says where it is from
+        assert (tram["title"], tram["date"], tram["source"]) == (_batch()[2]["title"], "2025-11-20", "Harbour Herald")
+
+
+def test_an_outlet_typed_in_lower_case_and_a_filter_that_removed_every_match(fresh_service: QAService) -> None:
+    with TestClient(create_app(fresh_service.settings, fresh_service)) as api:
+        assert not api.post("/documents/batch", json=_batch()).json()["errors"]
+        question = {"question": "How much did the repairs of the Kestrel Harbour bridge cost?", "top_k": 3}
+        typed = api.post("/ask", json={**question, "filters": {"sources": ["harbour  herald"]}}).json()
+        assert typed["answerable"] and typed["citations"][0]["doc_id"] == "herald-bridge"
+        assert typed["outside_filter"] == 0 and typed["reason"] is None
+        later = {"sources": ["Harbour Herald"], "date_from": "2025-12-01"}  # the bridge story is from September
+        removed = api.post("/ask", json={**question, "filters": later}).json()
+        assert not removed["answerable"] and removed["outside_filter"] > 0
+        assert removed["reason"] == (
+            f"Nothing within the filter (outlet Harbour Herald, from 2025-12-01); "
+            f"{removed['outside_filter']} passage{'s' if removed['outside_filter'] > 1 else ''} outside it "
+            f"match{'' if removed['outside_filter'] > 1 else 'es'}."
+        )
+        assert removed["passages"] == []
 
 
 @pytest.mark.parametrize("store_kind", ["embedded"])
@@ -110,9 +130,56 @@ def test_bad_filters_and_batches_are_4xx(fresh_service: QAService) -> None:
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][:2] == ["query", "date_from"]
         assert api.get("/documents", params={"date_to": "soon"}).status_code == 422
         assert api.post("/documents/batch", content=b"a,b", headers={"content-type": "text/csv"}).status_code == 415
-        assert api.post("/documents/batch", json=[{"title": "no text"}]).status_code == 422
+        no_text = api.post("/documents/batch", json=[{"title": "no text"}])
+        assert no_text.status_code == 200 and no_text.json()["errors"] == {
+            "0": "no `text` (a non-empty string is required)"
+        }
+        assert api.post("/documents/batch", json={"text": "not an array"}).status_code == 422
         assert (
             api.post("/documents/batch", content=b"[{", headers={"content-type": "application/json"}).status_code == 400
+        )
+
+
+@pytest.mark.parametrize("store_kind", ["embedded"])
+def test_a_batch_reads_an_export_as_ingest_does_and_reports_each_row(fresh_service: QAService) -> None:
+    rows = [
+        {
+            "doc_id": "quake",
+            "title": "Quake hits western Nepal",
+            "date": "Nov. 4, 2023",
+            "section": "World",
+            "source": "Voice of America",
+            "tags": ["nepal"],
+            "text": "At least 128 people were killed after a quake.",
+        },
+        {"doc_id": "empty", "text": ""},
+        {"doc_id": "later", "date": "someday", "text": "A row whose date is no date."},
+    ]
+    lines = [json.dumps(row) for row in rows] + [
+        '{"doc_id": "cut", "text": "a line cut sho',
+        json.dumps(ARTICLES[0][3]),
+    ]
+    with TestClient(create_app(fresh_service.settings, fresh_service)) as api:
+        response = api.post(
+            "/documents/batch", content="\n".join(lines), headers={"content-type": "application/x-ndjson"}
+        )
+        assert response.status_code == 200, response.text
+        report = response.json()
+        assert report["added"] == ["quake"]
+        assert report["notes"] == {
+            "0": "ignored `section`, `tags` (read: text, title, date, source, url, author, doc_id)"
+        }
+        assert sorted(report["errors"]) == ["1", "2", "3", "4"]
+        assert "no `text`" in report["errors"]["1"] and "'someday' is not a date" in report["errors"]["2"]
+        assert (
+            report["errors"]["3"].startswith("not a JSON object")
+            and "not a JSON object but str" in report["errors"]["4"]
+        )
+        document = api.get("/documents/quake").json()
+        assert (document["date"], document["source"], document["title"]) == (
+            "2023-11-04",
+            "Voice of America",
+            rows[0]["title"],
         )
 
 
@@ -133,7 +200,7 @@ def test_a_page_by_url(fresh_service: QAService) -> None:
             added = api.post("/documents", json={"url": f"{site.url}/news/bridge"})
             assert added.status_code == 201, added.text
             summary = added.json()
-            assert summary["doc_id"] == "127.0.0.1-news-bridge"
+            assert summary["doc_id"] == "coastalherald.example-harbour-bridge-reopens"  # from the canonical URL
             assert (summary["title"], summary["date"], summary["source"]) == (
                 "Harbour bridge reopens after two years of repairs",
                 "2025-09-14",

@@ -68,6 +68,13 @@ def test_every_input_kind_then_list_ask_by_outlet_and_delete(tmp_path: Path) -> 
     assert {c["doc_id"] for c in body["citations"]} <= {"quake"} and {p["doc_id"] for p in body["passages"]} == {
         "quake"
     }
+    typed = run_cli("ask", "How many people were killed?", "--json", "--source", "voice of  AMERICA", index=index)
+    assert json.loads(typed.stdout)["citations"][0]["doc_id"] == "quake"  # case and spaces do not matter
+    removed = run_cli("ask", "How many people were killed in Nepal?", "--source", "Alpine Wire", index=index)
+    assert removed.returncode == 0, removed.stderr
+    assert re.search(
+        r"Nothing within the filter \(outlet Alpine Wire\); \d+ passages? outside it match", removed.stdout
+    ), removed.stdout
     assert run_cli("ask", "x?", "--since", "someday", index=index).returncode == 2
 
     deleted = run_cli("delete", "quake", "nope", index=index)

@@ -20,10 +20,13 @@ from qa_service.service import QAService
 from ..conftest import ROOT, SEEDS, make_settings
 
 
-def test_runner_on_tiny_squad(tmp_path: Path, tiny_squad: Path, embedder: Embedder) -> None:
+def test_runner_on_tiny_squad(
+    tmp_path: Path, tiny_squad: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
     service_index = tmp_path / "service-index"
     settings = make_settings(service_index)
-    report = run_eval(load_eval_set(tiny_squad), settings, embedder=embedder, top_k=5, progress=False, sweep=True)
+    report = run_eval(load_eval_set(tiny_squad), settings, embedder=embedder, top_k=5, progress=True, sweep=True)
+    assert "\r" not in capsys.readouterr().err  # stderr is no terminal here: no progress bars in a log
     assert not service_index.exists()  # the evaluation builds its own temporary index
     assert set(report) == {"set", "config", "index", "metrics", "threshold_sweep", "questions"}
     assert report["index"]["documents"] == 8 and report["index"]["chunks"] >= 8 and report["index"]["build_s"] > 0

@@ -245,4 +245,8 @@ def test_an_id_from_a_page_address_even_when_it_is_not_a_url() -> None:
     from qa_service.ingest.clean import DOC_ID_PATTERN, doc_id_from_url
 
     assert doc_id_from_url("https://www.example.com/news/a-b?id=7") == "example.com-news-a-b-id-7"
+    # the host and the last path segment, as a file's id is its name; the whole path when that says nothing
+    assert doc_id_from_url("https://www.ledger.example/2005/03/council-budget.html") == "ledger.example-council-budget"
+    assert doc_id_from_url("https://ledger.example/2005/03/index.html") == "ledger.example-2005-03-index.html"
+    assert doc_id_from_url("https://ledger.example/story/1234/?utm_source=rss&id=7") == "ledger.example-1234-id-7"
     assert DOC_ID_PATTERN.fullmatch(doc_id_from_url("HTTP://["))  # an unclosed IPv6 bracket: urlsplit raises

@@ -3,13 +3,17 @@ fetched, so running `ingest --feed` every hour adds only what is new."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
-from qa_service.ingest.feeds import parse_feed
+import pytest
+
+from qa_service.ingest.feeds import parse_feed, read_feed
 from qa_service.ingest.fetch import Fetcher
 from qa_service.ingest.sources import feed_items, url_items
 from qa_service.service import QAService
-from tests.ingest.converters.pages import page_for
+from tests.ingest.converters.pages import ARTICLE_PAGE, page_for
 from tests.local_web import serve
 from tests.store.conftest import fake_settings
 
@@ -104,6 +108,80 @@ def test_atom_feeds_and_feed_files(tmp_path: Path) -> None:
     try:
         with Fetcher() as fetcher:
             report = service.ingest(feed_items([str(path)], fetcher, service.indexed), progress=False)
-        assert list(report.errors) == [str(path)] and "not an RSS or Atom feed" in report.errors[str(path)]
+        assert list(report.errors) == [str(path)] and "not an RSS, Atom or JSON feed" in report.errors[str(path)]
+    finally:
+        service.close()
+
+
+def _rdf(base: str) -> str:
+    return (
+        '<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+        ' xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        "<channel><title>Coastal Herald</title></channel>"
+        f"<item><title>{STORIES[0][0]}</title><link>{base}/news/0</link><dc:date>2025-09-14</dc:date></item>"
+        "</rdf:RDF>"
+    )
+
+
+def _json_feed(base: str) -> str:
+    item = {"id": "1", "url": f"{base}/news/0", "title": STORIES[0][0], "date_published": "2025-09-14T00:30:00+02:00"}
+    return json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Coastal Herald", "items": [item]})
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-rss+xml", lambda base: _feed(base, STORIES[:1])),  # python3 -m http.server's .rss
+        ("application/rss+xml", lambda base: _feed(base, STORIES[:1])),
+        ("application/rdf+xml", _rdf),
+        ("text/xml", lambda base: _feed(base, STORIES[:1])),
+        ("application/xml", lambda base: _feed(base, STORIES[:1])),
+        ("text/plain; charset=utf-8", lambda base: _feed(base, STORIES[:1])),  # generic: decided by the content
+        ("application/octet-stream", lambda base: _feed(base, STORIES[:1])),
+        ("application/feed+json", _json_feed),
+        ("application/json", _json_feed),
+    ],
+)
+def test_a_feed_is_read_whatever_type_it_is_served_with(content_type: str, body: Callable[[str], str]) -> None:
+    with serve({}) as site, Fetcher(allow_networks=["127.0.0.1/32"]) as fetcher:
+        site.routes["/feed"] = (200, content_type, body(site.url))
+        feed = read_feed(f"{site.url}/feed", fetcher)
+    assert feed.title == "Coastal Herald"
+    assert [(e.url, e.title, e.date) for e in feed.entries] == [(f"{site.url}/news/0", STORIES[0][0], "2025-09-14")]
+
+
+def test_a_feed_served_as_x_rss_is_ingested_and_a_page_under_a_generic_type_is_refused(tmp_path: Path) -> None:
+    service = QAService(fake_settings(tmp_path / "index")).load()
+    try:
+        with serve({}) as site, Fetcher(allow_networks=["127.0.0.1/32"]) as fetcher:
+            site.routes.update(_routes(site.url, 2))
+            site.routes["/feed.rss"] = (200, "application/x-rss+xml", site.routes["/feed.xml"][2])
+            site.routes["/page.txt"] = (200, "text/plain", "Just words, no feed here.")
+            site.routes["/data.json"] = (200, "application/json", '{"items": []}')
+            report = service.ingest(feed_items([f"{site.url}/feed.rss"], fetcher, service.indexed), progress=False)
+            assert len(report.added) == 2 and not report.errors, report
+            bad = [f"{site.url}/page.txt", f"{site.url}/data.json"]
+            refused = service.ingest(feed_items(bad, fetcher, service.indexed), progress=False)
+        assert sorted(refused.errors) == sorted(bad)
+        assert all("not an RSS, Atom or JSON feed" in reason for reason in refused.errors.values()), refused.errors
+    finally:
+        service.close()
+
+
+def test_a_fetched_page_is_named_by_its_canonical_url_not_the_fetch_address(tmp_path: Path) -> None:
+    service = QAService(fake_settings(tmp_path / "index")).load()
+    try:
+        with serve({}) as site, Fetcher(allow_networks=["127.0.0.1/32"]) as fetcher:
+            site.routes["/site/2025/09/bridge-story.html"] = (200, "text/html", ARTICLE_PAGE)
+            site.routes["/site/2025/09/glacier.html"] = (
+                200,
+                "text/html",
+                page_for(*STORIES[1][:1], _words(STORIES[1][1]), outlet="", date=""),
+            )
+            urls = [f"{site.url}/site/2025/09/bridge-story.html", f"{site.url}/site/2025/09/glacier.html"]
+            report = service.ingest(url_items(urls, fetcher), progress=False)
+        # <link rel="canonical" href="https://coastalherald.example/news/harbour-bridge-reopens">; none: the address
+        assert report.added == ["coastalherald.example-harbour-bridge-reopens", "127.0.0.1-glacier"], report
+        assert service.get_document(report.added[0]).url == "https://coastalherald.example/news/harbour-bridge-reopens"
     finally:
         service.close()

@@ -541,6 +541,21 @@ class FilterContract(StoreContract):
             assert reader.keyword_search(terms("council"), 5, nothing) == []
             assert reader.summaries(filters=nothing) == [] and reader.sources(nothing) == []
 
+    def test_an_outlet_matches_whatever_its_case_and_spacing(self, corpus_store: DocumentStore) -> None:
+        sources = {d.doc_id: d.source for d in filtered_corpus()}
+        with corpus_store.read() as reader:
+            for typed in (["valley wire"], ["  VALLEY   WIRE "], ["valleywire", "Nobody's Gazette"]):
+                filters = Filters(sources=typed)
+                for hits in (
+                    reader.dense_search(vector("council budget bridge"), 5, filters),
+                    reader.keyword_search(terms("council budget bridge"), 5, filters),
+                ):
+                    found = doc_ids(reader, hits)
+                    assert len(found) == 5 and {sources[d] for d in found} == {"Valley Wire"}, typed
+                assert {d.source for d in reader.summaries(filters=filters)} == {"Valley Wire"}
+                assert [s.source for s in reader.sources(filters)] == ["Valley Wire"]
+            assert reader.summaries(filters=Filters(sources=["valley"])) == []  # a word of it is not the outlet
+
     def test_listing_and_outlet_counts(self, corpus_store: DocumentStore) -> None:
         spring = Filters(date_from="2025-03-01", date_to="2025-05-31", sources=["Coast Post"])
         with corpus_store.read() as reader:

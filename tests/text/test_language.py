@@ -7,7 +7,10 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+from qa_service.ingest.clean import make_document
+from qa_service.service import QAService
 from qa_service.text.language import english_only_words, question_language
+from tests.api.test_inputs_api import ARTICLES
 from tests.conftest import ROOT, SEED_QUESTION
 
 FOREIGN = {
@@ -73,3 +76,16 @@ def test_the_answer_says_the_question_is_not_english(client: TestClient) -> None
     body = client.post("/ask", json={"question": "Qui a rencontré Dorothy Shea ?"}).json()
     assert body["question_language"] == "fr"
     assert client.post("/ask", json={"question": SEED_QUESTION}).json()["question_language"] is None
+
+
+@pytest.mark.parametrize("store_kind", ["embedded"])
+def test_a_question_in_another_language_is_declined_unless_it_names_what_the_articles_mention(
+    fresh_service: QAService,
+) -> None:
+    fresh_service.add_documents([make_document(t, i, date=d, source=s) for i, s, d, t in ARTICLES])
+    declined = fresh_service.ask("le tram reliera le port avec quoi ?")  # once answered with the tram sentence
+    assert declined.question_language == "fr"
+    assert not declined.answerable and declined.answer is None and declined.citations == []
+    named = fresh_service.ask("Combien de kilomètres de glace le glacier Morteratsch a-t-il perdus ?")
+    assert named.question_language == "fr" and named.answerable  # "Morteratsch" is in the articles
+    assert named.citations[0].doc_id == "wire-glacier"

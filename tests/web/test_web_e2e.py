@@ -103,7 +103,8 @@ def test_first_visit_shows_product_corpus_size_and_examples(page: Page, api: htt
     health = api.get("/health").json()
     expect(page.get_by_role("heading", level=1)).to_have_text("qa-service")
     expect(page.locator("#corpus-status")).to_contain_text(f"{health['documents']} articles")
-    expect(page.get_by_role("button", name=SEED_QUESTION)).to_be_visible()
+    newest = max((d for d in api.get("/documents").json() if d["label_is_title"]), key=lambda d: d["date"] or "")
+    expect(page.locator(".example").first).to_contain_text(f"What is “{newest['title'][:30]}")  # clipped at 60
     expect(page.locator("#empty-corpus")).to_be_hidden()
     log = page.get_by_role("log")
     expect(log).to_have_attribute("aria-live", "polite")
@@ -126,7 +127,7 @@ def test_answer_with_citation_opens_the_highlighted_quote(page: Page, api: httpx
     assert expected["answerable"], expected
     first = expected["citations"][0]
 
-    page.get_by_role("button", name=question).click()
+    _ask(page, question)
     expect(page.locator("#messages > li.user").last).to_have_text(re.compile(re.escape(question)))
     reply = _last_reply(page)
     expect(reply.locator(".answer")).to_contain_text("Dorothy Shea")
@@ -503,7 +504,7 @@ def test_enter_sends_and_shift_enter_adds_a_line(page: Page) -> None:
 @pytest.mark.slow
 def test_phone_width_has_no_horizontal_scroll(phone: Page) -> None:
     _no_horizontal_scroll(phone)
-    phone.get_by_role("button", name=SEED_QUESTION).click()
+    _ask(phone, SEED_QUESTION)
     expect(_last_reply(phone).locator("button.cite").first).to_be_visible()
     _ask(phone, "Which football club did Bilawal play for?")
     expect(_last_reply(phone)).to_contain_text("The articles don't answer this.")
@@ -543,7 +544,7 @@ def test_new_replies_are_read_from_their_question_and_screenshots(page: Page, ph
     folder = screenshot_folder(tmp_path)
 
     page.screenshot(path=folder / "welcome-desktop.png")
-    page.get_by_role("button", name=SEED_QUESTION).click()
+    _ask(page, SEED_QUESTION)
     expect(_last_reply(page).locator("button.cite").first).to_be_visible()
     _reply_is_shown_from_its_question(page)
     _ask(page, "Which football club did Bilawal play for?")
@@ -556,7 +557,7 @@ def test_new_replies_are_read_from_their_question_and_screenshots(page: Page, ph
     page.wait_for_timeout(400)  # the panel slides in
     page.screenshot(path=folder / "citation-desktop.png")
 
-    phone.get_by_role("button", name=SEED_QUESTION).click()
+    _ask(phone, SEED_QUESTION)
     expect(_last_reply(phone).locator("button.cite").first).to_be_visible()
     _reply_is_shown_from_its_question(phone)
     phone.screenshot(path=folder / "chat-phone.png")

@@ -6,8 +6,7 @@ import json
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
-from fastapi.exceptions import RequestValidationError
-from pydantic import Field, TypeAdapter, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from qa_service.api.deps import ReadAccess, ServiceDep, SettingsDep, WriteAccess
@@ -62,7 +61,6 @@ class DocumentIn(StrictBody):
         return self
 
 
-_BATCH = TypeAdapter(list[DocumentIn])
 MAX_BATCH = 1000
 BATCH_TYPES = ("application/json", "application/x-ndjson", "application/jsonl", "application/json-lines")
 
@@ -114,8 +112,8 @@ async def add_document(
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentIn"}}},
-                "application/x-ndjson": {"schema": {"type": "string", "description": "One DocumentIn per line."}},
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                "application/x-ndjson": {"schema": {"type": "string", "description": "One export row per line."}},
             },
         }
     },
@@ -123,14 +121,21 @@ async def add_document(
 async def add_documents(
     request: Request, service: ServiceDep, settings: SettingsDep, _access: WriteAccess
 ) -> IngestReport:
-    """Add up to 1,000 articles in one call: a JSON array of `POST /documents` bodies, or JSON Lines (one per
-    line, `application/x-ndjson`). Their URLs are fetched side by side (QA_FETCH_CONCURRENCY at a time, all within
-    QA_FETCH_BATCH_S); they are embedded together (with every core, as `ingest` does) and committed QA_INGEST_BATCH
-    at a time, so a batch stopped part-way keeps the groups committed before. The report says what was added and,
-    per item, what was not (existing ids are not replaced: `conflicts`; the same text under another id:
-    `duplicates`; `errors` by item number, from 0, a repeated id or text within the batch included)."""
+    """Add up to 1,000 articles in one call: a JSON array, or JSON Lines (one per line, `application/x-ndjson`),
+    of export rows read as `qa-service ingest archive.jsonl` reads them (`text`, `title`, `date` in any form it
+    reads, `source`, `url`, `author`, `doc_id`; other fields are ignored with a note), or of `{"url": ...}` pages
+    to fetch. Their URLs are fetched side by side (QA_FETCH_CONCURRENCY at a time, all within QA_FETCH_BATCH_S);
+    one bad row is an error of its own, by item number, and the rest go on. They are embedded together (with every
+    core, as `ingest` does) and committed QA_INGEST_BATCH at a time, so a batch stopped part-way keeps the groups
+    committed before. The report says what was added and, per item, what was not (existing ids are not replaced:
+    `conflicts`; the same text under another id: `duplicates`; `errors` by item number, from 0, a repeated id or
+    text within the batch included)."""
     items = _parse_batch(await request.body(), request.headers.get("content-type", "application/json"))
-    urls = {n: item.url for n, item in enumerate(items) if item.text is None and item.url is not None}
+    urls = {
+        n: str(item["url"])
+        for n, item in enumerate(items)
+        if isinstance(item, dict) and item.get("text") is None and isinstance(item.get("url"), str) and item["url"]
+    }
     pages = dict(zip(urls, await fetch_pool(request).fetch_all(list(urls.values())), strict=True))
     return await run_in_threadpool(_add_batch, items, pages, service, settings)
 
@@ -175,55 +180,89 @@ def _document(
     with budget.active():
         article = html.convert(fetched.content, body.url, url=fetched.url)
         given = {k: v for k, v in body.model_dump(include={"title", "date", "source", "author"}).items() if v}
+        doc_id = body.doc_id or doc_id_from_url(article.url or fetched.url)  # the canonical URL, as `ingest` does
         document = article_document(replace(article, **given), doc_id)
     return document, budget
 
 
-def _parse_batch(raw: bytes, content_type: str) -> list[DocumentIn]:
+def _parse_batch(raw: bytes, content_type: str) -> list[object]:
+    """The batch's items: each a parsed JSON value, or an `ArticleError` for a JSON Lines line that is not JSON
+    (one bad row of an export is its own error, as in `ingest`; a JSON array that does not parse is a 400)."""
+    from qa_service.ingest.converters.article import ArticleError
+
     media = content_type.split(";", 1)[0].strip().lower()
     if media not in BATCH_TYPES:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"send a JSON array or JSON Lines ({', '.join(BATCH_TYPES)})"
         )
+    values: list[object] = []
     try:
         if media == "application/json":
-            values = json.loads(raw)
+            parsed = json.loads(raw)
+            if not isinstance(parsed, list):
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "send a JSON array of articles")
+            values = parsed
         else:
-            values = [json.loads(line) for line in raw.splitlines() if line.strip()]
+            for number, line in enumerate(line for line in raw.decode("utf-8-sig").splitlines() if line.strip()):
+                try:
+                    values.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    values.append(ArticleError(str(number), f"not a JSON object ({exc.msg} at column {exc.colno})"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"the body is not valid JSON: {exc}") from None
     except RecursionError:  # '[' * 100000: json's parser recurses per level
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body is not valid JSON: nested too deeply") from None
-    if isinstance(values, list) and len(values) > MAX_BATCH:
+    if len(values) > MAX_BATCH:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"at most {MAX_BATCH} articles per batch")
-    try:
-        return _BATCH.validate_python(values)
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False)) from None
+    return values
 
 
 def _add_batch(
-    items: list[DocumentIn], pages: dict[int, Fetched | QAServiceError], service: QAService, settings: Settings
+    items: list[object], pages: dict[int, Fetched | QAServiceError], service: QAService, settings: Settings
 ) -> IngestReport:
-    """Clean each item (one bad item, or a page not fetched, is an error of its own); an id an earlier item has
-    (the same text without an id gives the same id) is an error of the later one, by number; then embed and commit
-    the rest."""
+    """Read each item as `ingest` reads an export row (`converters.exports.row_article`: extra fields ignored
+    with a note, dates in any form it reads), or take its fetched page when it has a `url` and no `text`; one bad
+    item, or a page not fetched, is an error of its own. An id an earlier item has (the same text without an id
+    gives the same id) is an error of the later one, by number. Then embed and commit the rest together."""
+    from qa_service.ingest.clean import article_document
+    from qa_service.ingest.converters.article import ArticleError
+    from qa_service.ingest.converters.exports import COLUMNS, ignored_columns, row_article
+
     documents: list[tuple[Document, CpuBudget]] = []
     errors_by_item: dict[str, str] = {}
+    notes: dict[str, str] = {}
     first_by_id: dict[str, tuple[int, str]] = {}  # doc_id -> the first item with it, and its text's hash
     for number, item in enumerate(items):
-        page = pages.get(number)
+        where = str(number)
+        if isinstance(item, ArticleError):
+            errors_by_item[where] = item.message
+            continue
         try:
+            page = pages.get(number)
             if isinstance(page, QAServiceError):
                 raise page
-            document, budget = _document(item, settings, service, page)
+            if page is not None:  # a page to fetch, fetched
+                document, budget = _document(DocumentIn.model_validate(item), settings, service, page)
+            else:
+                if isinstance(item, dict) and (extra := ignored_columns(item)):
+                    notes[where] = f"ignored {', '.join(f'`{k}`' for k in extra)} (read: {', '.join(COLUMNS)})"
+                article = row_article(item, where)
+                if isinstance(article, ArticleError):
+                    errors_by_item[where] = article.message
+                    continue
+                budget = service.indexer.budget(article.doc_id or where)
+                with budget.active():
+                    document = article_document(article)
+        except ValidationError as exc:
+            errors_by_item[where] = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            continue
         except QAServiceError as exc:
-            errors_by_item[str(number)] = str(exc)
+            errors_by_item[where] = str(exc)
             continue
         earlier = first_by_id.get(document.doc_id)
         if earlier is not None:  # the same text under another id is the indexer's to report (`duplicates`)
             first, content_hash = earlier
-            errors_by_item[str(number)] = (
+            errors_by_item[where] = (
                 f"a duplicate of item {first} (the same text); not added again"
                 if content_hash == document.content_hash
                 else f"doc_id {document.doc_id!r} is item {first}'s too; give one of the two another doc_id"
@@ -233,6 +272,7 @@ def _add_batch(
         documents.append((document, budget))
     report = service.add_budgeted(documents, replace_existing=False, bulk=True)
     report.errors.update(errors_by_item)
+    report.notes.update(notes)
     return report
 
 

@@ -16,7 +16,6 @@ _LABEL = re.compile(
     re.IGNORECASE,
 )
 _MAX_DATE_CHARS = 60  # "Monday, September 15, 2025, 3:45 PM EDT" fits; a sentence does not
-_DATE_LINE_WINDOW = 3  # like the `date YYYY-MM-DD` header: among the first lines, also after a title
 _SETTINGS = {
     "REQUIRE_PARTS": ["day", "month", "year"],
     "STRICT_PARSING": True,
@@ -38,20 +37,3 @@ def parse_date(value: str) -> str | None:
 
     parsed = dateparser.parse(value, languages=["en"], settings=_SETTINGS)
     return parsed.date().isoformat() if parsed is not None else None
-
-
-def take_date_line(lines: list[str]) -> str | None:
-    """The date of a line that is only a date ("Published: Sept. 14, 2025", "2025-09-20") among the first few
-    non-empty lines; the line is emptied. Further down, a date line is article text."""
-    seen = 0
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        date = parse_date(line)
-        if date is not None:
-            lines[i] = ""
-            return date
-        seen += 1
-        if seen >= _DATE_LINE_WINDOW:
-            return None
-    return None

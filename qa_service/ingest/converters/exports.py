@@ -28,17 +28,17 @@ def read_jsonl(path: Path, name: str) -> Iterator[Article | ArticleError]:
             except UnicodeDecodeError as exc:
                 yield ArticleError(where, f"not valid UTF-8 text (byte {exc.start} of the line)")
                 continue
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield ArticleError(where, f"not a JSON object ({exc.msg} at column {exc.colno})")
-                continue
-            if not isinstance(row, dict):
-                yield ArticleError(where, f"not a JSON object but {type(row).__name__}")
-                continue
-            yield _article(row, where)
+            if line.strip():
+                yield json_row(line, where)
+
+
+def json_row(line: str, where: str) -> Article | ArticleError:
+    """One JSON Lines row as an article (the CLI's exports and `POST /documents/batch` read rows alike)."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return ArticleError(where, f"not a JSON object ({exc.msg} at column {exc.colno})")
+    return row_article(row, where)
 
 
 def read_csv(path: Path, name: str) -> Iterator[Article | ArticleError]:
@@ -52,7 +52,7 @@ def read_csv(path: Path, name: str) -> Iterator[Article | ArticleError]:
                 return
             start = rows.line_num + 1  # a quoted field may span lines: a row is named by its first
             for row in rows:
-                yield _article(row, f"{name}:{start}")
+                yield row_article(row, f"{name}:{start}")
                 start = rows.line_num + 1
         except UnicodeDecodeError as exc:
             yield ArticleError(name, f"not valid UTF-8 text (byte {exc.start} of a block near line {rows.line_num})")
@@ -73,7 +73,15 @@ def count_rows(path: Path) -> int:
         return 0
 
 
-def _article(row: Mapping[str, object], where: str) -> Article | ArticleError:
+def ignored_columns(row: Mapping[str, object]) -> list[str]:
+    """The keys of a row that are no article field (`section`, `tags`): ignored, and said so where it can be."""
+    return [key for key in row if key not in COLUMNS]
+
+
+def row_article(row: object, where: str) -> Article | ArticleError:
+    """One export row (a JSON object or a CSV row) as an article; dates in any form `parse_date` reads."""
+    if not isinstance(row, Mapping):
+        return ArticleError(where, f"not a JSON object but {type(row).__name__}")
     text = row.get("text")
     if not isinstance(text, str) or not text.strip():
         return ArticleError(where, "no `text` (a non-empty string is required)")

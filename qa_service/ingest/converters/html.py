@@ -3,10 +3,12 @@ title, publication date, author, outlet (site name) and canonical URL as metadat
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from qa_service.errors import InvalidDocumentError
 from qa_service.ingest.converters.article import Article
+from qa_service.ingest.converters.byline import date_near_title
 from qa_service.ingest.converters.text import with_date_line
 
 MIN_ARTICLE_WORDS = 20  # a 404 page, a cookie wall or an index page leaves a line or two; an article has more
@@ -42,7 +44,7 @@ def convert(data: bytes | str, name: str, *, url: str | None = None, outlet: str
     ):
         site = None  # trafilatura names a page without a site name by its host: a feed's title says more
     outlet = site or outlet or _host(canonical)
-    return with_date_line(
+    article = with_date_line(
         text,
         name,
         title=extracted.title or None,
@@ -51,6 +53,29 @@ def convert(data: bytes | str, name: str, *, url: str | None = None, outlet: str
         url=canonical or None,
         author=extracted.author or None,
     )
+    if article.date is None:  # no metadata and no date line kept: a byline the extractor dropped, by the title
+        article = replace(article, date=date_near_title(visible_lines(data), article.title))
+    return article
+
+
+_BLOCKS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "time", "header", "section", "article", "br", "td")
+
+
+def visible_lines(data: bytes | str) -> list[str]:
+    """The page's text as it shows, one line per block (menus, banners and bylines included), without scripts."""
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    try:
+        root = lxml_html.fromstring(data)
+    except (etree.ParserError, ValueError):
+        return []
+    for hidden in root.xpath("//script|//style|//noscript|//template|//head"):
+        hidden.drop_tree()
+    for block in root.iter(*_BLOCKS):
+        block.text = "\n" + (block.text or "")
+        block.tail = "\n" + (block.tail or "")
+    return [" ".join(line.split()) for line in root.text_content().split("\n") if line.strip()]
 
 
 def _host(url: str | None) -> str | None:

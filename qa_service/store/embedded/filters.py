@@ -9,7 +9,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa_service.schemas import Filters
+from qa_service.schemas import Filters, outlet_key
+
+SQL_OUTLET_KEY = "outlet_key"  # `schemas.outlet_key` in SQL (registered on every connection: `register`)
+
+
+def register(db: sqlite3.Connection) -> None:
+    """Make `outlet_key(source)` callable in this connection's SQL (NULL for a NULL outlet)."""
+    db.create_function(SQL_OUTLET_KEY, 1, lambda v: None if v is None else outlet_key(str(v)), deterministic=True)
 
 
 @dataclass(frozen=True)
@@ -31,10 +38,13 @@ def condition(filters: Filters, alias: str = "d") -> tuple[str, list[object]]:
     if filters.date_to is not None:
         clauses.append(f"{alias}.date <= ?")
         params.append(filters.date_to)
-    for column, values in (("source", filters.sources), ("doc_id", filters.doc_ids)):
-        if values is not None:
-            clauses.append(f"{alias}.{column} IN ({','.join('?' * len(values))})")
-            params.extend(values)
+    if filters.sources is not None:
+        keys = sorted({outlet_key(source) for source in filters.sources})
+        clauses.append(f"{SQL_OUTLET_KEY}({alias}.source) IN ({','.join('?' * len(keys))})")
+        params.extend(keys)
+    if filters.doc_ids is not None:
+        clauses.append(f"{alias}.doc_id IN ({','.join('?' * len(filters.doc_ids))})")
+        params.extend(filters.doc_ids)
     return (" AND ".join(clauses) or "1"), params
 
 

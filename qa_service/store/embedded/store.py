@@ -14,7 +14,7 @@ from pathlib import Path
 
 from qa_service.errors import IndexCorruptError, IndexMismatchError
 from qa_service.store.base import REBUILD_HINT, IndexConfig, Phrases, PreparedDocument
-from qa_service.store.embedded import schema, writer
+from qa_service.store.embedded import filters, schema, writer
 from qa_service.store.embedded.dense_cache import DenseCache
 from qa_service.store.embedded.reader import EmbeddedReader
 from qa_service.store.embedded.schema import DB_NAME, meta
@@ -182,6 +182,7 @@ class EmbeddedStore:
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = FULL")  # a committed write survives power loss, not just a kill
         connection.execute("PRAGMA cache_size = -16000")  # 16 MB per connection
+        filters.register(connection)
         if reader:
             connection.execute("PRAGMA query_only = 1")
         with self._connections_lock:

@@ -105,7 +105,9 @@ class MilvusReader:
             rows: Iterable[Row] = []
             chosen = [heads[d] for d in dict.fromkeys(doc_ids) if d in heads]
         else:
-            rows = self._store.iterate("documents", documents_expression(filters or Filters()), HEAD_FIELDS)
+            rows = self._store.iterate(
+                "documents", documents_expression(self._store, filters or Filters()), HEAD_FIELDS
+            )
             chosen = None
         for i, head in enumerate(chosen if chosen is not None else (Head.from_row(r) for r in rows)):
             if i < offset:
@@ -128,7 +130,7 @@ class MilvusReader:
         """Outlets with their number of articles, most first: counted over the document rows (Milvus has no
         GROUP BY), one pass over them."""
         counts: dict[str | None, int] = {}
-        for row in self._store.iterate("documents", documents_expression(filters or Filters()), ["meta"]):
+        for row in self._store.iterate("documents", documents_expression(self._store, filters or Filters()), ["meta"]):
             source = (row["meta"] or {}).get("source")
             counts[source] = counts.get(source, 0) + 1
         ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0] is None, item[0] or ""))

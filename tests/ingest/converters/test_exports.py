@@ -42,7 +42,7 @@ def test_a_jsonl_export_is_ingested_row_by_row_and_resumes(tmp_path: Path) -> No
     try:
         report = service.ingest_paths([export], progress=False)
         glacier_id = next(d for d in report.added if d.startswith("doc-"))
-        assert report.added == ["quake-voa", "coastalherald.example-news-bridge", glacier_id]
+        assert report.added == ["quake-voa", "coastalherald.example-bridge", glacier_id]
         assert sorted(report.errors) == [f"{export}:3", f"{export}:4", f"{export}:5"]
         assert "not a JSON object" in report.errors[f"{export}:3"]
         assert "no `text`" in report.errors[f"{export}:4"]
@@ -54,7 +54,7 @@ def test_a_jsonl_export_is_ingested_row_by_row_and_resumes(tmp_path: Path) -> No
             "Voice of America",
             "https://voa.example/nepal-quake",
         )
-        assert service.get_document("coastalherald.example-news-bridge").date == "2025-09-14"
+        assert service.get_document("coastalherald.example-bridge").date == "2025-09-14"
         again = service.ingest_paths([export], progress=False)  # nothing new: every row is skipped by its hash
         assert not again.added and sorted(again.unchanged) == sorted(report.added)
     finally:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from qa_service.ingest.clean import load_file
 from qa_service.service import QAService
 from tests.ingest.converters.pages import ARTICLE_PAGE, ARTICLE_WORDS, JSON_LD_PAGE, NO_ARTICLE_PAGE, PAGE_NOISE
@@ -50,3 +52,37 @@ def test_a_page_without_an_article_is_reported_by_name_and_not_indexed(tmp_path:
         assert service.get_document("harbour").text[passage.start : passage.end] == passage.text
     finally:
         service.close()
+
+
+STORY = " ".join(["The city council approved the new budget after a long debate about schools and roads."] * 4)
+
+
+def _undated_page(top: str) -> str:
+    """A page with no date in its metadata, only `top` printed by the headline."""
+    return (
+        "<html><head><title>Council passes budget | Daily Ledger</title></head><body>"
+        '<nav><a href="/">Home</a> <a href="/w">World</a></nav><div class="cookie">We use cookies. Accept</div>'
+        f"<article><h1>Council passes budget</h1>{top}<p>{STORY}</p><p>{STORY}</p></article>"
+        "<aside><p>Most read: Published: Jan. 2, 2001</p></aside><footer>© 2024 Daily Ledger</footer></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    "top",
+    [
+        '<div class="byline">Published: Mar. 22, 2005</div>',  # dropped by the extractor as boilerplate
+        '<p class="byline">By Ann Lee | Published: Mar. 22, 2005</p>',
+        '<div class="meta"><span>Updated on</span> <span>22 March 2005</span></div>',
+        "<p>WASHINGTON, March 22, 2005 — The council met late into the night before the vote.</p>",
+    ],
+)
+def test_a_date_printed_only_in_the_page_by_its_headline(tmp_path: Path, top: str) -> None:
+    path = tmp_path / "budget.html"
+    path.write_text(_undated_page(top), encoding="utf-8")
+    assert load_file(path).date == "2005-03-22"
+
+
+def test_no_date_by_the_headline_is_no_date(tmp_path: Path) -> None:
+    path = tmp_path / "budget.html"
+    path.write_text(_undated_page(""), encoding="utf-8")
+    assert load_file(path).date is None  # the sidebar's and the footer's dates are not the article's

@@ -44,3 +44,15 @@ def test_a_markdown_article_is_plain_text_with_title_and_date(tmp_path: Path) ->
 def test_tables_and_code_keep_their_words() -> None:
     text = to_text("| city | toll |\n| --- | --- |\n| Quito | 77 |\n\n```\nline one\nline two\n```\n")
     assert text == "city; toll\n\nQuito; 77\n\nline one\n\nline two"
+
+
+def test_a_markdown_byline_gives_date_outlet_and_author(tmp_path: Path) -> None:
+    path = tmp_path / "budget.md"
+    path.write_text(
+        "# Council passes budget\n\n*Published: Feb. 16, 2005* · **Daily Ledger** · by Ann Lee\n\n"
+        "The city council approved the new budget after a long debate about schools and roads.\n",
+        encoding="utf-8",
+    )
+    document = load_file(path)
+    assert (document.date, document.source, document.author) == ("2005-02-16", "Daily Ledger", "Ann Lee")
+    assert "Published" not in document.text and "Daily Ledger" not in document.text  # the byline is not news

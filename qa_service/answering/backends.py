@@ -16,6 +16,7 @@ class Answerer(Protocol):
     """Decides the answer from an `AnswerContext`: the reader (default) or the rules alone."""
 
     name: str
+    below_threshold_reason: str | None  # the reason an abstention below `threshold` gives (the sweep applies it)
 
     @property
     def threshold(self) -> float:

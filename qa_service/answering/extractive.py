@@ -44,6 +44,7 @@ class ExtractiveAnswerer:
     """Scores sentences of the retrieved chunks by meaning, shared words and expected answer type."""
 
     name = "rules"
+    below_threshold_reason: str | None = None
 
     def __init__(self, *, min_score: float, max_answer_chars: int, weights: Weights | None = None) -> None:
         self.min_score = min_score

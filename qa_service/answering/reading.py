@@ -81,6 +81,7 @@ class ReadingAnswerer:
     """Cheap to construct; `warm_up()` loads spaCy and the reader's ONNX session."""
 
     name = "reader"
+    below_threshold_reason: str | None = "No sentence of the articles answers this."
 
     def __init__(self, session: ReaderSession, rules: ExtractiveAnswerer, policy: ReaderPolicy | None = None) -> None:
         self.session = session
@@ -123,7 +124,7 @@ class ReadingAnswerer:
                 confidence=probability,
                 answer=None,
                 citations=[],
-                reason="No sentence of the articles answers this.",
+                reason=self.below_threshold_reason,
                 explanation=why(decision),  # type: ignore[arg-type]
             )
         order = [chosen] + [c for c in ranked if c is not chosen]

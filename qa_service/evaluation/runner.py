@@ -49,13 +49,13 @@ def _git_version() -> str | None:
     return out.stdout.strip() or None
 
 
-def at_threshold(answer: Answer, min_score: float) -> Answer:
-    """The answer the extractive answerer gives at `min_score`, from the one it gave with no threshold: below it,
-    the abstention that keeps the confidence and nothing else of the answer (`ExtractiveAnswerer.answer`)."""
+def at_threshold(answer: Answer, min_score: float, reason: str | None) -> Answer:
+    """The answer the answerer gives at `min_score`, from the one it gave with no threshold: below it, the
+    abstention that keeps the confidence and nothing else of the answer but the answerer's `reason` for it."""
     if not answer.answerable or answer.confidence >= min_score:
         return answer
     return answer.model_copy(update={"answer": None, "answerable": False, "answer_span": None, "citations": [],
-                                     "sources": [], "not_found": [], "reason": None})  # fmt: skip
+                                     "sources": [], "not_found": [], "reason": reason})  # fmt: skip
 
 
 def build_eval_index(service: QAService, eval_set: EvalSet, *, progress: bool) -> dict[str, Any]:
@@ -150,7 +150,7 @@ def run_eval(
             if sweep and abs(raw.confidence - service.answerer.threshold) < 1e-4:  # rounded onto it: which side?
                 answer = service.ask(item.question, top_k)
             elif sweep:
-                answer = at_threshold(raw, service.answerer.threshold)
+                answer = at_threshold(raw, service.answerer.threshold, service.answerer.below_threshold_reason)
             retrieved = service.search(item.question, RETRIEVAL_DEPTH).passages
             results.append(score_question(item, answer, retrieved, document_text, latency_ms))
             if sweep:

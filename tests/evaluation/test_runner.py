@@ -98,6 +98,11 @@ def test_the_sweep_applies_a_threshold_as_the_answerer_does(seed_service: QAServ
         raw = seed_service.ask(question, min_score=0.0)
         for threshold in (0.4, 0.6, 0.75):
             expected = seed_service.ask(question, min_score=threshold).model_dump(exclude={"timings_ms"})
-            assert at_threshold(raw, threshold).model_dump(exclude={"timings_ms"}) == expected, (question, threshold)
+            assert (
+                at_threshold(raw, threshold, seed_service.answerer.below_threshold_reason).model_dump(
+                    exclude={"timings_ms"}
+                )
+                == expected
+            ), (question, threshold)
             below += raw.answerable and raw.confidence < threshold
     assert below >= 3, "no answer fell below a threshold: the case this test is for was not seen"

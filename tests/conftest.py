@@ -81,6 +81,14 @@ def seed_service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, s
     service.close()
 
 
+@pytest.fixture
+def rules_seed_service(seed_service: QAService, monkeypatch: pytest.MonkeyPatch) -> QAService:
+    """The seed service answering with the rules alone (`QA_ANSWERER=rules`), for one test: what that path does,
+    or text that needs an answer only the rules give today."""
+    monkeypatch.setattr(seed_service, "answerer", getattr(seed_service.answerer, "rules", seed_service.answerer))
+    return seed_service
+
+
 @pytest.fixture(scope="session")
 def client(seed_service: QAService) -> Iterator[TestClient]:
     with TestClient(create_app(seed_service.settings, seed_service)) as test_client:

@@ -64,6 +64,7 @@ def test_a_place_the_articles_never_mention_is_named_in_the_abstention(seed_serv
     assert known.not_found == []
 
 
-def test_no_bold_when_nothing_fits(seed_service: QAService) -> None:
-    answer = seed_service.ask("Why did Pakistan send delegations abroad?")
+def test_no_bold_when_nothing_fits(rules_seed_service: QAService) -> None:
+    """The rules' short-answer picker bolds nothing when no phrase fits; the reader always marks its span."""
+    answer = rules_seed_service.ask("Why did Pakistan send delegations abroad?")
     assert answer.answer_span is None

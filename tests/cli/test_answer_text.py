@@ -22,9 +22,10 @@ def test_an_answer_shows_labels_and_the_short_answer(seed_service: QAService) ->
     assert not any("untitled" in line.lower() for line in lines)
 
 
-def test_the_name_from_another_source_is_said(seed_service: QAService) -> None:
+def test_the_name_from_another_source_is_said(rules_seed_service: QAService) -> None:
+    """With the rules, whose answer here names the treaty in another sentence (the reader answers "Kashmir")."""
     lines, answer = _lines(
-        seed_service, "Which treaty has been a focal point of contention after India's unilateral actions?"
+        rules_seed_service, "Which treaty has been a focal point of contention after India's unilateral actions?"
     )
     assert answer.answer_span.citation == 2, answer.answer_span
     assert f"Short answer: {answer.answer_span.text} (named in source [2])" in lines
@@ -63,7 +64,8 @@ def test_a_question_in_another_language_is_told_only_english_is_understood(seed_
     assert not any("never mention" in line for line in lines), "a capitalised question word is not a name"
 
 
-def test_an_abstention_says_what_the_articles_lack(seed_service: QAService) -> None:
-    lines, answer = _lines(seed_service, "How many people were killed in India's precision strikes on May 7?")
+def test_an_abstention_says_what_the_articles_lack(rules_seed_service: QAService) -> None:
+    """With the rules, which abstain here for want of a figure (the reader answers the Pahalgam toll, 26)."""
+    lines, answer = _lines(rules_seed_service, "How many people were killed in India's precision strikes on May 7?")
     assert answer.reason, answer
     assert lines[:2] == ["The articles don't answer this.", answer.reason]

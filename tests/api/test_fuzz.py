@@ -5,9 +5,10 @@ everywhere but /health, and schemathesis also checks that requests without the k
 gets valid (positive) and invalid (negative) requests; hypothesis drives the generation directly, one test per
 operation and mode, against the ASGI app with the real model over a two-article index.
 
-Two things a schema cannot say are allowed for: a rule across fields (`date_from` after `date_to`; a body with
-neither `text` nor `url`) is refused with 422 however valid each field is, and a `url` alone is fetched, which
-has no network here (refused 422 or unreachable 502). Those valid cases are not held to "accepted"; every case
+Three things a schema cannot say are allowed for: a rule across fields (`date_from` after `date_to`; a body with
+neither `text` nor `url`) is refused with 422 however valid each field is, a `text` with no letter or digit in
+any script is refused (422), and a `url` alone is fetched, which has no network here (refused 422 or
+unreachable 502). Those valid cases are not held to "accepted"; every case
 is still held to "never 500" and "only declared statuses and bodies".
 """
 
@@ -41,6 +42,8 @@ def breaks_a_rule_the_schema_cannot_state(case: schemathesis.Case) -> bool:
     items = body if isinstance(body, list) else [body]
     if any(isinstance(item, dict) and item.get("text") is None for item in items):
         return True  # no text: needs a url, which is fetched
+    if any(isinstance(item, dict) and not any(c.isalnum() for c in str(item["text"])) for item in items):
+        return True  # a text with no letter or digit in any script: nothing to index (a schema has no \p{L})
     given = body.get("filters") if isinstance(body, dict) else None
     bounds = {**(case.query or {}), **(given if isinstance(given, dict) else {})}
     date_from, date_to = bounds.get("date_from"), bounds.get("date_to")

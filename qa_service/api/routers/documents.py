@@ -187,7 +187,8 @@ def _document(
 
 def _parse_batch(raw: bytes, content_type: str) -> list[object]:
     """The batch's items: each a parsed JSON value, or an `ArticleError` for a JSON Lines line that is not JSON
-    (one bad row of an export is its own error, as in `ingest`; a JSON array that does not parse is a 400)."""
+    (one bad row of an export is its own error, as in `ingest`; a JSON array that does not parse is a 400, one
+    with an item that is no object a 422, as its schema says)."""
     from qa_service.ingest.converters.article import ArticleError
 
     media = content_type.split(";", 1)[0].strip().lower()
@@ -201,6 +202,11 @@ def _parse_batch(raw: bytes, content_type: str) -> list[object]:
             parsed = json.loads(raw)
             if not isinstance(parsed, list):
                 raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "send a JSON array of articles")
+            not_objects = [n for n, value in enumerate(parsed) if not isinstance(value, dict)]
+            if not_objects:  # the declared schema: an array of objects (a bad field of one is that item's error)
+                raise HTTPException(
+                    status.HTTP_422_UNPROCESSABLE_CONTENT, f"item {not_objects[0]} is not a JSON object"
+                )
             values = parsed
         else:
             for number, line in enumerate(line for line in raw.decode("utf-8-sig").splitlines() if line.strip()):

@@ -416,7 +416,7 @@ def test_quotes_after_emoji_are_highlighted_where_they_are(page: Page, api: http
     question = "Who designed the Zorvath Bridge?"
     expected = api.post("/ask", json={"question": question}).json()
     first = expected["citations"][0]
-    assert first["doc_id"] == "emoji-bridges" and "🚀" in first["quote"], expected
+    assert first["doc_id"] == "emoji-bridges" and first["start"] > 40, expected  # 40 emoji (80 UTF-16 units) before
     _ask(page, question)
     reply = _last_reply(page)
     span = expected["answer_span"]

@@ -98,11 +98,15 @@ def test_pages_by_url_and_a_feed_run_twice(tmp_path: Path) -> None:
         assert all(site.hits[f"/news/{n}"] == 1 for n in range(5))
 
 
+# Enough that the pipelined bulk path cannot finish before the signal lands (40 once did, beside another suite).
+ARTICLES_TO_INTERRUPT = 120
+
+
 def test_ctrl_c_says_how_many_were_saved_and_the_same_command_resumes(tmp_path: Path) -> None:
     folder = tmp_path / "many"
     folder.mkdir()
     text = (SEEDS / "000_f6e0c52e4f6527ee.txt").read_text(encoding="utf-8")
-    for n in range(40):
+    for n in range(ARTICLES_TO_INTERRUPT):
         (folder / f"article-{n:03d}.txt").write_text(f"Article {n}.\n\n{text}", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
     env.update(QA_INDEX_DIR=str(tmp_path / "index"), QA_INGEST_BATCH="4", HF_HUB_OFFLINE="1")
@@ -123,6 +127,6 @@ def test_ctrl_c_says_how_many_were_saved_and_the_same_command_resumes(tmp_path: 
     message = (seen + stderr).decode(errors="replace")
     assert process.returncode == 130, message[-2000:]
     saved = int(re.search(r"interrupted: (\d+) articles? saved by this run\. Run the same command again", message)[1])
-    assert 1 <= saved < 40
+    assert 1 <= saved < ARTICLES_TO_INTERRUPT
     again = run_cli("ingest", str(folder), index=tmp_path / "index")
-    assert f"{40 - saved} added, 0 replaced, {saved} unchanged" in again.stdout, again.stdout
+    assert f"{ARTICLES_TO_INTERRUPT - saved} added, 0 replaced, {saved} unchanged" in again.stdout, again.stdout

@@ -12,13 +12,14 @@ The quote, citations, "he said" and sources are the extractive answerer's (`Extr
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qa_service.answering.candidates import TYPED_KINDS, Candidate, sentence_phrases
 from qa_service.answering.context import AnswerContext, Extraction
 from qa_service.answering.explain import explained
 from qa_service.answering.extractive import ExtractiveAnswerer
 from qa_service.reader.runtime import ReaderSession, Reading
+from qa_service.schemas import Explanation
 from qa_service.text.phrases import NOUN_PHRASE
 
 FEATURES = ("reader", "score", "dense", "overlap", "context", "chunk", "typed", "rank")
@@ -110,7 +111,7 @@ class ReadingAnswerer:
         probability = 1.0 / (1.0 + math.exp(-combined[best]))
         floor = self.policy.min_probability if min_score is None else min_score
 
-        def why(decision: str) -> object:
+        def why(decision: str) -> Explanation | None:
             if not explain:
                 return None
             return explained(
@@ -125,13 +126,13 @@ class ReadingAnswerer:
                 answer=None,
                 citations=[],
                 reason=self.below_threshold_reason,
-                explanation=why(decision),  # type: ignore[arg-type]
+                explanation=why(decision),
             )
         order = [chosen] + [c for c in ranked if c is not chosen]
         span = short_answer(context, chosen, reading)
         extraction = self.rules.compose(context, order, probability, span)
         decision = f"the reader's choice among the first {len(pool)} (probability {probability:.2f})"
-        return _with_explanation(extraction, why(decision))
+        return replace(extraction, explanation=why(decision))
 
 
 def short_answer(context: AnswerContext, candidate: Candidate, reading: Reading) -> tuple[int, int] | None:
@@ -144,13 +145,13 @@ def short_answer(context: AnswerContext, candidate: Candidate, reading: Reading)
         return None
     offset = candidate.sentence.start
     start, end = offset + reading.span[0], offset + reading.span[1]
+    text = context.documents[candidate.sentence.doc_id].text
     phrases = sentence_phrases(context, candidate.sentence)
     phrase = candidate.phrase
     if context.question.kind in TYPED_KINDS:
         if phrase is not None and start <= phrase.start and phrase.end <= end:
             start, end = phrase.start, phrase.end
         else:  # a clause that opens with a phrase ("the delegation highlighted ..."): the phrase
-            text = context.documents[candidate.sentence.doc_id].text
             opening = [
                 p
                 for p in phrases
@@ -161,13 +162,6 @@ def short_answer(context: AnswerContext, candidate: Candidate, reading: Reading)
     for typed in phrases:
         if typed.label != NOUN_PHRASE and typed.start < end and start < typed.end:
             start, end = min(start, typed.start), max(end, typed.end)
-    text = context.documents[candidate.sentence.doc_id].text
     while end > start and text[end - 1] in ".,;:":
         end -= 1
     return (start, end) if end > start else None
-
-
-def _with_explanation(extraction: Extraction, explanation: object) -> Extraction:
-    from dataclasses import replace
-
-    return replace(extraction, explanation=explanation) if explanation is not None else extraction  # type: ignore[arg-type]

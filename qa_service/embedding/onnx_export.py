@@ -95,14 +95,19 @@ def cache_entry(model_name: str, cache_dir: Path) -> Path:
         source["files"] = sorted(
             (str(f.relative_to(root)), f.stat().st_size, f.stat().st_mtime_ns) for f in root.rglob("*") if f.is_file()
         )
-    versions = {}
-    for library in _LIBRARIES:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            versions[library] = metadata.version(library)
-    source["versions"] = versions
+    source["versions"] = library_versions(_LIBRARIES)
     key = hashlib.sha256(json.dumps(source, sort_keys=True).encode()).hexdigest()[:16]
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(model_name).name or model_name).strip("-") or "model"
     return cache_dir / f"{slug}-{key}"
+
+
+def library_versions(names: tuple[str, ...]) -> dict[str, str]:
+    """The installed versions of these libraries (those missing left out): part of a cache key."""
+    versions = {}
+    for library in names:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[library] = metadata.version(library)
+    return versions
 
 
 def ensure_onnx_model(model_name: str, precision: Precision, cache_dir: Path) -> OnnxModelFiles:

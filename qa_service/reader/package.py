@@ -8,7 +8,6 @@ Building runs in a child process: export needs torch and peft, which a serving p
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -16,12 +15,11 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from qa_service.embedding.onnx_export import atomic_write, file_lock, sha256_file
+from qa_service.embedding.onnx_export import atomic_write, file_lock, library_versions, sha256_file
 from qa_service.embedding.protocol import resolve_model_path
 
 logger = logging.getLogger(__name__)
@@ -69,9 +67,8 @@ def cache_entry(base_model: str, cache_dir: Path, weights: Path | None = None) -
     for path in [*model_files, *(weights / name for name in WEIGHT_FILES)]:  # not the combiner: no part of the graph
         if path.is_file():
             digest.update(f"{path.name}:{sha256_file(path)}".encode())
-    for library in _LIBRARIES:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            digest.update(f"{library}={metadata.version(library)}".encode())
+    for library, version in library_versions(_LIBRARIES).items():
+        digest.update(f"{library}={version}".encode())
     return cache_dir / f"reader-{digest.hexdigest()[:16]}"
 
 

@@ -51,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     reader = services["reader"].answerer
     embedder = services["reader"].embedder
     sentences = [
-        "The delegation met the acting U.S. Permanent Representative to the U.N., Dorothy Shea, in New York.",
+        (
+            "The delegation met the acting U.S. Permanent Representative to the U.N., Dorothy Shea, in New York.",
+            "A delegation of the Kazakh parliament visited the United Nations headquarters on Monday.",
+        )
     ] * reader.policy.candidates  # type: ignore[attr-defined]
     embeds, reads = [], []
     for question in questions:

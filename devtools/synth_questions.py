@@ -101,8 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     articles = allowed_articles()
     for path in articles:
         text = path.read_text(encoding="utf-8")
-        spans = [(s, e) for s, e in sentence_spans(text) if e - s >= 40]
-        sentences = [text[s:e] for s, e in spans]
+        every = sentence_spans(text)
+        kept = [i for i, (s, e) in enumerate(every) if e - s >= 40]
+        sentences = [text[slice(*every[i])] for i in kept]
+        prior = [text[slice(*every[i - 1])] if i else "" for i in kept]  # the sentence before, short ones too
         for index, (sentence, phrases) in enumerate(zip(sentences, type_sentences(sentences), strict=True)):
             for phrase in phrases:
                 if phrase.label == NOUN_PHRASE:
@@ -111,10 +113,19 @@ def main(argv: list[str] | None = None) -> int:
                 if question is None:
                     continue
                 answer = sentence[phrase.start : phrase.end]
-                rows.append({"question": question, "sentence": sentence, "answer": [phrase.start, phrase.end]})
-                others = [s for i, s in enumerate(sentences) if i != index and answer.lower() not in s.lower()]
+                rows.append(
+                    {
+                        "question": question,
+                        "sentence": sentence,
+                        "answer": [phrase.start, phrase.end],
+                        "before": prior[index],
+                    }
+                )
+                others = [i for i, s in enumerate(sentences) if i != index and answer.lower() not in s.lower()]
                 for other in rng.sample(others, min(2, len(others))):
-                    rows.append({"question": question, "sentence": other, "answer": None})
+                    rows.append(
+                        {"question": question, "sentence": sentences[other], "answer": None, "before": prior[other]}
+                    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", encoding="utf-8") as fh:
         for row in rows:

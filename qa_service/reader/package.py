@@ -32,13 +32,14 @@ OUTPUTS = ("start_logits", "end_logits", "answerable_logit")
 RECIPE_VERSION = 2  # bump when the export recipe changes: old entries are then not reused
 MAX_PROBE_DIFFERENCE = 1e-3  # largest |ONNX - torch| logit on the probe pairs for a fresh file to be kept
 MAX_INT8_DIFFERENCE = 1.0  # largest |int8 - fp32| answerable logit on the probes (measured: ~0.15)
-PROBE_PAIRS = [
+PROBE_ROWS = [  # (question, sentence, the sentence before it)
     (
         "Who met Dorothy Shea?",
         "At a separate engagement with the acting U.S. envoy, Dorothy Shea, the delegation spoke.",
+        "A delegation from Kazakhstan visited New York on Monday.",
     ),
-    ("How many people died?", "The toll rose to 133 on Monday, officials said."),
-    ("When was it founded?", "x"),
+    ("How many people died?", "The toll rose to 133 on Monday, officials said.", ""),
+    ("When was it founded?", "x", "It is old."),
 ]
 WEIGHT_FILES = ("adapter_config.json", "adapter_model.safetensors", "heads.safetensors")
 _LIBRARIES = ("torch", "transformers", "peft", "onnx", "onnxruntime", "tokenizers")
@@ -53,6 +54,7 @@ class ReaderFiles:
     model: Path
     int8: Path
     tokenizer: Path
+    context: int  # word pieces of the previous sentence the reader was trained to read (`encoding.encode`)
 
 
 def weights_dir() -> Path:
@@ -72,6 +74,13 @@ def cache_entry(base_model: str, cache_dir: Path, weights: Path | None = None) -
     return cache_dir / f"reader-{digest.hexdigest()[:16]}"
 
 
+def context_pieces(weights: Path | None = None) -> int:
+    """How much of the previous sentence these weights read (their `reader.json`; 0 for the first reader)."""
+    path = (weights or weights_dir()) / "reader.json"
+    info = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return int(info.get("context_pieces", 0))
+
+
 def is_trained(weights: Path | None = None) -> bool:
     folder = weights or weights_dir()
     return (folder / "adapter_model.safetensors").is_file() and (folder / "heads.safetensors").is_file()
@@ -79,7 +88,7 @@ def is_trained(weights: Path | None = None) -> bool:
 
 def is_built(base_model: str, cache_dir: Path) -> bool:
     """Whether the verified files are in the cache already (nothing to build)."""
-    return _verified(cache_entry(base_model, cache_dir)) is not None
+    return _verified(cache_entry(base_model, cache_dir), 0) is not None
 
 
 def ensure_reader(base_model: str, cache_dir: Path, weights: Path | None = None) -> ReaderFiles:
@@ -90,7 +99,8 @@ def ensure_reader(base_model: str, cache_dir: Path, weights: Path | None = None)
             f"no trained reader in {weights}: train one (python -m devtools.train_reader) or set QA_ANSWERER=rules"
         )
     entry = cache_entry(base_model, cache_dir, weights)
-    found = _verified(entry)
+    context = context_pieces(weights)
+    found = _verified(entry, context)
     if found is not None:
         return found
     try:
@@ -98,7 +108,7 @@ def ensure_reader(base_model: str, cache_dir: Path, weights: Path | None = None)
     except OSError as exc:
         raise ReaderUnavailableError(f"cannot write the reader cache {entry}: {exc}; set QA_ONNX_CACHE_DIR") from exc
     with file_lock(cache_dir / f"{entry.name}.lock"):
-        found = _verified(entry)
+        found = _verified(entry, context)
         if found is not None:
             return found
         started = time.perf_counter()
@@ -112,13 +122,13 @@ def ensure_reader(base_model: str, cache_dir: Path, weights: Path | None = None)
             tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
             raise ReaderUnavailableError(f"building the reader's ONNX file in {entry} failed:\n{tail}")
         logger.warning("reader: ONNX file ready in %.1f s", time.perf_counter() - started)
-        found = _verified(entry)
+        found = _verified(entry, context)
         if found is None:
             raise ReaderUnavailableError(f"the reader file just built in {entry} does not match its checksum")
         return found
 
 
-def _verified(entry: Path) -> ReaderFiles | None:
+def _verified(entry: Path, context: int) -> ReaderFiles | None:
     try:
         manifest = json.loads((entry / MANIFEST_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -127,7 +137,7 @@ def _verified(entry: Path) -> ReaderFiles | None:
         path = entry / name
         if not path.is_file() or sha256_file(path) != manifest.get("files", {}).get(name):
             return None
-    return ReaderFiles(entry / MODEL_FILE, entry / INT8_FILE, entry / TOKENIZER_FILE)
+    return ReaderFiles(entry / MODEL_FILE, entry / INT8_FILE, entry / TOKENIZER_FILE, context)
 
 
 def build(base_model: str, entry: Path, weights: Path) -> None:
@@ -144,7 +154,7 @@ def build(base_model: str, entry: Path, weights: Path) -> None:
     net = load_merged(base, weights)
     tokenizer_path = Path(base) / TOKENIZER_FILE
     tokenizer = load_tokenizer(tokenizer_path)
-    batch = encode(tokenizer, PROBE_PAIRS)
+    batch = encode(tokenizer, PROBE_ROWS, context_pieces(weights))
     feed = batch.feed()
     tmp = entry / f".{MODEL_FILE}.tmp"
     dynamic = {name: {0: "batch", 1: "sequence"} for name in feed}

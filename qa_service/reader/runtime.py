@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from qa_service.config import DEFAULT_EMBEDDING_MODEL
-from qa_service.reader.encoding import MAX_LENGTH, encode, load_tokenizer
+from qa_service.reader.encoding import encode, load_tokenizer
 
 MAX_ANSWER_PIECES = 24  # a short answer longer than this is a clause, not a phrase
 
@@ -44,6 +44,7 @@ class ReaderSession:
         self.cache_dir, self.precision, self.base_model = cache_dir, precision, base_model
         self._session: Any = None
         self._tokenizer: Any = None
+        self._context = 0
 
     def load(self) -> ReaderSession:
         if self._session is None:
@@ -52,14 +53,15 @@ class ReaderSession:
             files = ensure_reader(self.base_model, self.cache_dir)
             model = files.int8 if self.precision == "int8" else files.model
             self._session, self._tokenizer = _open(model, files.tokenizer)
+            self._context = files.context
         return self
 
-    def read(self, question: str, sentences: list[str]) -> list[Reading]:
-        """One reading per sentence, in order, from one batched call."""
+    def read(self, question: str, sentences: list[tuple[str, str]]) -> list[Reading]:
+        """One reading per (sentence, the sentence before it), in order, from one batched call."""
         if not sentences:
             return []
         self.load()
-        batch = encode(self._tokenizer, [(question, s) for s in sentences], MAX_LENGTH)
+        batch = encode(self._tokenizer, [(question, s, before) for s, before in sentences], self._context)
         start, end, answerable = self._session.run(None, batch.feed())
         return [_reading(float(answerable[i]), start[i], end[i], batch.offsets[i]) for i in range(len(sentences))]
 

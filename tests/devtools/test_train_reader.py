@@ -51,3 +51,31 @@ def test_examples_put_the_answer_in_its_sentence_and_the_rest_as_negatives(tmp_p
     assert {e.sentence[e.answer[0] : e.answer[1]] for e in positives if e.answer} == {"Genoa", "39"}
     unanswerable = [e for e in examples if e.question == "Who built the bridge?"]
     assert unanswerable and all(e.answer is None for e in unanswerable)
+
+
+def test_each_sentence_reads_the_one_before_it_and_the_next_is_a_negative(tmp_path: Path) -> None:
+    examples = train_reader.squad_examples([_rows(tmp_path / "tiny.jsonl.gz")])
+    genoa = [e for e in examples if e.question == "Where did the bridge collapse?"]
+    assert genoa[0].answer is not None and genoa[0].before == ""  # the first sentence has none before it
+    following = genoa[1]  # holds no answer though its context does: the answer must be in the sentence
+    assert following.answer is None and "Genoa" in following.before and "Genoa" not in following.sentence
+
+
+def test_batches_keep_a_question_s_sentences_together_and_cover_every_input() -> None:
+    groups = [[0, 1, 2], [3, 4], [5], [6, 7, 8, 9]]
+    lengths = [10, 12, 11, 30, 31, 5, 20, 21, 22, 23]
+    made = train_reader.batches(groups, lengths, size=4, seed=1, epoch=0)
+    assert sorted(i for b in made for i in b) == list(range(10))
+    for group in groups:
+        assert any(set(group) <= set(b) for b in made)
+    assert made == train_reader.batches(groups, lengths, size=4, seed=1, epoch=0)  # deterministic
+
+
+def test_the_listwise_loss_is_lowest_when_the_answering_sentence_leads() -> None:
+    import torch
+
+    questions = ["q1", "q1", "q1", "q2"]
+    labels = torch.tensor([0.0, 1.0, 0.0, 1.0])
+    right = train_reader.listwise_loss(torch.tensor([0.0, 5.0, 0.0, 3.0]), questions, labels)
+    wrong = train_reader.listwise_loss(torch.tensor([5.0, 0.0, 0.0, 3.0]), questions, labels)
+    assert float(right) < 0.05 < 4.0 < float(wrong)  # q2 alone has no choice to make: it adds nothing

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # How the model runs. fp32 ONNX (default): torch's vectors, 2-3x faster. int8 ONNX: ~2x faster again, but
     # 2 points lower answer accuracy on SQuAD v2.0 than torch (README "Measured"), so not the default. torch.
     embedding_backend: EmbeddingBackendName = "onnx-fp32"
+    # Documents only (chunks and their sentences), ONNX back-ends: "int8" embeds them with the int8 file while
+    # questions keep QA_EMBEDDING_BACKEND's; ~half the model's CPU at ingest. Opt-in: README "Adding articles"
+    # has its quality side by side. Unset: as QA_EMBEDDING_BACKEND. A change needs an index rebuild.
+    document_precision: Literal["fp32", "int8"] | None = None
     # Where the ONNX files made from the model's weights are kept (default: default_cache_dir() / "onnx").
     onnx_cache_dir: Path | None = None
 
@@ -226,6 +230,14 @@ class Settings(BaseSettings):
     @property
     def resolved_ingest_threads(self) -> int:
         return self.ingest_threads or usable_cores()
+
+    @model_validator(mode="after")
+    def _document_precision_needs_onnx(self) -> Settings:
+        if self.document_precision is not None and self.embedding_backend == "torch":
+            raise ValueError(
+                "QA_DOCUMENT_PRECISION needs an ONNX back-end (QA_EMBEDDING_BACKEND=onnx-fp32 or onnx-int8)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

@@ -331,15 +331,16 @@ def prepare() -> None:
 
     precision: Precision = "int8" if settings.embedding_backend == "onnx-int8" else "fp32"
     cache = settings.resolved_onnx_cache_dir
-    built = is_built(settings.embedding_model, precision, cache)
-    started = time.perf_counter()
-    try:
-        files = ensure_onnx_model(settings.embedding_model, precision, cache)
-    except (OnnxCacheError, OSError, ValueError) as exc:
-        _fail(str(exc))
-    how = "already built" if built else f"built in {time.perf_counter() - started:.1f} s; every start reuses it"
-    where = files.model.parent
-    typer.echo(f"embedding model {settings.embedding_model}: {precision} ONNX file ready in {where} ({how})")
+    for wanted in dict.fromkeys([precision, settings.document_precision or precision]):  # QA_DOCUMENT_PRECISION's too
+        built = is_built(settings.embedding_model, wanted, cache)
+        started = time.perf_counter()
+        try:
+            files = ensure_onnx_model(settings.embedding_model, wanted, cache)
+        except (OnnxCacheError, OSError, ValueError) as exc:
+            _fail(str(exc))
+        how = "already built" if built else f"built in {time.perf_counter() - started:.1f} s; every start reuses it"
+        where = files.model.parent
+        typer.echo(f"embedding model {settings.embedding_model}: {wanted} ONNX file ready in {where} ({how})")
     if settings.answerer == "reader":
         _prepare_reader(settings)
 

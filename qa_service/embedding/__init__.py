@@ -44,6 +44,7 @@ def build_model_embedder(settings: Settings) -> Embedder:
         cache_dir=settings.resolved_onnx_cache_dir,
         threads=settings.torch_threads,
         bulk_threads=bulk_threads,
+        document_precision=settings.document_precision,
     )
 
 

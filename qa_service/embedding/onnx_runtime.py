@@ -24,7 +24,12 @@ logger = logging.getLogger(__name__)
 
 
 class OnnxEmbedder:
-    """The default back-end (fp32). Cheap to construct; `load()` builds or verifies the cached ONNX file once."""
+    """The default back-end (fp32). Cheap to construct; `load()` builds or verifies the cached ONNX file once.
+
+    `document_precision` (QA_DOCUMENT_PRECISION) runs documents (`embed_spans`: chunks and their sentences) on
+    another file than questions (`embed`): int8 documents with fp32 questions halve the model's CPU at ingest.
+    The backend name then says both, so an index is never read with vectors of another mix.
+    """
 
     def __init__(
         self,
@@ -35,12 +40,17 @@ class OnnxEmbedder:
         threads: int = 1,
         bulk_threads: int | None = None,
         batch_size: int = 32,
+        document_precision: Precision | None = None,
     ) -> None:
-        if precision not in BACKENDS:
-            raise ValueError(f"precision must be one of {sorted(BACKENDS)}, got {precision!r}")
+        for given in (precision, document_precision or precision):
+            if given not in BACKENDS:
+                raise ValueError(f"precision must be one of {sorted(BACKENDS)}, got {given!r}")
         self.name = name
         self.precision: Precision = precision
+        self.document_precision: Precision = document_precision or precision
         self.backend = BACKENDS[precision]
+        if self.document_precision != precision:
+            self.backend += f"+documents-{BACKENDS[self.document_precision]}"
         self.cache_dir = cache_dir or default_cache_dir() / "onnx"
         self.threads = threads
         self.bulk_threads = bulk_threads or threads
@@ -48,6 +58,8 @@ class OnnxEmbedder:
         self._files: OnnxModelFiles | None = None
         self._serving: OnnxSession | None = None
         self._bulk: OnnxSession | None = None
+        self._document_files: OnnxModelFiles | None = None
+        self._documents: dict[bool, OnnxSession] = {}  # by bulk: sessions of the document file, when it differs
         self._counter: Tokenizer | None = None
         self._lock = threading.Lock()
 
@@ -70,6 +82,8 @@ class OnnxEmbedder:
                 counter.no_padding()
                 self._counter = counter
                 self._files = files
+                if self.document_precision != self.precision:
+                    self._document_files = ensure_onnx_model(self.name, self.document_precision, self.cache_dir)
         return self
 
     def _session(self, files: OnnxModelFiles, threads: int, *, spin: bool = False) -> OnnxSession:
@@ -116,8 +130,22 @@ class OnnxEmbedder:
         return session.embed(texts, batch_size=self.batch_size, progress=show_progress)
 
     def embed_spans(self, texts: list[str], spans: Sequence[Sequence[Span]], *, bulk: bool = False) -> Pooled:
-        session = self._bulk_session() if bulk else self._serving_session()
+        if self.document_precision != self.precision:
+            session = self._document_session(bulk)
+        else:
+            session = self._bulk_session() if bulk else self._serving_session()
         return session.embed_spans(texts, spans, batch_size=self.batch_size)
+
+    def _document_session(self, bulk: bool) -> OnnxSession:
+        """A session of the document file: every ingest thread when `bulk`, else the serving threads."""
+        if self._document_files is None:
+            self.load()
+        assert self._document_files is not None  # load() sets it when the precisions differ
+        with self._lock:
+            if bulk not in self._documents:
+                threads = max(self.bulk_threads, self.threads) if bulk else self.threads
+                self._documents[bulk] = self._session(self._document_files, threads)
+            return self._documents[bulk]
 
     def _serving_session(self) -> OnnxSession:
         if self._serving is None:

@@ -253,9 +253,8 @@ class Indexer:
             empty = [i for i in range(len(counts)) if counts[i] == 0 and n not in over]
             if empty:  # no word piece of the model inside (a line of symbols): embedded on its own
                 text = part.item.document.text
-                sentence_vectors[n][empty] = self.embedder.embed(
-                    [text[s:e] for s, e in (part.sentences[i] for i in empty)], bulk=bulk
-                )
+                alone = [text[s:e] for s, e in (part.sentences[i] for i in empty)]
+                sentence_vectors[n][empty] = self.embedder.embed_spans(alone, [[] for _ in alone], bulk=bulk).vectors
         row = 0
         for n, (item, _budget, chunks, chunk_terms, sentences, sentence_terms, phrases) in enumerate(parts):
             chunk_vectors = pooled.vectors[row : row + len(chunks)]

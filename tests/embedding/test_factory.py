@@ -64,3 +64,12 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.setenv("QA_EMBEDDING_BACKEND", "onnx-int4")
     with pytest.raises(ValueError, match="embedding_backend"):
         settings()
+
+
+def test_int8_documents_are_opt_in_and_need_onnx() -> None:
+    """QA_DOCUMENT_PRECISION unset: documents as questions; int8 names both in the backend; torch refuses it."""
+    assert build_model_embedder(settings()).backend == "onnx-fp32"
+    mixed = build_model_embedder(settings(document_precision="int8"))
+    assert mixed.backend == "onnx-fp32+documents-onnx-int8-avx512_vnni"
+    with pytest.raises(ValueError, match="QA_DOCUMENT_PRECISION"):
+        settings(embedding_backend="torch", document_precision="int8")

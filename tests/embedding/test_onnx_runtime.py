@@ -182,3 +182,21 @@ def test_a_damaged_tokenizer_rebuilds_the_entry_once_for_concurrent_loaders(
 def test_a_failed_build_says_why(tmp_path: Path) -> None:
     with pytest.raises(onnx_export.OnnxCacheError, match="cannot load embedding model"):
         OnnxEmbedder(str(tmp_path / "no-such-model"), precision="fp32", cache_dir=tmp_path / "cache").load()
+
+
+def test_int8_documents_beside_fp32_questions(onnx_cache: Path, onnx_embedders: dict[str, OnnxEmbedder]) -> None:
+    """QA_DOCUMENT_PRECISION=int8: chunks and their sentences (`embed_spans`) come from the int8 file, questions
+    (`embed`) from the fp32 one, and the backend name says both (an index is never read with another mix)."""
+    mixed = OnnxEmbedder(precision="fp32", document_precision="int8", cache_dir=onnx_cache, bulk_threads=2).load()
+    assert mixed.backend == "onnx-fp32+documents-onnx-int8-avx512_vnni"
+    texts = QUESTIONS[:4]
+    spans = [[(0, len(text) // 2)] for text in texts]
+    np.testing.assert_array_equal(mixed.embed(texts), onnx_embedders["fp32"].embed(texts))
+    for bulk in (False, True):
+        documents = mixed.embed_spans(texts, spans, bulk=bulk)
+        int8 = onnx_embedders["int8"].embed_spans(texts, spans, bulk=bulk)
+        np.testing.assert_allclose(documents.vectors, int8.vectors, atol=1e-5)
+        np.testing.assert_allclose(documents.span_sums[0], int8.span_sums[0], atol=1e-4)
+        assert not np.allclose(documents.vectors, onnx_embedders["fp32"].embed(texts), atol=1e-4)
+    same = OnnxEmbedder(precision="fp32", document_precision="fp32", cache_dir=onnx_cache)
+    assert same.backend == "onnx-fp32"

@@ -16,6 +16,7 @@ its rare words "Dorothy Shea" find anyway, and which is answered, not abstained 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from qa_service.text.terms import WORD, terms
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
 MAX_MENTIONS = 5
 
 
-def mentioned_words(question: str, text: str) -> list[str]:
-    """The question's content words (stopwords out) whose stem occurs in `text`, as the question spells them.
+def mentioned_words(question: str, text: str, names: Iterable[str] = ()) -> list[str]:
+    """The question's content words (stopwords out) whose stem occurs in `text`, as the question spells them, the
+    words of each of its `names` that `text` holds whole as that name (`whole_names`).
 
     Names first (capitalised words, in the question's order), then longer words: they say best what it is about.
     """
@@ -37,13 +39,26 @@ def mentioned_words(question: str, text: str) -> list[str]:
         stems = terms(word)
         if stems and all(stem in present for stem in stems) and stems[0] not in found:
             found[stems[0]] = word.removesuffix("'s").removesuffix("’s")
-    words = list(found.values())
-    return sorted(words, key=lambda w: (0, 0) if w[:1].isupper() else (1, -len(w)))[:MAX_MENTIONS]
+    words = sorted(found.values(), key=lambda w: (0, 0) if w[:1].isupper() else (1, -len(w)))
+    return whole_names(words, names)[:MAX_MENTIONS]
+
+
+def whole_names(words: list[str], names: Iterable[str]) -> list[str]:
+    """`words` with all the content words of one of the question's names given as that name, where its first word
+    stood: "Passages that mention Dorothy Shea", never "Dorothy and Shea", as if they were two people."""
+    out = list(words)
+    for name in names:
+        name = name.removesuffix("'s").removesuffix("’s")
+        parts = [word.removesuffix("'s").removesuffix("’s") for word in WORD.findall(name) if terms(word)]
+        if len(parts) > 1 and all(part in out for part in parts):
+            at = min(out.index(part) for part in parts)
+            out = [w for w in out[:at] if w not in parts] + [name] + [w for w in out[at:] if w not in parts]
+    return out
 
 
 def relation(question: QuestionAnalysis, text: str, similarity: float, min_similarity: float) -> tuple[list[str], bool]:
-    """(the question's words the passage mentions, whether it is related enough to offer on abstaining)."""
-    mentions = mentioned_words(question.text, text)
+    """(the question's names and words the passage mentions, whether it is related enough to offer on abstaining)."""
+    mentions = mentioned_words(question.text, text, question.names)
     named = {word for name in question.names for word in WORD.findall(name)}
-    names = len(named & set(mentions))
+    names = len(named & {word for mention in mentions for word in WORD.findall(mention)})
     return mentions, bool(mentions) and (similarity >= min_similarity or names >= 2)

@@ -119,7 +119,8 @@ class Passage(BaseModel):
     similarity: float = Field(default=0.0, description="Cosine similarity of the question and this passage.")
     mentions: list[str] = Field(
         default_factory=list,
-        description="The question's content words this passage contains, as the question spells them.",
+        description="The question's content words this passage contains, as the question spells them; a name of the "
+        'question whole when the passage holds all its words ("Dorothy Shea", not "Dorothy" and "Shea").',
     )
     related: bool = Field(
         default=False,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qa_service.answering.question import analyse_question
-from qa_service.relatedness import mentioned_words, relation
+from qa_service.relatedness import mentioned_words, relation, whole_names
 
 PASSAGE = (
     "Former foreign minister Hina Rabbani Khar told reporters in London that the delegation's meetings "
@@ -30,5 +30,16 @@ def test_related_needs_a_shared_word_and_similarity_or_two_names() -> None:
     )
     assert relation(analyse_question("What is the boiling point of water?"), PASSAGE, 0.90, threshold) == ([], False)
     names, related = relation(analyse_question("What did Hina Rabbani Khar say in Brussels?"), PASSAGE, 0.10, threshold)
-    assert names == ["Hina", "Rabbani", "Khar"] and related
+    assert names == ["Hina Rabbani Khar"] and related  # one person, named whole
     assert relation(analyse_question("What is the weather in London?"), PASSAGE, 0.10, threshold) == (["London"], False)
+
+
+def test_a_name_of_the_question_is_mentioned_whole_where_the_passage_holds_all_its_words() -> None:
+    question = analyse_question("Which university did Hina Rabbani Khar's team visit in Brussels?")
+    assert "Hina Rabbani Khar" in question.names
+    names, _ = relation(question, PASSAGE, 0.30, 0.25)
+    assert names[0] == "Hina Rabbani Khar" and not {"Hina", "Rabbani", "Khar"} & set(names), names
+    only_surname = "Khar spoke to the team."
+    assert relation(question, only_surname, 0.30, 0.25)[0][0] == "Khar"  # not "Hina Rabbani Khar": it says only Khar
+    assert whole_names(["Dorothy", "Shea", "met"], ["Dorothy Shea"]) == ["Dorothy Shea", "met"]
+    assert whole_names(["met", "Shea", "Dorothy"], ["Dorothy Shea"]) == ["met", "Dorothy Shea"]

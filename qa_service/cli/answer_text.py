@@ -54,17 +54,26 @@ def _sources(sources: list[Source]) -> list[str]:
     return lines
 
 
+def heading_words(related: list[Passage]) -> list[str]:
+    """What the related passages mention, for their heading: each name or word once, a word of a name another
+    passage mentions whole ("Shea" beside "Dorothy Shea") as that name (the page's `mentionedWords` alike)."""
+    words = list(dict.fromkeys(w for passage in related for w in passage.mentions))
+
+    def whole(word: str) -> str:
+        return next((n for n in words if n != word and set(word.split()) <= set(n.split())), word)
+
+    return list(dict.fromkeys(whole(w) for w in words))[:MENTIONS_NAMED]
+
+
 def _related(passages: Iterable[Passage], labels: dict[str, DocumentSummary]) -> list[str]:
     related = [p for p in passages if p.related]
     if not related:
         return ["No passage in the articles is close to this question."]
-    words: list[str] = []
-    for passage in related:
-        words += [w for w in passage.mentions if w not in words]
+    words = heading_words(related)
     by_article: dict[str, list[Passage]] = {}
     for passage in related:
         by_article.setdefault(passage.doc_id, []).append(passage)
-    lines = [f"Passages that mention {list_words(words[:MENTIONS_NAMED])}, though they do not answer it:"]
+    lines = [f"Passages that mention {list_words(words)}, though they do not answer it:"]
     for doc_id, found in list(by_article.items())[:RELATED_SHOWN]:
         known = labels.get(doc_id)
         name = f"{label(known)}{f' ({known.date})' if known.date else ''} · {doc_id}" if known else doc_id

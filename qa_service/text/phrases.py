@@ -65,25 +65,25 @@ def read_sentences(text: str, *, typed: bool = True) -> tuple[list[tuple[int, in
     from qa_service.text.nlp import load_pipeline
 
     nlp = load_pipeline()
-    spans: list[tuple[int, int]] = []
-    phrases: list[Phrases] = []
+    found: list[_Sentence] = []
     docs = nlp.pipe(
         (text[start:end] for start, end in pieces), batch_size=BATCH, disable=UNUSED, n_process=SPACY_PROCESSES
     )
     for (shift, _end), doc in zip(pieces, docs, strict=True):
         checkpoint("reading sentences")
-        kept = []
+        kept, bounds = [], []
         for sentence in doc.sents:
             raw = sentence.text
             stripped = raw.strip()
             if not stripped:
                 continue
             start = shift + sentence.start_char + len(raw) - len(raw.lstrip())
-            spans.append((start, start + len(stripped)))
+            bounds.append((start, start + len(stripped)))
             kept.append(sentence)
-        if kept and typed:
-            phrases.extend(_typed(doc, kept, shift))
-    return spans, phrases
+        each = _typed(doc, kept, shift) if kept and typed else [() for _ in kept]
+        found += [(start, end, phrases) for (start, end), phrases in zip(bounds, each, strict=True)]
+    found = _mend_quote_marks(text, found)
+    return [(start, end) for start, end, _ in found], [phrases for _, _, phrases in found] if typed else []
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -114,6 +114,95 @@ def _typed(doc: Doc, sentences: Sequence[SpacySpan], shift: int) -> list[Phrases
                     found.setdefault(key, NOUN_PHRASE)
         out.append(tuple(TypedSpan(s + shift, e + shift, label) for (s, e), label in sorted(found.items())))
     return out
+
+
+_Sentence = tuple[int, int, Phrases]  # start, end, its phrases
+
+
+def _mend_quote_marks(text: str, sentences: list[_Sentence]) -> list[_Sentence]:
+    """Each quote mark on the side of the boundary where its quote is: the parser starts a sentence with the closing
+    mark of the one before when no space follows it ('...a historic step."The delegation ...'), and an answer
+    then opens with a quote mark that quotes nobody. A sentence the move leaves without its end ('"(AP)' ->
+    '(AP)') joins the next one; offsets stay the document's, phrases stay inside their sentence."""
+    out: list[_Sentence] = []
+    fragment = False  # the last sentence lost its closing mark and does not end a sentence
+    for start, end, typed in sentences:
+        if out and "\n" not in text[out[-1][1] : start]:
+            prev_start, prev_end, prev_typed = out[-1]
+            if fragment:
+                out[-1] = (prev_start, end, prev_typed + typed)
+                fragment = False
+                continue
+            if _closes(text, start):
+                out[-1] = (prev_start, start + 1, prev_typed)
+                start = _skip_space(text, start + 1, end)
+                typed = tuple(p for p in typed if p.end > start)
+                typed = tuple(TypedSpan(max(p.start, start), p.end, p.label) for p in typed)
+                if start == end:
+                    continue
+                fragment = not _SENTENCE_END.search(text, start, end)
+            elif _opens(text, prev_end - 1):
+                new_end = len(text[prev_start : prev_end - 1].rstrip()) + prev_start
+                start = prev_end - 1
+                prev_typed = tuple(
+                    TypedSpan(p.start, min(p.end, new_end), p.label) for p in prev_typed if p.start < new_end
+                )
+                if new_end > prev_start:
+                    out[-1] = (prev_start, new_end, prev_typed)
+                else:
+                    out.pop()
+        else:
+            fragment = False
+        out.append((start, end, typed))
+    return out
+
+
+_SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*$")
+
+
+def _quote_marks_before(text: str, at: int, marks: str) -> str:
+    """The quote marks of `marks` in the paragraph before `at`, in order."""
+    paragraph = text.rfind("\n", 0, at) + 1
+    return "".join(c for c in text[paragraph:at] if c in marks)
+
+
+def _closes(text: str, at: int) -> bool:
+    """Whether the mark at `at` closes a quote opened before it in the paragraph."""
+    mark = text[at]
+    if mark == "”":
+        return True  # never opens
+    if mark == '"':  # glued to the sentence before, after an odd number of them in the paragraph
+        return text[at - 1 : at].strip() != "" and len(_quote_marks_before(text, at, '"')) % 2 == 1
+    if mark in "’'":  # also an apostrophe: only after an opening single quote that no mark closed since
+        return _single_quote_open(text, at)
+    return False
+
+
+def _opens(text: str, at: int) -> bool:
+    """Whether the mark at `at` (a sentence's last character) opens a quote: it belongs to the next sentence."""
+    mark = text[at] if at >= 0 else ""
+    if mark in "“‘":
+        return True  # never closes
+    if mark == '"':  # after a space, and an even number of them in the paragraph before it
+        return text[at - 1 : at].isspace() and len(_quote_marks_before(text, at, '"')) % 2 == 0
+    return False
+
+
+def _single_quote_open(text: str, at: int) -> bool:
+    paragraph = text.rfind("\n", 0, at) + 1
+    for i in range(at - 1, paragraph - 1, -1):
+        c = text[i]
+        if c == "‘" or (c == "'" and (i == 0 or not text[i - 1].isalnum()) and text[i + 1 : i + 2].isalnum()):
+            return True
+        if c in "’'" and text[i - 1 : i].strip() and not text[i + 1 : i + 2].isalnum():
+            return False  # a closing single quote (not an apostrophe inside a word)
+    return False
+
+
+def _skip_space(text: str, start: int, end: int) -> int:
+    while start < end and text[start].isspace():
+        start += 1
+    return start
 
 
 def _windows(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:

@@ -509,6 +509,15 @@
     return `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}`;
   }
 
+  /** What the related passages mention, for their heading: each name or word once, a word of a name another
+   * passage mentions whole ("Shea" beside "Dorothy Shea") as that name; three at most (as `qa-service ask`). */
+  function mentionedWords(passages) {
+    const words = [];
+    for (const p of passages) for (const w of p.mentions || []) if (!words.includes(w)) words.push(w);
+    const whole = (w) => words.find((n) => n !== w && w.split(" ").every((part) => n.split(" ").includes(part))) || w;
+    return [...new Set(words.map(whole))].slice(0, 3);
+  }
+
   /** One list entry per article: its label, date and id once, then a button per passage of it. */
   function relatedArticle(docId, passages, hidden) {
     const summary = state.summaries.get(docId) || { doc_id: docId };
@@ -543,8 +552,7 @@
   function renderAbstention(item, data) {
     // Only passages the server marks related (they share the question's words and come close in meaning).
     const passages = (Array.isArray(data.passages) ? data.passages : []).filter((p) => p.related);
-    const words = [];
-    for (const p of passages) for (const w of p.mentions || []) if (!words.includes(w) && words.length < 3) words.push(w);
+    const words = mentionedWords(passages);
     const byArticle = new Map();
     for (const p of passages) {
       if (!byArticle.has(p.doc_id)) byArticle.set(p.doc_id, []);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +47,21 @@ def test_rare_name_is_found_by_keyword(seed_service: QAService) -> None:
 def test_empty_corpus_abstains(fresh_service: QAService) -> None:
     answer = fresh_service.ask("Who met Dorothy Shea?")
     assert not answer.answerable and answer.passages == []
+
+
+def test_an_answer_never_opens_with_the_closing_quote_mark_of_the_sentence_before(
+    fresh_service: QAService, tmp_path: Path
+) -> None:
+    """A closing quote with no space after it ('..."a historic step."The delegation ...') ends its own sentence."""
+    article = tmp_path / "visit.txt"
+    article.write_text(
+        "Delegation ends visit to Washington\n\n"
+        'Bilawal Bhutto Zardari called the visit to Washington "a historic step for peace."The delegation left '
+        "Washington for London on Friday, June 6, after meeting Dorothy Shea at the United Nations.\n",
+        encoding="utf-8",
+    )
+    fresh_service.ingest_paths([article], progress=False)
+    answer = fresh_service.ask("When did the delegation leave Washington for London?")
+    assert answer.answerable, answer
+    assert answer.answer.startswith("The delegation left"), answer.answer
+    assert_citations_exact(fresh_service, answer)

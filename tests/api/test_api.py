@@ -189,7 +189,7 @@ def test_abstention_offers_only_related_passages(client: TestClient) -> None:
     assert related and all("Bilawal" in p["mentions"] for p in related), on_topic["passages"]
     answered = client.post("/ask", json={"question": "Which treaty did Khurram Dastgir want restored?"}).json()
     first = answered["passages"][0]
-    assert first["related"] and {"Khurram", "Dastgir"} <= set(first["mentions"]), first
+    assert first["related"] and "Khurram Dastgir" in first["mentions"], first  # one name, not two words
 
 
 def test_documents_are_listed_a_page_at_a_time(client) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from qa_service.cli.answer_text import answer_lines, related_doc_ids
+from qa_service.cli.answer_text import answer_lines, heading_words, related_doc_ids
+from qa_service.schemas import Passage
 from qa_service.service import QAService
 from tests.conftest import SEED_QUESTION
 
@@ -69,3 +70,23 @@ def test_an_abstention_says_what_the_articles_lack(rules_seed_service: QAService
     lines, answer = _lines(rules_seed_service, "How many people were killed in India's precision strikes on May 7?")
     assert answer.reason, answer
     assert lines[:2] == ["The articles don't answer this.", answer.reason]
+
+
+def test_an_abstention_names_a_person_whole(seed_service: QAService) -> None:
+    lines, answer = _lines(seed_service, "Where was Khurram Dastgir born?")
+    assert not answer.answerable, answer
+    assert "Passages that mention Khurram Dastgir, though they do not answer it:" in lines, lines
+
+
+def test_a_word_of_a_name_mentioned_whole_is_not_listed_again() -> None:
+    def passage(*mentions: str) -> Passage:
+        return Passage(
+            doc_id="a", chunk_id=0, start=0, end=1, text="x", score=0.5, mentions=list(mentions), related=True
+        )
+
+    assert heading_words([passage("Shea", "visit"), passage("Dorothy Shea")]) == ["Dorothy Shea", "visit"]
+    assert heading_words([passage("Dorothy Shea", "Karachi"), passage("Sherry Rehman", "Rehman")]) == [
+        "Dorothy Shea",
+        "Karachi",
+        "Sherry Rehman",
+    ]

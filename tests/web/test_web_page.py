@@ -175,6 +175,29 @@ def test_an_abstention_names_each_related_article_once(browser: Browser, server:
     _close(page)
 
 
+def test_an_abstention_names_a_person_whole(browser: Browser, server: str, api: httpx.Client) -> None:
+    question = "Where was Khurram Dastgir born?"
+    body = api.post("/ask", json={"question": question}).json()
+    related = [p for p in body["passages"] if p["related"]]
+    assert not body["answerable"] and len(related) >= 2, body
+    page = _tab(browser, server, DESKTOP)
+    reply = _ask(page, question)
+    expect(reply.get_by_role("heading", level=3)).to_have_text(
+        "Passages that mention Khurram Dastgir, though they do not answer it"
+    )
+    # a passage that holds only the surname, beside one that holds the whole name: the surname is not listed again
+    mixed = {
+        **body,
+        "passages": [{**related[0], "mentions": ["Dastgir", "born"]}, {**related[1], "mentions": ["Khurram Dastgir"]}],
+    }
+    page.route("**/ask", lambda route: route.fulfill(status=200, json=mixed))
+    reply = _ask(page, question)
+    expect(reply.get_by_role("heading", level=3)).to_have_text(
+        "Passages that mention Khurram Dastgir and born, though they do not answer it"
+    )
+    _close(page)
+
+
 @pytest.mark.parametrize("viewport", [NARROW, DESKTOP], ids=["400px", "desktop"])
 def test_a_question_in_another_language_is_told_only_english_is_understood(
     browser: Browser, server: str, viewport: dict[str, int], shots: Path

@@ -124,10 +124,15 @@ def test_llm_says_not_in_articles(llm_service: QAService) -> None:
     assert not answer.answerable and answer.answer is None and answer.citations == []
 
 
-def test_llm_endpoint_down_falls_back(tmp_path: Path, embedder) -> None:
+def test_llm_endpoint_down_falls_back(tmp_path: Path, embedder, extractive_answer, caplog) -> None:
+    """Nothing listens on port 9: the answer is the extractive one over the same two articles (answered or not:
+    how sure the reader is of it is not this test's concern)."""
     service = _service(tmp_path, embedder, llm_base_url="http://127.0.0.1:9/v1", llm_model="x", llm_timeout_s=1.0)
-    answer = service.ask(QUESTION)
-    assert answer.answerable and "Dorothy Shea" in answer.answer
+    with caplog.at_level("WARNING"):
+        answer = service.ask(QUESTION)
+    assert "LLM endpoint unusable" in caplog.text
+    assert (answer.answer, answer.citations) == (extractive_answer.answer, extractive_answer.citations)
+    assert answer.reason == extractive_answer.reason
 
 
 def test_llm_needs_a_model_name(tmp_path: Path) -> None:

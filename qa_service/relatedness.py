@@ -17,6 +17,7 @@ its rare words "Dorothy Shea" find anyway, and which is answered, not abstained 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from qa_service.text.terms import WORD, terms
@@ -27,16 +28,18 @@ if TYPE_CHECKING:
 MAX_MENTIONS = 5
 
 
-def mentioned_words(question: str, text: str, names: Iterable[str] = ()) -> list[str]:
+def mentioned_words(
+    question: str, text: str, names: Iterable[str] = (), present: frozenset[str] | None = None
+) -> list[str]:
     """The question's content words (stopwords out) whose stem occurs in `text`, as the question spells them, the
-    words of each of its `names` that `text` holds whole as that name (`whole_names`).
+    words of each of its `names` that `text` holds whole as that name (`whole_names`); `present`: the terms of
+    `text` when the caller has them (`AnswerContext.passage_terms`).
 
     Names first (capitalised words, in the question's order), then longer words: they say best what it is about.
     """
-    present = set(terms(text))
+    present = frozenset(terms(text)) if present is None else present
     found: dict[str, str] = {}
-    for word in WORD.findall(question):
-        stems = terms(word)
+    for word, stems in _question_words(question):
         if stems and all(stem in present for stem in stems) and stems[0] not in found:
             found[stems[0]] = word.removesuffix("'s").removesuffix("’s")
     words = sorted(found.values(), key=lambda w: (0, 0) if w[:1].isupper() else (1, -len(w)))
@@ -56,9 +59,22 @@ def whole_names(words: list[str], names: Iterable[str]) -> list[str]:
     return out
 
 
-def relation(question: QuestionAnalysis, text: str, similarity: float, min_similarity: float) -> tuple[list[str], bool]:
-    """(the question's names and words the passage mentions, whether it is related enough to offer on abstaining)."""
-    mentions = mentioned_words(question.text, text, question.names)
+@lru_cache(maxsize=256)
+def _question_words(question: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The question's words with their stems, made once per question rather than once per passage."""
+    return tuple((word, tuple(terms(word))) for word in WORD.findall(question))
+
+
+def relation(
+    question: QuestionAnalysis,
+    text: str,
+    similarity: float,
+    min_similarity: float,
+    present: frozenset[str] | None = None,
+) -> tuple[list[str], bool]:
+    """(the question's names and words the passage mentions, whether it is related enough to offer on abstaining);
+    `present`: the passage's terms, when known."""
+    mentions = mentioned_words(question.text, text, question.names, present)
     named = {word for name in question.names for word in WORD.findall(name)}
     names = len(named & {word for mention in mentions for word in WORD.findall(mention)})
     return mentions, bool(mentions) and (similarity >= min_similarity or names >= 2)

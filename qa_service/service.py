@@ -172,7 +172,7 @@ class QAService:
                 extraction = self.answerer.answer(context, min_score=min_score, explain=explain)
                 if self.backend is not None:
                     extraction = self.backend.answer(context, extraction)
-            passages = _passages(context.documents, hits, analysis, self.settings.related_min_similarity)
+            passages = _passages(context.documents, hits, analysis, self.settings.related_min_similarity, context)
             outside = 0
             if filters is not None and filters.active and not extraction.answerable and not missing:
                 outside = self._outside_filter(reader, vector, analysis, top_k, passages, min_score)
@@ -221,7 +221,7 @@ class QAService:
         context = AnswerContext.build(reader, analysis, vector, hits)
         answered = self.answerer.answer(context, min_score=min_score).answerable
         similarity = self.settings.related_min_similarity
-        related = sum(p.related for p in _passages(context.documents, outside, analysis, similarity))
+        related = sum(p.related for p in _passages(context.documents, outside, analysis, similarity, context))
         if answered:
             return related or len(outside)
         return related if not any(p.related for p in inside) else 0
@@ -365,12 +365,16 @@ def _passages(
     hits: list[RetrievedChunk],
     question: QuestionAnalysis,
     min_similarity: float,
+    context: AnswerContext | None = None,
 ) -> list[Passage]:
+    """The hits as passages; `context` (the question's, when it has one) gives their terms without analysing the
+    sentences stored with them again."""
     passages = []
     for hit in hits:
         document = documents[hit.chunk.doc_id]
         text = document.text[hit.chunk.start : hit.chunk.end]
-        mentions, related = relation(question, text, hit.dense, min_similarity)
+        present = context.passage_terms(hit) if context is not None else None
+        mentions, related = relation(question, text, hit.dense, min_similarity, present)
         passages.append(
             Passage(
                 doc_id=hit.chunk.doc_id,

@@ -19,12 +19,12 @@ import numpy as np
 from qa_service.answering.context import AnswerContext
 from qa_service.answering.question import QuestionAnalysis
 from qa_service.store import StoredSentence, TypedSpan
+from qa_service.text.nlp import NOT_NAME_LABELS
 from qa_service.text.phrases import NOUN_PHRASE, type_sentences
 from qa_service.text.terms import terms, word_key
 
 # Kinds that only a phrase of their type can answer; "thing" takes any new noun phrase, None (why/how) a clause.
 TYPED_KINDS = frozenset("person org place date number money percent duration measure".split())
-_NOT_NAMES = frozenset("DATE TIME CARDINAL ORDINAL QUANTITY MONEY PERCENT".split())
 _DIGIT = re.compile(r"\d")
 _YEAR_LIKE = re.compile(r"[1-9]\d{2,3}")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -96,7 +96,7 @@ def phrase_fit(question: QuestionAnalysis, label: str, text: str, start: int, en
         elif question.kind in ("thing", "org"):
             fit = 0.4
     elif question.kind == "thing":
-        fit = 0.2 if label in _NOT_NAMES else 0.6  # "which prison": a name, not "25 years"
+        fit = 0.2 if label in NOT_NAME_LABELS else 0.6  # "which prison": a name, not "25 years"
     if question.kind in ("date", "duration") and label in ("DATE", "TIME"):
         fit *= _time_fit(question.kind, text[start:end])
     if question.kind == "place" and fit > 0 and not _LOCATIVE.search(text[max(0, start - 25) : start]):
@@ -215,9 +215,9 @@ class CandidateScorer:
         for sentence, cosine in zip(sentences, dense, strict=True):
             chunk = chunk_score[(sentence.doc_id, sentence.ordinal)][1]
             text = context.sentence_text(sentence)
-            own = set(terms(text))
+            own = context.sentence_terms(sentence)
             overlap = context.overlap(own)
-            in_context = context.overlap(self._context_terms(context, sentence, own))
+            in_context = context.overlap(context.context_terms(sentence))
             restates = bool(own) and own <= context.question_terms
             typed, phrase = self._typed(context, sentence, text)
             score = w.dense * float(cosine) + w.overlap * overlap + w.context * in_context + w.chunk * chunk
@@ -226,16 +226,6 @@ class CandidateScorer:
                 score -= w.other_year
             out.append(Candidate(sentence, float(cosine), overlap, in_context, chunk, typed, phrase, restates, score))
         return sorted(out, key=lambda c: -c.score)
-
-    @staticmethod
-    def _context_terms(context: AnswerContext, sentence: StoredSentence, own: set[str]) -> set[str]:
-        """The sentence's words plus the previous sentence's and the title's, for "he said" sentences."""
-        words = set(own)
-        previous = context.neighbour(sentence, -1)
-        if previous is not None:
-            words |= set(terms(context.sentence_text(previous)))
-        title = context.documents[sentence.doc_id].title
-        return words | set(terms(title)) if title else words
 
     @staticmethod
     def _typed(context: AnswerContext, sentence: StoredSentence, text: str) -> tuple[float, TypedSpan | None]:

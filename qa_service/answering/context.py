@@ -11,6 +11,7 @@ from qa_service.answering.question import QuestionAnalysis
 from qa_service.retrieval import RetrievedChunk
 from qa_service.schemas import AnswerSpan, Citation, Document, Explanation, Source
 from qa_service.store import StoredSentence, StoreReader
+from qa_service.text.terms import terms
 
 
 @dataclass
@@ -18,7 +19,9 @@ class AnswerContext:
     """Everything an answerer may use for one question, read from one consistent view of the store.
 
     Only the documents and sentences around the retrieved chunks are loaded (sentence vectors included), so the
-    cost of a question does not grow with the corpus.
+    cost of a question does not grow with the corpus. What answering derives from them (a sentence's terms, a
+    title's) is derived once per question and kept here: the context lives for one question over one
+    consistent view of the store, so nothing kept can go stale.
     """
 
     question: QuestionAnalysis
@@ -30,6 +33,10 @@ class AnswerContext:
     question_terms: set[str] = field(default_factory=set)
     _idf: dict[str, float] = field(default_factory=dict)
     _unseen_idf: float = 0.0
+    _weights: dict[str, float] | None = field(default=None, init=False, repr=False)
+    _terms: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict, init=False, repr=False)
+    _in_context: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict, init=False, repr=False)
+    _titles: dict[str, frozenset[str]] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def build(
@@ -68,12 +75,72 @@ class AnswerContext:
         wanted = sentence.ordinal + step
         return next((s for s in self.sentences.get(sentence.doc_id, []) if s.ordinal == wanted), None)
 
-    def overlap(self, sentence_terms: set[str]) -> float:
+    def sentence_terms(self, sentence: StoredSentence) -> frozenset[str]:
+        """The sentence's terms as stored at ingest; analysed here (once) only where the store has none."""
+        if sentence.terms is not None:
+            return sentence.terms
+        key = (sentence.doc_id, sentence.ordinal)
+        found = self._terms.get(key)
+        if found is None:
+            found = self._terms[key] = frozenset(terms(self.sentence_text(sentence)))
+        return found
+
+    def title_terms(self, doc_id: str) -> frozenset[str]:
+        """The terms of a document's title (empty without one), analysed once per question."""
+        found = self._titles.get(doc_id)
+        if found is None:
+            title = self.documents[doc_id].title
+            found = self._titles[doc_id] = frozenset(terms(title)) if title else frozenset()
+        return found
+
+    def context_terms(self, sentence: StoredSentence) -> frozenset[str]:
+        """The sentence's terms with the previous sentence's and the title's: the words a "he said" sentence
+        stands among ("he" is named before it, "the treaty" in the title)."""
+        key = (sentence.doc_id, sentence.ordinal)
+        found = self._in_context.get(key)
+        if found is None:
+            words = set(self.sentence_terms(sentence))
+            previous = self.neighbour(sentence, -1)
+            if previous is not None:
+                words |= self.sentence_terms(previous)
+            found = self._in_context[key] = frozenset(words | self.title_terms(sentence.doc_id))
+        return found
+
+    def passage_terms(self, hit: RetrievedChunk) -> frozenset[str]:
+        """The terms of a retrieved chunk's text (not its title): the stored terms of the whole sentences in it,
+        and only the rest (a sentence cut by the chunk, the space between) analysed here. `terms` never joins
+        two words, so cutting the text where a space stands changes nothing; anywhere else it is not cut."""
+        doc_id, start, end = hit.chunk.doc_id, hit.chunk.start, hit.chunk.end
+        text = self.documents[doc_id].text
+        words: set[str] = set()
+        position = start
+        for sentence in self.sentences_in(doc_id, start, end):
+            if (
+                sentence.terms is None
+                or sentence.start < position
+                or sentence.end > end
+                or not (_spaced(text, sentence.start) and _spaced(text, sentence.end))
+            ):
+                continue  # analysed with the text around it
+            words.update(terms(text[position : sentence.start]))
+            words |= sentence.terms
+            position = sentence.end
+        words.update(terms(text[position:end]))
+        return frozenset(words)
+
+    def overlap(self, sentence_terms: set[str] | frozenset[str]) -> float:
         """Share of the question's (idf-weighted) content words that `sentence_terms` contains."""
         if not self.question_terms:
             return 0.0
-        weight = {t: self._idf.get(t, self._unseen_idf) for t in self.question_terms}
+        if self._weights is None:
+            self._weights = {t: self._idf.get(t, self._unseen_idf) for t in self.question_terms}
+        weight = self._weights
         return sum(w for t, w in weight.items() if t in sentence_terms) / sum(weight.values())
+
+
+def _spaced(text: str, position: int) -> bool:
+    """Whether `text` may be cut at `position` for `terms`: a space stands on one side (or it is an end)."""
+    return position <= 0 or position >= len(text) or text[position - 1].isspace() or text[position].isspace()
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def find_antecedent(
     nlp = pipeline(nlp)
     plural = pronoun.lower() in ("they", "them", "their")
     for index in range(len(sentences_before) - 1, -1, -1):
-        doc = nlp(sentences_before[index])
+        doc = quote_doc(sentences_before[index], nlp)
         mentions: list[Span] = [
             e for e in doc.ents if e.label_ in (("PERSON", "ORG", "NORP") if plural else ("PERSON",))
         ]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
-from qa_service.text.nlp import WH_WORDS, is_content, key, keys, names_in, pipeline
+from qa_service.text.nlp import LIGHT_VERBS, WH_WORDS, is_content, key, keys, names_in, pipeline
 from qa_service.text.terms import terms
 
 if TYPE_CHECKING:
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
     from qa_service.store import StoreReader
 
-_LIGHT_VERBS = frozenset("be do have".split())
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
 
 # Which entity labels answer which kind of question: 1.0 is the expected kind, lower is a looser fit.
@@ -163,8 +163,9 @@ class QuestionAnalysis:
     common: frozenset[str]  # keys of the content words written in lower case
     years: frozenset[str]  # years the question names ("the 2014 final"): another year is another event
 
-    @property
+    @cached_property
     def term_set(self) -> frozenset[str]:
+        """`terms` as a set, made once: every candidate phrase and sentence is compared with it."""
         return frozenset(self.terms)
 
     @property
@@ -180,7 +181,7 @@ def analyse_question(question: str, *, nlp: Language | None = None) -> QuestionA
     verbs = frozenset(
         key(t.lemma_)
         for t in doc
-        if (t.pos_ in ("VERB", "AUX") or t.dep_ == "ROOT") and t.lemma_.lower() not in _LIGHT_VERBS and is_content(t)
+        if (t.pos_ in ("VERB", "AUX") or t.dep_ == "ROOT") and t.lemma_.lower() not in LIGHT_VERBS and is_content(t)
     )
     wh = _wh_token(doc)
     kind: str | None

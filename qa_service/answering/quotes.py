@@ -19,13 +19,15 @@ def fit_quote(
     max_chars -= 2 * len(ELLIPSIS)  # room for the marks `shown` puts where it was cut
     text = context.documents[doc_id].text
     words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+    # each word analysed once: `terms` never joins two words, so a window's terms are its words' terms
+    word_terms = [frozenset(terms(text[first:last])) for first, last in words]
     best, best_key = (words[0][0], words[0][1]), (-1, -1.0)
     for i, (first, _) in enumerate(words):
         j = i
         while j + 1 < len(words) and words[j + 1][1] - first <= max_chars:
             j += 1
         holds_span = span is not None and first <= span[0] and span[1] <= words[j][1]
-        key = (int(holds_span), context.overlap(set(terms(text[first : words[j][1]]))))
+        key = (int(holds_span), context.overlap(frozenset().union(*word_terms[i : j + 1])))
         if key > best_key:
             best, best_key = (first, words[j][1]), key
     return _clause_ends(text, best[0], best[1], start, end, span)

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from qa_service.text.nlp import (
+    LIGHT_VERBS,
     NUMERIC_LABELS,
     has,
     is_content,
@@ -28,12 +29,13 @@ if TYPE_CHECKING:
     from qa_service.answering.question import QuestionAnalysis
 
 OffsetSpan = tuple[int, int]  # (start, end) character offsets inside the quote
-LIGHT_VERBS = frozenset("be do have".split())
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def quote_doc(quote: str, nlp: Language) -> Doc:
-    """One parse per quote, shared by `pick_short_answer` and `pronouns.answer_pronoun` (read-only afterwards)."""
+    """One parse per text of an article, shared (read-only afterwards) by `pick_short_answer` and
+    `pronouns.answer_pronoun` (the quote) and by `pronouns.find_antecedent` (the sentences before it), within a
+    question and across questions over the same article."""
     return nlp(quote)
 
 

@@ -20,12 +20,12 @@ from qa_service.answering.candidates import Candidate
 from qa_service.answering.context import AnswerContext
 from qa_service.answering.quotes import make_citation
 from qa_service.schemas import Source
+from qa_service.text.nlp import NUMERIC_LABELS
 from qa_service.text.terms import terms
 
 MIN_SIMILARITY = 0.4  # cosine of the two sentences: below it they are about something else
 MIN_SHARE = 0.75  # the other article's best candidate scores at least this share of the answer's
 MAX_SOURCES = 3
-_NUMERIC = frozenset("CARDINAL QUANTITY MONEY PERCENT ORDINAL".split())
 _NUMERIC_KINDS = frozenset("number money percent measure duration".split())
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[\w'’-]+")
@@ -140,8 +140,8 @@ def _same_question(context: AnswerContext, best: Candidate, other: Candidate) ->
     answer's does, and holds at least half of the question words the answer's holds (a sentence about who
     protested is no other answer to who opened the bridge)."""
     question = context.question
-    answer_words = set(question.terms) & set(terms(context.sentence_text(best.sentence)))
-    other_words = set(terms(context.sentence_text(other.sentence)))
+    answer_words = set(question.terms) & context.sentence_terms(best.sentence)
+    other_words = context.sentence_terms(other.sentence)
     target = set(terms(question.target or "")) & answer_words
     return target <= other_words and 2 * len(answer_words & other_words) >= len(answer_words)
 
@@ -159,7 +159,7 @@ def _other_value(
         return None  # the name behind "he said", in another sentence: not a stated value
     value = context.documents[sentence.doc_id].text[phrase.start : phrase.end]
     other_number = as_number(value)
-    if (numeric is None) != (other_number is None) or (numeric is None and phrase.label in _NUMERIC):
+    if (numeric is None) != (other_number is None) or (numeric is None and phrase.label in NUMERIC_LABELS):
         return None  # a figure against a name: not two values of one thing
     if numeric is not None and other_number == numeric:
         return None

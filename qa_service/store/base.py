@@ -122,6 +122,9 @@ class StoredSentence:
     end: int
     vector: np.ndarray | None  # float32; None when not asked for
     phrases: Phrases | None = None  # None: this sentence was never typed (an index built before typing)
+    # `text.terms.terms` of its text as stored at ingest, so answering does not analyse it again; None: not
+    # stored (an index written before sentence terms, not yet completed) or cut short by the store
+    terms: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

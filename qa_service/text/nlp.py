@@ -21,6 +21,7 @@ WH_WORDS = frozenset("who whom whose what which when where why how".split())
 NUMERIC_LABELS = frozenset("CARDINAL QUANTITY MONEY PERCENT ORDINAL".split())
 NOT_NAME_LABELS = frozenset("DATE TIME CARDINAL ORDINAL QUANTITY MONEY PERCENT".split())
 PERSONAL_PRONOUNS = frozenset("he she they him her them i we you".split())
+LIGHT_VERBS = frozenset("be do have".split())  # verbs that say nothing of what a question asks about
 
 
 @lru_cache(maxsize=1)

@@ -68,8 +68,11 @@ def terms(text: str) -> list[str]:
     return stems
 
 
+@lru_cache(maxsize=65_536)
 def word_key(word: str) -> str:
-    """One word as `terms` writes it, stopword or not: how answering compares a token with the question's words."""
+    """One word as `terms` writes it, stopword or not: how answering compares a token with the question's words.
+
+    Remembered: answering keys every word of every candidate sentence and phrase, and news repeats its words."""
     plain = _plain(word)
     stem: str = _stemmer().stemWord(irregular_forms().get(plain, plain))  # PyStemmer is untyped
     return stem

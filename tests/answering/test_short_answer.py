@@ -140,6 +140,20 @@ def test_find_antecedent_prefers_the_nearest_subject(nlp: Language) -> None:
     assert pronouns.find_antecedent(["The meeting was positive.", "Talks went on."], "he", nlp=nlp) is None
 
 
+def test_the_sentences_before_a_pronoun_are_parsed_once_for_every_question(nlp: Language) -> None:
+    """A second question over the same article reads the parses the first made, and finds the same name."""
+    before = [
+        "Senator Sherry Rehman described the meetings as very positive.",
+        "Earlier, Bilawal urged Donald Trump to mediate between Pakistan and India.",
+        "In an interview with AFP, the former foreign minister called on Washington to push for talks.",
+    ]
+    sa.quote_doc.cache_clear()
+    first = pronouns.find_antecedent(before, "He", nlp=nlp)
+    assert sa.quote_doc.cache_info().misses == 2, "the nearest sentences, until one names someone"
+    assert pronouns.find_antecedent(before, "he", nlp=nlp) == first
+    assert sa.quote_doc.cache_info().misses == 2
+
+
 def test_irregular_forms_come_from_the_lemmatizer_tables() -> None:
     from spacy.strings import hash_string
 

@@ -346,6 +346,17 @@ class SentenceContract(StoreContract):
         with store.read() as reader:
             assert [s.phrases for s in reader.sentences([whole], margin=0)["riverton-2"]][:3] == [None, given, ()]
 
+    def test_sentences_come_with_the_terms_stored_for_them(self, store: DocumentStore) -> None:
+        """Answering reads each sentence's terms rather than analysing it again: those of the version read."""
+        first, second = prepare(article(3)), prepare(article(3, topic="stadium"))
+        for prepared in (first, second):  # the second replaces the first
+            store.write([prepared])
+            whole = ("riverton-3", 0, len(prepared.document.text))
+            with store.read() as reader:
+                read = reader.sentences([whole], margin=0, vectors=False)["riverton-3"]
+            assert [s.terms for s in read] == [frozenset(words) for words in prepared.sentence_terms]
+        assert any("stadium" in words for words in second.sentence_terms)
+
 
 class KeywordContract(StoreContract):
     """The keyword index: BM25 over `text.terms`, sentence frequencies for idf, and typo-tolerant mentions."""

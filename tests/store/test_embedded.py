@@ -16,6 +16,7 @@ from qa_service.schemas import Filters
 from qa_service.service import QAService
 from qa_service.store.embedded import CACHE_NAME, DB_NAME, EmbeddedStore
 from qa_service.text.phrases import type_sentences
+from qa_service.text.terms import terms
 
 from .conftest import QUESTION, article, assert_store_consistent, fake_settings, untitled
 from .contract import (
@@ -264,7 +265,8 @@ def test_an_index_of_the_previous_format_opens_is_completed_and_typed_later(tmp_
     untyped = store.untyped_sentences(100)
     assert len(untyped) == int(expected["meta"]["sentences"]), "every old sentence reads as untyped"
     with store.read() as reader:
-        assert all(s.phrases is None for s in reader.sentences([("riverton-1", 0, 10_000)])["riverton-1"])
+        old_sentences = reader.sentences([("riverton-1", 0, 10_000)])["riverton-1"]
+        assert all(s.phrases is None and s.terms is None for s in old_sentences), "neither typed nor analysed"
         assert reader.documents(["untitled"])["untitled"].label == ""  # not known yet: the title's default
     store.close()
     reopened = QAService(fake_settings(index_dir)).load()  # the indexer completes labels and sentence terms
@@ -277,6 +279,9 @@ def test_an_index_of_the_previous_format_opens_is_completed_and_typed_later(tmp_
     assert untyped[0] not in reopened.store.untyped_sentences(100)
     with reopened.store.read() as reader:
         assert reader.sentences([(doc_id, start, end)], margin=0)[doc_id][0].phrases == phrases
+        completed = reader.sentences([("riverton-1", 0, 10_000)])["riverton-1"]
+        document = reader.documents(["riverton-1"])["riverton-1"]
+        assert [s.terms for s in completed] == [frozenset(terms(document.text[s.start : s.end])) for s in completed]
     reopened.delete_document("riverton-2")  # a delete subtracts the sentence terms stored at completion
     reopened.add_documents([article(1, topic="stadium")])
     rows = assert_store_consistent(index_dir)

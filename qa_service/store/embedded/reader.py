@@ -195,7 +195,7 @@ class EmbeddedReader:
         column = "s.vector" if vectors else "NULL"
         for doc_id, ordinals in wanted.items():
             rows = self._db.execute(
-                f'SELECT s.ordinal, s.start, s."end", {column}, s.phrases FROM sentences s '
+                f'SELECT s.ordinal, s.start, s."end", {column}, s.phrases, s.terms FROM sentences s '
                 "JOIN documents d ON d.id = s.doc WHERE d.doc_id = ? AND s.ordinal BETWEEN ? AND ? ORDER BY s.ordinal",
                 (doc_id, min(ordinals), max(ordinals)),
             )
@@ -207,8 +207,9 @@ class EmbeddedReader:
                     end,
                     None if blob is None else np.frombuffer(blob, dtype=np.float16).astype(np.float32),
                     decode_phrases(phrases, start),
+                    None if words is None else frozenset(words.split()),
                 )
-                for ordinal, start, end, blob, phrases in rows
+                for ordinal, start, end, blob, phrases, words in rows
                 if ordinal in ordinals
             ]
         return out

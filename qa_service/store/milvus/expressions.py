@@ -27,3 +27,11 @@ def fit(words: Sequence[str]) -> str:
         return text
     cut = text.encode()[: MAX_VARCHAR + 1].decode(errors="ignore")
     return cut[: cut.rfind(" ")] if " " in cut else ""
+
+
+def stored_terms(value: str | None) -> frozenset[str] | None:
+    """The terms `fit` stored, or None where they may have been cut (over half a VARCHAR: answering analyses
+    such a sentence again rather than trust a shortened list) or were not stored."""
+    if value is None or len(value.encode()) > MAX_VARCHAR // 2:
+        return None
+    return frozenset(value.split())

@@ -23,7 +23,7 @@ from qa_service.store.base import (
     batched,
     decode_phrases,
 )
-from qa_service.store.milvus.expressions import fit, is_in, quote
+from qa_service.store.milvus.expressions import fit, is_in, quote, stored_terms
 from qa_service.store.milvus.filters import chunks_expression, documents_expression
 from qa_service.store.milvus.frequencies import sentence_frequency
 from qa_service.store.milvus.schema import HEAD_FIELDS, QUERY_WINDOW, SEARCH_PARAMS, Head, Row
@@ -266,7 +266,7 @@ class MilvusReader:
         # vectors fetched by primary key.
         expr, fields = (
             is_in("doc_id", sorted({d for d, _, _ in spans})),
-            ["id", "doc_id", "write_id", "ordinal", "start", "end", "phrases"],
+            ["id", "doc_id", "write_id", "ordinal", "start", "end", "phrases", "terms"],
         )
         rows = store.query("sentences", expr, fields, limit=QUERY_WINDOW)
         if len(rows) == QUERY_WINDOW:  # very long articles: more than one query answers, page through them
@@ -300,6 +300,7 @@ class MilvusReader:
                     int(row["end"]),
                     found.get(int(row["id"])),
                     decode_phrases(row.get("phrases"), int(row["start"])),
+                    stored_terms(row.get("terms")),
                 )
             )
         return out

@@ -276,7 +276,14 @@ def _check_shea_answer(body: dict, shea_text: str) -> None:
             assert shea_text[citation["start"] : citation["end"]] == citation["quote"]
 
 
-def test_answers_stay_correct_while_documents_are_added_and_deleted(fresh_service: QAService) -> None:
+def test_answers_stay_correct_while_documents_are_added_and_deleted(
+    fresh_service: QAService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every answer during the writes cites the right article with exact quotes: one consistent view of the store.
+    Answered by the first pass alone (`QA_ANSWERER=rules`): over one article the reader's probability for this
+    question sits near its threshold (0.19-0.23, by the CPU's kernels), and whether it abstains is not this test's
+    concern."""
+    monkeypatch.setattr(fresh_service, "answerer", getattr(fresh_service.answerer, "rules", fresh_service.answerer))
     fresh_service.ingest_paths([SHEA_FILE], progress=False)
     shea_text = fresh_service.get_document(SHEA).text
     writes_done = threading.Event()

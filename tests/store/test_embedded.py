@@ -18,31 +18,10 @@ from qa_service.store.embedded import CACHE_NAME, DB_NAME, EmbeddedStore
 from qa_service.text.phrases import type_sentences
 
 from .conftest import QUESTION, article, assert_store_consistent, fake_settings, untitled
-from .contract import (
-    DenseContract,
-    DurabilityContract,
-    FilterContract,
-    HybridContract,
-    KeywordContract,
-    SentenceContract,
-    SnapshotContract,
-    UpgradeContract,
-    WriteContract,
-    filtered_corpus,
-)
+from .contract import FullContract, filtered_corpus
 
 
-class TestEmbeddedStoreContract(
-    WriteContract,
-    SentenceContract,
-    KeywordContract,
-    DenseContract,
-    HybridContract,
-    FilterContract,
-    SnapshotContract,
-    DurabilityContract,
-    UpgradeContract,
-):
+class TestEmbeddedStoreContract(FullContract):
     """The contract every store keeps, on the embedded store."""
 
     def settings(self, index_dir: Path, **overrides: object) -> Settings:

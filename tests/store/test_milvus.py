@@ -20,17 +20,7 @@ from qa_service.store.milvus import MilvusStore, StoreUnavailableError
 
 from ..conftest import ROOT, milvus_server
 from .conftest import QUESTION, article, assert_milvus_consistent, fake_settings, milvus_rows, milvus_settings
-from .contract import (
-    DenseContract,
-    DurabilityContract,
-    FilterContract,
-    HybridContract,
-    KeywordContract,
-    SentenceContract,
-    SnapshotContract,
-    UpgradeContract,
-    WriteContract,
-)
+from .contract import FullContract
 
 
 @pytest.fixture
@@ -50,17 +40,7 @@ def _uri(service: QAService) -> str:
     return service.settings.milvus_location
 
 
-class TestMilvusStoreContract(
-    WriteContract,
-    SentenceContract,
-    KeywordContract,
-    DenseContract,
-    HybridContract,
-    FilterContract,
-    SnapshotContract,
-    DurabilityContract,
-    UpgradeContract,
-):
+class TestMilvusStoreContract(FullContract):
     """The contract every store keeps, on Milvus (Lite here: the same pymilvus API as a server)."""
 
     def settings(self, index_dir: Path, **overrides: object) -> Settings:

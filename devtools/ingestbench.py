@@ -154,14 +154,14 @@ def bench_archive(articles: list[tuple[str, str]], workdir: Path, sizes: list[in
         service = QAService(Settings(index_dir=workdir / f"archive-{size}", seeds_dir=workdir / "none")).load()
         try:
             service.embedder.embed(["warm-up"], bulk=True)
-            service.add_documents([make_document("Warm-up: the council met on Monday.", "warm-up")])
+            service.write([make_document("Warm-up: the council met on Monday.", "warm-up")])
             items = (
                 Incoming(make_document(f"{text}\n\nArchive copy {n}.", f"{doc_id}-copy-{n}"))
                 for n, (doc_id, text) in ((n, articles[n % len(articles)]) for n in range(size))
             )
             cpu = time.process_time()
             started = time.perf_counter()
-            report = service.ingest(items, progress=False, keep_ids=False)
+            report = service.write(items, keep_ids=False)
             seconds = time.perf_counter() - started
             cpu = time.process_time() - cpu
             chunks = service.stats()["chunks"] - 1

@@ -2,7 +2,8 @@
 
 Data flow of a question: embed it (`embedding`), then inside one consistent read of the store (`store`):
 rank chunks (`retrieval`), load the sentences around them (`answering.AnswerContext`), pick and quote the
-answer (`answering`). Writes go through `indexing.Indexer` to the store, which owns the index on disk.
+answer (`answering`). Every write goes through `write` (`ingest.indexer.Indexer.write`, with a
+`DuplicatePolicy`) to the store, which owns the index on disk.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -19,12 +20,18 @@ import numpy as np
 
 from qa_service.answering import AnswerBackend, AnswerContext, Answerer, Extraction, build_answerer, build_backend
 from qa_service.answering.question import QuestionAnalysis, analyse_question, names_not_in_corpus
-from qa_service.budget import CpuBudget
 from qa_service.config import Settings
 from qa_service.embedding import Embedder, build_embedder
-from qa_service.errors import DocumentExistsError, DocumentNotFoundError
+from qa_service.errors import DocumentNotFoundError
 from qa_service.ingest.converters import ArticleError
-from qa_service.ingest.indexer import AlreadyIndexed, Incoming, Indexer, complete_stored, type_stored
+from qa_service.ingest.indexer import (
+    AlreadyIndexed,
+    DuplicatePolicy,
+    Incoming,
+    Indexer,
+    complete_stored,
+    type_stored,
+)
 from qa_service.relatedness import relation
 from qa_service.retrieval import HybridRetriever, RetrievedChunk
 from qa_service.schemas import (
@@ -273,41 +280,29 @@ class QAService:
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def add_document(
-        self, document: Document, *, replace_existing: bool = False, budget: CpuBudget | None = None
+    def write(
+        self,
+        items: Iterable[Document | Incoming | ArticleError | AlreadyIndexed],
+        policy: DuplicatePolicy = DuplicatePolicy.OVERWRITE,
+        *,
+        expected: Callable[[], int | None] | None = None,
+        keep_ids: bool = True,
     ) -> IngestReport:
-        """Add one document; 409-style error if the id exists and replacing was not asked for.
-
-        `budget`: the document's CPU budget, already charged with its cleaning (a new one when None);
-        DocumentTooCostlyError when the rest would not fit in it."""
-        incoming = [Incoming(document, budget=budget)]
-        with storage_errors(f"document {document.doc_id!r} was not added"):
-            report = self.indexer.add_all(incoming, replace_existing=replace_existing, raise_refused=True)
-        if document.doc_id in report.duplicates:
-            raise DocumentExistsError(
-                f"document {document.doc_id!r} has the same text as {report.duplicates[document.doc_id]!r}"
-            )
-        if document.doc_id in report.conflicts or (document.doc_id in report.unchanged and not replace_existing):
-            raise DocumentExistsError(f"a document with id {document.doc_id!r} already exists")
-        return report
-
-    def add_documents(
-        self, documents: list[Document], *, replace_existing: bool = True, bulk: bool = False
-    ) -> IngestReport:
-        """Embed only what is new or changed, and commit it in batches (each batch all or nothing).
-
-        `bulk`: many documents, nothing else to serve: the embedder may use every core."""
-        with storage_errors("the documents were not added"):
-            return self.indexer.add_all((Incoming(d) for d in documents), replace_existing=replace_existing, bulk=bulk)
-
-    def add_budgeted(
-        self, documents: list[tuple[Document, CpuBudget]], *, replace_existing: bool = True, bulk: bool = False
-    ) -> IngestReport:
-        """`add_documents` for documents whose cleaning was charged to their CPU budgets (`POST /documents/batch`):
-        one over its budget is reported in `errors`, the others are added."""
-        incoming = (Incoming(d, budget=budget) for d, budget in documents)
-        with storage_errors("the documents were not added"):
-            return self.indexer.add_all(incoming, replace_existing=replace_existing, bulk=bulk)
+        """The one way in, for the CLI, the API, pages, feeds and evaluation alike: `Indexer.write` (a `Document`
+        is an `Incoming` of no file). Embeds only what is new or changed, and commits it in batches (each batch
+        all or nothing); a disk that refuses a write is a StorageFullError that says what was kept."""
+        stream: Iterable[Incoming | ArticleError | AlreadyIndexed] = map(_incoming, items)
+        what = _NOT_WRITTEN.get(policy, "the documents were not added")
+        if policy is DuplicatePolicy.FAIL:  # one document as a rule, all or nothing: a full disk's message names it
+            stream = list(stream)
+            ids = [item.document.doc_id for item in stream if isinstance(item, Incoming)]
+            what = f"document {ids[0]!r} was not added" if len(ids) == 1 else what
+        try:
+            with storage_errors(what):
+                return self.indexer.write(stream, policy, expected=expected, keep_ids=keep_ids)
+        finally:
+            if policy is DuplicatePolicy.OVERWRITE:  # an ingest: the next start finds the dense index saved
+                self._save_dense()
 
     def indexed(self, doc_ids: list[str]) -> set[str]:
         """Which of these ids the index holds (a feed's entries already ingested are not fetched again)."""
@@ -329,29 +324,20 @@ class QAService:
         self, paths: list[Path], *, progress: bool = True, keep_ids: bool = True, follow_links: bool = True
     ) -> IngestReport:
         """Load files and folders in batches; a bad file is reported by name and nothing indexed is lost."""
-        from qa_service.ingest.sources import count_file_items, file_items
+        from qa_service.ingest.sources import FileItems
 
-        total = count_file_items(paths, follow_links=follow_links) if progress else None
-        notes: dict[str, str] = {}
-        items = file_items(paths, self.indexer.budget, follow_links=follow_links, notes=notes)
-        report = self.ingest(items, total=total, progress=progress, keep_ids=keep_ids)
-        report.notes.update(notes)
+        files = FileItems(paths, self.indexer.budget, follow_links=follow_links)
+        report = self.write(files, expected=files.expected if progress else None, keep_ids=keep_ids)
+        report.notes.update(files.notes)
         return report
 
-    def ingest(
-        self,
-        items: Iterable[Incoming | ArticleError | AlreadyIndexed],
-        *,
-        total: int | None = None,
-        progress: bool = True,
-        keep_ids: bool = True,
-    ) -> IngestReport:
-        """Bulk-ingest a stream of articles (`inputs`: files, URLs, feeds) in batches; see `Indexer.ingest`."""
-        try:
-            with storage_errors("ingest stopped; the batches committed before stay"):
-                return self.indexer.ingest(items, total=total, progress=progress, keep_ids=keep_ids)
-        finally:
-            self._save_dense()
+
+# What a full disk stopped: an ingest (it resumes), or a request's documents.
+_NOT_WRITTEN = {DuplicatePolicy.OVERWRITE: "ingest stopped; the batches committed before stay"}
+
+
+def _incoming(item: Document | Incoming | ArticleError | AlreadyIndexed) -> Incoming | ArticleError | AlreadyIndexed:
+    return Incoming(item) if isinstance(item, Document) else item
 
 
 def _names_found(analysis: QuestionAnalysis, missing: list[str]) -> bool:

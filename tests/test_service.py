@@ -29,7 +29,7 @@ def service(kind: str, tmp_path: Path) -> Iterator[QAService]:
 
 
 def test_answers_and_passages_cite_exact_offsets(service: QAService) -> None:
-    service.add_documents([article(n) for n in range(4)])
+    service.write([article(n) for n in range(4)])
     answer = service.ask(QUESTION)
     assert answer.citations[0].doc_id == "riverton-3"
     for passage in answer.passages:
@@ -39,8 +39,8 @@ def test_answers_and_passages_cite_exact_offsets(service: QAService) -> None:
 
 
 def test_replace_and_delete_through_the_facade(service: QAService) -> None:
-    service.add_documents([article(n) for n in range(3)])
-    assert service.add_documents([article(1, topic="stadium")]).replaced == ["riverton-1"]
+    service.write([article(n) for n in range(3)])
+    assert service.write([article(1, topic="stadium")]).replaced == ["riverton-1"]
     assert service.search("What did Riverton 1 approve a budget for?").passages[0].doc_id == "riverton-1"
     service.delete_document("riverton-1")
     with pytest.raises(DocumentNotFoundError):
@@ -51,7 +51,7 @@ def test_replace_and_delete_through_the_facade(service: QAService) -> None:
 
 def test_labels_and_phrases_the_indexer_derives_reach_citations(service: QAService) -> None:
     """The indexer derives the label and types each sentence once; the store keeps both and answers use them."""
-    service.add_documents([untitled(), article(1)])
+    service.write([untitled(), article(1)])
     with service.store.read() as reader:
         documents = reader.documents(["untitled", "riverton-1"])
         first = reader.sentences([("untitled", 0, 10)], margin=0)["untitled"][0]

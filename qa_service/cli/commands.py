@@ -115,20 +115,19 @@ def _ingest_all(
 
     from qa_service.ingest.fetch import fetcher_for
     from qa_service.ingest.indexer import IngestInterrupted
-    from qa_service.ingest.sources import count_file_items, feed_items, file_items, url_items
+    from qa_service.ingest.sources import FileItems, feed_items, url_items
 
-    total = None if feeds else count_file_items(paths, follow_links=follow_links) + len(urls)
-    notes: dict[str, str] = {}
+    files = FileItems(paths, service.indexer.budget, follow_links=follow_links)
+
+    def expected() -> int | None:  # a feed's entries are known only once it is read
+        return None if feeds else files.expected() + len(urls)
+
     with fetcher_for(settings) as fetcher:
         budget = service.indexer.budget
-        items = chain(
-            file_items(paths, budget, follow_links=follow_links, notes=notes),
-            url_items(urls, fetcher, budget),
-            feed_items(feeds, fetcher, service.indexed, budget),
-        )
+        items = chain(files, url_items(urls, fetcher, budget), feed_items(feeds, fetcher, service.indexed, budget))
         try:
-            report = service.ingest(items, total=total, progress=True, keep_ids=False)
-            report.notes.update(notes)
+            report = service.write(items, expected=expected, keep_ids=False)
+            report.notes.update(files.notes)
             return report
         except IngestInterrupted as stop:
             saved = stop.report.counts.get("added", 0) + stop.report.counts.get("replaced", 0)

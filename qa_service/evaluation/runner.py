@@ -62,7 +62,7 @@ def build_eval_index(service: QAService, eval_set: EvalSet, *, progress: bool) -
     """Ingest the set's corpus into the service's (temporary) index; returns counts, time and notes."""
     started = time.perf_counter()
     if eval_set.documents is not None:
-        report = service.add_documents(eval_set.documents, bulk=True)
+        report = service.write(eval_set.documents)
     else:
         assert eval_set.corpus_dir is not None
         if not eval_set.corpus_dir.is_dir():

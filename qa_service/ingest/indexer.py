@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import NamedTuple, TypeVar
 
 import numpy as np
@@ -22,7 +23,7 @@ from tqdm import tqdm
 from qa_service.budget import CpuBudget, check_size, checkpoint
 from qa_service.embedding import Embedder
 from qa_service.embedding.pooling import Pooled, Span, place_spans, span_vectors
-from qa_service.errors import DocumentTooCostlyError
+from qa_service.errors import DocumentExistsError, DocumentTooCostlyError
 from qa_service.ingest.clean import document_label
 from qa_service.ingest.converters import ArticleError
 from qa_service.schemas import Document, IngestReport
@@ -36,6 +37,19 @@ LABEL_SOURCE_CHARS = 480  # the opening a label is derived from: enough for its 
 EMBED_SLICE = 128  # texts embedded between two looks at the documents' CPU budgets
 AHEAD = 1  # batches read and analysed ahead of the one being embedded (each is QA_INGEST_BATCH articles)
 PROGRESS_TEXTS = 256  # about this many texts are prepared between two progress updates: a big file moves alone
+
+
+class DuplicatePolicy(Enum):
+    """What a write does with a document whose id is stored already (Haystack's DuplicatePolicy, the members
+    this service needs). Whatever the policy, an unchanged document is not written again, and the same text under
+    another id is not written but reported (`report.duplicates`)."""
+
+    OVERWRITE = "overwrite"  # replace it: `ingest` of files, pages and feeds follows their edits
+    SKIP = "skip"  # keep the stored one and report its id in `conflicts` (`POST /documents/batch`)
+    # All or nothing for a document sent on its own (`POST /documents`): a stored id or text raises
+    # DocumentExistsError, a document over its CPU budget DocumentTooCostlyError, and nothing is written. It is
+    # embedded on the request's own thread, so questions answered meanwhile keep the other cores.
+    FAIL = "fail"
 
 
 @dataclass(frozen=True)
@@ -108,23 +122,19 @@ class Indexer:
 
     # ---- one batch ---------------------------------------------------------------------------------------
 
-    def add(
+    def _add(
         self,
         incoming: Sequence[Incoming],
         report: IngestReport,
-        *,
-        replace_existing: bool,
-        bulk: bool = False,
-        raise_refused: bool = False,
-        progress: Progress | None = None,
-        analysed: Analyses | None = None,
+        policy: DuplicatePolicy,
+        progress: Progress,
+        analysed: Analyses,
     ) -> int:
         """Classify, prepare and write one batch in one transaction; returns the chunks written.
 
-        `bulk` lets the embedder use every core (a bulk ingest); a single add while serving keeps to one, so
-        questions answered at the same time keep theirs. A document over its CPU budget is reported in
-        `report.errors`, or raised (DocumentTooCostlyError, nothing written) with `raise_refused`. `progress` is
-        told as articles are skipped and prepared; added and replaced ones are counted once committed."""
+        A document over its CPU budget is reported in `report.errors` (raised with FAIL). `progress` is told as
+        articles are skipped and prepared; added and replaced ones are counted once committed."""
+        bulk = policy is not DuplicatePolicy.FAIL
         with self.store.read() as reader:
             states = reader.states([i.document.doc_id for i in incoming])
             stored_hashes = reader.ids_with_hashes([i.document.content_hash for i in incoming])
@@ -140,10 +150,12 @@ class Indexer:
             if earlier is not None:  # two files of this batch map to one id
                 report.errors[item.name or doc_id] = _taken(doc_id, earlier.name or earlier.origin)
                 continue
+            if state is not None and policy is DuplicatePolicy.FAIL:
+                raise DocumentExistsError(f"a document with id {doc_id!r} already exists")
             if state is not None and state.content_hash == content_hash:
                 report.record("unchanged", doc_id)
                 continue
-            if state is not None and not replace_existing:
+            if state is not None and policy is DuplicatePolicy.SKIP:
                 report.conflicts.append(doc_id)
                 continue
             if state is not None and state.origin != item.origin:  # another file (or the API) owns this id
@@ -151,19 +163,21 @@ class Indexer:
                 continue
             original = batch_hashes.get(content_hash) or stored_hashes.get(content_hash)
             if original is not None and original != doc_id:
+                if policy is DuplicatePolicy.FAIL:
+                    raise DocumentExistsError(f"document {doc_id!r} has the same text as {original!r}")
                 report.duplicates[doc_id] = original
                 continue
             kinds[doc_id] = "replaced" if state is not None else "added"
             batch_ids[doc_id] = item
             batch_hashes[content_hash] = doc_id
             to_write.append(item)
-        if progress is not None and len(incoming) > len(to_write):
+        if len(incoming) > len(to_write):
             progress(len(incoming) - len(to_write))
         if not to_write:
             return 0
         prepared, refused = self._prepare_in_groups(to_write, bulk=bulk, progress=progress, analysed=analysed)
         for item, error in refused:
-            if raise_refused:
+            if policy is DuplicatePolicy.FAIL:
                 raise error
             report.errors[item.name or item.document.doc_id] = str(error)
         self.store.write(prepared)
@@ -172,12 +186,10 @@ class Indexer:
         return sum(len(p.chunks) for p in prepared)
 
     def _prepare_in_groups(
-        self, incoming: Sequence[Incoming], *, bulk: bool, progress: Progress | None, analysed: Analyses | None
+        self, incoming: Sequence[Incoming], *, bulk: bool, progress: Progress, analysed: Analyses
     ) -> tuple[list[PreparedDocument], list[tuple[Incoming, DocumentTooCostlyError]]]:
         """`prepare` a few documents at a time (about PROGRESS_TEXTS texts), telling `progress` after each group:
         a first batch of large files no longer sits at 0 until all of it is embedded."""
-        if progress is None:
-            return self.prepare(incoming, bulk=bulk, analysed=analysed)
         prepared: list[PreparedDocument] = []
         refused: list[tuple[Incoming, DocumentTooCostlyError]] = []
         group: list[Incoming] = []
@@ -200,7 +212,7 @@ class Indexer:
         budget = item.budget or self.budget(item.name or document.doc_id)
         try:
             with budget.active():
-                check_size(len(document.text))  # made without a budget (service.add_documents): checked here
+                check_size(len(document.text))  # made without a budget (a `Document` written as is): checked here
                 chunks = [(c.start, c.end) for c in self.chunker.split(document, 0)]
                 sentences, phrases = read_sentences(document.text)
                 title = document.title
@@ -326,43 +338,29 @@ class Indexer:
 
     # ---- many ----------------------------------------------------------------------------------------------
 
-    def add_all(
-        self,
-        documents: Iterable[Incoming],
-        *,
-        replace_existing: bool = True,
-        bulk: bool = False,
-        raise_refused: bool = False,
-    ) -> IngestReport:
-        report = IngestReport()
-        for batch, analysed in self._ahead(_batches(documents, self.batch_size)):
-            self.add(
-                batch,
-                report,
-                replace_existing=replace_existing,
-                bulk=bulk,
-                raise_refused=raise_refused,
-                analysed=analysed,
-            )
-        return report
-
-    def ingest(
+    def write(
         self,
         items: Iterable[Incoming | ArticleError | AlreadyIndexed],
+        policy: DuplicatePolicy = DuplicatePolicy.OVERWRITE,
         *,
-        total: int | None = None,
-        progress: bool = True,
+        expected: Callable[[], int | None] | None = None,
         keep_ids: bool = True,
     ) -> IngestReport:
-        """Stream articles (files, rows of an export, pages) through `add` in batches with one progress bar that
-        moves per article; an `ArticleError` is reported by name. Ctrl-C raises `IngestInterrupted` with what
-        was committed: running the same command again skips it (by content hash) and goes on."""
+        """The one way into the store: stream articles (files, rows of an export, pages, request bodies) through
+        `_add` in batches, each committed whole; an `ArticleError` is reported by name. `expected`: show a
+        progress bar that moves per article, whose total it says (asked again as the stream goes; None while
+        unknown). `keep_ids=False` counts what was done without listing every id (a bulk run's memory stays flat).
+        Ctrl-C raises `IngestInterrupted` with what was committed: the same run again skips it (by content hash)."""
         report = IngestReport(keep_ids=keep_ids)
         chunks = 0
         started = time.perf_counter()
-        with tqdm(total=total, unit="article", desc="ingest", disable=not progress, dynamic_ncols=True) as bar:
+        show = expected is not None
+        total = expected() if expected is not None else None
+        with tqdm(total=total, unit="article", desc="ingest", disable=not show, dynamic_ncols=True) as bar:
 
             def advance(done: int) -> None:
+                if expected is not None:
+                    bar.total = expected()
                 bar.update(done)
                 bar.set_postfix(chunks=chunks, chunks_per_s=f"{chunks / (time.perf_counter() - started):.1f}")
 
@@ -379,9 +377,7 @@ class Indexer:
                         else:
                             incoming.append(item)
                     if incoming:
-                        chunks += self.add(
-                            incoming, report, replace_existing=True, bulk=True, progress=advance, analysed=analysed
-                        )
+                        chunks += self._add(incoming, report, policy, advance, analysed)
                         advance(0)  # the chunks of this batch, now committed
             except KeyboardInterrupt:
                 raise IngestInterrupted(report) from None

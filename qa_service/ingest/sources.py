@@ -12,7 +12,7 @@ from pathlib import Path
 from qa_service.budget import CpuBudget
 from qa_service.errors import FetchFailedError, FetchRefusedError, InvalidDocumentError
 from qa_service.ingest.clean import article_document, doc_id_from_name, doc_id_from_url, iter_article_files
-from qa_service.ingest.converters import EXPORT_SUFFIXES, Article, ArticleError, count_articles, html, read_articles
+from qa_service.ingest.converters import EXPORT_SUFFIXES, Article, ArticleError, html, read_articles
 from qa_service.ingest.feeds import FeedEntry, read_feed
 from qa_service.ingest.fetch import HTML_TYPES, Fetcher
 from qa_service.ingest.indexer import AlreadyIndexed, Incoming
@@ -20,29 +20,60 @@ from qa_service.ingest.indexer import AlreadyIndexed, Incoming
 Budget = Callable[[str], CpuBudget]  # a new CPU budget for the article of this name (`Indexer.budget`)
 
 
-def file_items(
-    paths: list[Path],
-    budget: Budget | None = None,
-    *,
-    follow_links: bool = True,
-    notes: dict[str, str] | None = None,
-) -> Iterator[Incoming | ArticleError]:
+class FileItems:
     """The articles of these files and folders, lazily (an export is read row by row); each one's reading and
     cleaning is charged to its own CPU budget, which goes on with it to the embedding. Links found in folders:
-    see `ingest.iter_article_files` (`notes` says which led out of the folder, or were left out)."""
-    for path in iter_article_files(paths, follow_links=follow_links, notes=notes):
-        origin = str(path.resolve())
-        # A file of one article is named by its file name; rows of an export by their doc_id, URL or text.
-        default_id = None if path.suffix.lower() in EXPORT_SUFFIXES else doc_id_from_name(path.stem)
-        articles = read_articles(path, str(path))
-        while True:
-            cost = budget(str(path)) if budget is not None else None
-            with _charged(cost):
-                item = next(articles, None)
-                if item is None:
-                    break
-                result = _incoming(item, default_id, origin, cost)
-            yield result
+    see `clean.iter_article_files` (`notes` says which led out of the folder, or were left out).
+
+    `expected()` is about how many articles it gives, for a progress bar, without reading a file for it (an
+    export used to be read twice: to count its rows, then to ingest them): a file of one article is one; an
+    export is its rows read so far and its bytes not yet read at their mean size so far (one until its first
+    row), so the count is exact once every export is read."""
+
+    def __init__(self, paths: list[Path], budget: Budget | None = None, *, follow_links: bool = True) -> None:
+        self.paths, self.budget, self.follow_links = paths, budget, follow_links
+        self.notes: dict[str, str] = {}
+        self._counted: tuple[int, int, int] | None = None  # files of one article, exports, their bytes
+        self._rows = 0  # export rows given so far
+        self._read = 0  # and the bytes read to give them
+
+    def expected(self) -> int:
+        if self._counted is None:  # the folders are walked ahead; no file is opened
+            files = list(iter_article_files(self.paths, follow_links=self.follow_links))
+            exports = [path for path in files if path.suffix.lower() in EXPORT_SUFFIXES]
+            self._counted = (len(files) - len(exports), len(exports), sum(map(_size, exports)))
+        single, export_files, size = self._counted
+        if not self._read:
+            return single + export_files
+        return single + max(self._rows, round(self._rows * size / self._read))
+
+    def _bytes_read(self, size: int) -> None:
+        self._read += size
+
+    def __iter__(self) -> Iterator[Incoming | ArticleError]:
+        for path in iter_article_files(self.paths, follow_links=self.follow_links, notes=self.notes):
+            origin = str(path.resolve())
+            # A file of one article is named by its file name; rows of an export by their doc_id, URL or text.
+            export = path.suffix.lower() in EXPORT_SUFFIXES
+            default_id = None if export else doc_id_from_name(path.stem)
+            articles = read_articles(path, str(path), self._bytes_read)
+            while True:
+                cost = self.budget(str(path)) if self.budget is not None else None
+                with _charged(cost):
+                    item = next(articles, None)
+                    if item is None:
+                        break
+                    result = _incoming(item, default_id, origin, cost)
+                if export:
+                    self._rows += 1
+                yield result
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _incoming(
@@ -60,11 +91,6 @@ def _incoming(
 
 def _charged(cost: CpuBudget | None) -> AbstractContextManager[object]:
     return cost.active() if cost is not None else nullcontext()
-
-
-def count_file_items(paths: list[Path], *, follow_links: bool = True) -> int:
-    """How many articles `file_items` will yield (files, plus the rows of exports), for a progress bar."""
-    return sum(count_articles(path) for path in iter_article_files(paths, follow_links=follow_links))
 
 
 def url_items(urls: list[str], fetcher: Fetcher, budget: Budget | None = None) -> Iterator[Incoming | ArticleError]:

@@ -20,7 +20,7 @@ QUESTION = "Who met Dorothy Shea?"
 
 def _service(index_dir: Path, embedder, **overrides: object) -> QAService:
     service = QAService(make_settings(index_dir, **overrides), embedder=embedder).load()
-    service.add_documents([load_file(p) for p in sorted(SEEDS.glob("00[01]_*.txt"))])
+    service.write([load_file(p) for p in sorted(SEEDS.glob("00[01]_*.txt"))])
     return service
 
 

@@ -43,7 +43,7 @@ ARTICLES = {
 def service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[QAService]:
     index = Path(tmp_path_factory.mktemp("typed")) / "index"
     service = QAService(make_settings(index, answerer="rules"), embedder=embedder).load()
-    service.add_documents([make_document(text, doc_id) for doc_id, text in ARTICLES.items()])
+    service.write([make_document(text, doc_id) for doc_id, text in ARTICLES.items()])
     yield service
     service.close()
 

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import anyio.to_thread
@@ -22,6 +22,7 @@ from qa_service.embedding import Embedder
 from qa_service.service import QAService
 from tests.conftest import SEEDS, make_settings
 from tests.ingest.converters.pages import ARTICLE_PAGE
+from tests.local_web import loopback, send
 
 EMBEDDED_ONLY = pytest.mark.parametrize("store_kind", ["embedded"])  # the routes, not the stores, are under test
 
@@ -44,41 +45,24 @@ class HeldUpstream:
 
     @contextlib.contextmanager
     def running(self) -> Iterator[HeldUpstream]:
-        site = self
+        with loopback(self._respond) as url:
+            self.url = url
+            try:
+                yield self
+            finally:
+                self.release.set()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server name
-                with site.arrived:
-                    site.in_flight += 1
-                    site.most_in_flight = max(site.most_in_flight, site.in_flight)
-                    site.arrived.notify_all()
-                try:
-                    site.release.wait(60)
-                    body = site.page(self.path)
-                    self.send_response(200)
-                    self.send_header("Content-Type", "text/html; charset=utf-8")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    with contextlib.suppress(OSError):
-                        self.wfile.write(body)
-                finally:
-                    with site.arrived:
-                        site.in_flight -= 1
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+    def _respond(self, handler: BaseHTTPRequestHandler) -> None:
+        with self.arrived:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            self.arrived.notify_all()
         try:
-            yield self
+            self.release.wait(60)
+            send(handler, 200, "text/html; charset=utf-8", self.page(handler.path))
         finally:
-            self.release.set()
-            server.shutdown()
-            server.server_close()
+            with self.arrived:
+                self.in_flight -= 1
 
     def wait_for(self, count: int) -> None:
         with self.arrived:

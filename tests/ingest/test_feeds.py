@@ -53,7 +53,7 @@ def test_a_feed_of_five_entries_then_a_second_run_adds_nothing(tmp_path: Path) -
     try:
         with serve({}) as site, Fetcher(allow_networks=["127.0.0.1/32"]) as fetcher:
             site.routes.update(_routes(site.url, 5))
-            first = service.ingest(feed_items([f"{site.url}/feed.xml"], fetcher, service.indexed), progress=False)
+            first = service.write(feed_items([f"{site.url}/feed.xml"], fetcher, service.indexed))
             assert len(first.added) == 5 and not first.errors, first
             document = service.get_document(first.added[0])
             assert document.title == "Harbour bridge reopens"
@@ -61,7 +61,7 @@ def test_a_feed_of_five_entries_then_a_second_run_adds_nothing(tmp_path: Path) -
             assert document.source == "Coastal Herald"  # the page names no site: the feed's title
             assert document.url == f"{site.url}/news/0" and "84 million euros" in document.text
             assert site.hits["/news/0"] == 1
-            second = service.ingest(feed_items([f"{site.url}/feed.xml"], fetcher, service.indexed), progress=False)
+            second = service.write(feed_items([f"{site.url}/feed.xml"], fetcher, service.indexed))
             assert not second.added and sorted(second.unchanged) == sorted(first.added)
             assert all(site.hits[f"/news/{n}"] == 1 for n in range(5)), "known entries are not fetched again"
             assert service.stats()["documents"] == 5
@@ -75,11 +75,11 @@ def test_a_page_already_indexed_under_its_url_is_a_duplicate_or_unchanged(tmp_pa
         with serve({}) as site, Fetcher(allow_networks=["127.0.0.1/32"]) as fetcher:
             site.routes.update(_routes(site.url, 2))
             site.routes["/copy"] = site.routes["/news/1"]  # the same story at a second address
-            report = service.ingest(url_items([f"{site.url}/news/1", f"{site.url}/copy"], fetcher), progress=False)
+            report = service.write(url_items([f"{site.url}/news/1", f"{site.url}/copy"], fetcher))
             assert len(report.added) == 1 and list(report.duplicates.values()) == report.added
-            feed = service.ingest(feed_items([f"{site.url}/feed.xml"], fetcher, service.indexed), progress=False)
+            feed = service.write(feed_items([f"{site.url}/feed.xml"], fetcher, service.indexed))
             assert len(feed.added) == 1 and feed.unchanged == report.added  # /news/1 was indexed by its URL
-            broken = service.ingest(url_items([f"{site.url}/missing"], fetcher), progress=False)
+            broken = service.write(url_items([f"{site.url}/missing"], fetcher))
             assert (
                 list(broken.errors) == [f"{site.url}/missing"]
                 and "answered 404" in broken.errors[f"{site.url}/missing"]
@@ -107,7 +107,7 @@ def test_atom_feeds_and_feed_files(tmp_path: Path) -> None:
     service = QAService(fake_settings(tmp_path / "index")).load()
     try:
         with Fetcher() as fetcher:
-            report = service.ingest(feed_items([str(path)], fetcher, service.indexed), progress=False)
+            report = service.write(feed_items([str(path)], fetcher, service.indexed))
         assert list(report.errors) == [str(path)] and "not an RSS, Atom or JSON feed" in report.errors[str(path)]
     finally:
         service.close()
@@ -158,10 +158,10 @@ def test_a_feed_served_as_x_rss_is_ingested_and_a_page_under_a_generic_type_is_r
             site.routes["/feed.rss"] = (200, "application/x-rss+xml", site.routes["/feed.xml"][2])
             site.routes["/page.txt"] = (200, "text/plain", "Just words, no feed here.")
             site.routes["/data.json"] = (200, "application/json", '{"items": []}')
-            report = service.ingest(feed_items([f"{site.url}/feed.rss"], fetcher, service.indexed), progress=False)
+            report = service.write(feed_items([f"{site.url}/feed.rss"], fetcher, service.indexed))
             assert len(report.added) == 2 and not report.errors, report
             bad = [f"{site.url}/page.txt", f"{site.url}/data.json"]
-            refused = service.ingest(feed_items(bad, fetcher, service.indexed), progress=False)
+            refused = service.write(feed_items(bad, fetcher, service.indexed))
         assert sorted(refused.errors) == sorted(bad)
         assert all("not an RSS, Atom or JSON feed" in reason for reason in refused.errors.values()), refused.errors
     finally:
@@ -179,7 +179,7 @@ def test_a_fetched_page_is_named_by_its_canonical_url_not_the_fetch_address(tmp_
                 page_for(*STORIES[1][:1], _words(STORIES[1][1]), outlet="", date=""),
             )
             urls = [f"{site.url}/site/2025/09/bridge-story.html", f"{site.url}/site/2025/09/glacier.html"]
-            report = service.ingest(url_items(urls, fetcher), progress=False)
+            report = service.write(url_items(urls, fetcher))
         # <link rel="canonical" href="https://coastalherald.example/news/harbour-bridge-reopens">; none: the address
         assert report.added == ["coastalherald.example-harbour-bridge-reopens", "127.0.0.1-glacier"], report
         assert service.get_document(report.added[0]).url == "https://coastalherald.example/news/harbour-bridge-reopens"

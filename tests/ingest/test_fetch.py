@@ -6,19 +6,18 @@ from __future__ import annotations
 import contextlib
 import gzip
 import logging
-import threading
 import time
 import tracemalloc
 import zlib
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from qa_service.errors import FetchFailedError, FetchRefusedError
 from qa_service.ingest.fetch import FEED_TYPES, Fetcher
 from tests.ingest.converters.pages import ARTICLE_PAGE
-from tests.local_web import serve
+from tests.local_web import Respond, loopback, send, serve
 
 LOOPBACK = ["127.0.0.1/32"]
 
@@ -166,41 +165,10 @@ def test_private_addresses_are_fetched_when_allowed() -> None:
 
 # ---- hostile upstreams on 127.0.0.1: bombs, drips, errors --------------------------------------------------
 
-Respond = Callable[[BaseHTTPRequestHandler], None]
-
-
-@contextlib.contextmanager
-def upstream(respond: Respond) -> Iterator[str]:
-    """A loopback server answering every GET with `respond(handler)`; yields its URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the http.server name
-            with contextlib.suppress(OSError):  # the fetcher hung up (what a refusal does)
-                respond(self)
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
 
 def _send(body: bytes, encoding: str | None = None, content_type: str = "text/html") -> Respond:
     def respond(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(200)
-        handler.send_header("Content-Type", content_type)
-        if encoding is not None:
-            handler.send_header("Content-Encoding", encoding)
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        send(handler, 200, content_type, body, {"Content-Encoding": encoding} if encoding is not None else None)
 
     return respond
 
@@ -223,7 +191,7 @@ def test_gzip_and_deflate_pages_are_inflated() -> None:
         ("gzip", gzip.compress(page[:100]) + gzip.compress(page[100:])),  # two members
         ("identity", page),
     ]:
-        with upstream(_send(body, encoding)) as url, Fetcher(allow_networks=LOOPBACK) as fetcher:
+        with loopback(_send(body, encoding)) as url, Fetcher(allow_networks=LOOPBACK) as fetcher:
             assert fetcher.fetch(url).content == page, encoding
 
 
@@ -231,7 +199,7 @@ def test_a_gzip_bomb_is_refused_at_the_cap_without_inflating_it_all() -> None:
     """50 MB of spaces in 50 KB of gzip, a 1 MB cap: httpx inflated a whole network read (all of it) first."""
     bomb = _gzip_of_spaces(50_000_000)
     assert len(bomb) < 100_000
-    with upstream(_send(bomb, "gzip")) as url, Fetcher(allow_networks=LOOPBACK, max_bytes=1_000_000) as fetcher:
+    with loopback(_send(bomb, "gzip")) as url, Fetcher(allow_networks=LOOPBACK, max_bytes=1_000_000) as fetcher:
         tracemalloc.start()
         try:
             with pytest.raises(FetchFailedError, match="over the 1,000,000-byte limit"):
@@ -246,7 +214,7 @@ def test_a_gzip_bomb_is_refused_at_the_cap_without_inflating_it_all() -> None:
 def test_stacked_and_unknown_encodings_are_refused(encoding: str) -> None:
     body = gzip.compress(gzip.compress(b"<html><body>" + b" " * 100_000 + b"</body></html>"))
     with (
-        upstream(_send(body, encoding)) as url,
+        loopback(_send(body, encoding)) as url,
         Fetcher(allow_networks=LOOPBACK) as fetcher,
         pytest.raises(FetchFailedError, match="stacked content encodings|is not accepted"),
     ):
@@ -260,14 +228,14 @@ def test_only_gzip_and_deflate_are_asked_for() -> None:
         seen.append(handler.headers.get("Accept-Encoding"))
         _send(b"<html></html>")(handler)
 
-    with upstream(respond) as url, Fetcher(allow_networks=LOOPBACK) as fetcher:
+    with loopback(respond) as url, Fetcher(allow_networks=LOOPBACK) as fetcher:
         fetcher.fetch(url)
     assert seen == ["gzip, deflate"]
 
 
 def test_a_damaged_gzip_body_is_a_failed_fetch() -> None:
     with (
-        upstream(_send(b"\x1f\x8b\x08\x00 this is not gzip", "gzip")) as url,
+        loopback(_send(b"\x1f\x8b\x08\x00 this is not gzip", "gzip")) as url,
         Fetcher(allow_networks=LOOPBACK) as fetcher,
         pytest.raises(FetchFailedError, match="gzip body is damaged"),
     ):
@@ -293,7 +261,7 @@ def test_the_timeout_bounds_the_whole_fetch_not_each_read() -> None:
 
     No time is asserted: the old per-read timeout fetched the whole body, so the refusal is the proof."""
     with (
-        upstream(_drip(40, 0.1)) as url,
+        loopback(_drip(40, 0.1)) as url,
         Fetcher(allow_networks=LOOPBACK, timeout_s=1.0) as fetcher,
         pytest.raises(FetchFailedError, match=r"not fetched within 1 s \(QA_FETCH_TIMEOUT_S\)"),
     ):

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_service.ingest.clean import load_file
+from qa_service.errors import DocumentExistsError
+from qa_service.ingest.clean import load_file, make_document
+from qa_service.ingest.indexer import DuplicatePolicy
 from qa_service.schemas import Document
 from qa_service.service import QAService
 from tests.store.conftest import assert_store_consistent, fake_settings
@@ -54,6 +56,26 @@ def test_an_edited_file_replaces_its_document_and_an_unchanged_one_is_skipped(tm
     _write(path, "Porto", 4)
     assert service.ingest_paths([path], progress=False).replaced == ["harbour"]
     assert "4 million" in service.get_document("harbour").text
+
+
+def test_each_duplicate_policy_keeps_or_replaces_a_stored_document_as_it_says(tmp_path: Path) -> None:
+    """One write for every caller: OVERWRITE replaces (ingest), SKIP reports a conflict (`/documents/batch`), FAIL
+    raises and writes nothing (`POST /documents`), also for the same text under a new id."""
+    service = QAService(fake_settings(tmp_path / "index")).load()
+    porto, vigo = (
+        make_document(TEXT.format(town="Porto", n=3), "harbour"),
+        make_document(TEXT.format(town="Vigo", n=5), "harbour"),
+    )
+    assert service.write([porto], DuplicatePolicy.FAIL).added == ["harbour"]
+    assert service.write([vigo], DuplicatePolicy.SKIP).conflicts == ["harbour"]
+    with pytest.raises(DocumentExistsError, match="'harbour' already exists"):
+        service.write([vigo], DuplicatePolicy.FAIL)
+    with pytest.raises(DocumentExistsError, match="'copy' has the same text as 'harbour'"):
+        service.write([make_document(porto.text, "copy")], DuplicatePolicy.FAIL)
+    assert "Porto" in service.get_document("harbour").text and service.stats()["documents"] == 1
+    assert service.write([vigo], DuplicatePolicy.OVERWRITE).replaced == ["harbour"]
+    assert "Vigo" in service.get_document("harbour").text
+    assert service.write([vigo], DuplicatePolicy.SKIP).unchanged == ["harbour"]
 
 
 def test_the_same_text_under_two_names_is_a_duplicate(tmp_path: Path) -> None:
@@ -112,7 +134,7 @@ def _one_by_one(tmp_path: Path, documents: list[Document]) -> list[tuple[object,
     service = QAService(fake_settings(tmp_path)).load()
     try:
         for document in documents:
-            service.add_document(document)
+            service.write([document], DuplicatePolicy.FAIL)
         return _rows(service)
     finally:
         service.close()
@@ -129,7 +151,7 @@ def test_the_bulk_path_stores_a_folder_and_a_batch_as_one_by_one_adds_do(tmp_pat
     batch = QAService(fake_settings(tmp_path / "batch", ingest_batch=2)).load()
     try:
         assert len(bulk.ingest_paths([tmp_path / "in"], progress=False).added) == 5
-        assert len(batch.add_documents(documents, bulk=True).added) == 5
+        assert len(batch.write(documents, DuplicatePolicy.SKIP).added) == 5
         expected = _one_by_one(tmp_path / "single", documents)
         assert len(expected) == 5 and all(row[5] and row[8] for row in expected)  # sentences, typed phrases
         assert _rows(bulk) == expected
@@ -157,7 +179,7 @@ def test_the_bulk_path_stores_a_feed_as_one_by_one_adds_do(tmp_path: Path) -> No
             for n, (title, sentence) in enumerate(STORIES):
                 page = page_for(title, [sentence, MORE, MORE], outlet="", date="")
                 site.routes[f"/news/{n}"] = (200, "text/html", page)
-            report = service.ingest(feed_items([f"{site.url}/feed.xml"], fetcher, service.indexed), progress=False)
+            report = service.write(feed_items([f"{site.url}/feed.xml"], fetcher, service.indexed))
         assert len(report.added) == 5 and not report.errors, report
         stored = [service.get_document(doc_id) for doc_id in sorted(report.added)]
         assert _rows(service) == _one_by_one(tmp_path / "single", stored)

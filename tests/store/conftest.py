@@ -35,14 +35,19 @@ def untitled(doc_id: str = "untitled") -> Document:
     return make_document("Mayor Ada Quill opened the library in Paris on Monday. It holds 40,000 books.", doc_id)
 
 
-def article(n: int, topic: str = "library") -> Document:
-    text = (
+def article_text(n: int, topic: str = "library") -> str:
+    """A short titled article; `topic` changes its words, `n` its names and numbers."""
+    return (
         f"Riverton {n} opens a {topic}\n\n"
         f"The town council of Riverton {n} approved a budget for a new public {topic} on Monday. "
         f"Construction will start in spring {2030 + n} and the {topic} will hold {n + 1}0,000 books. "
         f"Mayor Ada Quill{n} said the {topic} would open in {2032 + n}."
     )
-    return make_document(text, f"riverton-{n}")
+
+
+def article(n: int, topic: str = "library") -> Document:
+    """`article_text` cleaned as ingest cleans it (its first line becomes the title)."""
+    return make_document(article_text(n, topic), f"riverton-{n}")
 
 
 def database_rows(index_dir: Path) -> dict[str, object]:

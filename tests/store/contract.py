@@ -2,8 +2,9 @@
 document_store.py` mixins and txtai's `testann` / `testdatabase`): no `QAService`, no indexer, no answering,
 so only a store change can break it.
 
-A store's test module subclasses `StoreContract` (named `Test...`): it says how to make the settings of a store of
-its kind (`settings`) and how to read every row straight from the engine and check it whole (`rows`). The
+A store's test module subclasses `FullContract` (named `Test...`), or the mixins it needs: it says how to make the
+settings of a store of its kind (`settings`) and how to read every row straight from the engine and check it
+whole (`rows`). The
 documents are prepared here, by hand, as the indexer would (sentences, two-sentence chunks, `text.terms`, the
 deterministic fake embedder), so what is tested is what the store keeps and returns. The upgrade path of old
 indexes (`UpgradableStore`) is an optional protocol: a store that has it also subclasses `UpgradeContract`.
@@ -40,6 +41,8 @@ from qa_service.store import (
 from qa_service.text.phrases import sentence_spans
 from qa_service.text.terms import ANALYZER, terms
 
+from .conftest import article_text
+
 EMBEDDER = HashingEmbedder()
 CONFIG = IndexConfig(
     embedding_model=EMBEDDER.name,
@@ -60,14 +63,8 @@ def document(text: str, doc_id: str, **fields: str | None) -> Document:
 
 
 def article(n: int, topic: str = "library") -> Document:
-    """A short titled article; `topic` changes its words, `n` its names and numbers."""
-    text = (
-        f"Riverton {n} opens a {topic}\n\n"
-        f"The town council of Riverton {n} approved a budget for a new public {topic} on Monday. "
-        f"Construction will start in spring {2030 + n} and the {topic} will hold {n + 1}0,000 books. "
-        f"Mayor Ada Quill{n} said the {topic} would open in {2032 + n}."
-    )
-    return document(text, f"riverton-{n}", title=f"Riverton {n} opens a {topic}")
+    """`conftest.article_text` as a titled document, not cleaned (no ingest here)."""
+    return document(article_text(n, topic), f"riverton-{n}", title=f"Riverton {n} opens a {topic}")
 
 
 def filtered_corpus() -> list[Document]:
@@ -726,3 +723,17 @@ class UpgradeContract(StoreContract):
         store.write([prepare(article(n)) for n in range(3)])
         assert store.incomplete_documents(10) == []
         assert store.complete_documents([]) == 0
+
+
+class FullContract(
+    WriteContract,
+    SentenceContract,
+    KeywordContract,
+    DenseContract,
+    HybridContract,
+    FilterContract,
+    SnapshotContract,
+    DurabilityContract,
+    UpgradeContract,
+):
+    """Every mixin above: what a store that also has the upgrade protocol (both engines here) subclasses."""

@@ -74,7 +74,7 @@ else:  # add the articles one by one, then delete them one by one, and again
             if document.doc_id in {d.doc_id for d in service.list_documents()}:
                 service.delete_document(document.doc_id)
             else:
-                service.add_documents([document])
+                service.write([document])
 """
 
 

@@ -19,31 +19,10 @@ from qa_service.text.phrases import type_sentences
 from qa_service.text.terms import terms
 
 from .conftest import QUESTION, article, assert_store_consistent, fake_settings, untitled
-from .contract import (
-    DenseContract,
-    DurabilityContract,
-    FilterContract,
-    HybridContract,
-    KeywordContract,
-    SentenceContract,
-    SnapshotContract,
-    UpgradeContract,
-    WriteContract,
-    filtered_corpus,
-)
+from .contract import FullContract, filtered_corpus
 
 
-class TestEmbeddedStoreContract(
-    WriteContract,
-    SentenceContract,
-    KeywordContract,
-    DenseContract,
-    HybridContract,
-    FilterContract,
-    SnapshotContract,
-    DurabilityContract,
-    UpgradeContract,
-):
+class TestEmbeddedStoreContract(FullContract):
     """The contract every store keeps, on the embedded store."""
 
     def settings(self, index_dir: Path, **overrides: object) -> Settings:
@@ -56,10 +35,10 @@ class TestEmbeddedStoreContract(
 def test_a_second_process_applies_only_the_changes(tmp_path: Path) -> None:
     """Another process (here a second service on the same folder) catches up from the change log, no rebuild."""
     writer = QAService(fake_settings(tmp_path / "index")).load()
-    writer.add_documents([article(n) for n in range(3)])
+    writer.write([article(n) for n in range(3)])
     other = QAService(fake_settings(tmp_path / "index")).load()
     dense_before = other.store.dense.index
-    writer.add_documents([article(7)])
+    writer.write([article(7)])
     writer.delete_document("riverton-0")
     answer = other.ask("When will construction of the Riverton 7 library start?")
     assert answer.citations[0].doc_id == "riverton-7"
@@ -69,9 +48,9 @@ def test_a_second_process_applies_only_the_changes(tmp_path: Path) -> None:
 
 
 def test_a_reader_sees_one_committed_state(fake_service: QAService) -> None:
-    fake_service.add_documents([article(1)])
+    fake_service.write([article(1)])
     with fake_service.store.read() as reader:
-        fake_service.add_documents([article(2)])  # commits while the read transaction is open
+        fake_service.write([article(2)])  # commits while the read transaction is open
         assert reader.stats().documents == 1
         assert set(reader.documents(["riverton-1", "riverton-2"])) == {"riverton-1"}
     assert fake_service.stats()["documents"] == 2
@@ -82,7 +61,7 @@ def test_start_up_reuses_the_dense_cache_and_rebuilds_a_damaged_one(
 ) -> None:
     index_dir = tmp_path / "index"
     service = QAService(fake_settings(index_dir)).load()
-    service.add_documents([article(n) for n in range(3)])
+    service.write([article(n) for n in range(3)])
     service.close()
     expected = service.ask(QUESTION)
     with caplog.at_level(logging.INFO, logger="qa_service.store"):
@@ -105,7 +84,7 @@ def test_a_cache_with_overwritten_vectors_or_none_is_rebuilt_and_said_so(
     """Vectors overwritten in place leave FAISS's structure intact: it read them and every ranking changed."""
     index_dir = tmp_path / "index"
     service = QAService(fake_settings(index_dir)).load()
-    service.add_documents([article(n) for n in range(3)])
+    service.write([article(n) for n in range(3)])
     service.close()
     expected = service.ask(QUESTION)
     cache = index_dir / CACHE_NAME
@@ -132,11 +111,11 @@ def test_a_cache_with_overwritten_vectors_or_none_is_rebuilt_and_said_so(
 def test_stale_cache_is_brought_up_to_date_from_the_change_log(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     service = QAService(fake_settings(index_dir)).load()
-    service.add_documents([article(1)])
+    service.write([article(1)])
     service.close()  # cache at this generation
     service = QAService(fake_settings(index_dir)).load()
     service.store.flush = lambda: None  # a process killed before saving its cache
-    service.add_documents([article(3)])
+    service.write([article(3)])
     reopened = QAService(fake_settings(index_dir)).load()
     assert reopened.store.dense.index.count == reopened.stats()["chunks"]
     assert reopened.ask(QUESTION).citations[0].doc_id == "riverton-3"
@@ -158,7 +137,7 @@ def test_other_backend_is_refused(tmp_path: Path) -> None:
 def test_damaged_database_is_one_clear_message_and_rebuild_sets_it_aside(tmp_path: Path, damage: str) -> None:
     index_dir = tmp_path / "index"
     service = QAService(fake_settings(index_dir)).load()
-    service.add_documents([article(n) for n in range(6)])
+    service.write([article(n) for n in range(6)])
     service.close()
     path = index_dir / DB_NAME
     data = path.read_bytes()
@@ -184,18 +163,18 @@ def test_old_snapshot_format_is_named_and_rebuild_replaces_it(tmp_path: Path) ->
     (index_dir / "CURRENT").write_text("snap-000003-123\n")
     with pytest.raises(IndexMismatchError, match="snapshot format of an earlier version.*--rebuild"):
         QAService(fake_settings(index_dir)).load()
-    QAService(fake_settings(index_dir)).load(reset=True).add_documents([article(1)])
+    QAService(fake_settings(index_dir)).load(reset=True).write([article(1)])
     assert not (index_dir / "CURRENT").exists() and not list(index_dir.glob("snap-*"))
 
 
 def test_reset_keeps_generations_rising_and_other_processes_rebuild(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     first = QAService(fake_settings(index_dir)).load()
-    first.add_documents([article(n) for n in range(3)])
+    first.write([article(n) for n in range(3)])
     with first.store.read() as reader:
         before = reader.stats().generation
     second = QAService(fake_settings(index_dir)).load(reset=True)
-    second.add_documents([article(5)])
+    second.write([article(5)])
     with second.store.read() as reader:
         assert reader.stats().generation > before + 1
     assert first.stats() == second.stats()
@@ -204,7 +183,7 @@ def test_reset_keeps_generations_rising_and_other_processes_rebuild(tmp_path: Pa
 
 def test_keyword_search_leaves_out_terms_in_too_many_chunks(tmp_path: Path) -> None:
     service = QAService(fake_settings(tmp_path / "index", keyword_max_postings=100)).load()
-    service.add_documents([article(n) for n in range(3)])
+    service.write([article(n) for n in range(3)])
     with service.store.read() as reader:
         assert reader.keyword_search(["riverton"], 10)  # in 3 chunks: used
         service.store.keyword_max_postings = 2
@@ -215,7 +194,7 @@ def test_keyword_search_leaves_out_terms_in_too_many_chunks(tmp_path: Path) -> N
 
 
 def test_sentence_vectors_are_stored_compactly_and_read_per_question(fake_service: QAService) -> None:
-    fake_service.add_documents([article(1)])
+    fake_service.write([article(1)])
     db = sqlite3.connect(fake_service.settings.index_dir / DB_NAME)
     (blob,) = db.execute("SELECT vector FROM sentences LIMIT 1").fetchone()
     assert len(blob) == 2 * fake_service.embedder.dimension  # float16
@@ -256,7 +235,7 @@ def _make_old_format(index_dir: Path) -> None:
 def test_an_index_of_the_previous_format_opens_is_completed_and_typed_later(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     service = QAService(fake_settings(index_dir)).load()
-    service.add_documents([untitled(), article(1), article(2)])
+    service.write([untitled(), article(1), article(2)])
     expected = assert_store_consistent(index_dir)
     service.close()
     _make_old_format(index_dir)
@@ -283,7 +262,7 @@ def test_an_index_of_the_previous_format_opens_is_completed_and_typed_later(tmp_
         document = reader.documents(["riverton-1"])["riverton-1"]
         assert [s.terms for s in completed] == [frozenset(terms(document.text[s.start : s.end])) for s in completed]
     reopened.delete_document("riverton-2")  # a delete subtracts the sentence terms stored at completion
-    reopened.add_documents([article(1, topic="stadium")])
+    reopened.write([article(1, topic="stadium")])
     rows = assert_store_consistent(index_dir)
     assert set(rows["documents"]) == {"untitled", "riverton-1"}
     reopened.close()
@@ -293,7 +272,7 @@ def test_a_small_share_of_an_inverted_file_is_still_found(tmp_path: Path) -> Non
     """IVF probes a few lists per question; a filter allowing 3 of 26 articles probes enough lists to find them."""
     service = QAService(fake_settings(tmp_path / "index", faiss_index="IVF4,Flat", faiss_nprobe=1)).load()
     try:
-        service.add_documents(filtered_corpus())
+        service.write(filtered_corpus())
         service.store.flush()
         wanted = ["riverton-2", "riverton-9", "riverton-19"]
         vector = service.embedder.embed(["a question about nothing in particular"])[0]

@@ -20,17 +20,7 @@ from qa_service.store.milvus import MilvusStore, StoreUnavailableError
 
 from ..conftest import ROOT, milvus_server
 from .conftest import QUESTION, article, assert_milvus_consistent, fake_settings, milvus_rows, milvus_settings
-from .contract import (
-    DenseContract,
-    DurabilityContract,
-    FilterContract,
-    HybridContract,
-    KeywordContract,
-    SentenceContract,
-    SnapshotContract,
-    UpgradeContract,
-    WriteContract,
-)
+from .contract import FullContract
 
 
 @pytest.fixture
@@ -50,17 +40,7 @@ def _uri(service: QAService) -> str:
     return service.settings.milvus_location
 
 
-class TestMilvusStoreContract(
-    WriteContract,
-    SentenceContract,
-    KeywordContract,
-    DenseContract,
-    HybridContract,
-    FilterContract,
-    SnapshotContract,
-    DurabilityContract,
-    UpgradeContract,
-):
+class TestMilvusStoreContract(FullContract):
     """The contract every store keeps, on Milvus (Lite here: the same pymilvus API as a server)."""
 
     def settings(self, index_dir: Path, **overrides: object) -> Settings:
@@ -73,7 +53,7 @@ class TestMilvusStoreContract(
 def test_a_write_that_dies_before_its_commit_is_invisible_then_swept(
     service: QAService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    service.add_documents([article(1)])
+    service.write([article(1)])
     store: MilvusStore = service.store
     real_upsert = store.client.upsert
 
@@ -84,7 +64,7 @@ def test_a_write_that_dies_before_its_commit_is_invisible_then_swept(
 
     monkeypatch.setattr(store.client, "upsert", die_at_commit)
     with pytest.raises(KeyboardInterrupt):
-        service.add_documents([article(2), article(1, topic="stadium")])
+        service.write([article(2), article(1, topic="stadium")])
     monkeypatch.undo()
     rows = assert_milvus_consistent(_uri(service), settled=False)
     assert rows["orphans"] > 0 and rows["journal"] == 2
@@ -97,13 +77,13 @@ def test_a_write_that_dies_before_its_commit_is_invisible_then_swept(
     assert store.sweep(grace_s=3600) == 0, "a write younger than the grace period may be in flight elsewhere"
     assert store.sweep(grace_s=0) == 2
     assert_milvus_consistent(_uri(service))
-    assert service.add_documents([article(2)]).added == ["riverton-2"], "the same batch again resumes"
+    assert service.write([article(2)]).added == ["riverton-2"], "the same batch again resumes"
 
 
 def test_a_write_that_dies_after_its_commit_is_whole_and_its_old_rows_swept(
     service: QAService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    service.add_documents([article(1)])
+    service.write([article(1)])
     store: MilvusStore = service.store
 
     def killed(*_args: object) -> None:
@@ -111,7 +91,7 @@ def test_a_write_that_dies_after_its_commit_is_whole_and_its_old_rows_swept(
 
     monkeypatch.setattr(store, "remove_versions", killed)
     with pytest.raises(KeyboardInterrupt):
-        service.add_documents([article(1, topic="stadium")])
+        service.write([article(1, topic="stadium")])
     monkeypatch.undo()
     rows = assert_milvus_consistent(_uri(service), settled=False)
     assert "stadium" in rows["documents"]["riverton-1"][0] and rows["orphans"] > 0
@@ -124,12 +104,12 @@ def test_a_write_that_dies_after_its_commit_is_whole_and_its_old_rows_swept(
 
 
 def test_a_reader_never_mixes_two_versions_of_a_document(service: QAService) -> None:
-    service.add_documents([article(1), article(2)])
+    service.write([article(1), article(2)])
     old_text = service.get_document("riverton-1").text
     with service.store.read() as reader:
         old_chunks = reader.chunks([c for c, _ in reader.dense_search(service.embedder.embed(["Riverton 1"])[0], 10)])
         assert {c.doc_id for c in old_chunks.values()} == {"riverton-1", "riverton-2"}
-        service.add_documents([article(1, topic="stadium and a much longer name")])  # replaced meanwhile
+        service.write([article(1, topic="stadium and a much longer name")])  # replaced meanwhile
         assert reader.documents(["riverton-1"])["riverton-1"].text == old_text  # the version it pinned
         new_ids = [c for c, _ in reader.keyword_search(["stadium"], 10)]
         assert new_ids and reader.chunks(new_ids) == {}, "chunks of the new version belong to another version"
@@ -145,7 +125,7 @@ def test_a_second_replica_sees_a_write_at_once(server: str, tmp_path: Path) -> N
     second = QAService(milvus_settings(tmp_path / "b", uri=server, prefix="replicas")).load()
     try:
         for n in range(3):
-            first.add_documents([article(n)])
+            first.write([article(n)])
             assert second.get_document(f"riverton-{n}").doc_id == f"riverton-{n}"
             assert second.ask(f"When will construction of the Riverton {n} library start?").citations[0].doc_id == (
                 f"riverton-{n}"
@@ -165,7 +145,7 @@ def test_a_store_whose_collections_were_released_opens_and_serves(server: str, t
     from qa_service.store.milvus import COLLECTIONS
 
     writer = QAService(milvus_settings(tmp_path / "a", uri=server, prefix="released")).load(reset=True)
-    writer.add_documents([article(1), article(3)])
+    writer.write([article(1), article(3)])
     for collection in COLLECTIONS:
         writer.store.client.release_collection(writer.store.name(collection))
     writer.close()
@@ -181,8 +161,8 @@ def test_two_prefixes_are_two_corpora_in_one_milvus(server: str, tmp_path: Path)
     news = QAService(milvus_settings(tmp_path / "a", uri=server, prefix="news")).load(reset=True)
     sport = QAService(milvus_settings(tmp_path / "b", uri=server, prefix="sport")).load(reset=True)
     try:
-        news.add_documents([article(1)])
-        sport.add_documents([article(2, topic="stadium"), article(3, topic="stadium")])
+        news.write([article(1)])
+        sport.write([article(2, topic="stadium"), article(3, topic="stadium")])
         assert [d.doc_id for d in news.list_documents()] == ["riverton-1"]
         assert sport.stats()["documents"] == 2
         reset = QAService(milvus_settings(tmp_path / "a", uri=server, prefix="news")).load(reset=True)
@@ -195,7 +175,7 @@ def test_two_prefixes_are_two_corpora_in_one_milvus(server: str, tmp_path: Path)
 
 def test_native_fusion_is_on_the_retrievers_scale(service: QAService) -> None:
     """Milvus' RRF and the retriever's own fusion rank the same chunks with the same 0..1 scores."""
-    service.add_documents([article(n) for n in range(6)])
+    service.write([article(n) for n in range(6)])
     question = "Who is the mayor of Riverton 4?"
     vector = service.embedder.embed([question])[0]
     from qa_service.text.terms import terms
@@ -221,8 +201,8 @@ def test_same_rankings_frequencies_and_answers_as_the_embedded_store(tmp_path: P
     service = QAService(milvus_settings(tmp_path / "index", answerer="rules")).load()
     embedded = QAService(fake_settings(tmp_path / "embedded", answerer="rules")).load()
     documents = [article(n, topic) for n in range(4) for topic in ("library",)] + [article(7, "stadium")]
-    service.add_documents(documents)
-    embedded.add_documents(documents)
+    service.write(documents)
+    embedded.write(documents)
     from qa_service.text.terms import terms
 
     for question in (QUESTION, "Which stadium opens?", "Who is Mayor Ada Quill2?", "books"):
@@ -283,7 +263,7 @@ def test_seeds_only_go_into_a_store_that_does_not_exist(tmp_path: Path) -> None:
 
 
 def test_rows_read_straight_from_milvus_match_what_the_service_says(service: QAService) -> None:
-    service.add_documents([article(n) for n in range(2)])
+    service.write([article(n) for n in range(2)])
     rows = milvus_rows(_uri(service))
     assert service.stats() == {"documents": 2, "chunks": len(rows["chunks"]), "sentences": len(rows["sentences"])}
 
@@ -296,8 +276,8 @@ def test_migrate_copies_the_embedded_store_row_for_row_and_resumes(
     from .conftest import assert_store_consistent
 
     embedded = QAService(fake_settings(tmp_path / "index")).load()
-    embedded.add_documents([article(n) for n in range(5)])
-    embedded.add_documents([article(2, topic="stadium")])  # a replaced document migrates as its current version
+    embedded.write([article(n) for n in range(5)])
+    embedded.write([article(2, topic="stadium")])  # a replaced document migrates as its current version
     embedded.delete_document("riverton-4")
     target = milvus_settings(tmp_path / "index", uri=str(tmp_path / "milvus" / "copy.db"))
     embedded.close()
@@ -322,11 +302,11 @@ def test_evaluation_and_benchmarks_never_touch_the_users_collections(server: str
     from qa_service.store import drop_scratch_store, scratch_settings
 
     users = QAService(milvus_settings(tmp_path / "a", uri=server, prefix="users")).load(reset=True)
-    users.add_documents([article(1)])
+    users.write([article(1)])
     scratch = scratch_settings(users.settings, tmp_path / "scratch")
     assert scratch.milvus_uri == server and scratch.milvus_prefix.startswith("users_scratch_")
     temporary = QAService(scratch).load()
-    temporary.add_documents([article(2), article(3)])
+    temporary.write([article(2), article(3)])
     temporary.close()
     drop_scratch_store(scratch)
     assert not MilvusStore.exists(server, scratch.milvus_prefix)
@@ -341,7 +321,7 @@ def test_both_ways_of_counting_sentence_frequencies_agree(service: QAService) ->
     a write through this process forgets the counts it remembered."""
     from qa_service.text.terms import terms
 
-    service.add_documents([article(n) for n in range(3)])
+    service.write([article(n) for n in range(3)])
     store: MilvusStore = service.store
     words = terms("Riverton council budget library Quill1 zebra")
     with store.read() as reader:
@@ -350,7 +330,7 @@ def test_both_ways_of_counting_sentence_frequencies_agree(service: QAService) ->
         store.lite = False
         by_match = reader.sentence_frequencies(words)
     assert by_postings == by_match and by_match[1]["riverton"] == 6 and "zebra" not in by_match[1]
-    service.add_documents([article(5)])
+    service.write([article(5)])
     with store.read() as reader:
         total, counts = reader.sentence_frequencies(words)
     assert counts["riverton"] == 8 and total == service.stats()["sentences"] > by_match[0] and "" not in counts
@@ -360,7 +340,7 @@ def test_sentences_beyond_one_query_window_are_paged(service: QAService, monkeyp
     """Milvus answers at most QUERY_WINDOW rows a query: the sentences of very long articles are read in pages."""
     from qa_service.store.milvus import reader as milvus_reader
 
-    service.add_documents([article(n) for n in range(3)])
+    service.write([article(n) for n in range(3)])
     spans = [(f"riverton-{n}", 0, 10_000) for n in range(3)]
 
     def read() -> list[tuple[str, int, int, int, bool]]:
@@ -378,7 +358,7 @@ def test_a_store_of_format_1_is_upgraded_on_open_without_embedding_again(tmp_pat
     that has it, vectors and all, and the service types them at its first start (no embedding)."""
     settings = milvus_settings(tmp_path / "index")
     service = QAService(settings).load()
-    service.add_documents([article(n) for n in range(3)])
+    service.write([article(n) for n in range(3)])
     before = assert_milvus_consistent(_uri(service))
     expected = service.ask(QUESTION)
     client = service.store.client
@@ -427,7 +407,7 @@ from pathlib import Path
 from qa_service.service import QAService
 from tests.store.conftest import article, milvus_settings
 service = QAService(milvus_settings(Path(sys.argv[1]))).load()
-service.add_documents([article(n) for n in range(3)])
+service.write([article(n) for n in range(3)])
 service.store.flush()  # sealed segments: each gets its index files
 service.close()
 """

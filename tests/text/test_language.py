@@ -82,7 +82,7 @@ def test_the_answer_says_the_question_is_not_english(client: TestClient) -> None
 def test_a_question_in_another_language_is_declined_unless_it_names_what_the_articles_mention(
     fresh_service: QAService,
 ) -> None:
-    fresh_service.add_documents([make_document(t, i, date=d, source=s) for i, s, d, t in ARTICLES])
+    fresh_service.write([make_document(t, i, date=d, source=s) for i, s, d, t in ARTICLES])
     declined = fresh_service.ask("le tram reliera le port avec quoi ?")  # once answered with the tram sentence
     assert declined.question_language == "fr"
     assert not declined.answerable and declined.answer is None and declined.citations == []

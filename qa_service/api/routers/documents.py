@@ -14,10 +14,10 @@ from qa_service.api.filters import QueryFilters
 from qa_service.api.responses import errors
 from qa_service.api.routers.qa import NOT_BLANK
 from qa_service.api.validation import JSON_BODY, KNOWN_QUERY, CalendarDate, StrictBody
-from qa_service.budget import CpuBudget
 from qa_service.config import Settings
 from qa_service.errors import QAServiceError
 from qa_service.ingest.clean import DOC_ID_PATTERN, MAX_DOC_ID_LENGTH, derived_id, doc_id_from_url, make_document
+from qa_service.ingest.indexer import DuplicatePolicy, Incoming
 from qa_service.schemas import Document, DocumentSummary, IngestReport
 from qa_service.service import QAService
 
@@ -99,9 +99,9 @@ async def add_document(
     id, already exists; 413 if its cleaned text is over QA_MAX_DOCUMENT_CHARS or indexing it would cost more than
     QA_DOCUMENT_CPU_S of CPU; 422 for a refused URL or a page with no article, 502 when it cannot be fetched)."""
     fetched = None if body.url is None or body.text is not None else await fetch_pool(request).fetch(body.url)
-    document, budget = await run_in_threadpool(_document, body, settings, service, fetched)
-    await run_in_threadpool(service.add_document, document, budget=budget)
-    return await run_in_threadpool(service.summary, document.doc_id)
+    item = await run_in_threadpool(_document, body, settings, service, fetched)
+    await run_in_threadpool(service.write, [item], DuplicatePolicy.FAIL)
+    return await run_in_threadpool(service.summary, item.document.doc_id)
 
 
 @router.post(
@@ -150,10 +150,8 @@ def fetch_pool(request: Request) -> FetchPool:
     return pool
 
 
-def _document(
-    body: DocumentIn, settings: Settings, service: QAService, fetched: Fetched | None = None
-) -> tuple[Document, CpuBudget]:
-    """The cleaned document and its CPU budget (QA_DOCUMENT_CPU_S, QA_MAX_DOCUMENT_CHARS), charged from the
+def _document(body: DocumentIn, settings: Settings, service: QAService, fetched: Fetched | None = None) -> Incoming:
+    """The cleaned document with its CPU budget (QA_DOCUMENT_CPU_S, QA_MAX_DOCUMENT_CHARS), charged from the
     extraction and cleaning on; a `url` item's page comes `fetched` (its download is not charged)."""
     if body.text is not None:
         doc_id = body.doc_id or derived_id(body.url, body.text)
@@ -168,7 +166,7 @@ def _document(
                 url=body.url,
                 author=body.author,
             )
-        return document, budget
+        return Incoming(document, budget=budget)
     from dataclasses import replace
 
     from qa_service.ingest.clean import article_document
@@ -182,7 +180,7 @@ def _document(
         given = {k: v for k, v in body.model_dump(include={"title", "date", "source", "author"}).items() if v}
         doc_id = body.doc_id or doc_id_from_url(article.url or fetched.url)  # the canonical URL, as `ingest` does
         document = article_document(replace(article, **given), doc_id)
-    return document, budget
+    return Incoming(document, budget=budget)
 
 
 def _parse_batch(raw: bytes, content_type: str) -> list[object]:
@@ -234,7 +232,7 @@ def _add_batch(
     from qa_service.ingest.converters.article import ArticleError
     from qa_service.ingest.converters.exports import COLUMNS, ignored_columns, row_article
 
-    documents: list[tuple[Document, CpuBudget]] = []
+    documents: list[Incoming] = []
     errors_by_item: dict[str, str] = {}
     notes: dict[str, str] = {}
     first_by_id: dict[str, tuple[int, str]] = {}  # doc_id -> the first item with it, and its text's hash
@@ -248,7 +246,7 @@ def _add_batch(
             if isinstance(page, QAServiceError):
                 raise page
             if page is not None:  # a page to fetch, fetched
-                document, budget = _document(DocumentIn.model_validate(item), settings, service, page)
+                incoming = _document(DocumentIn.model_validate(item), settings, service, page)
             else:
                 if isinstance(item, dict) and (extra := ignored_columns(item)):
                     notes[where] = f"ignored {', '.join(f'`{k}`' for k in extra)} (read: {', '.join(COLUMNS)})"
@@ -258,13 +256,14 @@ def _add_batch(
                     continue
                 budget = service.indexer.budget(article.doc_id or where)
                 with budget.active():
-                    document = article_document(article)
+                    incoming = Incoming(article_document(article), budget=budget)
         except ValidationError as exc:
             errors_by_item[where] = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             continue
         except QAServiceError as exc:
             errors_by_item[where] = str(exc)
             continue
+        document = incoming.document
         earlier = first_by_id.get(document.doc_id)
         if earlier is not None:  # the same text under another id is the indexer's to report (`duplicates`)
             first, content_hash = earlier
@@ -275,8 +274,8 @@ def _add_batch(
             )
             continue
         first_by_id[document.doc_id] = (number, document.content_hash)
-        documents.append((document, budget))
-    report = service.add_budgeted(documents, replace_existing=False, bulk=True)
+        documents.append(incoming)
+    report = service.write(documents, DuplicatePolicy.SKIP)
     report.errors.update(errors_by_item)
     report.notes.update(notes)
     return report

@@ -15,7 +15,7 @@ from qa_service.ingest.converters import exports, html, markdown, text
 from qa_service.ingest.converters.article import Article, ArticleError
 from qa_service.ingest.converters.files import read_regular_file, require_regular
 
-__all__ = ["EXPORT_SUFFIXES", "SUPPORTED_SUFFIXES", "Article", "ArticleError", "count_articles", "read_articles"]
+__all__ = ["EXPORT_SUFFIXES", "SUPPORTED_SUFFIXES", "Article", "ArticleError", "read_articles"]
 
 _ONE_ARTICLE: dict[str, Callable[[bytes, str], Article]] = {
     ".txt": text.convert,
@@ -29,14 +29,17 @@ EXPORT_SUFFIXES = tuple(_EXPORTS)
 SUPPORTED_SUFFIXES = (*_ONE_ARTICLE, *_EXPORTS)
 
 
-def read_articles(path: Path, name: str | None = None) -> Iterator[Article | ArticleError]:
-    """The articles of one file by its extension (an unknown one is read as plain text), lazily for exports."""
+def read_articles(
+    path: Path, name: str | None = None, read: Callable[[int], None] | None = None
+) -> Iterator[Article | ArticleError]:
+    """The articles of one file by its extension (an unknown one is read as plain text), lazily for exports;
+    `read` is told the bytes of an export as they are read (a progress bar's estimate of its rows)."""
     name = name or str(path)
     suffix = path.suffix.lower()
     try:
         if suffix in _EXPORTS:
             require_regular(path)
-            yield from _EXPORTS[suffix](path, name)
+            yield from _EXPORTS[suffix](path, name, read or _ignore)
             return
         data = read_regular_file(path)
     except OSError as exc:
@@ -51,12 +54,5 @@ def read_articles(path: Path, name: str | None = None) -> Iterator[Article | Art
         yield ArticleError(name, str(exc))
 
 
-def count_articles(path: Path) -> int:
-    """Articles in one file without converting it: 1, or an export's rows."""
-    if path.suffix.lower() not in _EXPORTS:
-        return 1
-    try:
-        require_regular(path)  # counting a FIFO's rows would wait for ever too
-    except (OSError, InvalidDocumentError):
-        return 1
-    return exports.count_rows(path)
+def _ignore(size: int) -> None:
+    """Bytes read that nobody counts."""

@@ -7,21 +7,27 @@ outlet), `url`, `author`, `doc_id`; others are ignored. A bad row is reported as
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa_service.ingest.converters.article import Article, ArticleError
 from qa_service.ingest.converters.dates import parse_date
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 COLUMNS = ("text", "title", "date", "source", "url", "author", "doc_id")
 _OPTIONAL = COLUMNS[1:]
 
 
-def read_jsonl(path: Path, name: str) -> Iterator[Article | ArticleError]:
+def read_jsonl(path: Path, name: str, read: Callable[[int], None]) -> Iterator[Article | ArticleError]:
     with path.open("rb") as lines:
         for number, raw in enumerate(lines, start=1):
+            read(len(raw))
             where = f"{name}:{number}"
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
@@ -41,9 +47,10 @@ def json_row(line: str, where: str) -> Article | ArticleError:
     return row_article(row, where)
 
 
-def read_csv(path: Path, name: str) -> Iterator[Article | ArticleError]:
+def read_csv(path: Path, name: str, read: Callable[[int], None]) -> Iterator[Article | ArticleError]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # an article is one field: far over the 128 KB default
-    with path.open(encoding="utf-8-sig", errors="strict", newline="") as handle:
+    counted = io.BufferedReader(_Counted(path.open("rb"), read))  # closes the file with it
+    with io.TextIOWrapper(counted, encoding="utf-8-sig", errors="strict", newline="") as handle:
         rows = csv.DictReader(handle)
         try:
             header = rows.fieldnames or []
@@ -60,17 +67,24 @@ def read_csv(path: Path, name: str) -> Iterator[Article | ArticleError]:
             yield ArticleError(f"{name}:{rows.line_num}", f"not CSV: {exc}")
 
 
-def count_rows(path: Path) -> int:
-    """About how many articles an export holds (its non-empty lines; CSV: rows), for a progress bar."""
-    try:
-        if path.suffix.lower() == ".csv":
-            csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-            with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
-                return max(0, sum(1 for _ in csv.reader(handle)) - 1)
-        with path.open("rb") as handle:
-            return sum(1 for line in handle if line.strip())
-    except (OSError, csv.Error):
-        return 0
+class _Counted(io.RawIOBase):
+    """A binary file that tells `read` how many bytes each read gave: the CSV reader's progress."""
+
+    def __init__(self, raw: io.BufferedReader, read: Callable[[int], None]) -> None:
+        super().__init__()
+        self.raw, self.read_bytes = raw, read
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        size = self.raw.readinto(buffer)
+        self.read_bytes(size)
+        return size
 
 
 def ignored_columns(row: Mapping[str, object]) -> list[str]:

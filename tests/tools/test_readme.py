@@ -23,6 +23,9 @@ readme_example = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(readme_example)
 
 
+_CONFIDENCE = re.compile(r'(?<="confidence": )\d+\.\d+')
+
+
 def _cut_prefix(shown: str) -> str:
     """What a shortened string shows of the real one ("At a separate ... ..." -> "At a separate ...")."""
     return shown.removesuffix(" ...")
@@ -56,7 +59,12 @@ def test_the_example_is_what_a_run_gives(seed_service: QAService, store_kind: st
     answered = seed_service.ask(readme_example.QUESTION).model_dump()
     abstained = seed_service.ask(readme_example.NEVER_MENTIONED).model_dump()
     fresh = readme_example.example_block(answered, abstained)
-    assert readme_example.readme_block(README) == fresh, "run: python tools/readme_example.py"
+    shown = readme_example.readme_block(README)
+    # The confidence is the reader's int8 probability, whose second decimal differs between CPUs (0.24 on AVX2, 0.23
+    # on AVX-512 VNNI: ONNX Runtime's int8 kernels): within 0.02, and everything else exactly.
+    pairs = zip(_CONFIDENCE.findall(shown), _CONFIDENCE.findall(fresh), strict=True)
+    assert all(abs(float(a) - float(b)) <= 0.02 for a, b in pairs), "run: python tools/readme_example.py"
+    assert _CONFIDENCE.sub("", shown) == _CONFIDENCE.sub("", fresh), "run: python tools/readme_example.py"
 
 
 def test_each_section_is_there_once() -> None:

@@ -67,7 +67,7 @@ def migrate(
     """
     if to != "milvus":
         fail(f"--to must be milvus (the embedded store is the source), got {to!r}", 2)
-    from qa_service.ingest.indexer import complete_stored
+    from qa_service.ingest.upgrades import complete_stored
     from qa_service.store.embedded import EmbeddedStore
     from qa_service.store.migrate import migrate_to_milvus
 

@@ -29,9 +29,8 @@ from qa_service.ingest.indexer import (
     DuplicatePolicy,
     Incoming,
     Indexer,
-    complete_stored,
-    type_stored,
 )
+from qa_service.ingest.upgrades import complete_stored, type_stored
 from qa_service.relatedness import relation
 from qa_service.retrieval import HybridRetriever, RetrievedChunk
 from qa_service.schemas import (

@@ -18,7 +18,8 @@ from qa_service.budget import CpuBudget
 from qa_service.embedding import Embedder
 from qa_service.embedding.pooling import Pooled, Span
 from qa_service.ingest.clean import make_document
-from qa_service.ingest.indexer import EMBED_SLICE, Incoming
+from qa_service.ingest.indexer import Incoming
+from qa_service.ingest.pipeline import EMBED_SLICE
 from qa_service.service import QAService
 from tests.conftest import SEEDS, make_settings
 

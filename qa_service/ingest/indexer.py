@@ -8,34 +8,31 @@ resumes (committed files are skipped by their content hash).
 
 from __future__ import annotations
 
-import contextlib
-import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
 import numpy as np
 from tqdm import tqdm
 
 from qa_service.budget import CpuBudget, check_size, checkpoint
 from qa_service.embedding import Embedder
-from qa_service.embedding.pooling import Pooled, Span, place_spans, span_vectors
+from qa_service.embedding.pooling import Span, place_spans, span_vectors
 from qa_service.errors import DocumentExistsError, DocumentTooCostlyError
 from qa_service.ingest.clean import document_label
 from qa_service.ingest.converters import ArticleError
+from qa_service.ingest.pipeline import BulkClock, embed_within_budgets, in_batches, read_ahead
 from qa_service.schemas import Document, IngestReport
-from qa_service.store import DocumentStore, PreparedDocument, UpgradableStore
+from qa_service.store import DocumentStore, PreparedDocument
 from qa_service.store.base import Phrases
 from qa_service.text.chunking import Chunker
-from qa_service.text.phrases import read_sentences, type_sentences
+from qa_service.text.phrases import read_sentences
 from qa_service.text.terms import terms
 
 LABEL_SOURCE_CHARS = 480  # the opening a label is derived from: enough for its 80 characters
-EMBED_SLICE = 128  # texts embedded between two looks at the documents' CPU budgets
-AHEAD = 1  # batches read and analysed ahead of the one being embedded (each is QA_INGEST_BATCH articles)
 PROGRESS_TEXTS = 256  # about this many texts are prepared between two progress updates: a big file moves alone
 
 
@@ -114,7 +111,7 @@ class Indexer:
         self.batch_size = batch_size
         self.cpu_budget_s = cpu_budget_s  # per document (QA_DOCUMENT_CPU_S); None: unlimited
         self.max_chars = max_chars  # per document after cleaning (QA_MAX_DOCUMENT_CHARS); None: unlimited
-        self._local = threading.local()  # per calling thread: the CPU clock of its analysis thread, while bulk
+        self._clock = BulkClock()  # per calling thread: less the CPU time of its analysis thread, while bulk
 
     def budget(self, name: str) -> CpuBudget:
         """A new per-document budget: start it before cleaning, so cleaning counts too."""
@@ -248,7 +245,9 @@ class Indexer:
                 spans[first + chunk].append(span)
                 targets[first + chunk].append(sentence)
             first += len(part.chunks)
-        pooled, over = self._embed(texts, spans, owners, [part.budget for part in parts], bulk=bulk)
+        clock = self._clock if bulk else time.thread_time  # bulk: a pool of threads, in a process of its own
+        budgets = [part.budget for part in parts]
+        pooled, over = embed_within_budgets(self.embedder, texts, spans, owners, budgets, clock=clock, bulk=bulk)
         refused.extend((parts[n][0], error) for n, error in over.items())
         out = []
         row = 0
@@ -290,52 +289,6 @@ class Indexer:
             )
         return out, refused
 
-    def _embed(
-        self,
-        texts: list[str],
-        spans: list[list[Span]],
-        owners: list[int],
-        budgets: list[CpuBudget],
-        *,
-        bulk: bool,
-    ) -> tuple[Pooled, dict[int, DocumentTooCostlyError]]:
-        """Vectors of `texts` and the token sums of their `spans` (`owners[i]` is the document of text i),
-        embedded EMBED_SLICE at a time, longest first.
-
-        Each slice's CPU time is charged to the documents in it by their share of its characters, and a document
-        whose cost so far plus the rest at this rate is over its budget is refused at once: its remaining texts
-        are not embedded (their rows stay zero; the caller drops the document).
-        """
-        dimension = self.embedder.dimension
-        vectors = np.zeros((len(texts), dimension), dtype=np.float32)
-        sums = [np.zeros((len(own), dimension), dtype=np.float32) for own in spans]
-        counts = [np.zeros(len(own), dtype=np.int64) for own in spans]
-        clock = self._bulk_clock if bulk else time.thread_time  # bulk: a pool of threads, in a process of its own
-        left = [0] * len(budgets)
-        for i, text in enumerate(texts):
-            left[owners[i]] += len(text)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        over: dict[int, DocumentTooCostlyError] = {}
-        for first in range(0, len(order), EMBED_SLICE):
-            rows = [i for i in order[first : first + EMBED_SLICE] if owners[i] not in over]
-            if not rows:
-                continue
-            began = clock()
-            pooled = self.embedder.embed_spans([texts[i] for i in rows], [spans[i] for i in rows], bulk=bulk)
-            vectors[rows] = pooled.vectors
-            for j, i in enumerate(rows):
-                sums[i], counts[i] = pooled.span_sums[j], pooled.span_counts[j]
-            seconds_per_char = (clock() - began) / max(1, sum(len(texts[i]) for i in rows))
-            for i in rows:
-                budgets[owners[i]].charge(seconds_per_char * len(texts[i]))
-                left[owners[i]] -= len(texts[i])
-            for owner in {owners[i] for i in rows}:
-                try:
-                    budgets[owner].project("embedding", seconds_per_char * left[owner])
-                except DocumentTooCostlyError as error:
-                    over[owner] = error
-        return Pooled(vectors, sums, counts), over
-
     # ---- many ----------------------------------------------------------------------------------------------
 
     def write(
@@ -365,7 +318,7 @@ class Indexer:
                 bar.set_postfix(chunks=chunks, chunks_per_s=f"{chunks / (time.perf_counter() - started):.1f}")
 
             try:
-                for batch, analysed in self._ahead(_batches(items, self.batch_size)):
+                for batch, analysed in read_ahead(in_batches(items, self.batch_size), self._analyse_batch, self._clock):
                     incoming = []
                     for item in batch:
                         if isinstance(item, ArticleError):
@@ -383,105 +336,23 @@ class Indexer:
                 raise IngestInterrupted(report) from None
         return report
 
-    def _ahead(self, batches: Iterable[list[_Item]]) -> Iterator[tuple[list[_Item], Analyses]]:
-        """Each batch with its text analysis, read (files converted) and analysed (spaCy) a batch ahead in a thread
-        of its own while the caller embeds and writes the batch before: the parse on one core beside the model.
-
-        The queue holds AHEAD batches, so memory stays bounded. Documents already stored with the same text
-        are not analysed (a resumed ingest skips them cheaply); whatever is missing is analysed by `prepare`.
-        """
-        ready: queue.Queue[tuple[list[_Item], Analyses] | BaseException | None] = queue.Queue(maxsize=AHEAD)
-        stop = threading.Event()
-
-        def put(entry: tuple[list[_Item], Analyses] | BaseException | None) -> None:
-            while not stop.is_set():
-                with contextlib.suppress(queue.Full):
-                    ready.put(entry, timeout=0.1)
-                    return
-
-        def work() -> None:
-            try:
-                for batch in batches:
-                    fresh = [item for item in batch if isinstance(item, Incoming)]
-                    with self.store.read() as reader:
-                        states = reader.states([item.document.doc_id for item in fresh])
-                    analysed: Analyses = {}
-                    for item in fresh:
-                        if stop.is_set():
-                            return
-                        state = states.get(item.document.doc_id)
-                        if state is None or state.content_hash != item.document.content_hash:
-                            analysed[id(item)] = self.analyse(item)
-                    put((batch, analysed))
-            except BaseException as error:  # the caller's to raise: a file that cannot be read, a closed store
-                put(error)
-            else:
-                put(None)
-
-        worker = threading.Thread(target=work, name="ingest-analysis", daemon=True)
-        clockid = None
-        worker.start()
-        with contextlib.suppress(AttributeError, OSError):  # not on every platform: then process time alone
-            clockid = time.pthread_getcpuclockid(worker.ident or 0)
-        self._local.side, self._local.side_s = clockid, 0.0
-        try:
-            while (entry := ready.get()) is not None:
-                if isinstance(entry, BaseException):
-                    raise entry
-                yield entry
-        finally:
-            self._local.side = None
-            stop.set()
-            worker.join()
-
-    def _bulk_clock(self) -> float:
-        """The process's CPU time (the model's thread pool) less the analysis thread's, which works meanwhile on
-        the next batch: a document's budget is charged with its own embedding only."""
-        side = getattr(self._local, "side", None)
-        if side is not None:
-            with contextlib.suppress(OSError):  # the thread has ended: its last reading stands
-                self._local.side_s = time.clock_gettime(side)
-        return time.process_time() - float(getattr(self._local, "side_s", 0.0))
-
-
-def type_stored(store: UpgradableStore, *, batch: int = 512, progress: bool = True) -> int:
-    """Type the sentences an earlier version stored without phrases (spaCy over the stored text, no embedding):
-    a one-off migration at the first start, with a progress bar. Returns the sentences typed."""
-    done = 0
-    with tqdm(desc="typing stored sentences", unit="sentence", disable=not progress, dynamic_ncols=True) as bar:
-        while rows := store.untyped_sentences(batch):
-            with store.read() as reader:
-                documents = reader.documents(sorted({doc_id for doc_id, _, _, _ in rows}))
-            rows = [row for row in rows if row[0] in documents]
-            phrases = type_sentences([documents[d].text[s:e] for d, _, s, e in rows], [s for _, _, s, _ in rows])
-            if not rows or not store.set_phrases([(d, o, p) for (d, o, _, _), p in zip(rows, phrases, strict=True)]):
-                break  # deleted meanwhile: nothing left that this loop can type
-            done += len(rows)
-            bar.update(len(rows))
-    return done
-
-
-def complete_stored(store: UpgradableStore, *, batch: int = 100) -> int:
-    """Fill in what an earlier version stored without (each document's label, its sentences' terms), from the
-    stored text: no model, a one-off at the first start. Returns the documents completed."""
-    done = 0
-    while ids := store.incomplete_documents(batch):
-        with store.read() as reader:
-            documents = reader.documents(ids)
-            spans = [(doc_id, 0, len(d.text)) for doc_id, d in documents.items()]
-            sentences = reader.sentences(spans, margin=0, vectors=False)
-        items = [
-            (
-                doc_id,
-                document_label(d.text[:LABEL_SOURCE_CHARS], d.title),
-                [terms(d.text[s.start : s.end]) for s in sentences.get(doc_id, [])],
-            )
-            for doc_id, d in documents.items()
-        ]
-        if not store.complete_documents(items):
-            break  # deleted meanwhile: nothing left that this loop can complete
-        done += len(items)
-    return done
+    def _analyse_batch(
+        self, batch: list[Incoming | ArticleError | AlreadyIndexed], stop: threading.Event
+    ) -> Analyses | None:
+        """The text analysis of a batch (`pipeline.read_ahead` runs it a batch ahead): documents already stored
+        with the same text are not analysed (a resumed ingest skips them cheaply); whatever is missing is analysed
+        by `prepare`. None once `stop` is set."""
+        fresh = [item for item in batch if isinstance(item, Incoming)]
+        with self.store.read() as reader:
+            states = reader.states([item.document.doc_id for item in fresh])
+        analysed: Analyses = {}
+        for item in fresh:
+            if stop.is_set():
+                return None
+            state = states.get(item.document.doc_id)
+            if state is None or state.content_hash != item.document.content_hash:
+                analysed[id(item)] = self.analyse(item)
+        return analysed
 
 
 def _terms(text: str) -> list[str]:
@@ -496,17 +367,3 @@ def _searchable(chunk_text: str, title: str | None) -> str:
 
 def _taken(doc_id: str, owner: str | None) -> str:
     return f"not added: its id {doc_id!r} is already taken by {owner}; rename one of the two files"
-
-
-_Item = TypeVar("_Item")
-
-
-def _batches(items: Iterable[_Item], size: int) -> Iterator[list[_Item]]:
-    batch: list[_Item] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

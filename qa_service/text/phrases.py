@@ -25,8 +25,8 @@ BATCH = 64  # sentences (or paragraphs) per nlp.pipe batch
 # paragraphs (2-core AMD EPYC shared with a training job, 2026-12-07): one process 53-55 ms of CPU an article,
 # n_process=2 61 ms (self + children: each child loads the model and every Doc is pickled back) and no faster in
 # wall time, because the bulk path already runs spaCy in a thread of its own beside the model's pool on both
-# cores (`Indexer._ahead`). One pipe over a whole batch's paragraphs instead of one per article: 48-50 ms (-8%),
-# not taken: a document's CPU budget is charged per document.
+# cores (`ingest/pipeline.read_ahead`). One pipe over a whole batch's paragraphs instead of one per article: 48-50 ms
+# (-8%), not taken: a document's CPU budget is charged per document.
 SPACY_PROCESSES = 1
 UNUSED = ["lemmatizer"]  # nothing reads lemmas of stored text (terms use their own stemmer)
 WINDOW = 10_000  # characters of one paragraph parsed at once: a 200,000-character line is read in pieces

@@ -63,10 +63,11 @@ def test_serve_gives_uvicorn_the_nodelay_protocol_for_any_worker_count(monkeypat
 
     from qa_service.api import workers as workers_module
     from qa_service.cli import commands as cli
+    from qa_service.cli import serve
 
     seen: list[object] = []
-    monkeypatch.setattr(cli, "check_port", lambda host, port: None)
-    monkeypatch.setattr(cli, "ensure_index", lambda settings: None)
+    monkeypatch.setattr(serve, "check_port", lambda host, port: None)
+    monkeypatch.setattr(serve, "ensure_index", lambda settings: None)
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.append(options["http"]))
     monkeypatch.setattr(workers_module, "run_workers", lambda config: seen.append(config.http) or 0)
     for workers in ("1", "2"):

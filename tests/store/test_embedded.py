@@ -208,7 +208,7 @@ def test_sentence_vectors_are_stored_compactly_and_read_per_question(fake_servic
 
 
 def test_seeds_only_go_into_a_store_that_does_not_exist(tmp_path: Path) -> None:
-    from qa_service.cli.commands import ensure_index
+    from qa_service.cli.serve import ensure_index
 
     index_dir = tmp_path / "index"
     settings = fake_settings(index_dir)

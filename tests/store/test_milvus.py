@@ -243,7 +243,7 @@ def test_an_unreachable_milvus_is_one_clear_message(tmp_path: Path) -> None:
 def test_seeds_only_go_into_a_store_that_does_not_exist(tmp_path: Path) -> None:
     import shutil
 
-    from qa_service.cli.commands import ensure_index
+    from qa_service.cli.serve import ensure_index
 
     settings = milvus_settings(tmp_path / "index")
     QAService(settings).load().close()  # the user's store, empty on purpose

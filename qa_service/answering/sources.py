@@ -136,14 +136,14 @@ def _label(best: Candidate, value: tuple[int, int]) -> str | None:
 
 
 def _same_question(context: AnswerContext, best: Candidate, other: Candidate) -> bool:
-    """Whether the other sentence answers the same question: it names the X of "which X" / "how many X" when the
-    answer's does, and holds at least half of the question words the answer's holds (a sentence about who
-    protested is no other answer to who opened the bridge)."""
+    """Whether the other sentence answers the same question: it names the X of "which X" / "how many X" and the
+    question's verbs ("opened") when the answer's does, and holds at least half of the question words the
+    answer's holds (a sentence about who said the bridge was busy is no other answer to who opened it)."""
     question = context.question
     answer_words = set(question.terms) & context.sentence_terms(best.sentence)
     other_words = context.sentence_terms(other.sentence)
-    target = set(terms(question.target or "")) & answer_words
-    return target <= other_words and 2 * len(answer_words & other_words) >= len(answer_words)
+    slot = (set(terms(question.target or "")) | question.verbs) & answer_words
+    return slot <= other_words and 2 * len(answer_words & other_words) >= len(answer_words)
 
 
 def _other_value(

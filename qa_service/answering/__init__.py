@@ -8,6 +8,7 @@ the store) and returns an `Extraction`; none reaches into another.
 | `question.py` | `QuestionAnalysis`, built once per question: terms, names, years, the kind of answer, its target |
 | `context.py` | `AnswerContext` (what an answerer reads) and `Extraction` (what it returns) |
 | `candidates.py` | candidate sentences scored by meaning, shared words, retrieval and typed phrases |
+| `fit.py` | does a phrase answer the kind of thing asked (one function for the first pass and the short answer) |
 | `reading.py` | the default answerer: the trained reader (`qa_service.reader`) reads the first pass's best sentences |
 | `extractive.py` | the rules answerer (`QA_ANSWERER=rules`): type gate, best sentence; `compose` quotes for both |
 | `explain.py` | `"explain": true`: the candidates weighed, their signals and the rule that decided |

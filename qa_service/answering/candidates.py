@@ -17,27 +17,17 @@ from functools import lru_cache
 import numpy as np
 
 from qa_service.answering.context import AnswerContext
+from qa_service.answering.fit import phrase_fit
 from qa_service.answering.question import QuestionAnalysis
 from qa_service.store import StoredSentence, TypedSpan
-from qa_service.text.nlp import NOT_NAME_LABELS
-from qa_service.text.phrases import NOUN_PHRASE, type_sentences
+from qa_service.text.phrases import type_sentences
 from qa_service.text.terms import terms, word_key
 
 # Kinds that only a phrase of their type can answer; "thing" takes any new noun phrase, None (why/how) a clause.
 TYPED_KINDS = frozenset("person org place date number money percent duration measure".split())
-_DIGIT = re.compile(r"\d")
-_YEAR_LIKE = re.compile(r"[1-9]\d{2,3}")
-_LETTER = re.compile(r"[^\W\d_]")
 _PRONOUN = re.compile(r"\b(?:he|she|him|her|his)\b", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 _YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)\b")
-_LOCATIVE = re.compile(r"\b(?:in|at|near|from|to|into|across|inside|outside|throughout|of)\s+(?:the\s+)?$", re.I)
-_DURATION = re.compile(
-    r"\b(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|few|many|\w+teen|\w+ty)[- ]"
-    r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries)\b",
-    re.IGNORECASE,
-)
-_CALENDAR = re.compile(r"\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b", re.IGNORECASE)
 PROXIMITY_CHARS = 60.0  # a phrase this far (in characters) from the question's words counts half as near
 
 
@@ -82,74 +72,6 @@ def _typed(text: str) -> tuple[TypedSpan, ...]:
     return type_sentences([text])[0]
 
 
-def phrase_fit(question: QuestionAnalysis, label: str, text: str, start: int, end: int) -> float:
-    """How well the phrase `text[start:end]` of this label answers the question's kind (0: not at all).
-
-    The expected label fits fully and looser ones much less (squared: an organisation is 0.64 of a person);
-    an X named beside the word X ("Judge Peter Cahill", "the Lusail Stadium", "copper company Codelco") answers
-    "which X" whatever its label; a country answers "where" as a place it happened in or at, not as a team.
-    """
-    fit = question.labels.get(label, 0.0) ** 2
-    if label == NOUN_PHRASE:
-        if question.kind == "person":
-            fit = 0.3  # "the delegation", "a federal judge"
-        elif question.kind in ("thing", "org"):
-            fit = 0.4
-    elif question.kind == "thing":
-        fit = 0.2 if label in NOT_NAME_LABELS else 0.6  # "which prison": a name, not "25 years"
-    if question.kind in ("date", "duration") and label in ("DATE", "TIME"):
-        fit *= _time_fit(question.kind, text[start:end])
-    if question.kind == "place" and fit > 0 and not _LOCATIVE.search(text[max(0, start - 25) : start]):
-        fit *= 0.6
-    if question.kind == "date" and label == "CARDINAL" and _YEAR_LIKE.fullmatch(text[start:end]):
-        fit = 0.8  # "in 911": a year the entity recogniser took for a count
-    if (
-        question.target
-        and (fit > 0 or question.kind == "thing")  # "Thursday, Judge Kaplan": a day is no judge
-        and _names_target(question.target, text, start, end)
-        and (label != NOUN_PHRASE or (question.kind == "thing" and _is_named(text, start, end)))
-    ):  # "the 117th minute", "Lusail Stadium"; not "a federal judge", nor "German-speaking countries" for a place
-        fit = 1.0
-    elif (
-        label == NOUN_PHRASE
-        and question.wh == "which"
-        and question.target
-        and _names_target(question.target, text, start, end)
-        and not _is_named(text, start, end)
-    ):  # "which judge": "a federal judge" restates the question, it does not say which one
-        fit = 0.0
-    elif question.wh == "how many" and question.target:  # "how many contacts": a figure that counts contacts
-        fit *= 0.7 if mentions_target(question, text) else 0.4
-    return fit
-
-
-def _is_named(text: str, start: int, end: int) -> bool:
-    """A phrase with a figure or a capitalised word that is not just the sentence's first word."""
-    words = text[start:end].split()
-    first = not _LETTER.search(text[:start])  # capitalised because it opens the sentence
-    return bool(_DIGIT.search(text[start:end])) or any(w[:1].isupper() for w in words[1 if first else 0 :])
-
-
-def _time_fit(kind: str, phrase: str) -> float:
-    """A length of time ("44 days") does not say when; a weekday or "today" says it less exactly than a date."""
-    if _DURATION.search(phrase):
-        return 1.0 if kind == "duration" else 0.3
-    if kind == "duration":
-        return 0.5
-    return 1.0 if _CALENDAR.search(phrase) else 0.7
-
-
-def _names_target(target: str, text: str, start: int, end: int) -> bool:
-    """The phrase is an X for "which X": it ends in X, or X stands right before or after it."""
-    wanted = word_key(target)
-    words = _WORD.findall(text[start:end])
-    if len(words) > 1 and word_key(words[-1]) == wanted:
-        return True
-    before = _WORD.findall(text[max(0, start - 30) : start])
-    after = _WORD.match(text[end : end + 30].lstrip(" ,"))
-    return bool(before and word_key(before[-1]) == wanted) or bool(after and word_key(after.group()) == wanted)
-
-
 def best_phrase(
     question: QuestionAnalysis, text: str, offset: int, phrases: Sequence[TypedSpan], anchors: Sequence[int]
 ) -> tuple[float, TypedSpan | None]:
@@ -176,14 +98,6 @@ def best_phrase(
         if score > best[0]:
             best = (score, phrase)
     return best
-
-
-def mentions_target(question: QuestionAnalysis, text: str) -> bool:
-    """Whether `text` names the X of "how many X" / "which X" (by its key), or the question has no X."""
-    if not question.target:
-        return True
-    wanted = word_key(question.target)
-    return any(word_key(w) == wanted for w in _WORD.findall(text))
 
 
 def anchor_positions(question: QuestionAnalysis, text: str) -> list[int]:

@@ -10,10 +10,10 @@ from qa_service.answering.candidates import (
     Candidate,
     CandidateScorer,
     Weights,
-    mentions_target,
 )
 from qa_service.answering.context import AnswerContext, Extraction
 from qa_service.answering.explain import explained
+from qa_service.answering.fit import mentions_target
 from qa_service.answering.pronouns import answer_pronoun, find_antecedent
 from qa_service.answering.question import QuestionAnalysis, noun_kind
 from qa_service.answering.quotes import fit_quote, make_citation, shown

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from qa_service.answering.fit import phrase_fit
 from qa_service.text.nlp import (
     LIGHT_VERBS,
     NUMERIC_LABELS,
@@ -21,6 +22,7 @@ from qa_service.text.nlp import (
     pipeline,
     trim,
 )
+from qa_service.text.phrases import NOUN_PHRASE
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -234,34 +236,21 @@ def _relates_to(doc: Doc, cand: _Candidate, target: str) -> bool:
 
 
 def _fit(doc: Doc, cand: _Candidate, question: QuestionAnalysis) -> float:
-    """How well the candidate's kind fits what the question asks (0: not at all)."""
+    """How well the candidate's kind fits what the question asks (0: not at all): `fit.phrase_fit` on its text,
+    with what the parse adds: a proper noun the recogniser missed answers "who"; "in X" answers "where"."""
     span = doc[cand.start : cand.end]
-    fit = question.labels.get(cand.label, 0.0) if cand.label else 0.0
+    fit = phrase_fit(question, cand.label or NOUN_PHRASE, doc.text, span.start_char, span.end_char)
     proper = span.root.pos_ == "PROPN"
-    after = span.root.head.lower_ if span.root.dep_ == "pobj" else ""
-    if (
-        question.kind == "date"
-        and span.root.dep_ in ("amod", "compound")
-        and not cand.start <= span.root.head.i < cand.end
-    ):
-        fit = min(fit, 0.5)  # "the four-day conflict": a length of time, not when it happened
     if question.kind == "person":
         fit = max(fit, 0.5 if proper else 0.3)  # a name the NER missed, or "the delegation"
-    elif question.kind == "place" and after in (
-        "in",
-        "at",
-        "near",
-        "from",
-        "to",
-        "into",
-        "across",
-        "inside",
-        "outside",
-    ):
+    elif question.kind == "place" and span.root.dep_ == "pobj" and span.root.head.lower_ in _LOCATIVE:
         fit = max(fit, 0.6 if proper else 0.4)
     elif question.kind in ("thing", "org"):
         fit = max(fit, 0.4 if cand.label or proper else 0.3)
     return fit
+
+
+_LOCATIVE = frozenset("in at near from to into across inside outside".split())
 
 
 def _score(

@@ -1,10 +1,11 @@
-"""How well a typed phrase answers a question (`candidates.phrase_fit`), with the real spaCy model."""
+"""How well a typed phrase answers a question (`fit.phrase_fit`), with the real spaCy model: one function for the
+first pass and the short-answer picker."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from qa_service.answering.candidates import phrase_fit
+from qa_service.answering.fit import phrase_fit
 from qa_service.answering.question import analyse_question
 from qa_service.text.phrases import NOUN_PHRASE
 

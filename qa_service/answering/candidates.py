@@ -18,6 +18,7 @@ import numpy as np
 
 from qa_service.answering.context import AnswerContext
 from qa_service.answering.fit import phrase_fit
+from qa_service.answering.pronouns import find_antecedent
 from qa_service.answering.question import QuestionAnalysis
 from qa_service.store import StoredSentence, TypedSpan
 from qa_service.text.phrases import type_sentences
@@ -148,15 +149,14 @@ class CandidateScorer:
             return 0.5, None  # why / how / a bare "what": a clause may answer, any sentence may
         anchors = anchor_positions(question, text)
         fit, phrase = best_phrase(question, text, sentence.start, sentence_phrases(context, sentence), anchors)
-        if (question.kind == "person" or question.target) and fit < 0.5 and _PRONOUN.search(text):
+        if (question.kind == "person" or question.target) and fit < 0.5 and (pronoun := _PRONOUN.search(text)):
             previous = context.neighbour(sentence, -1)  # "..., he said": the person named just before
-            if previous is not None:  # its first new person, as `pronouns.find_antecedent` prefers the subject
-                people = [p for p in sentence_phrases(context, previous) if p.label == "PERSON"]
+            if previous is not None:  # the one rule for who a pronoun is (`pronouns.find_antecedent`)
                 before_text = context.sentence_text(previous)
-                for person in people:
-                    found, named = best_phrase(question, before_text, previous.start, [person], [])
-                    if found > 0:
-                        if 0.8 * found > fit:
-                            fit, phrase = 0.8 * found, named
-                        break
+                found = find_antecedent([before_text], pronoun.group())
+                if found is not None:
+                    person = TypedSpan(previous.start + found[1], previous.start + found[2], "PERSON")
+                    named_fit, named = best_phrase(question, before_text, previous.start, [person], [])
+                    if 0.8 * named_fit > fit:
+                        fit, phrase = 0.8 * named_fit, named
         return fit, phrase

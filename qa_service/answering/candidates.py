@@ -19,13 +19,11 @@ import numpy as np
 from qa_service.answering.context import AnswerContext
 from qa_service.answering.fit import phrase_fit
 from qa_service.answering.pronouns import find_antecedent
-from qa_service.answering.question import QuestionAnalysis
+from qa_service.answering.question import TYPED_KINDS, QuestionAnalysis
 from qa_service.store import StoredSentence, TypedSpan
 from qa_service.text.phrases import type_sentences
 from qa_service.text.terms import terms, word_key
 
-# Kinds that only a phrase of their type can answer; "thing" takes any new noun phrase, None (why/how) a clause.
-TYPED_KINDS = frozenset("person org place date number money percent duration measure".split())
 _PRONOUN = re.compile(r"\b(?:he|she|him|her|his)\b", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 _YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)\b")

@@ -6,7 +6,6 @@ import re
 from dataclasses import replace
 
 from qa_service.answering.candidates import (
-    TYPED_KINDS,
     Candidate,
     CandidateScorer,
     Weights,
@@ -15,7 +14,7 @@ from qa_service.answering.context import AnswerContext, Extraction
 from qa_service.answering.explain import explained
 from qa_service.answering.fit import mentions_target
 from qa_service.answering.pronouns import answer_pronoun, find_antecedent
-from qa_service.answering.question import QuestionAnalysis, noun_kind
+from qa_service.answering.question import TYPED_KINDS, QuestionAnalysis, noun_kind
 from qa_service.answering.quotes import fit_quote, make_citation, shown
 from qa_service.answering.short_answer import pick_short_answer
 from qa_service.answering.sources import find_sources

@@ -19,7 +19,9 @@ _DIGIT = re.compile(r"\d")
 _YEAR_LIKE = re.compile(r"[1-9]\d{2,3}")
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"\w+")
-_LOCATIVE = re.compile(r"\b(?:in|at|near|from|to|into|across|inside|outside|throughout|of)\s+(?:the\s+)?$", re.I)
+# A place answers "where" as where something happened: after one of these ("in Kessing", "at the stadium").
+LOCATIVE = frozenset("in at near from to into across inside outside throughout of".split())
+_LOCATIVE = re.compile(rf"\b(?:{'|'.join(sorted(LOCATIVE))})\s+(?:the\s+)?$", re.IGNORECASE)
 _DURATION = re.compile(
     r"\b(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|few|many|\w+teen|\w+ty)[- ]"
     r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries)\b",

@@ -36,6 +36,9 @@ KIND_LABELS: dict[str, dict[str, float]] = {
     "place": {"GPE": 1.0, "LOC": 1.0, "FAC": 1.0, "ORG": 0.5},
     "org": {"ORG": 1.0, "NORP": 0.6, "PERSON": 0.3, "GPE": 0.3},
 }
+# Kinds only a phrase of their type answers ("thing" takes any noun phrase, None a clause).
+TYPED_KINDS = frozenset(KIND_LABELS)
+FIGURE_KINDS = frozenset("number money percent measure".split())  # answered by a figure that counts what is asked
 # The noun of "which X" / "what X" as a kind: a general answer-type taxonomy (as in question classification),
 # not a list fitted to any question set. A noun not here is matched by the quote itself (head or apposition).
 _NOUN_KINDS: dict[str, str] = {

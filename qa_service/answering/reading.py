@@ -14,10 +14,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from qa_service.answering.candidates import TYPED_KINDS, Candidate, sentence_phrases
+from qa_service.answering.candidates import Candidate, sentence_phrases
 from qa_service.answering.context import AnswerContext, Extraction
 from qa_service.answering.explain import explained
 from qa_service.answering.extractive import ExtractiveAnswerer
+from qa_service.answering.question import TYPED_KINDS
 from qa_service.reader.runtime import ReaderSession, Reading
 from qa_service.schemas import Explanation
 from qa_service.text.phrases import NOUN_PHRASE

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from qa_service.answering.fit import phrase_fit
+from qa_service.answering.fit import LOCATIVE, phrase_fit
+from qa_service.answering.question import FIGURE_KINDS
 from qa_service.text.nlp import (
     LIGHT_VERBS,
     NUMERIC_LABELS,
@@ -243,14 +244,11 @@ def _fit(doc: Doc, cand: _Candidate, question: QuestionAnalysis) -> float:
     proper = span.root.pos_ == "PROPN"
     if question.kind == "person":
         fit = max(fit, 0.5 if proper else 0.3)  # a name the NER missed, or "the delegation"
-    elif question.kind == "place" and span.root.dep_ == "pobj" and span.root.head.lower_ in _LOCATIVE:
+    elif question.kind == "place" and span.root.dep_ == "pobj" and span.root.head.lower_ in LOCATIVE:
         fit = max(fit, 0.6 if proper else 0.4)
     elif question.kind in ("thing", "org"):
         fit = max(fit, 0.4 if cand.label or proper else 0.3)
     return fit
-
-
-_LOCATIVE = frozenset("in at near from to into across inside outside".split())
 
 
 def _score(
@@ -282,7 +280,7 @@ def _score(
     linear = min((min(abs(a.i - cand.start), abs(a.i - (cand.end - 1))) for a in anchors), default=10)
     w = WEIGHTS
     related_weight = (
-        w.counted if question.kind in _COUNTED else w.related
+        w.counted if question.kind in FIGURE_KINDS else w.related
     )  # "seven turnovers" for "How many turnovers?"
     score = w.fit * fit + w.novelty * (0.5 + 0.5 * novelty) + (w.slot if in_slot else 0.0)
     score += related_weight if related else 0.0
@@ -333,7 +331,7 @@ def pick_short_answer(question: QuestionAnalysis, quote: str, *, nlp: Language |
         if not any(t.pos_ in ("PROPN", "NUM") for t in doc[start + 1 : end]):
             break  # "senator" in "Senator Bushra Anjum Butt", never a part of the name the question spells
         start += 1
-    if question.kind in _COUNTED:  # "27 punts" for "How many punts...?" is "27"
+    if question.kind in FIGURE_KINDS:  # "27 punts" for "How many punts...?" is "27"
         while end - start > 1 and (has(doc[end - 1], question.content) or has(doc[end - 1], target)):
             end -= 1
     if question.target == "year":  # "May 21, 2013" or "early 2012" for "What year...?" is the year
@@ -344,6 +342,3 @@ def pick_short_answer(question: QuestionAnalysis, quote: str, *, nlp: Language |
         start -= 1  # a description reads as one with its article: "the delegation", not "delegation"
     span = doc[start:end]
     return span.start_char, span.end_char
-
-
-_COUNTED = frozenset({"number", "money", "percent", "measure"})

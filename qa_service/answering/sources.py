@@ -18,6 +18,7 @@ import numpy as np
 
 from qa_service.answering.candidates import Candidate
 from qa_service.answering.context import AnswerContext
+from qa_service.answering.question import FIGURE_KINDS
 from qa_service.answering.quotes import make_citation
 from qa_service.schemas import Source
 from qa_service.text.nlp import NUMERIC_LABELS
@@ -26,7 +27,6 @@ from qa_service.text.terms import terms
 MIN_SIMILARITY = 0.4  # cosine of the two sentences: below it they are about something else
 MIN_SHARE = 0.75  # the other article's best candidate scores at least this share of the answer's
 MAX_SOURCES = 3
-_NUMERIC_KINDS = frozenset("number money percent measure duration".split())
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[\w'’-]+")
 _SMALL = {
@@ -47,7 +47,7 @@ def find_sources(
         return []
     text = context.documents[best.sentence.doc_id].text
     answer_value = text[value[0] : value[1]]
-    numeric = as_number(answer_value) if context.question.kind in _NUMERIC_KINDS else None
+    numeric = as_number(answer_value) if context.question.kind in FIGURE_KINDS | {"duration"} else None
     key = _normalise(answer_value) if re.search(r"\d|[A-Z]", answer_value) else ""  # a name, a number, a date
     out: list[Source] = []
     seen = {best.sentence.doc_id}

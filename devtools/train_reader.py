@@ -69,10 +69,13 @@ def closest(question: str, sentences: list[str], k: int) -> list[int]:
     return order[:k]
 
 
-def squad_examples(paths: list[Path], hard_negatives: int = 2) -> list[Example]:
+def squad_examples(paths: list[Path], hard_negatives: int = 2, cross: int = 0) -> list[Example]:
+    """Each question's inputs together; with `cross`, an answerable question is also paired with the `cross`
+    sentences of *other* paragraphs closest to it (tf-idf) that do not hold its answer: the same topic and no
+    answer, as the news questions that ask for a detail no report gives."""
     from qa_service.text.phrases import sentence_spans
 
-    examples: list[Example] = []
+    rows: list[tuple[dict, list[tuple[int, int]]]] = []
     split: dict[str, list[tuple[int, int]]] = {}
     for path in paths:
         with gzip.open(path, "rt", encoding="utf-8") as fh:
@@ -82,29 +85,62 @@ def squad_examples(paths: list[Path], hard_negatives: int = 2) -> list[Example]:
                 spans = split.get(context)
                 if spans is None:
                     spans = split[context] = sentence_spans(context)
-                sentences = [context[s:e] for s, e in spans]
-                before = ["", *sentences[:-1]]
-                if row["unanswerable"] or not row["answers"]:
-                    examples += [
-                        Example(row["question"], sentences[i], None, before[i])
-                        for i in closest(row["question"], sentences, 3)
-                    ]
-                    continue
-                answer = row["answers"][0]
-                a_start, a_end = answer["start"], answer["start"] + len(answer["text"])
-                holder = next((i for i, (s, e) in enumerate(spans) if s <= a_start and a_end <= e), None)
-                if holder is None:  # the answer crosses a sentence boundary: no single sentence answers
-                    continue
-                s0 = spans[holder][0]
-                examples.append(Example(row["question"], sentences[holder], (a_start - s0, a_end - s0), before[holder]))
-                following = [holder + 1] if holder + 1 < len(sentences) else []
-                others = [i for i in range(len(sentences)) if i != holder and i not in following]
-                picked = closest(row["question"], [sentences[i] for i in others], hard_negatives - len(following))
-                examples += [
-                    Example(row["question"], sentences[i], None, before[i])
-                    for i in following + [others[j] for j in picked]
-                ]
+                rows.append((row, spans))
+    far = elsewhere(rows, cross) if cross else {}
+    examples: list[Example] = []
+    for row, spans in rows:
+        context = row["context"]
+        sentences = [context[s:e] for s, e in spans]
+        before = ["", *sentences[:-1]]
+        if row["unanswerable"] or not row["answers"]:
+            examples += [
+                Example(row["question"], sentences[i], None, before[i]) for i in closest(row["question"], sentences, 3)
+            ]
+            continue
+        answer = row["answers"][0]
+        a_start, a_end = answer["start"], answer["start"] + len(answer["text"])
+        holder = next((i for i, (s, e) in enumerate(spans) if s <= a_start and a_end <= e), None)
+        if holder is None:  # the answer crosses a sentence boundary: no single sentence answers
+            continue
+        s0 = spans[holder][0]
+        examples.append(Example(row["question"], sentences[holder], (a_start - s0, a_end - s0), before[holder]))
+        following = [holder + 1] if holder + 1 < len(sentences) else []
+        others = [i for i in range(len(sentences)) if i != holder and i not in following]
+        picked = closest(row["question"], [sentences[i] for i in others], hard_negatives - len(following))
+        examples += [
+            Example(row["question"], sentences[i], None, before[i]) for i in following + [others[j] for j in picked]
+        ]
+        examples += [Example(row["question"], sentence, None, previous) for sentence, previous in far.get(id(row), [])]
     return examples
+
+
+def elsewhere(rows: list[tuple[dict, list[tuple[int, int]]]], k: int) -> dict[int, list[tuple[str, str]]]:
+    """Per answerable row (by `id`), the `k` (sentence, previous sentence) of other paragraphs closest to its
+    question by tf-idf cosine, leaving out any that holds the answer's text."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    pool: list[tuple[str, str, str]] = []  # (context, sentence, previous)
+    for context, spans in {row["context"]: spans for row, spans in rows}.items():
+        texts = [context[s:e] for s, e in spans]
+        pool += [(context, t, texts[i - 1] if i else "") for i, t in enumerate(texts)]
+    asked = [(row, spans) for row, spans in rows if row["answers"] and not row["unanswerable"]]
+    vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit([t for _, t, _ in pool])
+    matrix = vectorizer.transform([t for _, t, _ in pool])
+    out: dict[int, list[tuple[str, str]]] = {}
+    for first in range(0, len(asked), 512):
+        part = asked[first : first + 512]
+        scores = (vectorizer.transform([row["question"] for row, _ in part]) @ matrix.T).toarray()
+        for (row, _), row_scores in zip(part, scores, strict=True):
+            answer = _norm(row["answers"][0]["text"])
+            found: list[tuple[str, str]] = []
+            for j in np.argsort(-row_scores, kind="stable")[: 20 * k]:
+                context, sentence, previous = pool[j]
+                if context != row["context"] and answer not in _norm(sentence):
+                    found.append((sentence, previous))
+                    if len(found) == k:
+                        break
+            out[id(row)] = found
+    return out
 
 
 def news_examples(path: Path) -> list[Example]:
@@ -242,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-dev", action="store_true", help="skip the news-dev figures")
     parser.add_argument("--negatives", type=int, default=2, help="hard negatives per answerable SQuAD question")
     parser.add_argument(
+        "--cross", type=int, default=0, help="negatives per answerable question from other paragraphs (same topic)"
+    )
+    parser.add_argument(
         "--listwise",
         type=float,
         default=0.0,
@@ -264,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     base = resolve_model_path(DEFAULT_EMBEDDING_MODEL)
     tokenizer = load_tokenizer(Path(base) / "tokenizer.json")
     started = time.perf_counter()
-    examples = squad_examples(args.squad or TRAIN_FILES, args.negatives)
+    examples = squad_examples(args.squad or TRAIN_FILES, args.negatives, args.cross)
     for path in args.news:
         examples += news_examples(path)
     if args.limit:
@@ -375,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         "lora": reader_model.LORA,
         "context_pieces": args.context,
         "negatives": args.negatives,
+        "cross": args.cross,
         "listwise": args.listwise,
         "steps": total,
         "batch": args.batch,

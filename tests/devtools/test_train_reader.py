@@ -61,6 +61,28 @@ def test_each_sentence_reads_the_one_before_it_and_the_next_is_a_negative(tmp_pa
     assert following.answer is None and "Genoa" in following.before and "Genoa" not in following.sentence
 
 
+def test_cross_negatives_come_from_other_paragraphs_and_never_hold_the_answer(tmp_path: Path) -> None:
+    other = (
+        "A second bridge in Genoa was inspected on Monday. Engineers said the bridge was safe. "
+        "The inspection of the Genoa bridge cost 39 million euros."
+    )
+    path = tmp_path / "two.jsonl.gz"
+    _rows(path)
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    rows.append({"id": "x", "context": other, "unanswerable": True, "question": "Who inspected it?", "answers": []})
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(row) + "\n" for row in rows)
+    plain = train_reader.squad_examples([path])
+    crossed = train_reader.squad_examples([path], cross=1)
+    added = [e for e in crossed if e not in plain]
+    # one per answerable question, from the other paragraph, never a sentence with the answer's words
+    assert {e.question for e in added} == {"Where did the bridge collapse?", "How many died?"}
+    assert all(e.answer is None and e.sentence in other for e in added)
+    died = next(e for e in added if e.question == "How many died?")
+    assert "39" not in died.sentence
+
+
 def test_batches_keep_a_question_s_sentences_together_and_cover_every_input() -> None:
     groups = [[0, 1, 2], [3, 4], [5], [6, 7, 8, 9]]
     lengths = [10, 12, 11, 30, 31, 5, 20, 21, 22, 23]

@@ -108,11 +108,8 @@ def test_ctrl_c_says_how_many_were_saved_and_the_same_command_resumes(tmp_path: 
     text = (SEEDS / "000_f6e0c52e4f6527ee.txt").read_text(encoding="utf-8")
     for n in range(ARTICLES_TO_INTERRUPT):
         (folder / f"article-{n:03d}.txt").write_text(f"Article {n}.\n\n{text}", encoding="utf-8")
-    for attempt in range(2):  # a starved test runner may signal only after the last article: then once more
-        index = tmp_path / f"index-{attempt}"
-        process, message = _interrupt_after_first_commit(folder, index)
-        if process.returncode != 0:
-            break
+    index = tmp_path / "index"
+    process, message = _interrupt_after_first_commit(folder, index)
     assert process.returncode == 130, message[-2000:]
     saved = int(re.search(r"interrupted: (\d+) articles? saved by this run\. Run the same command again", message)[1])
     assert 1 <= saved < ARTICLES_TO_INTERRUPT
@@ -129,6 +126,8 @@ def _interrupt_after_first_commit(folder: Path, index: Path) -> tuple[subprocess
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        # as at a terminal: a runner started in the background (`nohup ... &`) passes SIGINT on ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stderr is not None
     seen = b""

@@ -124,8 +124,8 @@ def elsewhere(rows: list[tuple[dict, list[tuple[int, int]]]], k: int) -> dict[in
         texts = [context[s:e] for s, e in spans]
         pool += [(context, t, texts[i - 1] if i else "") for i, t in enumerate(texts)]
     asked = [(row, spans) for row, spans in rows if row["answers"] and not row["unanswerable"]]
-    vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit([t for _, t, _ in pool])
-    matrix = vectorizer.transform([t for _, t, _ in pool])
+    vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True)
+    matrix = vectorizer.fit_transform([t for _, t, _ in pool])
     out: dict[int, list[tuple[str, str]]] = {}
     for first in range(0, len(asked), 512):
         part = asked[first : first + 512]

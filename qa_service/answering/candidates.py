@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from qa_service.answering.context import AnswerContext
-from qa_service.answering.fit import phrase_fit
+from qa_service.answering.fit import WORD_RUN, phrase_fit
 from qa_service.answering.pronouns import find_antecedent
 from qa_service.answering.question import TYPED_KINDS, QuestionAnalysis
 from qa_service.store import StoredSentence, TypedSpan
@@ -25,7 +25,6 @@ from qa_service.text.phrases import type_sentences
 from qa_service.text.terms import terms, word_key
 
 _PRONOUN = re.compile(r"\b(?:he|she|him|her|his)\b", re.IGNORECASE)
-_WORD = re.compile(r"\w+")
 _YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)\b")
 PROXIMITY_CHARS = 60.0  # a phrase this far (in characters) from the question's words counts half as near
 
@@ -80,7 +79,7 @@ def best_phrase(
     question_terms = question.term_set
     for phrase in phrases:
         start, end = phrase.start - offset, phrase.end - offset
-        words = _WORD.findall(text[start:end])
+        words = WORD_RUN.findall(text[start:end])
         fit = phrase_fit(question, phrase.label, text, start, end)
         if fit <= 0:
             continue
@@ -102,7 +101,7 @@ def best_phrase(
 def anchor_positions(question: QuestionAnalysis, text: str) -> list[int]:
     """Character positions in `text` of the question's content words (by their keys)."""
     wanted = question.term_set
-    return [(m.start() + m.end()) // 2 for m in _WORD.finditer(text) if word_key(m.group()) in wanted]
+    return [(m.start() + m.end()) // 2 for m in WORD_RUN.finditer(text) if word_key(m.group()) in wanted]
 
 
 class CandidateScorer:

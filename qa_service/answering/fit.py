@@ -18,7 +18,7 @@ from qa_service.text.terms import word_key
 _DIGIT = re.compile(r"\d")
 _YEAR_LIKE = re.compile(r"[1-9]\d{2,3}")
 _LETTER = re.compile(r"[^\W\d_]")
-_WORD = re.compile(r"\w+")
+WORD_RUN = re.compile(r"\w+")  # a run of word characters, as the phrases' texts are matched (candidates too)
 # A place answers "where" as where something happened: after one of these ("in Kessing", "at the stadium").
 LOCATIVE = frozenset("in at near from to into across inside outside throughout of".split())
 _LOCATIVE = re.compile(rf"\b(?:{'|'.join(sorted(LOCATIVE))})\s+(?:the\s+)?$", re.IGNORECASE)
@@ -90,11 +90,11 @@ def _time_fit(kind: str, phrase: str) -> float:
 def _names_target(target: str, text: str, start: int, end: int) -> bool:
     """The phrase is an X for "which X": it ends in X, or X stands right before or after it."""
     wanted = word_key(target)
-    words = _WORD.findall(text[start:end])
+    words = WORD_RUN.findall(text[start:end])
     if len(words) > 1 and word_key(words[-1]) == wanted:
         return True
-    before = _WORD.findall(text[max(0, start - 30) : start])
-    after = _WORD.match(text[end : end + 30].lstrip(" ,"))
+    before = WORD_RUN.findall(text[max(0, start - 30) : start])
+    after = WORD_RUN.match(text[end : end + 30].lstrip(" ,"))
     return bool(before and word_key(before[-1]) == wanted) or bool(after and word_key(after.group()) == wanted)
 
 
@@ -103,4 +103,4 @@ def mentions_target(question: QuestionAnalysis, text: str) -> bool:
     if not question.target:
         return True
     wanted = word_key(question.target)
-    return any(word_key(w) == wanted for w in _WORD.findall(text))
+    return any(word_key(w) == wanted for w in WORD_RUN.findall(text))

@@ -7,9 +7,8 @@ import hashlib
 import os
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from qa_service.budget import check_size, checkpoint
@@ -126,20 +125,23 @@ def clean_text(raw: str) -> CleanedText:
     return CleanedText(text="\n\n".join(paragraphs), title=title, date=date)
 
 
-@lru_cache(maxsize=4096)  # each answer labels its citations; a parse takes a few ms
-def document_label(text: str, title: str | None) -> str:
+def document_label(text: str, title: str | None, sentences: Sequence[tuple[int, int]]) -> str:
     """A readable name for any article: its title, else its opening words (first sentence, cut at a word, "…").
+    `sentences`: the (start, end) of the text's sentences as ingest found them (`text.phrases.read_sentences`),
+    so the label costs no parse of its own.
 
     Three of the five seed articles have no title line; "Untitled article" beside a hash id tells a reader nothing.
     """
     if title and title.strip():
         return " ".join(title.split())
-    from qa_service.text.phrases import sentence_spans  # the parser: "U.S." does not end the sentence
-
-    first = " ".join(text.strip().split("\n", 1)[0].split())
-    spans = sentence_spans(first[: _LABEL_MAX_CHARS * 3])
-    if spans and spans[0][1] <= _LABEL_MAX_CHARS:
-        return first[: spans[0][1]].rstrip(".")
+    begin = len(text) - len(text.lstrip())
+    line_end = text.find("\n", begin)
+    line_end = len(text) if line_end < 0 else line_end
+    if sentences and sentences[0][0] == begin and sentences[0][1] <= line_end:
+        opening = " ".join(text[sentences[0][0] : sentences[0][1]].split())
+        if len(opening) <= _LABEL_MAX_CHARS:
+            return opening.rstrip(".")
+    first = " ".join(text[begin:line_end].split())
     if len(first) <= _LABEL_MAX_CHARS:
         return first or "Untitled article"
     cut = first[: _LABEL_MAX_CHARS + 1]

@@ -32,7 +32,6 @@ from qa_service.text.chunking import Chunker
 from qa_service.text.phrases import read_sentences
 from qa_service.text.terms import terms
 
-LABEL_SOURCE_CHARS = 480  # the opening a label is derived from: enough for its 80 characters
 PROGRESS_TEXTS = 256  # about this many texts are prepared between two progress updates: a big file moves alone
 
 
@@ -277,7 +276,7 @@ class Indexer:
                 PreparedDocument(
                     document=document,
                     origin=item.origin,
-                    label=document_label(document.text[:LABEL_SOURCE_CHARS], document.title),
+                    label=document_label(document.text, document.title, sentences),
                     chunks=chunks,
                     chunk_terms=chunk_terms,
                     chunk_vectors=chunk_vectors,

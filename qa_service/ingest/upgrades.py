@@ -7,7 +7,6 @@ from __future__ import annotations
 from tqdm import tqdm
 
 from qa_service.ingest.clean import document_label
-from qa_service.ingest.indexer import LABEL_SOURCE_CHARS
 from qa_service.store import UpgradableStore
 from qa_service.text.phrases import type_sentences
 from qa_service.text.terms import terms
@@ -42,7 +41,7 @@ def complete_stored(store: UpgradableStore, *, batch: int = 100) -> int:
         items = [
             (
                 doc_id,
-                document_label(d.text[:LABEL_SOURCE_CHARS], d.title),
+                document_label(d.text, d.title, [(s.start, s.end) for s in sentences.get(doc_id, [])]),
                 [terms(d.text[s.start : s.end]) for s in sentences.get(doc_id, [])],
             )
             for doc_id, d in documents.items()

@@ -54,17 +54,29 @@ def test_date_line_deep_in_the_text_or_impossible_stays_text() -> None:
     assert impossible.date is None and impossible.text == f"date 2025-02-30 {BODY}"
 
 
+def _label(text: str, title: str | None) -> str:
+    return document_label(text, title, phrases.sentence_spans(text))
+
+
 def test_document_label_is_the_title_or_the_opening_words() -> None:
-    assert document_label(BODY, "  Delegation   in London ") == "Delegation in London"
-    assert document_label(BODY, None) == "The delegation met officials in London on Monday"
-    assert document_label("U.S. envoy Dorothy Shea met them on Monday. More.", "") == (
+    assert _label(BODY, "  Delegation   in London ") == "Delegation in London"
+    assert _label(BODY, None) == "The delegation met officials in London on Monday"
+    assert _label("U.S. envoy Dorothy Shea met them on Monday. More.", "") == (
         "U.S. envoy Dorothy Shea met them on Monday"
     )
     long = "In a sweeping diplomatic push, a high-level Pakistani delegation led by Pakistan Peoples Party leaders met."
-    label = document_label(long, None)
+    label = _label(long, None)
     assert label == "In a sweeping diplomatic push, a high-level Pakistani delegation led by Pakistan…"
     assert len(label) <= 81 and long.startswith(label.removesuffix("…"))
-    assert document_label("x" * 300, None) == "x" * 80 + "…"  # no space to cut at
+    assert _label("x" * 300, None) == "x" * 80 + "…"  # no space to cut at
+
+
+def test_document_label_takes_the_sentence_ingest_found_and_parses_nothing() -> None:
+    text = "Alpha beta gamma delta epsilon\n\nSecond paragraph."
+    assert document_label(text, None, [(0, 10)]) == "Alpha beta"  # the bounds given, not a parse of its own
+    assert document_label(text, None, [(6, 10)]) == "Alpha beta gamma delta epsilon"  # not the opening: the line
+    assert document_label(text, None, [(0, 50)]) == "Alpha beta gamma delta epsilon"  # past the line: the line
+    assert document_label("  ", None, []) == "Untitled article"
 
 
 @pytest.mark.parametrize(

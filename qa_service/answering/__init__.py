@@ -12,7 +12,7 @@ the store) and returns an `Extraction`; none reaches into another.
 | `reading.py` | the default answerer: the trained reader (`qa_service.reader`) reads the first pass's best sentences |
 | `extractive.py` | the rules answerer (`QA_ANSWERER=rules`): type gate, best sentence; `compose` quotes for both |
 | `explain.py` | `"explain": true`: the candidates weighed, their signals and the rule that decided |
-| `short_answer.py`, `pronouns.py` | the words in the quote that answer; the name behind "he said" |
+| `short_answer.py`, `pronouns.py` | the words in the quote that answer (one picker, both answerers); "he said" |
 | `quotes.py` | quotes cut to length and citations with exact offsets |
 | `sources.py` | other articles that agree with the answer's value or give another |
 | `backends.py`, `generation.py` | which answerer the settings pick; the optional OpenAI-compatible LLM back-end |

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -21,7 +20,6 @@ from qa_service.answering.fit import WORD_RUN, phrase_fit
 from qa_service.answering.pronouns import find_antecedent
 from qa_service.answering.question import TYPED_KINDS, QuestionAnalysis
 from qa_service.store import StoredSentence, TypedSpan
-from qa_service.text.phrases import type_sentences
 from qa_service.text.terms import terms, word_key
 
 _PRONOUN = re.compile(r"\b(?:he|she|him|her|his)\b", re.IGNORECASE)
@@ -53,21 +51,6 @@ class Candidate:
     phrase: TypedSpan | None  # that phrase (document offsets), possibly in the sentence before ("he said")
     restates: bool
     score: float
-
-
-def sentence_phrases(context: AnswerContext, sentence: StoredSentence) -> tuple[TypedSpan, ...]:
-    """The sentence's typed phrases as stored at ingest; typed now (and remembered) if the store has none yet."""
-    if sentence.phrases is not None:
-        return sentence.phrases
-    return tuple(
-        TypedSpan(p.start + sentence.start, p.end + sentence.start, p.label)
-        for p in _typed(context.sentence_text(sentence))
-    )
-
-
-@lru_cache(maxsize=4096)
-def _typed(text: str) -> tuple[TypedSpan, ...]:
-    return type_sentences([text])[0]
 
 
 def best_phrase(
@@ -145,7 +128,7 @@ class CandidateScorer:
         if question.kind not in TYPED_KINDS and not (question.kind == "thing" and question.target):
             return 0.5, None  # why / how / a bare "what": a clause may answer, any sentence may
         anchors = anchor_positions(question, text)
-        fit, phrase = best_phrase(question, text, sentence.start, sentence_phrases(context, sentence), anchors)
+        fit, phrase = best_phrase(question, text, sentence.start, context.phrases(sentence), anchors)
         if (question.kind == "person" or question.target) and fit < 0.5 and (pronoun := _PRONOUN.search(text)):
             previous = context.neighbour(sentence, -1)  # "..., he said": the person named just before
             if previous is not None:  # the one rule for who a pronoun is (`pronouns.find_antecedent`)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
 from qa_service.answering.question import QuestionAnalysis
 from qa_service.retrieval import RetrievedChunk
 from qa_service.schemas import AnswerSpan, Citation, Document, Explanation, Source
-from qa_service.store import StoredSentence, StoreReader
+from qa_service.store import StoredSentence, StoreReader, TypedSpan
+from qa_service.text.phrases import type_sentences
 from qa_service.text.terms import terms
 
 
@@ -85,6 +87,16 @@ class AnswerContext:
             found = self._terms[key] = frozenset(terms(self.sentence_text(sentence)))
         return found
 
+    def phrases(self, sentence: StoredSentence) -> tuple[TypedSpan, ...]:
+        """The sentence's typed phrases (document offsets) as stored at ingest; typed here (and remembered across
+        questions) only where the store has none yet."""
+        if sentence.phrases is not None:
+            return sentence.phrases
+        return tuple(
+            TypedSpan(p.start + sentence.start, p.end + sentence.start, p.label)
+            for p in _typed(self.sentence_text(sentence))
+        )
+
     def title_terms(self, doc_id: str) -> frozenset[str]:
         """The terms of a document's title (empty without one), analysed once per question."""
         found = self._titles.get(doc_id)
@@ -156,3 +168,8 @@ class Extraction:
     not_found: list[str] = field(default_factory=list)
     reason: str | None = None  # why it abstained, in a few words ("The articles name no judge.")
     explanation: Explanation | None = None  # the candidates weighed and the rule that decided, when asked for
+
+
+@lru_cache(maxsize=4096)
+def _typed(text: str) -> tuple[TypedSpan, ...]:
+    return type_sentences([text])[0]

@@ -16,7 +16,7 @@ from qa_service.answering.fit import mentions_target
 from qa_service.answering.pronouns import answer_pronoun, find_antecedent
 from qa_service.answering.question import TYPED_KINDS, QuestionAnalysis, noun_kind
 from qa_service.answering.quotes import fit_quote, make_citation, shown
-from qa_service.answering.short_answer import pick_short_answer
+from qa_service.answering.short_answer import short_answer
 from qa_service.answering.sources import find_sources
 from qa_service.schemas import AnswerSpan
 from qa_service.store import StoredSentence
@@ -98,15 +98,14 @@ class ExtractiveAnswerer:
         context: AnswerContext,
         ranked: list[Candidate],
         confidence: float,
-        span: tuple[int, int] | None = None,
+        reader_span: tuple[int, int] | None = None,
     ) -> Extraction:
-        """Quote `ranked[0]` with exact citations, the short answer (`span` if given, else the parse's pick),
-        the name behind "he said", and other articles that agree or differ."""
+        """Quote `ranked[0]` with exact citations, the short answer (`short_answer`; `reader_span`: the words the
+        reader marked, document offsets), the name behind "he said", and other articles that agree or differ."""
         best = ranked[0]
         start, end = self._quote_span(context, best.sentence, ranked[1] if len(ranked) > 1 else None)
         document = context.documents[best.sentence.doc_id]
-        if span is None or not (start <= span[0] and span[1] <= end):
-            span = self._short_answer(context, best, start, end)
+        span = short_answer(context, best, start, end, reader_span)
         elsewhere = self._name_behind_pronoun(context, best.sentence, start, end, span)
         if elsewhere is not None and end - elsewhere[0][0] <= self.max_answer_chars:
             start, span, elsewhere = elsewhere[0][0], elsewhere[1], None  # quote "Bilawal ... . ..., he said" whole
@@ -188,21 +187,6 @@ class ExtractiveAnswerer:
         index, name_start, name_end = found
         naming = before[index]
         return (naming.start, naming.end), (naming.start + name_start, naming.start + name_end)
-
-    @staticmethod
-    def _short_answer(context: AnswerContext, best: Candidate, start: int, end: int) -> tuple[int, int] | None:
-        """The bold words: the parse's pick in the quote, else the typed phrase that made the sentence a candidate.
-
-        The parse knows where the answer sits (subject, object, apposition) and won on every set; the phrase
-        fills in where the parse finds nothing that fits."""
-        text = context.documents[best.sentence.doc_id].text
-        found = pick_short_answer(context.question, text[start:end])
-        if found is not None:
-            return start + found[0], start + found[1]
-        phrase = best.phrase
-        if phrase is None or not (start <= phrase.start and phrase.end <= end) or best.typed < 0.5:
-            return None
-        return phrase.start, phrase.end
 
     def _quote_span(
         self, context: AnswerContext, sentence: StoredSentence, runner_up: Candidate | None = None

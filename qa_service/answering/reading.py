@@ -5,7 +5,7 @@ answer's neighbourhood (the answer is in its top 4 for most news-dev questions) 
 it. The reader (`qa_service.reader`, MiniLM-L6 trained here on question-sentence pairs) reads the question and
 each of those few sentences together, in one batched call, and decides: which sentence answers (its logit
 plus the first-pass score as a prior), whether any does (abstain below `min_probability`), and the short
-answer (its span, widened to the whole typed phrase it falls in: "$3.2bn", not "3.2").
+answer (its span, widened to the whole typed phrase it falls in: "$3.2bn", not "3.2"; `extractive.short_answer`).
 The quote, citations, "he said" and sources are the extractive answerer's (`ExtractiveAnswerer.compose`).
 """
 
@@ -14,19 +14,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from qa_service.answering.candidates import Candidate, sentence_phrases
+from qa_service.answering.candidates import Candidate
 from qa_service.answering.context import AnswerContext, Extraction
 from qa_service.answering.explain import explained
 from qa_service.answering.extractive import ExtractiveAnswerer
-from qa_service.answering.question import TYPED_KINDS
 from qa_service.reader.runtime import ReaderSession, Reading
 from qa_service.schemas import Explanation
-from qa_service.text.phrases import NOUN_PHRASE
 
 FEATURES = ("reader", "score", "dense", "overlap", "context", "chunk", "typed", "rank")
-
-
-_ARTICLES = ("", "the", "a", "an")  # a stored noun phrase starts after its article
 
 
 @dataclass(frozen=True)
@@ -132,8 +127,9 @@ class ReadingAnswerer:
                 explanation=why(decision),
             )
         order = [chosen] + [c for c in ranked if c is not chosen]
-        span = short_answer(context, chosen, reading)
-        extraction = self.rules.compose(context, order, probability, span)
+        offset = chosen.sentence.start
+        marked = None if reading.span is None else (offset + reading.span[0], offset + reading.span[1])
+        extraction = self.rules.compose(context, order, probability, marked)
         decision = f"the reader's choice among the first {len(pool)} (probability {probability:.2f})"
         return replace(extraction, explanation=why(decision))
 
@@ -142,35 +138,3 @@ def before(context: AnswerContext, candidate: Candidate) -> str:
     """The sentence before the candidate's in its article ("" for a first sentence): the reader's context."""
     previous = context.neighbour(candidate.sentence, -1)
     return context.sentence_text(previous) if previous is not None else ""
-
-
-def short_answer(context: AnswerContext, candidate: Candidate, reading: Reading) -> tuple[int, int] | None:
-    """The reader's span in document offsets, widened to every named or counted phrase it touches.
-
-    When the question asks for a kind of thing (a person, a date, a figure) and the span is a clause, the answer
-    is the first pass's phrase of that kind inside it, else the phrase the clause opens with: "the delegation",
-    not "the delegation highlighted the long-standing cooperation"."""
-    if reading.span is None:
-        return None
-    offset = candidate.sentence.start
-    start, end = offset + reading.span[0], offset + reading.span[1]
-    text = context.documents[candidate.sentence.doc_id].text
-    phrases = sentence_phrases(context, candidate.sentence)
-    phrase = candidate.phrase
-    if context.question.kind in TYPED_KINDS:
-        if phrase is not None and start <= phrase.start and phrase.end <= end:
-            start, end = phrase.start, phrase.end
-        else:  # a clause that opens with a phrase ("the delegation highlighted ..."): the phrase
-            opening = [
-                p
-                for p in phrases
-                if start <= p.start and p.end < end and text[start : p.start].strip().lower() in _ARTICLES
-            ]
-            if opening:
-                end = max(p.end for p in opening)
-    for typed in phrases:
-        if typed.label != NOUN_PHRASE and typed.start < end and start < typed.end:
-            start, end = min(start, typed.start), max(end, typed.end)
-    while end > start and text[end - 1] in ".,;:":
-        end -= 1
-    return (start, end) if end > start else None

@@ -1,8 +1,9 @@
-"""The short answer inside a quote ("the right words in bold"), from spaCy's entities, noun chunks and parse.
+"""The short answer inside a quote ("the right words in bold"): the one choice of them for both answerers
+(`short_answer`), from the reader's span, spaCy's entities, noun chunks and parse, and the stored phrases.
 
-The extractive answerer chooses the sentence(s); this module chooses the few words in them that answer the
-question, or none when nothing fits well. It reads the question's analysis and the quote (one parse of the
-quote, a few milliseconds), never the corpus.
+The answerer chooses the sentence(s); this module chooses the few words in them that answer the question, or
+none when nothing fits well. It reads the question's analysis and the quote (one parse of the quote, a few
+milliseconds), never the corpus.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from qa_service.answering.fit import LOCATIVE, phrase_fit
-from qa_service.answering.question import FIGURE_KINDS
+from qa_service.answering.question import FIGURE_KINDS, TYPED_KINDS
 from qa_service.text.nlp import (
     LIGHT_VERBS,
     NUMERIC_LABELS,
@@ -29,9 +30,12 @@ if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc, Token
 
+    from qa_service.answering.candidates import Candidate
+    from qa_service.answering.context import AnswerContext
     from qa_service.answering.question import QuestionAnalysis
 
 OffsetSpan = tuple[int, int]  # (start, end) character offsets inside the quote
+_ARTICLES = ("", "the", "a", "an")  # a stored noun phrase starts after its article
 
 
 @lru_cache(maxsize=256)
@@ -293,6 +297,54 @@ def _score(
 def anchors(doc: Doc, question: QuestionAnalysis) -> list[Token]:
     """Quote tokens that repeat the question's words (by lemma or form)."""
     return [t for t in doc if is_content(t) and has(t, question.content)]
+
+
+def short_answer(
+    context: AnswerContext, best: Candidate, start: int, end: int, reader_span: tuple[int, int] | None = None
+) -> tuple[int, int] | None:
+    """The bold words in the quote `start:end`, the one choice of them for both answerers, first that holds:
+    the reader's span widened to the typed phrase it touches (`_widened`); the parse's pick in the quote (it knows
+    where an answer sits: subject, object, apposition); the typed phrase that made the sentence a candidate."""
+    if reader_span is not None:
+        span = _widened(context, best, *reader_span)
+        if span is not None and start <= span[0] and span[1] <= end:
+            return span
+    text = context.documents[best.sentence.doc_id].text
+    found = pick_short_answer(context.question, text[start:end])
+    if found is not None:
+        return start + found[0], start + found[1]
+    phrase = best.phrase
+    if phrase is None or not (start <= phrase.start and phrase.end <= end) or best.typed < 0.5:
+        return None
+    return phrase.start, phrase.end
+
+
+def _widened(context: AnswerContext, candidate: Candidate, start: int, end: int) -> tuple[int, int] | None:
+    """The reader's span (document offsets), widened to every named or counted phrase it touches.
+
+    When the question asks for a kind of thing (a person, a date, a figure) and the span is a clause, the answer
+    is the first pass's phrase of that kind inside it, else the phrase the clause opens with: "the delegation",
+    not "the delegation highlighted the long-standing cooperation"."""
+    text = context.documents[candidate.sentence.doc_id].text
+    phrases = context.phrases(candidate.sentence)
+    phrase = candidate.phrase
+    if context.question.kind in TYPED_KINDS:
+        if phrase is not None and start <= phrase.start and phrase.end <= end:
+            start, end = phrase.start, phrase.end
+        else:  # a clause that opens with a phrase ("the delegation highlighted ..."): the phrase
+            opening = [
+                p
+                for p in phrases
+                if start <= p.start and p.end < end and text[start : p.start].strip().lower() in _ARTICLES
+            ]
+            if opening:
+                end = max(p.end for p in opening)
+    for typed in phrases:
+        if typed.label != NOUN_PHRASE and typed.start < end and start < typed.end:
+            start, end = min(start, typed.start), max(end, typed.end)
+    while end > start and text[end - 1] in ".,;:":
+        end -= 1
+    return (start, end) if end > start else None
 
 
 def pick_short_answer(question: QuestionAnalysis, quote: str, *, nlp: Language | None = None) -> OffsetSpan | None:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
+import numpy as np
 import pytest
 import Stemmer
 
 from qa_service.answering import pronouns
 from qa_service.answering import short_answer as sa
+from qa_service.answering.candidates import Candidate
+from qa_service.answering.context import AnswerContext
 from qa_service.answering.question import analyse_question
+from qa_service.retrieval import RetrievedChunk
+from qa_service.schemas import Document
+from qa_service.store import StoredChunk, StoredSentence, StoreReader
+from qa_service.text.phrases import read_sentences
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -189,3 +196,28 @@ def test_a_date_the_question_gives_is_not_its_answer(nlp: Language) -> None:
     ):
         answer = short("What happened on May 10?", quote, nlp)
         assert answer is None or "May" not in answer, answer
+
+
+def test_one_picker_the_reader_s_span_widened_else_the_parse_s_pick(nlp: Language) -> None:
+    """`short_answer` chooses the bold words for both answerers, in order: the reader's span widened to the typed
+    phrase it touches (when it lies in the quote), else the parse's pick in the quote."""
+    text = "The council named Ada Quill as mayor on Monday. She thanked Tom Reyes."
+    bounds, phrases = read_sentences(text)
+    pairs = enumerate(zip(bounds, phrases, strict=True))
+    sentences = [StoredSentence("d", i, s, e, None, p) for i, ((s, e), p) in pairs]
+    question = analyse_question("Who did the council name as mayor?", nlp=nlp)
+    hit = RetrievedChunk(StoredChunk(0, "d", 0, len(text)), 1.0, 1.0)
+    context = AnswerContext(
+        question, np.zeros(1), [hit], {"d": Document(doc_id="d", text=text)}, {"d": sentences}, cast(StoreReader, None)
+    )
+    best = Candidate(sentences[0], 0.5, 0.5, 0.5, 1.0, 0.0, None, False, 1.0)
+    start, end = bounds[0]
+
+    def bold(reader_span: tuple[int, int] | None) -> str | None:
+        span = sa.short_answer(context, best, start, end, reader_span)
+        return None if span is None else text[span[0] : span[1]]
+
+    assert bold(None) == "Ada Quill"  # the parse: the object of "named"
+    assert bold((text.index("Quill"), text.index("Quill") + 5)) == "Ada Quill"  # widened to the whole name
+    assert bold((text.index("Monday"), text.index("Monday") + 6)) == "Monday"  # the reader's span, when in the quote
+    assert bold((text.index("Tom"), text.index("Tom") + 3)) == "Ada Quill"  # outside the quote: the parse's pick

@@ -93,11 +93,11 @@ def test_the_name_behind_she_said_comes_from_the_sentence_before(service: QAServ
 
 def test_a_question_reads_the_phrases_stored_at_ingest(service: QAService, monkeypatch: pytest.MonkeyPatch) -> None:
     """Sentences are typed once when indexed: answering never parses a candidate sentence again."""
-    import qa_service.answering.candidates as candidates
+    import qa_service.answering.context as context
 
     def no_parsing(text: str) -> None:
         raise AssertionError(f"a stored sentence was parsed again: {text!r}")
 
-    monkeypatch.setattr(candidates, "_typed", no_parsing)
+    monkeypatch.setattr(context, "_typed", no_parsing)
     answer = service.ask("Who manages the Harbor Market?")
     assert answer.answer_span is not None and answer.answer_span.text == "Ilse Brandt"

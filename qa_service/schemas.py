@@ -209,6 +209,7 @@ class Explanation(BaseModel):
 
     answerer: str
     decision: str
+    short_answer: str | None = Field(default=None, description="Which rule chose the words in bold (none: no bold).")
     candidates: list[ExplainedCandidate]
 
 

@@ -168,6 +168,7 @@ class Extraction:
     not_found: list[str] = field(default_factory=list)
     reason: str | None = None  # why it abstained, in a few words ("The articles name no judge.")
     explanation: Explanation | None = None  # the candidates weighed and the rule that decided, when asked for
+    short_answer_rule: str | None = None  # which rule chose `answer_span` (for the explanation)
 
 
 @lru_cache(maxsize=4096)

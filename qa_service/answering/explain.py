@@ -24,6 +24,7 @@ def explained(
     readings: Sequence[Reading] = (),
     combined: Sequence[float] = (),
     chosen: Candidate | None = None,
+    short_answer: str | None = None,
 ) -> Explanation:
     """`ranked` in the answerer's order; `readings`/`combined` for its first candidates when the reader read them."""
     out = []
@@ -53,4 +54,4 @@ def explained(
                 chosen=candidate is chosen,
             )
         )
-    return Explanation(answerer=answerer, decision=decision, candidates=out)
+    return Explanation(answerer=answerer, decision=decision, short_answer=short_answer, candidates=out)

@@ -18,13 +18,15 @@ from qa_service.answering.question import TYPED_KINDS, QuestionAnalysis, noun_ki
 from qa_service.answering.quotes import fit_quote, make_citation, shown
 from qa_service.answering.short_answer import short_answer
 from qa_service.answering.sources import find_sources
-from qa_service.schemas import AnswerSpan
+from qa_service.schemas import AnswerSpan, Explanation
 from qa_service.store import StoredSentence
 from qa_service.text.nlp import load_pipeline
 from qa_service.text.terms import terms
 
 _CAPITALISED_RUN = re.compile(r"\b(?:[A-Z][\w’'-]*\s+){1,4}[A-Z][\w’'-]*")
 ANTECEDENT_SENTENCES = 3  # how far back a "he" may find its name
+BY_PRONOUN = 'the name "he" or "she" stands for, from the sentence before'  # which rule chose the bold words
+BY_DESCRIPTION = "the name of what the quote only describes, from another sentence"
 MIN_TYPED_FIT = 0.25  # a phrase fitting less than this does not carry the asked-for type
 _MISSING = {
     "person": "name no one",
@@ -73,7 +75,10 @@ class ExtractiveAnswerer:
         if not ranked:
             return Extraction(answerable=False, confidence=0.0, answer=None, citations=[])
         question = context.question
-        why = (lambda rule: explained(context, ranked, rule, answerer=self.name)) if explain else (lambda rule: None)
+
+        def why(rule: str, bold: str | None = None) -> Explanation | None:
+            return explained(context, ranked, rule, answerer=self.name, short_answer=bold) if explain else None
+
         if question.kind in TYPED_KINDS:  # only a sentence with a phrase of the asked-for type may answer
             typed = [c for c in ranked if c.typed >= MIN_TYPED_FIT and not c.restates]
             if question.wh == "how many" and not any(
@@ -91,7 +96,8 @@ class ExtractiveAnswerer:
             rule = f"confidence {confidence:.2f} below the minimum score"
             return Extraction(answerable=False, confidence=confidence, answer=None, citations=[], explanation=why(rule))
         extraction = self.compose(context, ranked, confidence)
-        return replace(extraction, explanation=why("the best-scored sentence of the asked-for type"))
+        decision = "the best-scored sentence of the asked-for type"
+        return replace(extraction, explanation=why(decision, extraction.short_answer_rule))
 
     def compose(
         self,
@@ -105,10 +111,13 @@ class ExtractiveAnswerer:
         best = ranked[0]
         start, end = self._quote_span(context, best.sentence, ranked[1] if len(ranked) > 1 else None)
         document = context.documents[best.sentence.doc_id]
-        span = short_answer(context, best, start, end, reader_span)
+        bold = short_answer(context, best, start, end, reader_span)
+        span, rule = (None, None) if bold is None else ((bold.start, bold.end), bold.rule)
         elsewhere = self._name_behind_pronoun(context, best.sentence, start, end, span)
+        elsewhere_rule = BY_PRONOUN
         if elsewhere is not None and end - elsewhere[0][0] <= self.max_answer_chars:
             start, span, elsewhere = elsewhere[0][0], elsewhere[1], None  # quote "Bilawal ... . ..., he said" whole
+            rule = BY_PRONOUN
         answer_start, answer_end = fit_quote(context, document.doc_id, start, end, span, self.max_answer_chars)
         citations = [make_citation(1, document, start, end, best.score)]
         for other in ranked[1:]:
@@ -123,12 +132,14 @@ class ExtractiveAnswerer:
             answer_span = AnswerSpan(start=span[0], end=span[1], text=document.text[span[0] : span[1]])
         if elsewhere is None:
             elsewhere = self._name_for_description(context, document.doc_id, answer_start, answer_end, span)
+            elsewhere_rule = BY_DESCRIPTION
         if elsewhere is not None:  # the name is in another sentence of the article: cite it second, bold it there
             (sentence_start, sentence_end), (name_start, name_end) = elsewhere
             citations.insert(1, make_citation(2, document, sentence_start, sentence_end, best.score))
             citations = [c.model_copy(update={"id": i}) for i, c in enumerate(citations[:3], 1)]
             name = document.text[name_start:name_end]
             answer_span = AnswerSpan(start=name_start, end=name_end, text=name, citation=2)
+            rule = elsewhere_rule
         return Extraction(
             answerable=True,
             confidence=confidence,
@@ -136,6 +147,7 @@ class ExtractiveAnswerer:
             citations=citations,
             answer_span=answer_span,
             sources=find_sources(context, best, span if answer_span else None, ranked[1:]),
+            short_answer_rule=rule if answer_span else None,
         )
 
     @staticmethod

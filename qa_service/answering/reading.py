@@ -109,11 +109,18 @@ class ReadingAnswerer:
         probability = 1.0 / (1.0 + math.exp(-combined[best]))
         floor = self.policy.min_probability if min_score is None else min_score
 
-        def why(decision: str) -> Explanation | None:
+        def why(decision: str, bold: str | None = None) -> Explanation | None:
             if not explain:
                 return None
             return explained(
-                context, ranked, decision, answerer=self.name, readings=readings, combined=combined, chosen=chosen
+                context,
+                ranked,
+                decision,
+                answerer=self.name,
+                readings=readings,
+                combined=combined,
+                chosen=chosen,
+                short_answer=bold,
             )
 
         if probability < floor:
@@ -131,7 +138,7 @@ class ReadingAnswerer:
         marked = None if reading.span is None else (offset + reading.span[0], offset + reading.span[1])
         extraction = self.rules.compose(context, order, probability, marked)
         decision = f"the reader's choice among the first {len(pool)} (probability {probability:.2f})"
-        return replace(extraction, explanation=why(decision))
+        return replace(extraction, explanation=why(decision, extraction.short_answer_rule))
 
 
 def before(context: AnswerContext, candidate: Candidate) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from qa_service.answering.fit import LOCATIVE, phrase_fit
 from qa_service.answering.question import FIGURE_KINDS, TYPED_KINDS
@@ -36,6 +36,18 @@ if TYPE_CHECKING:
 
 OffsetSpan = tuple[int, int]  # (start, end) character offsets inside the quote
 _ARTICLES = ("", "the", "a", "an")  # a stored noun phrase starts after its article
+# which rule chose the bold words (`"explain": true` says it)
+BY_READER = "the reader's span, widened to the typed phrase it touches"
+BY_PARSE = "the parse's pick in the quote"
+BY_PHRASE = "the typed phrase that made the sentence a candidate"
+
+
+class Bold(NamedTuple):
+    """The short answer in document offsets, and the rule that chose it."""
+
+    start: int
+    end: int
+    rule: str
 
 
 @lru_cache(maxsize=256)
@@ -301,22 +313,22 @@ def anchors(doc: Doc, question: QuestionAnalysis) -> list[Token]:
 
 def short_answer(
     context: AnswerContext, best: Candidate, start: int, end: int, reader_span: tuple[int, int] | None = None
-) -> tuple[int, int] | None:
+) -> Bold | None:
     """The bold words in the quote `start:end`, the one choice of them for both answerers, first that holds:
     the reader's span widened to the typed phrase it touches (`_widened`); the parse's pick in the quote (it knows
     where an answer sits: subject, object, apposition); the typed phrase that made the sentence a candidate."""
     if reader_span is not None:
         span = _widened(context, best, *reader_span)
         if span is not None and start <= span[0] and span[1] <= end:
-            return span
+            return Bold(*span, BY_READER)
     text = context.documents[best.sentence.doc_id].text
     found = pick_short_answer(context.question, text[start:end])
     if found is not None:
-        return start + found[0], start + found[1]
+        return Bold(start + found[0], start + found[1], BY_PARSE)
     phrase = best.phrase
     if phrase is None or not (start <= phrase.start and phrase.end <= end) or best.typed < 0.5:
         return None
-    return phrase.start, phrase.end
+    return Bold(phrase.start, phrase.end, BY_PHRASE)
 
 
 def _widened(context: AnswerContext, candidate: Candidate, start: int, end: int) -> tuple[int, int] | None:

@@ -113,6 +113,8 @@ def answer_lines(answer: Answer, labels: dict[str, DocumentSummary] | None = Non
 def explanation_lines(explanation: Explanation) -> list[str]:
     """`ask --explain`: the deciding rule, then each candidate with its scores (the chosen one marked)."""
     lines = [f"Why ({explanation.answerer}): {explanation.decision}"]
+    if explanation.short_answer:
+        lines.append(f"In bold: {explanation.short_answer}")
     for i, c in enumerate(explanation.candidates, 1):
         mark = "*" if c.chosen else " "
         reader = f" reader {c.reader:.2f}" if c.reader is not None else ""

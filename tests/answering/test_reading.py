@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 
 from qa_service.answering import ExtractiveAnswerer
 from qa_service.answering.reading import ReadingAnswerer
+from qa_service.answering.short_answer import BY_READER
 from qa_service.service import QAService
 
 from .conftest import assert_citations_exact
@@ -66,3 +67,4 @@ def test_the_short_answer_is_the_phrase_not_the_clause_the_reader_marked(seed_se
     chosen = next(c for c in answer.explanation.candidates if c.chosen)
     assert chosen.reader_answer and len(chosen.reader_answer.split()) > len(answer.answer_span.text.split())
     assert answer.answer_span.text == "the delegation"
+    assert answer.explanation.short_answer == BY_READER  # the explanation says which rule chose the bold words

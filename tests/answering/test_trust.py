@@ -3,6 +3,7 @@ pronoun, the name behind a description, sources that agree or differ, and names 
 
 from __future__ import annotations
 
+from qa_service.answering.extractive import BY_DESCRIPTION, BY_PRONOUN
 from qa_service.schemas import Answer
 from qa_service.service import QAService
 
@@ -18,8 +19,9 @@ def _span_quote(answer: Answer) -> str:
 
 
 def test_a_name_behind_he_said(seed_service: QAService) -> None:
-    answer = seed_service.ask("Who said the suspension endangers the livelihood of 240 million people?")
+    answer = seed_service.ask("Who said the suspension endangers the livelihood of 240 million people?", explain=True)
     assert_citations_exact(seed_service, answer)
+    assert answer.explanation is not None and answer.explanation.short_answer == BY_PRONOUN
     assert answer.answer is not None and "he said" in answer.answer
     assert answer.answer_span is not None and "Khurram Dastgir" in answer.answer_span.text
     assert answer.answer_span.text in _span_quote(answer)
@@ -28,8 +30,9 @@ def test_a_name_behind_he_said(seed_service: QAService) -> None:
 
 
 def test_a_name_behind_a_description(seed_service: QAService) -> None:
-    answer = seed_service.ask("Which treaty did India suspend in April?")
+    answer = seed_service.ask("Which treaty did India suspend in April?", explain=True)
     assert_citations_exact(seed_service, answer)
+    assert answer.explanation is not None and answer.explanation.short_answer == BY_DESCRIPTION
     assert "treaty, which India suspended in April" in (answer.answer or "")
     assert answer.answer_span is not None and answer.answer_span.text == "Indus Waters Treaty"
     assert answer.answer_span.citation == 2 and "Indus Waters Treaty" in _span_quote(answer)

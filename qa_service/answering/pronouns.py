@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from qa_service.answering.short_answer import OffsetSpan, anchors, quote_doc, slot_tokens, subject_of
-from qa_service.text.nlp import is_personal_pronoun, pipeline, trim
+from qa_service.text.nlp import PERSONAL_PRONOUNS, is_personal_pronoun, pipeline, trim
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -19,8 +19,8 @@ def answer_pronoun(
 ) -> str | None:
     """The personal pronoun standing where a who-question's answer should be ("..., he said"), or None."""
     nlp = pipeline(nlp)
-    if question.kind != "person":
-        return None
+    if question.kind != "person" or not any(t.lower_ in PERSONAL_PRONOUNS for t in nlp.tokenizer(quote)):
+        return None  # no pronoun to stand where the answer should: the tokenizer alone says so, no parse
     doc = quote_doc(quote, nlp)
     if span is not None:
         chosen = doc.char_span(span[0], span[1], alignment_mode="expand")

@@ -25,7 +25,7 @@ from qa_service.text.terms import terms
 
 _CAPITALISED_RUN = re.compile(r"\b(?:[A-Z][\w’'-]*\s+){1,4}[A-Z][\w’'-]*")
 ANTECEDENT_SENTENCES = 3  # how far back a "he" may find its name
-BY_PRONOUN = 'the name "he" or "she" stands for, from the sentence before'  # which rule chose the bold words
+BY_PRONOUN = 'the name a pronoun ("he said") stands for, from a sentence before'  # which rule chose the bold words
 BY_DESCRIPTION = "the name of what the quote only describes, from another sentence"
 MIN_TYPED_FIT = 0.25  # a phrase fitting less than this does not carry the asked-for type
 _MISSING = {

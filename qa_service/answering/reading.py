@@ -5,7 +5,7 @@ answer's neighbourhood (the answer is in its top 4 for most news-dev questions) 
 it. The reader (`qa_service.reader`, MiniLM-L6 trained here on question-sentence pairs) reads the question and
 each of those few sentences together, in one batched call, and decides: which sentence answers (its logit
 plus the first-pass score as a prior), whether any does (abstain below `min_probability`), and the short
-answer (its span, widened to the whole typed phrase it falls in: "$3.2bn", not "3.2"; `extractive.short_answer`).
+answer (its span, widened to the whole typed phrase it falls in: "$3.2bn", not "3.2"; `short_answer.short_answer`).
 The quote, citations, "he said" and sources are the extractive answerer's (`ExtractiveAnswerer.compose`).
 """
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
+import numpy as np
 import pytest
 
-from qa_service.schemas import Answer
+from qa_service.answering.context import AnswerContext
+from qa_service.answering.question import QuestionAnalysis
+from qa_service.retrieval import RetrievedChunk
+from qa_service.schemas import Answer, Document
 from qa_service.service import QAService
+from qa_service.store import StoredChunk, StoredSentence, StoreReader
+from qa_service.store.base import Phrases
 from qa_service.text.nlp import load_pipeline
+from qa_service.text.terms import terms
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -17,6 +25,31 @@ if TYPE_CHECKING:
 @pytest.fixture(scope="session")
 def nlp() -> Language:
     return load_pipeline()
+
+
+def hand_context(
+    text: str,
+    sentences: Sequence[tuple[int, int]],
+    chunk: tuple[int, int],
+    *,
+    question: QuestionAnalysis | None = None,
+    phrases: Sequence[Phrases] | None = None,
+) -> AnswerContext:
+    """A context over one document "d" whose sentence spans (their stored terms, and typed phrases when given) are
+    given by hand; the question only where the test reads it, never the store."""
+    stored = [
+        StoredSentence("d", i, s, e, None, phrases[i] if phrases else (), frozenset(terms(text[s:e])))
+        for i, (s, e) in enumerate(sentences)
+    ]
+    hit = RetrievedChunk(StoredChunk(0, "d", *chunk), 1.0, 1.0)
+    return AnswerContext(
+        cast(QuestionAnalysis, question),
+        np.zeros(1),
+        [hit],
+        {"d": Document(doc_id="d", text=text)},
+        {"d": stored},
+        cast(StoreReader, None),
+    )
 
 
 def assert_citations_exact(service: QAService, answer: Answer) -> None:

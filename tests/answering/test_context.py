@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import cast
 
-import numpy as np
 import pytest
 
 from qa_service.answering.context import AnswerContext
-from qa_service.answering.question import QuestionAnalysis, analyse_question
-from qa_service.retrieval import RetrievedChunk
-from qa_service.schemas import Document
+from qa_service.answering.question import analyse_question
 from qa_service.service import QAService
-from qa_service.store import StoredChunk, StoredSentence, StoreReader
+from qa_service.store import StoreReader
 from qa_service.text.terms import terms
+
+from .conftest import hand_context
 
 
 def context_for(service: QAService, reader: StoreReader, question: str) -> AnswerContext:
@@ -84,16 +82,6 @@ def test_two_questions_over_the_same_sentences_each_weigh_their_own_words(seed_s
             contexts[0].overlap(contexts[0].sentence_terms(s)) != contexts[1].overlap(contexts[1].sentence_terms(s))
             for s in shared
         ), "a sentence both questions read weighs differently for each"
-
-
-def hand_context(text: str, sentences: list[tuple[int, int]], chunk: tuple[int, int]) -> AnswerContext:
-    """A context over one document whose sentence spans (and their stored terms) are given by hand."""
-    stored = [StoredSentence("d", i, s, e, None, (), frozenset(terms(text[s:e]))) for i, (s, e) in enumerate(sentences)]
-    question = cast(QuestionAnalysis, None)  # passage terms read neither the question nor the store
-    hit = RetrievedChunk(StoredChunk(0, "d", *chunk), 1.0, 1.0)
-    return AnswerContext(
-        question, np.zeros(1), [hit], {"d": Document(doc_id="d", text=text)}, {"d": stored}, cast(StoreReader, None)
-    )
 
 
 @pytest.mark.parametrize(

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
-import numpy as np
 import pytest
 import Stemmer
 
 from qa_service.answering import pronouns
 from qa_service.answering import short_answer as sa
 from qa_service.answering.candidates import Candidate
-from qa_service.answering.context import AnswerContext
 from qa_service.answering.question import analyse_question
-from qa_service.retrieval import RetrievedChunk
-from qa_service.schemas import Document
-from qa_service.store import StoredChunk, StoredSentence, StoreReader
 from qa_service.text.phrases import read_sentences
+
+from .conftest import hand_context
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -220,14 +217,9 @@ def test_one_picker_the_reader_s_span_widened_else_the_parse_s_pick(nlp: Languag
     phrase it touches (when it lies in the quote), else the parse's pick in the quote."""
     text = "The council named Ada Quill as mayor on Monday. She thanked Tom Reyes."
     bounds, phrases = read_sentences(text)
-    pairs = enumerate(zip(bounds, phrases, strict=True))
-    sentences = [StoredSentence("d", i, s, e, None, p) for i, ((s, e), p) in pairs]
     question = analyse_question("Who did the council name as mayor?", nlp=nlp)
-    hit = RetrievedChunk(StoredChunk(0, "d", 0, len(text)), 1.0, 1.0)
-    context = AnswerContext(
-        question, np.zeros(1), [hit], {"d": Document(doc_id="d", text=text)}, {"d": sentences}, cast(StoreReader, None)
-    )
-    best = Candidate(sentences[0], 0.5, 0.5, 0.5, 1.0, 0.0, None, False, 1.0)
+    context = hand_context(text, bounds, (0, len(text)), question=question, phrases=phrases)
+    best = Candidate(context.sentences["d"][0], 0.5, 0.5, 0.5, 1.0, 0.0, None, False, 1.0)
     start, end = bounds[0]
 
     def bold(reader_span: tuple[int, int] | None) -> str | None:

@@ -317,33 +317,56 @@ def short_answer(
     """The bold words in the quote `start:end`, the one choice of them for both answerers, first that holds:
     the reader's span widened to the typed phrase it touches (`_widened`); the parse's pick in the quote (it knows
     where an answer sits: subject, object, apposition); the typed phrase that made the sentence a candidate."""
+    text = context.documents[best.sentence.doc_id].text
     if reader_span is not None:
         span = _widened(context, best, *reader_span)
         if span is not None and start <= span[0] and span[1] <= end:
-            return Bold(*span, BY_READER)
-    text = context.documents[best.sentence.doc_id].text
+            return _tidy(context.question, text, Bold(*span, BY_READER))
     found = pick_short_answer(context.question, text[start:end])
     if found is not None:
-        return Bold(start + found[0], start + found[1], BY_PARSE)
+        return _tidy(context.question, text, Bold(start + found[0], start + found[1], BY_PARSE))
     phrase = best.phrase
     if phrase is None or not (start <= phrase.start and phrase.end <= end) or best.typed < 0.5:
         return None
-    return Bold(phrase.start, phrase.end, BY_PHRASE)
+    return _tidy(context.question, text, Bold(phrase.start, phrase.end, BY_PHRASE))
+
+
+def _tidy(question: QuestionAnalysis, text: str, bold: Bold) -> Bold:
+    """Without what the bold need not repeat: a trailing possessive ("Peyton Manning's"), and the counted thing
+    of "how many X" after its number ("How many punts ...?" -> "27", not "27 punts"; units the question does
+    not name stay: "how long" -> "four years")."""
+    start, end = bold.start, bold.end
+    if text[start:end].endswith(("'s", "\u2019s")) and end - 2 > start:
+        end -= 2
+    if question.wh == "how many" and question.target:
+        words = text[start:end].rsplit(" ", 1)
+        if len(words) == 2 and key(words[1]) == key(question.target):
+            end = start + len(words[0])
+    return bold._replace(start=start, end=end)
 
 
 def _widened(context: AnswerContext, candidate: Candidate, start: int, end: int) -> tuple[int, int] | None:
-    """The reader's span (document offsets), widened to every named or counted phrase it touches.
+    """The reader's span (document offsets), widened to whole words and to every named or counted phrase it
+    touches ("360", not the word piece "36"; "$3.2bn", not "3.2").
 
     When the question asks for a kind of thing (a person, a date, a figure) and the span is a clause, the answer
     is the first pass's phrase of that kind inside it, else the phrase the clause opens with: "the delegation",
-    not "the delegation highlighted the long-standing cooperation"."""
+    not "the delegation highlighted the long-standing cooperation". A span that is one phrase already is kept
+    whole where that phrase only opens it ("Denver Broncos", not "Denver"; "the Santa Clara Marriott"), and
+    narrowed where it ends it (a title before a name: "tight end Greg Olsen" -> "Greg Olsen")."""
     text = context.documents[candidate.sentence.doc_id].text
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
     phrases = context.phrases(candidate.sentence)
     phrase = candidate.phrase
     if context.question.kind in TYPED_KINDS:
+        whole = _bare(text, start, end) in {_bare(text, p.start, p.end) for p in phrases}
         if phrase is not None and start <= phrase.start and phrase.end <= end:
-            start, end = phrase.start, phrase.end
-        else:  # a clause that opens with a phrase ("the delegation highlighted ..."): the phrase
+            if not whole or _bare(text, start, end)[0] < phrase.start:
+                start, end = phrase.start, phrase.end
+        elif not whole:  # a clause that opens with a phrase ("the delegation highlighted ..."): the phrase
             opening = [
                 p
                 for p in phrases
@@ -357,6 +380,14 @@ def _widened(context: AnswerContext, candidate: Candidate, start: int, end: int)
     while end > start and text[end - 1] in ".,;:":
         end -= 1
     return (start, end) if end > start else None
+
+
+def _bare(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span without a leading article: how a stored noun phrase is cut ("the Santa Clara Marriott")."""
+    first = text[start:end].split(" ", 1)
+    if len(first) == 2 and first[0].lower() in _ARTICLES[1:]:
+        start += len(first[0]) + 1
+    return start, end
 
 
 def pick_short_answer(question: QuestionAnalysis, quote: str, *, nlp: Language | None = None) -> OffsetSpan | None:

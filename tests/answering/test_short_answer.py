@@ -230,3 +230,66 @@ def test_one_picker_the_reader_s_span_widened_else_the_parse_s_pick(nlp: Languag
     assert bold((text.index("Quill"), text.index("Quill") + 5)) == "Ada Quill"  # widened to the whole name
     assert bold((text.index("Monday"), text.index("Monday") + 6)) == "Monday"  # the reader's span, when in the quote
     assert bold((text.index("Tom"), text.index("Tom") + 3)) == "Ada Quill"  # outside the quote: the parse's pick
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "read", "phrase", "expected"),
+    [
+        # one phrase whose typed words only open it: kept whole, not cut to its first name
+        (
+            "Which team won the title?",
+            "The Denver Broncos beat the Carolina Panthers to win the title.",
+            "Denver Broncos",
+            None,
+            "Denver Broncos",
+        ),
+        (
+            "Where did the team stay?",
+            "The team stayed at the Santa Clara Marriott all week.",
+            "Santa Clara Marriott",
+            "Santa Clara",
+            "Santa Clara Marriott",
+        ),
+        # a title before the name: the name
+        (
+            "Who caught 77 passes?",
+            "Tight end Greg Olsen caught 77 passes last season.",
+            "Tight end Greg Olsen",
+            "Greg Olsen",
+            "Greg Olsen",
+        ),
+        # no possessive after a name
+        (
+            "Who did the coach praise?",
+            "The coach praised Peyton Manning's passing after the game.",
+            "Peyton Manning's",
+            None,
+            "Peyton Manning",
+        ),
+        # "how many X": the number, X is the question's own word; units the question does not name stay
+        ("How many punts did Ginn return?", "Ginn returned 27 punts for 277 yards.", "27 punts", None, "27"),
+        ("How long did the rescue take?", "The rescue took four years of planning.", "four years", None, "four years"),
+        # a span that ends inside a word (a word piece) is the whole word
+        (
+            "What design did the council choose?",
+            "The council chose a modernist design for the library.",
+            "modern",
+            None,
+            "modernist",
+        ),
+    ],
+)
+def test_the_reader_s_span_becomes_the_whole_phrase_a_reader_wants(
+    question: str, sentence: str, read: str, phrase: str | None, expected: str, nlp: Language
+) -> None:
+    bounds, phrases = read_sentences(sentence)
+    analysis = analyse_question(question, nlp=nlp)
+    context = hand_context(sentence, bounds, (0, len(sentence)), question=analysis, phrases=phrases)
+    typed = None
+    if phrase is not None:  # the first pass's typed phrase, as the store holds it
+        typed = next(p for p in context.phrases(context.sentences["d"][0]) if sentence[p.start : p.end] == phrase)
+    best = Candidate(context.sentences["d"][0], 0.5, 0.5, 0.5, 1.0, 1.0, typed, False, 1.0)
+    at = sentence.index(read)
+    span = sa.short_answer(context, best, 0, len(sentence), (at, at + len(read)))
+    assert span is not None and span.rule == sa.BY_READER
+    assert sentence[span.start : span.end] == expected

@@ -332,17 +332,25 @@ def short_answer(
 
 
 def _tidy(question: QuestionAnalysis, text: str, bold: Bold) -> Bold:
-    """Without what the bold need not repeat: a trailing possessive ("Peyton Manning's"), and the counted thing
-    of "how many X" after its number ("How many punts ...?" -> "27", not "27 punts"; units the question does
-    not name stay: "how long" -> "four years")."""
+    """Without what the bold need not repeat: a trailing possessive ("Peyton Manning's"), an opened parenthesis
+    ("(OIC" is closed where the text closes it, else left out), and the counted thing of "how many X" after its
+    number ("How many punts ...?" -> "27", not "27 punts"; units the question does not name stay: "how long" ->
+    "four years")."""
     start, end = bold.start, bold.end
     if text[start:end].endswith(("'s", "\u2019s")) and end - 2 > start:
         end -= 2
+    words = text[start:end]
+    if words.count("(") > words.count(")"):  # "the Organization of Islamic Cooperation (OIC": close it, or stop
+        close = text.find(")", end, end + 12)
+        if close != -1 and "(" not in text[end:close]:
+            end = close + 1
+        else:
+            end = start + len(words[: words.rindex("(")].rstrip(" ,;:"))
     if question.wh == "how many" and question.target:
         words = text[start:end].rsplit(" ", 1)
         if len(words) == 2 and key(words[1]) == key(question.target):
             end = start + len(words[0])
-    return bold._replace(start=start, end=end)
+    return bold._replace(start=start, end=end) if end > start else bold
 
 
 def _widened(context: AnswerContext, candidate: Candidate, start: int, end: int) -> tuple[int, int] | None:
@@ -377,6 +385,13 @@ def _widened(context: AnswerContext, candidate: Candidate, start: int, end: int)
     for typed in phrases:
         if typed.label != NOUN_PHRASE and typed.start < end and start < typed.end:
             start, end = min(start, typed.start), max(end, typed.end)
+    if context.question.kind in ("person", "org"):  # a nationality names nobody: "British officials", not "British"
+        bare = _bare(text, start, end)
+        if any(p.label == "NORP" and (p.start, p.end) == bare for p in phrases):
+            start, end = next(
+                ((p.start, p.end) for p in phrases if p.label == NOUN_PHRASE and p.start <= bare[0] and p.end > end),
+                (start, end),
+            )
     while end > start and text[end - 1] in ".,;:":
         end -= 1
     return (start, end) if end > start else None

@@ -269,6 +269,22 @@ def test_one_picker_the_reader_s_span_widened_else_the_parse_s_pick(nlp: Languag
         # "how many X": the number, X is the question's own word; units the question does not name stay
         ("How many punts did Ginn return?", "Ginn returned 27 punts for 277 yards.", "27 punts", None, "27"),
         ("How long did the rescue take?", "The rescue took four years of planning.", "four years", None, "four years"),
+        # a nationality is nobody: the people it describes
+        (
+            "Who will the delegation meet in London?",
+            "In London the delegation will meet senior British officials on Friday.",
+            "British",
+            None,
+            "senior British officials",
+        ),
+        # a parenthesis it opens is closed
+        (
+            "Whose envoys will the delegation address?",
+            "The delegation will address envoys of the Organization of Islamic Cooperation (OIC) in Geneva.",
+            "Organization of Islamic Cooperation (OIC",
+            None,
+            "the Organization of Islamic Cooperation (OIC)",
+        ),
         # a span that ends inside a word (a word piece) is the whole word
         (
             "What design did the council choose?",

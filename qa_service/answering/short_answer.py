@@ -339,13 +339,13 @@ def _tidy(question: QuestionAnalysis, text: str, bold: Bold) -> Bold:
     start, end = bold.start, bold.end
     if text[start:end].endswith(("'s", "\u2019s")) and end - 2 > start:
         end -= 2
-    words = text[start:end]
-    if words.count("(") > words.count(")"):  # "the Organization of Islamic Cooperation (OIC": close it, or stop
+    bolded = text[start:end]
+    if bolded.count("(") > bolded.count(")"):  # "the Organization of Islamic Cooperation (OIC": close it, or stop
         close = text.find(")", end, end + 12)
         if close != -1 and "(" not in text[end:close]:
             end = close + 1
         else:
-            end = start + len(words[: words.rindex("(")].rstrip(" ,;:"))
+            end = start + len(bolded[: bolded.rindex("(")].rstrip(" ,;:"))
     if question.wh == "how many" and question.target:
         words = text[start:end].rsplit(" ", 1)
         if len(words) == 2 and key(words[1]) == key(question.target):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from qa_service.cli.answer_text import answer_lines, heading_words, related_doc_ids
-from qa_service.schemas import Passage
+from qa_service.schemas import Answer, Passage
 from qa_service.service import QAService
 from tests.conftest import SEED_QUESTION
 
 
-def _lines(service: QAService, question: str) -> tuple[list[str], object]:
+def _lines(service: QAService, question: str) -> tuple[list[str], Answer]:
     answer = service.ask(question)
     return answer_lines(answer, {d: service.summary(d) for d in related_doc_ids(answer)}), answer
 

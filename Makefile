@@ -53,7 +53,7 @@ test-fast: setup ## Only the fast tests (no servers, browsers, kill or fuzz loop
 test-long: setup ## The full-length kill and fuzz loops (20 kills during an ingest, 50 fuzz cases per operation)
 	$(BIN)/pytest -m long
 
-lint: setup ## ruff lint and format check, mypy (strict) on qa_service/
+lint: setup ## ruff lint and format check, mypy (strict) on qa_service, devtools, eval, tools and tests
 	$(BIN)/ruff check qa_service devtools tests eval tools
 	$(BIN)/ruff format --check qa_service devtools tests eval tools
 	$(BIN)/mypy

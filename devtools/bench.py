@@ -270,7 +270,11 @@ def _bench_one_size(
     if sized.store == "milvus":
         what, recall = f"Milvus {sized.milvus_index} + BM25", None
     else:
-        what = f"FAISS {writer.store.dense.index.factory}"
+        from qa_service.store.embedded import EmbeddedStore
+
+        store = writer.store  # typed as the DocumentStore protocol; the embedded store is the one that has FAISS
+        assert isinstance(store, EmbeddedStore) and store.dense.index is not None
+        what = f"FAISS {store.dense.index.factory}"
         writer.close()
         writer = QAService(sized, embedder=service.embedder).load()
         recall = storebench.dense_recall(writer, questions)

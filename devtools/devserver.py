@@ -33,7 +33,8 @@ class LocalServer:
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def measured_env(index_dir: Path | None = None, **extra: str) -> dict[str, str]:

@@ -22,8 +22,12 @@ import tempfile
 import time
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from devtools.devserver import LocalServer
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTS = ("single", "batch", "pages", "archive")
@@ -35,7 +39,7 @@ def _cpu_s(pid: int) -> float:
     import psutil
 
     times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
+    return float(times.user + times.system)
 
 
 def _articles(folder: Path, limit: int | None) -> list[tuple[str, str]]:
@@ -45,7 +49,7 @@ def _articles(folder: Path, limit: int | None) -> list[tuple[str, str]]:
     return [(path.stem, path.read_text(encoding="utf-8")) for path in files]
 
 
-def _server(workdir: Path, name: str) -> contextlib.AbstractContextManager:
+def _server(workdir: Path, name: str) -> contextlib.AbstractContextManager[LocalServer]:
     from devtools.devserver import local_server, measured_env
 
     seeds = workdir / f"{name}-no-seeds"

@@ -20,7 +20,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ def _echo(line: str = "") -> None:
     print(line, flush=True)
 
 
-def _pct(values: list[float], q: float) -> float:
+def _pct(values: Sequence[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
@@ -57,7 +57,7 @@ def rss_mib(pid: int) -> float | None:
     except ImportError:
         return None
     process = psutil.Process(pid)
-    total = process.memory_info().rss
+    total: int = process.memory_info().rss
     for child in process.children(recursive=True):
         with contextlib.suppress(psutil.Error):
             total += child.memory_info().rss
@@ -119,7 +119,7 @@ def seed_material(service: Any) -> tuple[list[str], np.ndarray]:  # a loaded QAS
     """The seed corpus's sentences and their real vectors."""
     from qa_service.text.phrases import sentence_spans
 
-    sentences = []
+    sentences: list[str] = []
     for summary in service.list_documents():
         text = service.get_document(summary.doc_id).text
         sentences.extend(text[s:e] for s, e in sentence_spans(text))
@@ -163,7 +163,8 @@ def bench_size(
     asked = [questions[i % len(questions)] for i in range(queries)]
     for question in asked[:5]:  # warm-up
         client.post("/ask", json={"question": question})
-    totals, parts = [], {"embed": [], "retrieve": [], "answer": []}
+    totals: list[float] = []
+    parts: dict[str, list[float]] = {"embed": [], "retrieve": [], "answer": []}
     for question in asked:
         began = time.perf_counter()
         body = client.post("/ask", json={"question": question}).json()

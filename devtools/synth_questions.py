@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     from qa_service.text.phrases import NOUN_PHRASE, sentence_spans, type_sentences
 
     rng = random.Random(args.seed)
-    rows = []
+    rows: list[dict[str, object]] = []  # one JSON line each; `answer` is [start, end] or None
     articles = allowed_articles()
     for path in articles:
         text = path.read_text(encoding="utf-8")

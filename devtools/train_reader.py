@@ -25,7 +25,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -75,7 +75,7 @@ def squad_examples(paths: list[Path], hard_negatives: int = 2, cross: int = 0) -
     answer, as the news questions that ask for a detail no report gives."""
     from qa_service.text.phrases import sentence_spans
 
-    rows: list[tuple[dict, list[tuple[int, int]]]] = []
+    rows: list[tuple[dict[str, Any], list[tuple[int, int]]]] = []
     split: dict[str, list[tuple[int, int]]] = {}
     for path in paths:
         with gzip.open(path, "rt", encoding="utf-8") as fh:
@@ -114,7 +114,7 @@ def squad_examples(paths: list[Path], hard_negatives: int = 2, cross: int = 0) -
     return examples
 
 
-def elsewhere(rows: list[tuple[dict, list[tuple[int, int]]]], k: int) -> dict[int, list[tuple[str, str]]]:
+def elsewhere(rows: list[tuple[dict[str, Any], list[tuple[int, int]]]], k: int) -> dict[int, list[tuple[str, str]]]:
     """Per answerable row (by `id`), the `k` (sentence, previous sentence) of other paragraphs closest to its
     question by tf-idf cosine, leaving out any that holds the answer's text."""
     from sklearn.feature_extraction.text import TfidfVectorizer

@@ -71,12 +71,12 @@ def seed_oracle_cases(path: Path, corpus: Path) -> list[Case]:
     Questions whose answers occur in no sentence of their articles (e.g. the answer spans two sentences) are left
     out; unanswerable ones have no quote.
     """
-    from qa_service.evaluation import contains_answer, load_seed
+    from qa_service.evaluation import contains_answer, load_eval_set
     from qa_service.ingest.clean import iter_article_files, load_file
 
     texts = {doc.doc_id: doc.text for doc in (load_file(p) for p in iter_article_files([corpus]))}
     cases = []
-    for item in load_seed(path, corpus).items:
+    for item in load_eval_set(path, "seed", corpus).items:
         quotes = [
             texts[doc_id][s:e]
             for doc_id in item.doc_ids
@@ -180,9 +180,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         if args.by_wh:
             for wh in WH_WORDS + ("other",):
-                if (wh, "old") in by_wh:
+                if (wh, "phrase") in by_wh:
                     cells = "   ".join(f"{name} {by_wh[(wh, name)].row()}" for name in pickers)
-                    print(f"    {wh:9s} n={by_wh[(wh, 'old')].n:4d}  {cells}")
+                    print(f"    {wh:9s} n={by_wh[(wh, 'phrase')].n:4d}  {cells}")
     if dump:
         dump.close()
     return 0

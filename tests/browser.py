@@ -9,12 +9,16 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from devtools.devserver import local_server
 
 from .conftest import ROOT, server_env
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,8 +33,8 @@ CHROMIUM_ARGS = [
 ]
 START_TIMEOUT_S = 180  # model load and first index build on a busy 2-core machine
 UI_TIMEOUT_MS = 60_000  # one answer can wait behind other work on the same machine
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(),

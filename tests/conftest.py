@@ -12,9 +12,13 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -54,11 +58,11 @@ def server_env(index_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def make_settings(index_dir: Path, **overrides: object) -> Settings:
+def make_settings(index_dir: Path, **overrides: Any) -> Settings:  # Settings validates them
     return Settings(index_dir=index_dir, seeds_dir=SEEDS, _env_file=None, **overrides)
 
 
-def store_settings(store_kind: str) -> dict[str, object]:
+def store_settings(store_kind: str) -> dict[str, Any]:
     """Settings for a store of this kind; Milvus cleans up at once (no other process writes to a test's store)."""
     if store_kind == "milvus":
         return {"store": "milvus", "milvus_orphan_grace_s": 0.0, "milvus_sweep_interval_s": 0.0}
@@ -67,7 +71,8 @@ def store_settings(store_kind: str) -> dict[str, object]:
 
 @pytest.fixture(scope="session", params=STORES)
 def store_kind(request: pytest.FixtureRequest) -> str:
-    return request.param
+    kind: str = request.param
+    return kind
 
 
 @pytest.fixture(scope="session")
@@ -127,7 +132,7 @@ class LogLines(logging.Handler):
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     """Headless Chromium (Debian's, with the flags in tests/browser.py), one per module."""
     from .browser import CHROMIUM, CHROMIUM_ARGS, UI_TIMEOUT_MS
 

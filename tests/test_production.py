@@ -12,6 +12,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -64,7 +65,7 @@ def test_writes_need_the_key_reads_stay_open(fresh_service: QAService) -> None:
             {"X-API-Key": "wrong"},
             {"Authorization": f"Basic {KEY}"},
             {"Authorization": "Bearer"},
-            {"X-API-Key": "schlüssel".encode()},  # non-ASCII must be a 401, not a 500
+            {b"X-API-Key": "schlüssel".encode()},  # non-ASCII must be a 401, not a 500
         ):
             response = client.post("/documents", json={"text": article(2)}, headers=headers)
             assert response.status_code == 401, headers
@@ -81,7 +82,7 @@ def test_writes_need_the_key_reads_stay_open(fresh_service: QAService) -> None:
 
 def test_reads_need_the_key_when_configured(seed_service: QAService) -> None:
     with api(seed_service, api_key=KEY, require_key_for_reads=True) as client:
-        reads = [
+        reads: list[tuple[str, str, dict[str, Any]]] = [
             ("POST", "/ask", {"json": {"question": SEED_QUESTION}}),
             ("GET", "/search", {"params": {"q": "Fu Cong"}}),
             ("GET", "/documents", {}),
@@ -268,7 +269,7 @@ def test_one_json_access_log_line_per_request(seed_service: QAService) -> None:
 # ---- concurrency ------------------------------------------------------------------------------------
 
 
-def _check_shea_answer(body: dict, shea_text: str) -> None:
+def _check_shea_answer(body: dict[str, Any], shea_text: str) -> None:
     assert body["answerable"], body
     assert body["citations"][0]["doc_id"] == SHEA
     for citation in body["citations"]:
@@ -366,8 +367,10 @@ def test_two_workers_see_a_document_added_through_either(fresh_service: QAServic
                 text = fresh_connection.get(f"{url}/metrics").text
                 ask = fresh_connection.get(f"{url}/documents/lib-7")
             assert ask.status_code == 200
-            pid = re.search(r'qa_worker_info\{pid="(\d+)"\}', text).group(1)
-            seen[pid] = re.search(r"^qa_index_documents (\S+)$", text, re.M).group(1)
+            worker = re.search(r'qa_worker_info\{pid="(\d+)"\}', text)
+            documents = re.search(r"^qa_index_documents (\S+)$", text, re.M)
+            assert worker is not None and documents is not None, text
+            seen[worker.group(1)] = documents.group(1)
 
         deadline = time.monotonic() + 120
         with ThreadPoolExecutor(max_workers=4) as pool:

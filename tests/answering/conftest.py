@@ -62,6 +62,6 @@ def assert_citations_exact(service: QAService, answer: Answer) -> None:
     if answer.answerable:
         shown = (answer.answer or "").removeprefix("… ").removesuffix(" …")  # "…" marks where a long quote was cut
         assert shown and shown in answer.citations[0].quote
-        assert len(answer.answer) <= service.settings.max_answer_chars
+        assert answer.answer is not None and len(answer.answer) <= service.settings.max_answer_chars
     else:
         assert answer.answer is None and answer.citations == []

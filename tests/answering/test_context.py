@@ -76,8 +76,8 @@ def test_two_questions_over_the_same_sentences_each_weigh_their_own_words(seed_s
                 for sentence in loaded:
                     own = context.sentence_terms(sentence)
                     assert context.overlap(own) == pytest.approx(expected_overlap(reader, question, own))
-        loaded = [{(s.doc_id, s.ordinal): s for ss in c.sentences.values() for s in ss} for c in contexts]
-        shared = [loaded[0][k] for k in loaded[0].keys() & loaded[1].keys()]
+        by_key = [{(s.doc_id, s.ordinal): s for ss in c.sentences.values() for s in ss} for c in contexts]
+        shared = [by_key[0][k] for k in by_key[0].keys() & by_key[1].keys()]
         assert any(
             contexts[0].overlap(contexts[0].sentence_terms(s)) != contexts[1].overlap(contexts[1].sentence_terms(s))
             for s in shared

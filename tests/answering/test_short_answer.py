@@ -183,7 +183,7 @@ def test_the_sentences_before_a_pronoun_are_parsed_once_for_every_question(nlp: 
 
 
 def test_irregular_forms_come_from_the_lemmatizer_tables() -> None:
-    from spacy.strings import hash_string
+    from spacy.strings import hash_string  # type: ignore[attr-defined]  # in spacy.strings, not in its .pyi stub
 
     from qa_service.text.terms import IRREGULAR_TABLES, irregular_forms, terms
 

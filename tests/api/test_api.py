@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -58,7 +60,7 @@ def test_search_documents_and_health(client: TestClient) -> None:
         ({}, "question"),
     ],
 )
-def test_bad_ask_requests_get_422_with_detail(client: TestClient, payload: dict, fragment: str) -> None:
+def test_bad_ask_requests_get_422_with_detail(client: TestClient, payload: dict[str, Any], fragment: str) -> None:
     response = client.post("/ask", json=payload)
     assert response.status_code == 422
     assert fragment in str(response.json()["detail"])
@@ -192,7 +194,7 @@ def test_abstention_offers_only_related_passages(client: TestClient) -> None:
     assert first["related"] and "Khurram Dastgir" in first["mentions"], first  # one name, not two words
 
 
-def test_documents_are_listed_a_page_at_a_time(client) -> None:
+def test_documents_are_listed_a_page_at_a_time(client: TestClient) -> None:
     everything = client.get("/documents").json()
     assert len(everything) == 5
     pages = [client.get("/documents", params={"offset": o, "limit": 2}).json() for o in (0, 2, 4)]

@@ -188,8 +188,7 @@ def test_deeply_nested_json_in_a_batch_is_a_400_not_a_500(fresh_service: QAServi
 
 @EMBEDDED_ONLY
 def test_collisions_inside_one_batch_are_reported_by_item_number(fresh_service: QAService) -> None:
-    first, second = (SEEDS / "000_f6e0c52e4f6527ee.txt", SEEDS / "001_3bcbd3b699cef101.txt")
-    first, second = first.read_text(), second.read_text()
+    first, second = ((SEEDS / name).read_text() for name in ("000_f6e0c52e4f6527ee.txt", "001_3bcbd3b699cef101.txt"))
     with _app(fresh_service) as api:
         same_id = api.post("/documents/batch", json=[{"text": first, "doc_id": "x"}, {"text": second, "doc_id": "x"}])
         same_text = api.post("/documents/batch", json=[{"text": second}, {"text": second}])

@@ -15,16 +15,18 @@ is still held to "never 500" and "only declared statuses and bodies".
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import CheckFunction, not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from qa_service.api import create_app
+from qa_service.embedding import Embedder
 from qa_service.service import QAService
 from tests.conftest import SEEDS, STORES, make_settings, store_settings
 
@@ -37,7 +39,7 @@ OPERATIONS = [
 ]
 
 
-def breaks_a_rule_the_schema_cannot_state(case: schemathesis.Case) -> bool:
+def breaks_a_rule_the_schema_cannot_state(case: schemathesis.Case[Any]) -> bool:
     body = case.body if isinstance(case.body, dict | list) else {}
     items = body if isinstance(body, list) else [body]
     if any(isinstance(item, dict) and item.get("text") is None for item in items):
@@ -54,7 +56,7 @@ def breaks_a_rule_the_schema_cannot_state(case: schemathesis.Case) -> bool:
 def api_schema(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
-    embedder,
+    embedder: Embedder,
 ) -> schemathesis.BaseSchema:
     index_dir = tmp_path_factory.mktemp(f"fuzz-index-{request.param}")
     service = QAService(make_settings(index_dir, **store_settings(request.param)), embedder=embedder).load()
@@ -83,8 +85,9 @@ def test_operation_conforms_to_its_schema(
         derandomize=True,  # the same cases on every run: CI is reproducible (random runs of 50-150 found the bugs)
         suppress_health_check=list(HealthCheck),
     )
-    def fuzz(case: schemathesis.Case) -> None:
-        excluded = [not_a_server_error]  # 502 (a page not fetched) and 503 are declared answers; 500 never is
+    def fuzz(case: schemathesis.Case[Any]) -> None:
+        # 502 (a page not fetched) and 503 are declared answers; 500 never is
+        excluded: list[CheckFunction] = [not_a_server_error]
         if mode == schemathesis.GenerationMode.POSITIVE and breaks_a_rule_the_schema_cannot_state(case):
             excluded.append(positive_data_acceptance)
         response = case.call_and_validate(headers={"Authorization": f"Bearer {KEY}"}, excluded_checks=excluded)

@@ -4,6 +4,7 @@ questions, searches and listings by date, outlet and id; on both stores, with th
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -57,7 +58,7 @@ ARTICLES = [
 ]
 
 
-def _batch() -> list[dict]:
+def _batch() -> list[dict[str, str]]:
     return [{"doc_id": i, "source": s, "date": d, "text": t, "title": t.split(",")[0][:60]} for i, s, d, t in ARTICLES]
 
 
@@ -93,7 +94,7 @@ def test_a_batch_then_filters_on_ask_search_documents_and_sources(fresh_service:
         for citation in only_wire["citations"]:
             assert citation["source"] == "Valley Wire"
 
-        params = {"q": "Kestrel", "top_k": 5, "date_from": "2025-10-01", "date_to": "2025-11-30"}
+        params: dict[str, str | int] = {"q": "Kestrel", "top_k": 5, "date_from": "2025-10-01", "date_to": "2025-11-30"}
         found = {p["doc_id"] for p in api.get("/search", params=params).json()["passages"]}
         assert found == {"herald-ferry", "herald-tram", "wire-glacier", "wire-library"}  # all four in range
         by_id = api.post("/search", json={"query": "Kestrel", "filters": {"doc_ids": ["herald-tram"]}}).json()
@@ -142,7 +143,7 @@ def test_bad_filters_and_batches_are_4xx(fresh_service: QAService) -> None:
 
 @pytest.mark.parametrize("store_kind", ["embedded"])
 def test_a_batch_reads_an_export_as_ingest_does_and_reports_each_row(fresh_service: QAService) -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "doc_id": "quake",
             "title": "Quake hits western Nepal",
@@ -185,7 +186,7 @@ def test_a_batch_reads_an_export_as_ingest_does_and_reports_each_row(fresh_servi
 
 @pytest.mark.parametrize("store_kind", ["embedded"])
 def test_a_page_by_url(fresh_service: QAService) -> None:
-    routes = {
+    routes: dict[str, tuple[int, str, bytes | str]] = {
         "/news/bridge": (200, "text/html; charset=utf-8", ARTICLE_PAGE),
         "/404": (200, "text/html", NO_ARTICLE_PAGE),
         "/gone": (410, "text/html", "gone"),

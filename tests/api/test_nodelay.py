@@ -69,7 +69,12 @@ def test_serve_gives_uvicorn_the_nodelay_protocol_for_any_worker_count(monkeypat
     monkeypatch.setattr(serve, "check_port", lambda host, port: None)
     monkeypatch.setattr(serve, "ensure_index", lambda settings: None)
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.append(options["http"]))
-    monkeypatch.setattr(workers_module, "run_workers", lambda config: seen.append(config.http) or 0)
+
+    def run_workers(config: uvicorn.Config) -> int:
+        seen.append(config.http)
+        return 0
+
+    monkeypatch.setattr(workers_module, "run_workers", run_workers)
     for workers in ("1", "2"):
         result = CliRunner().invoke(cli.app, ["serve", "--workers", workers])
         assert result.exit_code == 0, result.output

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import httpx
@@ -28,6 +28,9 @@ from qa_service.api.limits import THREAD_RESERVE
 from qa_service.config import Settings
 from qa_service.service import QAService
 from tests.conftest import ROOT, SEED_QUESTION, SEEDS, LogLines, make_settings, server_env
+
+if TYPE_CHECKING:
+    import httpx2
 
 SHEA_FILE = SEEDS / "000_f6e0c52e4f6527ee.txt"
 QUESTION = {"question": SEED_QUESTION}
@@ -47,15 +50,17 @@ def records() -> Iterator[LogLines]:
 # ---- the client address behind a proxy ---------------------------------------------------------------
 
 
+# The strings below are what the environment gives (QA_TRUSTED_PROXIES); the setting's before-validator splits them,
+# but the pydantic mypy plugin types `Settings(...)` by the field (list[str]): hence the arg-type ignores.
 def test_trusted_proxies_setting_takes_ips_and_networks() -> None:
-    assert Settings(_env_file=None, trusted_proxies="10.0.0.0/8, 192.0.2.7").trusted_proxies == [
+    assert Settings(_env_file=None, trusted_proxies="10.0.0.0/8, 192.0.2.7").trusted_proxies == [  # type: ignore[arg-type]
         "10.0.0.0/8",
         "192.0.2.7",
     ]
-    assert Settings(_env_file=None, trusted_proxies='["fd00::/8"]').trusted_proxies == ["fd00::/8"]
+    assert Settings(_env_file=None, trusted_proxies='["fd00::/8"]').trusted_proxies == ["fd00::/8"]  # type: ignore[arg-type]
     assert Settings(_env_file=None).trusted_proxies == []
     with pytest.raises(ValidationError, match="proxy.example"):
-        Settings(_env_file=None, trusted_proxies="10.0.0.1,proxy.example")
+        Settings(_env_file=None, trusted_proxies="10.0.0.1,proxy.example")  # type: ignore[arg-type]
 
 
 def _ask_from(app: Any, peer: str, forwarded_for: str) -> int:  # a FastAPI app
@@ -112,7 +117,7 @@ def test_questions_beyond_max_in_flight_get_503_with_retry_after_at_once(
     app = create_app(settings, _Blocked(seed_service, release))  # type: ignore[arg-type]
     with TestClient(app) as client:
 
-        def ask() -> tuple[httpx.Response, bool]:
+        def ask() -> tuple[httpx2.Response, bool]:  # starlette's TestClient is httpx2's client
             response = client.post("/ask", json=QUESTION)
             return response, release.is_set()
 

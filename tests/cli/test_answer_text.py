@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from qa_service.cli.answer_text import answer_lines, heading_words, related_doc_ids
-from qa_service.schemas import Passage
+from qa_service.schemas import Answer, Passage
 from qa_service.service import QAService
 from tests.conftest import SEED_QUESTION
 
 
-def _lines(service: QAService, question: str) -> tuple[list[str], object]:
+def _lines(service: QAService, question: str) -> tuple[list[str], Answer]:
     answer = service.ask(question)
     return answer_lines(answer, {d: service.summary(d) for d in related_doc_ids(answer)}), answer
 
@@ -17,6 +17,7 @@ def test_an_answer_shows_labels_and_the_short_answer(seed_service: QAService) ->
     lines, answer = _lines(seed_service, SEED_QUESTION)
     first = answer.citations[0]
     assert lines[0] == answer.answer
+    assert answer.answer_span is not None
     assert lines[1] == f"Short answer: {answer.answer_span.text}"
     label = first.label if first.label_is_title else f"“{first.label}”"  # opening words, set apart as on the page
     assert f"  [1] {label} ({first.date}) · {first.doc_id} · chars {first.start}-{first.end}" in lines
@@ -28,7 +29,7 @@ def test_the_name_from_another_source_is_said(rules_seed_service: QAService) -> 
     lines, answer = _lines(
         rules_seed_service, "Which treaty has been a focal point of contention after India's unilateral actions?"
     )
-    assert answer.answer_span.citation == 2, answer.answer_span
+    assert answer.answer_span is not None and answer.answer_span.citation == 2, answer.answer_span
     assert f"Short answer: {answer.answer_span.text} (named in source [2])" in lines
     assert any(line.startswith("  [2] ") for line in lines)
 

@@ -125,17 +125,17 @@ def _port(server: LocalServer) -> str:
 
 
 def test_ask_finds_the_configured_server_and_sends_the_key(server: tuple[LocalServer, Path], tmp_path: Path) -> None:
-    server, _ = server
+    running, _ = server
     # This process's index is empty: only the server can know the answer.
     empty = tmp_path / "empty-index"
-    result = run_cli("ask", SEED_QUESTION, "--json", index=empty, QA_PORT=_port(server), QA_API_KEY=KEY)
+    result = run_cli("ask", SEED_QUESTION, "--json", index=empty, QA_PORT=_port(running), QA_API_KEY=KEY)
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert body["answerable"] and "Dorothy Shea" in body["answer"]
-    assert f"answered by the server at {server.url}" in result.stderr
+    assert f"answered by the server at {running.url}" in result.stderr
     assert not empty.exists()
 
-    refused = run_cli("ask", SEED_QUESTION, index=empty, QA_PORT=_port(server))
+    refused = run_cli("ask", SEED_QUESTION, index=empty, QA_PORT=_port(running))
     assert refused.returncode == 1
     assert "401" in refused.stderr and "set QA_API_KEY" in refused.stderr and "--local" in refused.stderr
 
@@ -145,22 +145,22 @@ def test_ask_finds_the_configured_server_and_sends_the_key(server: tuple[LocalSe
 
 
 def test_ask_prints_the_same_through_the_server_and_in_process(server: tuple[LocalServer, Path]) -> None:
-    server, index = server  # the in-process answer reads the server's own index
-    local = run_cli("ask", SEED_QUESTION, "--json", "--local", index=index, QA_PORT=_port(server))
-    remote = run_cli("ask", SEED_QUESTION, "--json", "--url", server.url, index=index, QA_API_KEY=KEY)
+    running, index = server  # the in-process answer reads the server's own index
+    local = run_cli("ask", SEED_QUESTION, "--json", "--local", index=index, QA_PORT=_port(running))
+    remote = run_cli("ask", SEED_QUESTION, "--json", "--url", running.url, index=index, QA_API_KEY=KEY)
     assert remote.returncode == local.returncode == 0, (remote.stderr, local.stderr)
     assert "answered in this process" in local.stderr and "answered by the server" in remote.stderr
     local_body, remote_body = json.loads(local.stdout), json.loads(remote.stdout)
     assert local_body["answerable"]
     assert {**remote_body, "timings_ms": None} == {**local_body, "timings_ms": None}  # only the timings differ
     # The plain output is the same lines either way, the related articles of an abstention named by their labels.
-    plain = run_cli("ask", SEED_QUESTION, "--url", server.url, index=index, QA_API_KEY=KEY)
+    plain = run_cli("ask", SEED_QUESTION, "--url", running.url, index=index, QA_API_KEY=KEY)
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout.splitlines() == answer_lines(Answer.model_validate(local_body))
     assert plain.stdout.splitlines()[0] == local_body["answer"]
     abstained = "Who did the delegation meet in Berlin?"
-    remote_lines = run_cli("ask", abstained, "--url", server.url, index=index, QA_API_KEY=KEY).stdout.splitlines()
-    local_lines = run_cli("ask", abstained, "--local", index=index, QA_PORT=_port(server)).stdout.splitlines()
+    remote_lines = run_cli("ask", abstained, "--url", running.url, index=index, QA_API_KEY=KEY).stdout.splitlines()
+    local_lines = run_cli("ask", abstained, "--local", index=index, QA_PORT=_port(running)).stdout.splitlines()
     assert remote_lines == local_lines and remote_lines[0] == "The articles don't answer this."
     assert any(line.startswith("  “") for line in remote_lines), remote_lines  # a label, not a bare doc id
 

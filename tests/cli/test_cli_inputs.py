@@ -111,7 +111,9 @@ def test_ctrl_c_says_how_many_were_saved_and_the_same_command_resumes(tmp_path: 
     index = tmp_path / "index"
     process, message = _interrupt_after_first_commit(folder, index)
     assert process.returncode == 130, message[-2000:]
-    saved = int(re.search(r"interrupted: (\d+) articles? saved by this run\. Run the same command again", message)[1])
+    said = re.search(r"interrupted: (\d+) articles? saved by this run\. Run the same command again", message)
+    assert said is not None, message[-2000:]
+    saved = int(said[1])
     assert 1 <= saved < ARTICLES_TO_INTERRUPT
     again = run_cli("ingest", str(folder), index=index)
     assert f"{ARTICLES_TO_INTERRUPT - saved} added, 0 replaced, {saved} unchanged" in again.stdout, again.stdout

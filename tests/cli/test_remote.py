@@ -7,6 +7,8 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +27,7 @@ from tests.conftest import make_settings
         ("qa.internal", "http://qa.internal:8123"),
     ],
 )
-def test_configured_url(tmp_path, host: str, url: str) -> None:
+def test_configured_url(tmp_path: Path, host: str, url: str) -> None:
     assert configured_url(make_settings(tmp_path, host=host, port=8123)) == url
 
 
@@ -33,7 +35,7 @@ class FakeServer(BaseHTTPRequestHandler):
     """Replies with whatever the test set for a path: (status, JSON or text body)."""
 
     replies: dict[str, tuple[int, object]] = {}  # noqa: RUF012 - set by each test
-    seen: list[dict] = []  # noqa: RUF012
+    seen: list[dict[str, Any]] = []  # noqa: RUF012
 
     def _reply(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 from devtools import train_reader
 
@@ -14,7 +15,7 @@ def _rows(path: Path) -> Path:
         "The bridge collapsed on Tuesday in Genoa. Rescuers searched the rubble for survivors. "
         "The toll rose to 39 by Friday, officials said."
     )
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"question": "Where did the bridge collapse?", "answers": [{"text": "Genoa", "start": context.index("Genoa")}]},
         {"question": "How many died?", "answers": [{"text": "39", "start": context.index("39")}]},
         {"question": "Who built the bridge?", "answers": []},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Self
 
 import numpy as np
 import pytest
@@ -23,6 +24,9 @@ class RecordingEmbedder(HashingEmbedder):
         self.fail_on = fail_on
         self.calls: list[list[str]] = []
         self._lock = threading.Lock()
+
+    def load(self) -> Self:  # HashingEmbedder.load is typed as returning a HashingEmbedder, not Self
+        return self
 
     def embed(self, texts: list[str], *, show_progress: bool = False, bulk: bool = False) -> np.ndarray:
         with self._lock:
@@ -67,6 +71,7 @@ def test_many_rounds_keep_the_order_of_every_caller() -> None:
     expected = HashingEmbedder().embed(QUESTIONS)
     for _ in range(5):
         for row, result in enumerate(ask_together(batching, QUESTIONS)):
+            assert isinstance(result, np.ndarray), result
             np.testing.assert_array_equal(result[0], expected[row])
     assert max(len(call) for call in inner.calls) <= 4
 

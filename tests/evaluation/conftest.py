@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,7 +106,7 @@ DISTRACTORS = {
 }
 
 
-def tiny_squad_data() -> dict:
+def tiny_squad_data() -> dict[str, Any]:
     """Three questions with answers, one v2.0-style impossible twist, one plainly off-topic; 8 paragraphs."""
     return {
         "version": "v2.0",

@@ -28,6 +28,7 @@ def test_load_tiny_squad(tiny_squad: Path) -> None:
     eval_set = load_eval_set(tiny_squad)
     assert eval_set.format == "squad"
     assert eval_set.info == {"squad_version": "v2.0", "articles": 7, "paragraphs": 8, "questions": 5, "impossible": 2}
+    assert eval_set.documents is not None  # SQuAD: the paragraphs
     assert [d.doc_id for d in eval_set.documents] == [
         "Arlen_Lighthouse-p000",
         "Arlen_Lighthouse-p001",
@@ -74,6 +75,7 @@ def test_shared_squad_sets_load_and_count() -> None:
     assert (v2.info["paragraphs"], v2.info["questions"], v2.info["impossible"]) == (39, 208, 112)
     assert sum(not i.answerable for i in v2.items) == 112
     for eval_set in (v1, v2):
+        assert eval_set.documents is not None
         ids = [d.doc_id for d in eval_set.documents]
         assert len(set(ids)) == len(ids)
         assert any("cleaned text equals the SQuAD context" in note for note in eval_set.notes), eval_set.notes

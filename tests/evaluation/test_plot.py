@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -17,7 +18,7 @@ pytest.importorskip("matplotlib")
 Image = pytest.importorskip("PIL.Image")
 
 
-def _report(results: list[QuestionResult], *, sweep: bool = True) -> dict:
+def _report(results: list[QuestionResult], *, sweep: bool = True) -> dict[str, Any]:
     points = [(0.3, True, True), (0.5, True, True), (0.2, False, False), (0.6, False, False)]
     return {
         "set": {"name": "hand-made", "format": "seed", "notes": []},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -12,7 +13,7 @@ from qa_service.evaluation.metrics import QuestionResult
 from qa_service.evaluation.report import MEASURES, format_rows, format_summary
 
 
-def _report(results: list[QuestionResult]) -> dict:
+def _report(results: list[QuestionResult]) -> dict[str, Any]:
     return {"questions": [asdict(r) for r in results]}
 
 

@@ -119,7 +119,8 @@ class _CountedStr(str):
 
 def test_repeated_paragraph_check_is_linear() -> None:
     """40,000 short lines took 24 s when each was looked up in a list of the kept ones (20,000 in 5.6 s)."""
-    paragraphs = [_CountedStr(f"line {i} of a feed") for i in range(4000)] + [_CountedStr("line 7 of a feed")]
+    paragraphs: list[str] = [_CountedStr(f"line {i} of a feed") for i in range(4000)]
+    paragraphs.append(_CountedStr("line 7 of a feed"))
     _CountedStr.comparisons = 0
     kept = _drop_repeated_paragraphs(paragraphs)
     assert len(kept) == 4000 and kept[7] == "line 7 of a feed"

@@ -78,7 +78,7 @@ def test_link_local_is_refused_even_when_private_addresses_are_allowed() -> None
 
 
 def test_a_redirect_into_the_private_network_is_refused() -> None:
-    routes = {
+    routes: dict[str, tuple[int, str, bytes | str]] = {
         "/article": (200, "text/html; charset=utf-8", ARTICLE_PAGE),
         "/moved": (301, "", "/article"),
         "/to-metadata": (302, "", "http://169.254.169.254/latest/meta-data/"),
@@ -94,7 +94,7 @@ def test_a_redirect_into_the_private_network_is_refused() -> None:
 
 
 def test_content_type_status_size_and_redirect_loops() -> None:
-    routes = {
+    routes: dict[str, tuple[int, str, bytes | str]] = {
         "/data.json": (200, "application/json", "{}"),
         "/gone": (410, "text/html", "gone"),
         "/big": (200, "text/html", "x" * 5_000),

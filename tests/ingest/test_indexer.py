@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from qa_service.ingest.clean import load_file, make_document
 from qa_service.ingest.indexer import DuplicatePolicy
 from qa_service.schemas import Document
 from qa_service.service import QAService
+from qa_service.store import PreparedDocument
 from tests.store.conftest import assert_store_consistent, fake_settings
 
 TEXT = "The harbour of {town} reopened on Friday after repairs that cost {n} million euros."
@@ -86,13 +88,20 @@ def test_the_same_text_under_two_names_is_a_duplicate(tmp_path: Path) -> None:
     assert report.added == ["one"] and report.duplicates == {"two": "one"}
 
 
-def test_bulk_ingest_keeps_counts_not_ids_and_commits_in_batches(tmp_path: Path) -> None:
+def test_bulk_ingest_keeps_counts_not_ids_and_commits_in_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     service = QAService(fake_settings(tmp_path / "index", ingest_batch=3)).load()
     for n in range(10):
         _write(tmp_path / "in" / f"port-{n}.txt", f"Port {n}", n)
     writes: list[int] = []
     real_write = service.store.write
-    service.store.write = lambda documents: writes.append(len(documents)) or real_write(documents)
+
+    def counted_write(documents: Sequence[PreparedDocument]) -> int:
+        writes.append(len(documents))
+        return real_write(documents)
+
+    monkeypatch.setattr(service.store, "write", counted_write)
     report = service.ingest_paths([tmp_path / "in"], progress=False, keep_ids=False)
     assert report.counts == {"added": 10} and report.added == []
     assert writes == [3, 3, 3, 1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pytest
@@ -12,15 +13,43 @@ from qa_service.config import Settings
 from qa_service.ingest.clean import make_document
 from qa_service.schemas import Document
 from qa_service.service import QAService
+from qa_service.store.embedded import EmbeddedStore
+from qa_service.store.embedded.dense import DenseIndex
 from qa_service.text.phrases import sentence_spans
 from qa_service.text.terms import terms
 
 from ..conftest import SEEDS
 
+if TYPE_CHECKING:
+    from qa_service.store.milvus import MilvusStore
 
-def fake_settings(index_dir: Path, **overrides: object) -> Settings:
+
+def fake_settings(index_dir: Path, **overrides: Any) -> Settings:  # Settings validates them
     values = {"index_dir": index_dir, "seeds_dir": SEEDS, "embedding_model": "hashing-fake", **overrides}
     return Settings(_env_file=None, **values)
+
+
+def embedded_store(service: QAService) -> EmbeddedStore:
+    """The service's store as the embedded store it is (`QAService.store` is typed as the protocol)."""
+    store = service.store
+    assert isinstance(store, EmbeddedStore)
+    return store
+
+
+def dense_index(service: QAService) -> DenseIndex:
+    """The embedded store's FAISS index (built by `load`)."""
+    index = embedded_store(service).dense.index
+    assert index is not None
+    return index
+
+
+def milvus_store(service: QAService) -> MilvusStore:
+    """The service's store as the Milvus store it is."""
+    from qa_service.store.milvus import MilvusStore
+
+    store = service.store
+    assert isinstance(store, MilvusStore)
+    return store
 
 
 @pytest.fixture
@@ -50,7 +79,33 @@ def article(n: int, topic: str = "library") -> Document:
     return make_document(article_text(n, topic), f"riverton-{n}")
 
 
-def database_rows(index_dir: Path) -> dict[str, object]:
+DocumentRow = tuple[str, str | None, str | None, str, int]  # text, title, date, content_hash, chunk_count
+ChunkRow = tuple[str, int, int, bytes]  # doc_id, start, end, vector
+SentenceRow = tuple[str, int, int, int, bytes]  # doc_id, ordinal, start, end, vector
+
+
+class StoreRows(TypedDict):
+    """What a store holds, as both stores' readers below return it (comparable across stores)."""
+
+    documents: dict[str, DocumentRow]
+    chunks: list[ChunkRow]
+    sentences: list[SentenceRow]
+    keyword_rows: list[set[str]]  # each chunk's keyword terms
+
+
+class DatabaseRows(StoreRows):
+    term_counts: dict[str, tuple[int, int]]  # term: (chunks, sentences) holding it
+    meta: dict[str, str]
+
+
+class MilvusRows(StoreRows):
+    sentence_counts: dict[str, int]
+    sentence_terms: dict[tuple[str, int], str]  # (doc_id, ordinal): its terms
+    orphans: int  # rows of unfinished writes
+    journal: int
+
+
+def database_rows(index_dir: Path) -> DatabaseRows:
     """Everything the store holds, read straight from SQLite, to compare a store with a clean build of it."""
     db = sqlite3.connect(index_dir / "store.sqlite3")
     try:
@@ -85,7 +140,7 @@ def database_rows(index_dir: Path) -> dict[str, object]:
     }
 
 
-def assert_store_consistent(index_dir: Path) -> dict[str, object]:
+def assert_store_consistent(index_dir: Path) -> DatabaseRows:
     """Every document whole: its chunk and sentence rows, keyword rows and term counts all agree with its text."""
     rows = database_rows(index_dir)
     documents = rows["documents"]
@@ -99,7 +154,7 @@ def assert_store_consistent(index_dir: Path) -> dict[str, object]:
     for words in rows["keyword_rows"]:
         for term in words:
             expected.setdefault(term, [0, 0])[0] += 1
-    for doc_id, (text, *_rest) in documents.items():
+    for doc_id, (text, *_rest, _chunks) in documents.items():
         for _, start, end in ((s[0], s[2], s[3]) for s in rows["sentences"] if s[0] == doc_id):
             for term in set(terms(text[start:end])):
                 expected.setdefault(term, [0, 0])[1] += 1
@@ -112,7 +167,7 @@ def assert_store_consistent(index_dir: Path) -> dict[str, object]:
     return rows
 
 
-def milvus_settings(index_dir: Path, uri: str = "", prefix: str = "qa", **overrides: object) -> Settings:
+def milvus_settings(index_dir: Path, uri: str = "", prefix: str = "qa", **overrides: Any) -> Settings:
     """Fake-embedder settings for the Milvus store (Milvus Lite in `index_dir` unless `uri` names a server)."""
     values = {
         "store": "milvus",
@@ -125,7 +180,7 @@ def milvus_settings(index_dir: Path, uri: str = "", prefix: str = "qa", **overri
     return fake_settings(index_dir, **values)
 
 
-def milvus_rows(uri: str, prefix: str = "qa") -> dict[str, object]:
+def milvus_rows(uri: str, prefix: str = "qa") -> MilvusRows:
     """Every row of a Milvus store, read straight from Milvus: the committed view (rows of the version each
     document row names) and the rows no document row names (`orphans`, invisible to readers)."""
     from qa_service.store.milvus import MilvusStore
@@ -133,9 +188,9 @@ def milvus_rows(uri: str, prefix: str = "qa") -> dict[str, object]:
     client = MilvusStore.connect(uri)
     try:
 
-        def rows(collection: str, fields: list[str]) -> list[dict]:
+        def rows(collection: str, fields: list[str]) -> list[dict[str, Any]]:
             iterator = client.query_iterator(f"{prefix}_{collection}", batch_size=1000, filter="", output_fields=fields)
-            out = []
+            out: list[dict[str, Any]] = []
             while page := iterator.next():
                 out.extend(page)
             iterator.close()
@@ -151,7 +206,7 @@ def milvus_rows(uri: str, prefix: str = "qa") -> dict[str, object]:
     finally:
         client.close()
 
-    def visible(row: dict) -> bool:
+    def visible(row: dict[str, Any]) -> bool:
         return (row["doc_id"], int(row["write_id"])) in live
 
     pieces: dict[str, dict[int, str]] = {}
@@ -185,7 +240,7 @@ def milvus_rows(uri: str, prefix: str = "qa") -> dict[str, object]:
     }
 
 
-def assert_milvus_consistent(uri: str, prefix: str = "qa", *, settled: bool = True) -> dict[str, object]:
+def assert_milvus_consistent(uri: str, prefix: str = "qa", *, settled: bool = True) -> MilvusRows:
     """Every visible document whole: text, chunks, sentences and their terms agree with it. `settled`: nothing
     is left of unfinished writes either (no orphan rows, an empty journal)."""
     rows = milvus_rows(uri, prefix)

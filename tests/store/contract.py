@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import cast
+from typing import Any, TypedDict, Unpack, cast
 
 import numpy as np
 import pytest
@@ -41,7 +41,7 @@ from qa_service.store import (
 from qa_service.text.phrases import sentence_spans
 from qa_service.text.terms import ANALYZER, terms
 
-from .conftest import article_text
+from .conftest import StoreRows, article_text
 
 EMBEDDER = HashingEmbedder()
 CONFIG = IndexConfig(
@@ -56,7 +56,15 @@ OUTLETS = ("Harbour Herald", "Valley Wire", "Coast Post")
 TOPICS = ("library", "bridge", "tram line", "school")
 
 
-def document(text: str, doc_id: str, **fields: str | None) -> Document:
+class Metadata(TypedDict, total=False):
+    title: str | None
+    date: str | None
+    source: str | None
+    url: str | None
+    author: str | None
+
+
+def document(text: str, doc_id: str, **fields: Unpack[Metadata]) -> Document:
     """A document as ingest would hand it over (its text already clean)."""
     digest = hashlib.sha256(text.encode()).hexdigest()
     return Document(doc_id=doc_id, text=text, content_hash=digest, **fields)
@@ -106,7 +114,8 @@ def prepare(doc: Document, *, origin: str | None = None) -> PreparedDocument:
 
 
 def vector(text: str) -> np.ndarray:
-    return EMBEDDER.embed([text])[0]
+    embedded: np.ndarray = EMBEDDER.embed([text])[0]
+    return embedded
 
 
 def doc_ids(reader: StoreReader, hits: Sequence[tuple[int, float]]) -> list[str]:
@@ -118,11 +127,11 @@ def doc_ids(reader: StoreReader, hits: Sequence[tuple[int, float]]) -> list[str]
 class StoreContract:
     """Subclass with `settings` and `rows`; the fixtures and helpers every mixin below uses."""
 
-    def settings(self, index_dir: Path, **overrides: object) -> Settings:
+    def settings(self, index_dir: Path, **overrides: Any) -> Settings:
         """Settings of a store of this kind in `index_dir` (the fake embedder)."""
         raise NotImplementedError
 
-    def rows(self, settings: Settings, *, settled: bool = True) -> dict[str, object]:
+    def rows(self, settings: Settings, *, settled: bool = True) -> StoreRows:
         """Every visible row, read straight from the engine and checked whole: "documents" {doc_id: (text, title,
         date, hash, chunks)}, "chunks" and "sentences" as sorted tuples with their vectors' bytes, "keyword_rows".
         `settled`: nothing is left of unfinished writes either (an engine may clean up after a failed one later)."""
@@ -678,14 +687,14 @@ class DurabilityContract(StoreContract):
                 errors.append(exc)
 
         writers = [threading.Thread(target=write, args=(first,)) for first in (0, 10, 20)]
-        reader = threading.Thread(target=read)
-        reader.start()
+        reading = threading.Thread(target=read)
+        reading.start()
         for thread in writers:
             thread.start()
         for thread in writers:
             thread.join()
         done.set()
-        reader.join()
+        reading.join()
         assert not errors, errors
         expected = {f"riverton-{n}" for first in (0, 10, 20) for n in range(first + 1, first + 4)}
         with store.read() as reader:

@@ -19,13 +19,23 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from qa_service.config import Settings
 from qa_service.service import QAService
 
 from ..conftest import ROOT, SEEDS, milvus_server, server_env
-from .conftest import assert_milvus_consistent, assert_store_consistent, database_rows, fake_settings, milvus_settings
+from .conftest import (
+    DatabaseRows,
+    MilvusRows,
+    assert_milvus_consistent,
+    assert_store_consistent,
+    database_rows,
+    fake_settings,
+    milvus_settings,
+)
 
 # The child ingests like `qa-service ingest` does, and says what it is doing: "batch [ids]" before each write,
 # "committed" after it. Inside the write transaction it pauses a little, so a kill often lands there.
@@ -151,10 +161,10 @@ def _corpus(folder: Path, count: int) -> Path:
 class _Store:
     """One store under test, read from outside the child that writes it."""
 
-    def __init__(self, kind: str, root: Path, milvus_uri: str | None) -> None:
+    def __init__(self, kind: str, root: Path, milvus_uri: str = "") -> None:
         self.kind = kind
         self.index_dir = root / "index"
-        self.uri = milvus_uri
+        self.uri = milvus_uri  # the Milvus server's; "" for the embedded store
         self.env: dict[str, str] = {}
         if kind == "milvus":
             self.env = {
@@ -164,12 +174,14 @@ class _Store:
                 "QA_MILVUS_SWEEP_INTERVAL_S": "0",
             }
 
-    def settings(self, index_dir: Path, prefix: str = "qa", **overrides: object):
+    def settings(self, index_dir: Path, prefix: str = "qa", **overrides: Any) -> Settings:
         if self.kind == "milvus":
             return milvus_settings(index_dir, uri=self.uri, prefix=prefix, **overrides)
         return fake_settings(index_dir, **overrides)
 
-    def consistent(self, index_dir: Path | None = None, prefix: str = "qa", *, settled: bool = False) -> dict:
+    def consistent(
+        self, index_dir: Path | None = None, prefix: str = "qa", *, settled: bool = False
+    ) -> DatabaseRows | MilvusRows:
         """Every visible document whole; `settled`: nothing of unfinished writes left (Milvus, after a start)."""
         if self.kind == "milvus":
             return assert_milvus_consistent(self.uri, prefix, settled=settled)
@@ -193,10 +205,10 @@ def _store(kind: str, root: Path) -> Iterator[_Store]:
         with milvus_server(root / "milvus") as uri:
             yield _Store(kind, root, uri)
     else:
-        yield _Store(kind, root, None)
+        yield _Store(kind, root)
 
 
-def _comparable(rows: dict) -> dict:
+def _comparable(rows: DatabaseRows | MilvusRows) -> dict[str, object]:
     """Rows without the ids a run happens to assign (chunk ids, row ids), which differ between runs."""
     return {
         "documents": rows["documents"],

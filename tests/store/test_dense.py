@@ -13,7 +13,8 @@ from qa_service.store.embedded.dense import DenseIndex, resolve_factory
 def _vectors(n: int, d: int = 32, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     v = rng.standard_normal((n, d)).astype(np.float32)
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
+    unit: np.ndarray = v / np.linalg.norm(v, axis=1, keepdims=True)
+    return unit
 
 
 def test_auto_is_exact_for_small_corpora_and_quantised_ivf_beyond() -> None:
@@ -58,7 +59,9 @@ def test_cache_round_trip_and_damage(tmp_path: Path) -> None:
     )
     path = tmp_path / "dense.faiss"
     index.save(path, "store-a")
-    loaded, tag = DenseIndex.load(path, nprobe=1)
+    cached = DenseIndex.load(path, nprobe=1)
+    assert cached is not None
+    loaded, tag = cached
     assert (tag.store_id, tag.generation, tag.count, tag.factory) == ("store-a", 7, 300, "Flat")
     assert loaded.search(vectors[42], 1)[0][0] == 42
     path.write_bytes(path.read_bytes()[:-100])

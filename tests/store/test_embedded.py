@@ -6,6 +6,7 @@ import logging
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,17 +19,26 @@ from qa_service.store.embedded import CACHE_NAME, DB_NAME, EmbeddedStore
 from qa_service.text.phrases import type_sentences
 from qa_service.text.terms import terms
 
-from .conftest import QUESTION, article, assert_store_consistent, fake_settings, untitled
+from .conftest import (
+    QUESTION,
+    StoreRows,
+    article,
+    assert_store_consistent,
+    dense_index,
+    embedded_store,
+    fake_settings,
+    untitled,
+)
 from .contract import FullContract, filtered_corpus
 
 
 class TestEmbeddedStoreContract(FullContract):
     """The contract every store keeps, on the embedded store."""
 
-    def settings(self, index_dir: Path, **overrides: object) -> Settings:
+    def settings(self, index_dir: Path, **overrides: Any) -> Settings:
         return fake_settings(index_dir, **overrides)
 
-    def rows(self, settings: Settings, *, settled: bool = True) -> dict[str, object]:
+    def rows(self, settings: Settings, *, settled: bool = True) -> StoreRows:
         return assert_store_consistent(settings.index_dir)
 
 
@@ -37,13 +47,13 @@ def test_a_second_process_applies_only_the_changes(tmp_path: Path) -> None:
     writer = QAService(fake_settings(tmp_path / "index")).load()
     writer.write([article(n) for n in range(3)])
     other = QAService(fake_settings(tmp_path / "index")).load()
-    dense_before = other.store.dense.index
+    dense_before = dense_index(other)
     writer.write([article(7)])
     writer.delete_document("riverton-0")
     answer = other.ask("When will construction of the Riverton 7 library start?")
     assert answer.citations[0].doc_id == "riverton-7"
-    assert other.store.dense.index is dense_before, "caught up in place, not rebuilt"
-    assert other.store.dense.index.count == writer.stats()["chunks"]
+    assert dense_index(other) is dense_before, "caught up in place, not rebuilt"
+    assert dense_index(other).count == writer.stats()["chunks"]
     assert "riverton-0" not in {p.doc_id for p in other.search("Riverton 0 library", top_k=20).passages}
 
 
@@ -108,16 +118,16 @@ def test_a_cache_with_overwritten_vectors_or_none_is_rebuilt_and_said_so(
     assert rebuilt.ask(QUESTION).citations == expected.citations
 
 
-def test_stale_cache_is_brought_up_to_date_from_the_change_log(tmp_path: Path) -> None:
+def test_stale_cache_is_brought_up_to_date_from_the_change_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     index_dir = tmp_path / "index"
     service = QAService(fake_settings(index_dir)).load()
     service.write([article(1)])
     service.close()  # cache at this generation
     service = QAService(fake_settings(index_dir)).load()
-    service.store.flush = lambda: None  # a process killed before saving its cache
+    monkeypatch.setattr(service.store, "flush", lambda: None)  # a process killed before saving its cache
     service.write([article(3)])
     reopened = QAService(fake_settings(index_dir)).load()
-    assert reopened.store.dense.index.count == reopened.stats()["chunks"]
+    assert dense_index(reopened).count == reopened.stats()["chunks"]
     assert reopened.ask(QUESTION).citations[0].doc_id == "riverton-3"
 
 
@@ -186,7 +196,7 @@ def test_keyword_search_leaves_out_terms_in_too_many_chunks(tmp_path: Path) -> N
     service.write([article(n) for n in range(3)])
     with service.store.read() as reader:
         assert reader.keyword_search(["riverton"], 10)  # in 3 chunks: used
-        service.store.keyword_max_postings = 2
+        embedded_store(service).keyword_max_postings = 2
         assert reader.keyword_search(["riverton"], 10) == []  # in more chunks than the limit: left out
         assert [c for c, _ in reader.keyword_search(["riverton", "quill1"], 10)] == [
             c for c, _ in reader.keyword_search(["quill1"], 10)
@@ -204,6 +214,7 @@ def test_sentence_vectors_are_stored_compactly_and_read_per_question(fake_servic
     full = fake_service.embedder.embed(
         [fake_service.get_document("riverton-1").text[sentences[1].start : sentences[1].end]]
     )
+    assert sentences[1].vector is not None
     assert np.allclose(sentences[1].vector, full[0], atol=1e-3)
 
 
@@ -249,13 +260,13 @@ def test_an_index_of_the_previous_format_opens_is_completed_and_typed_later(tmp_
         assert reader.documents(["untitled"])["untitled"].label == ""  # not known yet: the title's default
     store.close()
     reopened = QAService(fake_settings(index_dir)).load()  # the indexer completes labels and sentence terms
-    assert reopened.store.incomplete_documents(10) == []
+    assert embedded_store(reopened).incomplete_documents(10) == []
     assert reopened.summary("untitled").label == "Mayor Ada Quill opened the library in Paris on Monday"
     doc_id, ordinal, start, end = untyped[0]
     text = reopened.get_document(doc_id).text
     phrases = type_sentences([text[start:end]], [start])[0]
-    assert reopened.store.set_phrases([(doc_id, ordinal, phrases), ("gone", 0, ())]) == 1
-    assert untyped[0] not in reopened.store.untyped_sentences(100)
+    assert embedded_store(reopened).set_phrases([(doc_id, ordinal, phrases), ("gone", 0, ())]) == 1
+    assert untyped[0] not in embedded_store(reopened).untyped_sentences(100)
     with reopened.store.read() as reader:
         assert reader.sentences([(doc_id, start, end)], margin=0)[doc_id][0].phrases == phrases
         completed = reader.sentences([("riverton-1", 0, 10_000)])["riverton-1"]

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -16,10 +18,21 @@ from qa_service.config import Settings
 from qa_service.errors import DocumentNotFoundError
 from qa_service.retrieval import RRF_K, HybridRetriever, reciprocal_rank_fusion
 from qa_service.service import QAService
+from qa_service.store import StoreReader
 from qa_service.store.milvus import MilvusStore, StoreUnavailableError
+from qa_service.store.milvus.schema import Creator
 
 from ..conftest import ROOT, milvus_server
-from .conftest import QUESTION, article, assert_milvus_consistent, fake_settings, milvus_rows, milvus_settings
+from .conftest import (
+    QUESTION,
+    StoreRows,
+    article,
+    assert_milvus_consistent,
+    fake_settings,
+    milvus_rows,
+    milvus_settings,
+    milvus_store,
+)
 from .contract import FullContract
 
 
@@ -43,10 +56,10 @@ def _uri(service: QAService) -> str:
 class TestMilvusStoreContract(FullContract):
     """The contract every store keeps, on Milvus (Lite here: the same pymilvus API as a server)."""
 
-    def settings(self, index_dir: Path, **overrides: object) -> Settings:
+    def settings(self, index_dir: Path, **overrides: Any) -> Settings:
         return milvus_settings(index_dir, **overrides)
 
-    def rows(self, settings: Settings, *, settled: bool = True) -> dict[str, object]:
+    def rows(self, settings: Settings, *, settled: bool = True) -> StoreRows:
         return assert_milvus_consistent(settings.milvus_location, settings.milvus_prefix, settled=settled)
 
 
@@ -54,10 +67,10 @@ def test_a_write_that_dies_before_its_commit_is_invisible_then_swept(
     service: QAService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service.write([article(1)])
-    store: MilvusStore = service.store
+    store = milvus_store(service)
     real_upsert = store.client.upsert
 
-    def die_at_commit(collection: str, rows: list, **kwargs: object) -> object:
+    def die_at_commit(collection: str, rows: list[dict[str, Any]], **kwargs: object) -> object:
         if collection == store.name("documents"):
             raise KeyboardInterrupt("killed")  # what a kill leaves: rows written, document rows not
         return real_upsert(collection, rows, **kwargs)
@@ -84,7 +97,7 @@ def test_a_write_that_dies_after_its_commit_is_whole_and_its_old_rows_swept(
     service: QAService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service.write([article(1)])
-    store: MilvusStore = service.store
+    store = milvus_store(service)
 
     def killed(*_args: object) -> None:
         raise KeyboardInterrupt("killed")
@@ -147,7 +160,8 @@ def test_a_store_whose_collections_were_released_opens_and_serves(server: str, t
     writer = QAService(milvus_settings(tmp_path / "a", uri=server, prefix="released")).load(reset=True)
     writer.write([article(1), article(3)])
     for collection in COLLECTIONS:
-        writer.store.client.release_collection(writer.store.name(collection))
+        writer_store = milvus_store(writer)
+        writer_store.client.release_collection(writer_store.name(collection))
     writer.close()
     reader = QAService(milvus_settings(tmp_path / "b", uri=server, prefix="released")).load()
     try:
@@ -180,7 +194,7 @@ def test_native_fusion_is_on_the_retrievers_scale(service: QAService) -> None:
     vector = service.embedder.embed([question])[0]
     from qa_service.text.terms import terms
 
-    with service.store.read() as reader:
+    with milvus_store(service).read() as reader:
         native = reader.hybrid_search(vector, terms(question), 10, depth=50, rrf_k=RRF_K)
         dense = [c for c, _ in reader.dense_search(vector, 50)]
         keyword = [c for c, _ in reader.keyword_search(terms(question), 50)]
@@ -227,7 +241,7 @@ def test_same_rankings_frequencies_and_answers_as_the_embedded_store(tmp_path: P
     service.close()
 
 
-def _ranking(reader: object, hits: list[tuple[int, float]]) -> list[tuple[str, float]]:
+def _ranking(reader: StoreReader, hits: list[tuple[int, float]]) -> list[tuple[str, float]]:
     chunks = reader.chunks([c for c, _ in hits])
     return [(chunks[c].doc_id, round(score, 4)) for c, score in hits]
 
@@ -322,7 +336,7 @@ def test_both_ways_of_counting_sentence_frequencies_agree(service: QAService) ->
     from qa_service.text.terms import terms
 
     service.write([article(n) for n in range(3)])
-    store: MilvusStore = service.store
+    store = milvus_store(service)
     words = terms("Riverton council budget library Quill1 zebra")
     with store.read() as reader:
         by_postings = reader.sentence_frequencies(words)
@@ -361,12 +375,13 @@ def test_a_store_of_format_1_is_upgraded_on_open_without_embedding_again(tmp_pat
     service.write([article(n) for n in range(3)])
     before = assert_milvus_consistent(_uri(service))
     expected = service.ask(QUESTION)
-    client = service.store.client
-    name = service.store.name
+    store = milvus_store(service)
+    client = store.client
+    name = store.name
     fields = ["doc_id", "write_id", "ordinal", "start", "end", "terms", "vector"]
     rows = client.query(name("sentences"), filter="", output_fields=fields, limit=10_000)
     client.drop_collection(name("sentences"))
-    creator = service.store._creator()
+    creator = store._creator()
     _create_format_1_sentences(creator, name("sentences"))
     client.insert(name("sentences"), rows)
     client.upsert(name("meta"), [{"key": "format_version", "value": "1", "pad": [1.0, 0.0]}])
@@ -374,7 +389,7 @@ def test_a_store_of_format_1_is_upgraded_on_open_without_embedding_again(tmp_pat
     upgraded = QAService(settings).load()
     try:
         assert assert_milvus_consistent(_uri(upgraded))["sentences"] == before["sentences"]
-        assert upgraded.store.untyped_sentences(1_000) == []  # typed by the service's first start
+        assert milvus_store(upgraded).untyped_sentences(1_000) == []  # typed by the service's first start
         with upgraded.store.read() as reader:
             first = reader.sentences([("riverton-0", 0, 10)], margin=0)["riverton-0"][0]
         assert first.phrases  # "Riverton 0 opens a library": its noun phrases
@@ -383,12 +398,12 @@ def test_a_store_of_format_1_is_upgraded_on_open_without_embedding_again(tmp_pat
         upgraded.close()
 
 
-def _create_format_1_sentences(creator: object, collection: str) -> None:
+def _create_format_1_sentences(creator: Creator, collection: str) -> None:
     """The sentences collection as format 1 made it (no phrases field)."""
     original = creator._schema
 
-    def without_phrases(**kwargs: object) -> object:
-        schema = original(**kwargs)
+    def without_phrases(*, auto_id: bool = False) -> Any:  # a pymilvus CollectionSchema
+        schema = original(auto_id=auto_id)
         add_field = schema.add_field
 
         def add(name: str, *args: object, **options: object) -> object:
@@ -397,8 +412,8 @@ def _create_format_1_sentences(creator: object, collection: str) -> None:
         schema.add_field = add
         return schema
 
-    creator._schema = without_phrases
-    creator.sentences(collection)
+    with mock.patch.object(creator, "_schema", without_phrases):
+        creator.sentences(collection)
 
 
 BUILD_IN_A_CHILD = r"""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from qa_service.embedding import Embedder, SentenceTransformerEmbedder
 from qa_service.ingest.clean import iter_article_files, load_file
+from qa_service.service import QAService
 from qa_service.text.chunking import SPECIAL_TOKENS, Chunker
 from tests.conftest import SEEDS
 
 
-def test_chunk_offsets_are_exact_and_cover_the_text(embedder) -> None:
+def test_chunk_offsets_are_exact_and_cover_the_text(embedder: Embedder) -> None:
     chunker = Chunker(64, 16, embedder.count_tokens, embedder.max_tokens)
     for document in (load_file(p) for p in iter_article_files([SEEDS])):
         chunks = chunker.split(document, first_chunk_id=100)
@@ -19,7 +21,9 @@ def test_chunk_offsets_are_exact_and_cover_the_text(embedder) -> None:
         assert words == set(" ".join(c.text for c in chunks).split())
 
 
-def test_default_chunks_never_exceed_the_model_limit(seed_service, torch_embedder) -> None:
+def test_default_chunks_never_exceed_the_model_limit(
+    seed_service: QAService, torch_embedder: SentenceTransformerEmbedder
+) -> None:
     documents = [seed_service.get_document(d.doc_id) for d in seed_service.list_documents()]
     chunks = [c for d in documents for c in seed_service.indexer.chunker.split(d, 0)]
     assert len(chunks) == seed_service.stats()["chunks"] > 5
@@ -27,7 +31,7 @@ def test_default_chunks_never_exceed_the_model_limit(seed_service, torch_embedde
     assert longest <= torch_embedder.max_tokens
 
 
-def test_chunk_size_beyond_model_limit_is_refused(embedder) -> None:
+def test_chunk_size_beyond_model_limit_is_refused(embedder: Embedder) -> None:
     import pytest
 
     with pytest.raises(ValueError, match="QA_CHUNK_SIZE=400"):

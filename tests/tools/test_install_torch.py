@@ -20,6 +20,7 @@ import zipfile
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,9 +30,19 @@ from ..conftest import ROOT
 
 SCRIPT = ROOT / "tools" / "install_torch.py"
 _spec = importlib.util.spec_from_file_location("install_torch", SCRIPT)
+assert _spec is not None and _spec.loader is not None
 install_torch = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(install_torch)
 PIN = install_torch.pinned_torch()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder without a log line per request."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
 VERSION = PIN.removeprefix("torch==")
 
 
@@ -87,8 +98,7 @@ def cpu_index(tmp_path: Path) -> Iterator[str]:
     wheel = _wheel(root, "torch", f"{VERSION}+cpu")
     href = f"../{wheel.name.replace('+', '%2B')}"
     (root / "torch" / "index.html").write_text(f'<html><body><a href="{href}">{wheel.name}</a></body></html>')
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None
+    handler = partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+from typer.models import CommandInfo
 
 from qa_service.cli.commands import app
 from qa_service.evaluation.measures import MEASURES
@@ -72,9 +73,16 @@ def test_each_section_is_there_once() -> None:
     assert len(headings) == len(set(headings)), [h for h in headings if headings.count(h) > 1]
 
 
+def _command_name(command: CommandInfo) -> str:
+    if command.name:
+        return command.name
+    assert command.callback is not None
+    return command.callback.__name__
+
+
 def test_every_command_is_in_the_command_line_section() -> None:
     section = README.split("### Command line", 1)[1].split("```", 2)[1]
-    commands = {c.name or c.callback.__name__ for c in app.registered_commands}
+    commands = {_command_name(c) for c in app.registered_commands}
     assert {"ingest", "ask", "serve", "prepare", "eval", "migrate", "list", "delete"} <= commands
     for command in commands:
         assert f"qa-service {command} " in section or f"qa-service {command}\n" in section, command

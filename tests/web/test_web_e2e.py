@@ -19,11 +19,8 @@ import pytest
 from tests.browser import DESKTOP, PHONE, UI_TIMEOUT_MS, needs_chromium, page_server, screenshot_folder
 from tests.conftest import SEED_QUESTION
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
-Browser = playwright_sync.Browser
-Page = playwright_sync.Page
-Route = playwright_sync.Route
-expect = playwright_sync.expect
+pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, ViewportSize, expect
 
 API_KEY = "page-test-key-0123456789"
 INJECTED_TEXT = (
@@ -49,7 +46,7 @@ def injected_doc(api: httpx.Client) -> str:
     return "injected"
 
 
-def _open(browser: Browser, server: str, viewport: dict[str, int]) -> tuple[Page, list[str]]:
+def _open(browser: Browser, server: str, viewport: ViewportSize) -> tuple[Page, list[str]]:
     context = browser.new_context(viewport=viewport, base_url=server)
     page = context.new_page()
     page.set_default_timeout(UI_TIMEOUT_MS)
@@ -83,7 +80,7 @@ def _ask(page: Page, question: str) -> None:
     box.press("Enter")
 
 
-def _last_reply(page: Page):  # a Playwright Locator
+def _last_reply(page: Page) -> Locator:
     reply = page.locator("#messages > li.assistant").last
     expect(reply).not_to_have_class(re.compile(r"\bthinking\b"))
     return reply
@@ -284,7 +281,7 @@ def test_question_box_is_focused_and_a_long_question_is_not_cut(page: Page) -> N
     expect(counter).to_be_hidden()
 
 
-def _offline(context) -> list[str]:  # a Playwright BrowserContext
+def _offline(context: BrowserContext) -> list[str]:
     """Abort every request that leaves this machine, as with no internet; returns the URLs that tried."""
     blocked: list[str] = []
 
@@ -313,7 +310,8 @@ def test_api_docs_render_without_internet(browser: Browser, server: str) -> None
         expect(operations.filter(has_text=re.compile(r"^/ask$"))).to_be_visible()
         paths = {text.replace("\u200b", "") for text in operations.all_text_contents()}
         assert {"/ask", "/search", "/documents", "/documents/{doc_id}", "/health"} <= paths, paths
-        assert page.goto("/redoc").status == 404  # off: ReDoc's page loads a logo from its CDN
+        redoc = page.goto("/redoc")
+        assert redoc is not None and redoc.status == 404  # off: ReDoc's page loads a logo from its CDN
     finally:
         context.close()
     assert blocked == [], f"the docs tried to load from outside: {blocked}"

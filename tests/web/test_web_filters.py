@@ -12,7 +12,9 @@ import pytest
 from tests.api.test_inputs_api import _batch
 from tests.browser import needs_chromium, page_server, screenshot_folder
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import Browser, expect
+
 pytestmark = [pytest.mark.slow, needs_chromium]
 
 
@@ -27,9 +29,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.mark.parametrize("width", [1280, 400])
 def test_the_outlet_picker_narrows_the_answer_and_citations_show_the_outlet(
-    server: str, browser: playwright_sync.Browser, width: int, tmp_path: Path
+    server: str, browser: Browser, width: int, tmp_path: Path
 ) -> None:
-    expect = playwright_sync.expect
     page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto(server)
     expect(page.locator('#filter-source option[value="Valley Wire"]')).to_have_text("Valley Wire (3)")
@@ -45,10 +46,7 @@ def test_the_outlet_picker_narrows_the_answer_and_citations_show_the_outlet(
     page.close()
 
 
-def test_a_filter_that_removed_every_match_says_so_and_one_click_drops_it(
-    server: str, browser: playwright_sync.Browser
-) -> None:
-    expect = playwright_sync.expect
+def test_a_filter_that_removed_every_match_says_so_and_one_click_drops_it(server: str, browser: Browser) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(server)
     expect(page.locator('#filter-source option[value="Harbour Herald"]')).to_have_count(1)
@@ -69,8 +67,7 @@ def test_a_filter_that_removed_every_match_says_so_and_one_click_drops_it(
     page.close()
 
 
-def test_suggestions_come_from_the_articles_indexed_now(server: str, browser: playwright_sync.Browser) -> None:
-    expect = playwright_sync.expect
+def test_suggestions_come_from_the_articles_indexed_now(server: str, browser: Browser) -> None:
     titles = {item["doc_id"]: item["title"] for item in _batch()}
     newest = "herald-tram"  # 2025-11-20, then wire-library (11-03) and wire-glacier (10-05)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -90,10 +87,7 @@ def test_suggestions_come_from_the_articles_indexed_now(server: str, browser: pl
     page.close()
 
 
-def test_the_articles_view_shows_outlet_author_and_the_original_page(
-    server: str, browser: playwright_sync.Browser
-) -> None:
-    expect = playwright_sync.expect
+def test_the_articles_view_shows_outlet_author_and_the_original_page(server: str, browser: Browser) -> None:
     article = {
         "doc_id": "ledger-budget",
         "title": "Council passes budget",

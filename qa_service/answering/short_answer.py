@@ -8,6 +8,7 @@ milliseconds), never the corpus.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 OffsetSpan = tuple[int, int]  # (start, end) character offsets inside the quote
 _ARTICLES = ("", "the", "a", "an")  # a stored noun phrase starts after its article
+_YEAR = re.compile(r"\b(1[5-9]|20)\d\d\b")  # a year in a date
 # which rule chose the bold words (`"explain": true` says it)
 BY_READER = "the reader's span, widened to the typed phrase it touches"
 BY_PARSE = "the parse's pick in the quote"
@@ -335,7 +337,7 @@ def _tidy(question: QuestionAnalysis, text: str, bold: Bold) -> Bold:
     """Without what the bold need not repeat: a trailing possessive ("Peyton Manning's"), an opened parenthesis
     ("(OIC" is closed where the text closes it, else left out), and the counted thing of "how many X" after its
     number ("How many punts ...?" -> "27", not "27 punts"; units the question does not name stay: "how long" ->
-    "four years")."""
+    "four years"); for "what year", the year ("2012", not "early 2012")."""
     start, end = bold.start, bold.end
     if text[start:end].endswith(("'s", "\u2019s")) and end - 2 > start:
         end -= 2
@@ -346,10 +348,14 @@ def _tidy(question: QuestionAnalysis, text: str, bold: Bold) -> Bold:
             end = close + 1
         else:
             end = start + len(bolded[: bolded.rindex("(")].rstrip(" ,;:"))
-    if question.wh == "how many" and question.target:
-        words = text[start:end].rsplit(" ", 1)
+    if question.wh == "how many" and question.target:  # "27 punts", "an 11-year career": the number
+        words = re.split(r"[ -](?=[^ -]+$)", text[start:end])
         if len(words) == 2 and key(words[1]) == key(question.target):
             end = start + len(words[0])
+    if question.kind == "date" and question.target == "year":  # "early 2012", "the end of the 1993 season"
+        years = list(_YEAR.finditer(text, start, end))
+        if len(years) == 1:
+            start, end = years[0].span()
     return bold._replace(start=start, end=end) if end > start else bold
 
 

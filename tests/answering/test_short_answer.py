@@ -269,6 +269,14 @@ def test_one_picker_the_reader_s_span_widened_else_the_parse_s_pick(nlp: Languag
         # "how many X": the number, X is the question's own word; units the question does not name stay
         ("How many punts did Ginn return?", "Ginn returned 27 punts for 277 yards.", "27 punts", None, "27"),
         ("How long did the rescue take?", "The rescue took four years of planning.", "four years", None, "four years"),
+        ("How many years did Davis play?", "Davis, an 11-year veteran, returned.", "11-year", None, "11"),
+        (
+            "In what year did the league name the host?",
+            "The league named the host in early 2012.",
+            "early 2012",
+            None,
+            "2012",
+        ),
         # a nationality is nobody: the people it describes
         (
             "Who will the delegation meet in London?",

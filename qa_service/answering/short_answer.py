@@ -323,31 +323,33 @@ def short_answer(
     if reader_span is not None:
         span = _widened(context, best, *reader_span)
         if span is not None and start <= span[0] and span[1] <= end:
-            return _tidy(context.question, text, Bold(*span, BY_READER))
+            return _tidy(context.question, text, (start, end), Bold(*span, BY_READER))
     found = pick_short_answer(context.question, text[start:end])
     if found is not None:
-        return _tidy(context.question, text, Bold(start + found[0], start + found[1], BY_PARSE))
+        return _tidy(context.question, text, (start, end), Bold(start + found[0], start + found[1], BY_PARSE))
     phrase = best.phrase
     if phrase is None or not (start <= phrase.start and phrase.end <= end) or best.typed < 0.5:
         return None
-    return _tidy(context.question, text, Bold(phrase.start, phrase.end, BY_PHRASE))
+    return _tidy(context.question, text, (start, end), Bold(phrase.start, phrase.end, BY_PHRASE))
 
 
-def _tidy(question: QuestionAnalysis, text: str, bold: Bold) -> Bold:
-    """Without what the bold need not repeat: a trailing possessive ("Peyton Manning's"), an opened parenthesis
-    ("(OIC" is closed where the text closes it, else left out), and the counted thing of "how many X" after its
-    number ("How many punts ...?" -> "27", not "27 punts"; units the question does not name stay: "how long" ->
-    "four years"); for "what year", the year ("2012", not "early 2012")."""
+def _tidy(question: QuestionAnalysis, text: str, quote: tuple[int, int], bold: Bold) -> Bold:
+    """Without what the bold need not repeat or cannot hold alone: a trailing possessive ("Peyton Manning's"), an
+    opened parenthesis ("(OIC" is closed where the text closes it, else left out), a quote mark it does not both
+    open and close, and the counted thing of "how many X" after its number ("How many punts ...?" -> "27", not "27
+    punts"; units the question does not name stay: "how long" -> "four years"); for "what year", the year ("2012",
+    not "early 2012")."""
     start, end = bold.start, bold.end
     if text[start:end].endswith(("'s", "\u2019s")) and end - 2 > start:
         end -= 2
     bolded = text[start:end]
     if bolded.count("(") > bolded.count(")"):  # "the Organization of Islamic Cooperation (OIC": close it, or stop
-        close = text.find(")", end, end + 12)
+        close = text.find(")", end, min(end + 12, quote[1]))
         if close != -1 and "(" not in text[end:close]:
             end = close + 1
         else:
             end = start + len(bolded[: bolded.rindex("(")].rstrip(" ,;:"))
+    end = _quotes_closed(text, quote, start, end)
     if question.wh == "how many" and question.target:  # "27 punts", "an 11-year career": the number
         words = re.split(r"[ -](?=[^ -]+$)", text[start:end])
         if len(words) == 2 and key(words[1]) == key(question.target):
@@ -357,6 +359,39 @@ def _tidy(question: QuestionAnalysis, text: str, bold: Bold) -> Bold:
         if len(years) == 1:
             start, end = years[0].span()
     return bold._replace(start=start, end=end) if end > start else bold
+
+
+def _quotes_closed(text: str, quote: tuple[int, int], start: int, end: int) -> int:
+    """The bold's end with every quotation mark in it matched: one it closes but did not open ends it before the
+    mark ('Crash the Super Bowl" contest' begun inside the quotation: 'Crash the Super Bowl'); one it opens runs
+    to where the text closes it, within a few words ('the "largest open-air prison after Gaza"'), else ends it."""
+    bolded = text[start:end]
+    if bolded.count('"') % 2 == 1:
+        if text[quote[0] : start].count('"') % 2 == 1:
+            return _cut(start, end, bolded[: bolded.index('"')])
+        return _to_closing(text, quote[1], start, end, bolded.rindex('"'), '"')
+    opened: list[int] = []
+    for i, ch in enumerate(bolded):
+        if ch == "\u201c":
+            opened.append(i)
+        elif ch == "\u201d":
+            if not opened:
+                return _cut(start, end, bolded[:i])
+            opened.pop()
+    return _to_closing(text, quote[1], start, end, opened[0], "\u201d") if opened else end
+
+
+def _to_closing(text: str, limit: int, start: int, end: int, mark: int, closing: str) -> int:
+    """`end` moved past the mark that closes the one at `start + mark`, when it is near and before `limit` (the
+    quote's end); else cut before it."""
+    close = text.find(closing, end, min(end + 80, limit))
+    return close + 1 if close != -1 else _cut(start, end, text[start : start + mark])
+
+
+def _cut(start: int, end: int, kept: str) -> int:
+    """The end of the bold cut to `kept` (without trailing spaces and commas), or `end` when nothing is kept."""
+    kept = kept.rstrip(" ,;:")
+    return start + len(kept) if kept else end
 
 
 def _widened(context: AnswerContext, candidate: Candidate, start: int, end: int) -> tuple[int, int] | None:

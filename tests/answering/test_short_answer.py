@@ -293,6 +293,28 @@ def test_one_picker_the_reader_s_span_widened_else_the_parse_s_pick(nlp: Languag
             None,
             "the Organization of Islamic Cooperation (OIC)",
         ),
+        # a quotation mark it does not open and close: up to it
+        (
+            "What was the contest called?",
+            'Doritos ran its "Crash the Super Bowl" contest again.',
+            'Crash the Super Bowl" contest',
+            None,
+            "Crash the Super Bowl",
+        ),
+        (
+            "What was the contest called?",
+            "Doritos ran its \u201cCrash the Super Bowl\u201d contest again.",
+            "Crash the Super Bowl\u201d contest",
+            None,
+            "Crash the Super Bowl",
+        ),
+        (
+            "How did Rehman describe Kashmir?",
+            'Rehman called Kashmir the "largest open-air prison after Gaza" on Friday.',
+            'the "largest open-air prison',
+            None,
+            'the "largest open-air prison after Gaza"',
+        ),
         # a span that ends inside a word (a word piece) is the whole word
         (
             "What design did the council choose?",

@@ -9,6 +9,7 @@ milliseconds), never the corpus.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
@@ -336,9 +337,9 @@ def short_answer(
 def _tidy(question: QuestionAnalysis, text: str, quote: tuple[int, int], bold: Bold) -> Bold:
     """Without what the bold need not repeat or cannot hold alone: a trailing possessive ("Peyton Manning's"), an
     opened parenthesis ("(OIC" is closed where the text closes it, else left out), a quote mark it does not both
-    open and close, and the counted thing of "how many X" after its number ("How many punts ...?" -> "27", not "27
-    punts"; units the question does not name stay: "how long" -> "four years"); for "what year", the year ("2012",
-    not "early 2012")."""
+    open and close, the words before a figure ("at least 128": `_from_the_figure`), and the counted thing of "how
+    many X" after its number ("How many punts ...?" -> "27", not "27 punts"; units the question does not name
+    stay: "how long" -> "four years"); for "what year", the year ("2012", not "early 2012")."""
     start, end = bold.start, bold.end
     if text[start:end].endswith(("'s", "\u2019s")) and end - 2 > start:
         end -= 2
@@ -350,6 +351,8 @@ def _tidy(question: QuestionAnalysis, text: str, quote: tuple[int, int], bold: B
         else:
             end = start + len(bolded[: bolded.rindex("(")].rstrip(" ,;:"))
     end = _quotes_closed(text, quote, start, end)
+    if question.kind in ("number", "percent", "measure"):
+        start = _from_the_figure(text, quote[0], start, end)
     if question.wh == "how many" and question.target:  # "27 punts", "an 11-year career": the number
         words = re.split(r"[ -](?=[^ -]+$)", text[start:end])
         if len(words) == 2 and key(words[1]) == key(question.target):
@@ -359,6 +362,23 @@ def _tidy(question: QuestionAnalysis, text: str, quote: tuple[int, int], bold: B
         if len(years) == 1:
             start, end = years[0].span()
     return bold._replace(start=start, end=end) if end > start else bold
+
+
+def _from_the_figure(text: str, quote_start: int, start: int, end: int) -> int:
+    """Where the figure starts when only plain words come before it ("at least 128", "more than 500", "only six",
+    "age 38": the quote still shows them, the bold is the figure asked for, as news and SQuAD readers write it).
+    An article, a capitalised word inside the quote (a currency, a name) or a symbol keeps the phrase whole."""
+    from spacy.lang.en import lex_attrs
+
+    like_num: Callable[[str], bool] = lex_attrs.like_num  # a plain function: "six", "7,500", "third"
+
+    for word in re.finditer(r"\S+", text[start:end]):
+        if any(c.isdigit() for c in word.group()) or like_num(word.group().lower()):
+            return start + word.start()
+        first = start + word.start() == quote_start
+        if not word.group().isalpha() or word.group().lower() in _ARTICLES or not (word.group().islower() or first):
+            return start
+    return start
 
 
 def _quotes_closed(text: str, quote: tuple[int, int], start: int, end: int) -> int:

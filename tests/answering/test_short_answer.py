@@ -277,6 +277,10 @@ def test_one_picker_the_reader_s_span_widened_else_the_parse_s_pick(nlp: Languag
             None,
             "2012",
         ),
+        # the figure asked for, without the words before it (the quote shows them)
+        ("How many people died?", "At least 128 people died in the quake.", "At least 128", None, "128"),
+        ("How many staff did it have?", "It had approximately 7,500 staff.", "approximately 7,500", None, "7,500"),
+        ("How many did it hire?", "It hired an estimated 20 more.", "an estimated 20", None, "an estimated 20"),
         # a nationality is nobody: the people it describes
         (
             "Who will the delegation meet in London?",

@@ -165,6 +165,7 @@ class QuestionAnalysis:
     names: tuple[str, ...]  # named things the question mentions (`nlp.names_in`)
     common: frozenset[str]  # keys of the content words written in lower case
     years: frozenset[str]  # years the question names ("the 2014 final"): another year is another event
+    plural: bool = False  # it asks for several ("Which cities ...?", "Who were the commentators?"): a list answers
 
     @cached_property
     def term_set(self) -> frozenset[str]:
@@ -189,10 +190,12 @@ def analyse_question(question: str, *, nlp: Language | None = None) -> QuestionA
     wh = _wh_token(doc)
     kind: str | None
     kind, target, role, label = "thing", None, None, None
+    plural = False
     if wh is not None:
         phrase = _wh_phrase_head(wh)
         kind, target = _kind(wh, phrase, doc)
         role = _role(phrase)
+        plural = phrase.tag_ in ("NNS", "NNPS") or (wh.lower_ == "who" and wh.head.lower_ in ("are", "were"))
         label = f"how {doc[wh.i + 1].lower_}" if wh.lower_ == "how" and wh.i + 1 < len(doc) else wh.lower_
     return QuestionAnalysis(
         text=question,
@@ -206,6 +209,7 @@ def analyse_question(question: str, *, nlp: Language | None = None) -> QuestionA
         names=tuple(names_in(doc)),
         common=frozenset(k for t in doc if is_content(t) and t.text.islower() for k in keys(t)),
         years=frozenset(_YEAR.findall(question)),
+        plural=plural,
     )
 
 

@@ -9,7 +9,7 @@ milliseconds), never the corpus.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
@@ -35,10 +35,12 @@ if TYPE_CHECKING:
     from qa_service.answering.candidates import Candidate
     from qa_service.answering.context import AnswerContext
     from qa_service.answering.question import QuestionAnalysis
+    from qa_service.store.base import TypedSpan
 
 OffsetSpan = tuple[int, int]  # (start, end) character offsets inside the quote
 _ARTICLES = ("", "the", "a", "an")  # a stored noun phrase starts after its article
 _YEAR = re.compile(r"\b(1[5-9]|20)\d\d\b")  # a year in a date
+_LIST_GAP = re.compile(r",\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+")  # between two items of a list
 # which rule chose the bold words (`"explain": true` says it)
 BY_READER = "the reader's span, widened to the typed phrase it touches"
 BY_PARSE = "the parse's pick in the quote"
@@ -446,6 +448,8 @@ def _widened(context: AnswerContext, candidate: Candidate, start: int, end: int)
     for typed in phrases:
         if typed.label != NOUN_PHRASE and typed.start < end and start < typed.end:
             start, end = min(start, typed.start), max(end, typed.end)
+    if context.question.plural and context.question.kind not in FIGURE_KINDS:
+        start, end = _listed(text, phrases, start, end)
     if context.question.kind in ("person", "org"):  # a nationality names nobody: "British officials", not "British"
         bare = _bare(text, start, end)
         if any(p.label == "NORP" and (p.start, p.end) == bare for p in phrases):
@@ -456,6 +460,22 @@ def _widened(context: AnswerContext, candidate: Candidate, start: int, end: int)
     while end > start and text[end - 1] in ".,;:":
         end -= 1
     return (start, end) if end > start else None
+
+
+def _listed(text: str, phrases: Sequence[TypedSpan], start: int, end: int) -> tuple[int, int]:
+    """The span with the names of its kind listed beside it, for a question that asks for several ("Which
+    cities ...?": "New York, Washington DC and London", not "New York")."""
+    label = next((p.label for p in phrases if p.label != NOUN_PHRASE and p.start < end and start < p.end), None)
+    same = [p for p in phrases if p.label == label]
+    grown = label is not None
+    while grown:
+        grown = False
+        for p in same:
+            if p.start >= end and _LIST_GAP.fullmatch(text, end, p.start):
+                end, grown = p.end, True
+            elif p.end <= start and _LIST_GAP.fullmatch(text, p.end, start):
+                start, grown = p.start, True
+    return start, end
 
 
 def _bare(text: str, start: int, end: int) -> tuple[int, int]:

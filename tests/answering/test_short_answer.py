@@ -281,6 +281,28 @@ def test_one_picker_the_reader_s_span_widened_else_the_parse_s_pick(nlp: Languag
         ("How many people died?", "At least 128 people died in the quake.", "At least 128", None, "128"),
         ("How many staff did it have?", "It had approximately 7,500 staff.", "approximately 7,500", None, "7,500"),
         ("How many did it hire?", "It hired an estimated 20 more.", "an estimated 20", None, "an estimated 20"),
+        # a question that asks for several: the names of that kind listed together
+        (
+            "Which cities will the delegation visit?",
+            "The delegation will visit New York, Washington and London next month.",
+            "New York",
+            None,
+            "New York, Washington and London",
+        ),
+        (
+            "Who were the commentators?",
+            "The game was called by Alvaro Martin and Raul Allegre on Sunday.",
+            "Raul Allegre",
+            None,
+            "Alvaro Martin and Raul Allegre",
+        ),
+        (
+            "Which city will the delegation visit first?",
+            "The delegation will visit New York, Washington and London.",
+            "New York",
+            None,
+            "New York",
+        ),
         # a nationality is nobody: the people it describes
         (
             "Who will the delegation meet in London?",

@@ -348,10 +348,8 @@ def _tidy(question: QuestionAnalysis, text: str, quote: tuple[int, int], bold: B
     bolded = text[start:end]
     if bolded.count("(") > bolded.count(")"):  # "the Organization of Islamic Cooperation (OIC": close it, or stop
         close = text.find(")", end, min(end + 12, quote[1]))
-        if close != -1 and "(" not in text[end:close]:
-            end = close + 1
-        else:
-            end = start + len(bolded[: bolded.rindex("(")].rstrip(" ,;:"))
+        closed = close != -1 and "(" not in text[end:close]
+        end = close + 1 if closed else _cut(start, end, bolded[: bolded.rindex("(")])
     end = _quotes_closed(text, quote, start, end)
     if question.kind in ("number", "percent", "measure"):
         start = _from_the_figure(text, quote[0], start, end)
@@ -418,7 +416,7 @@ def _cut(start: int, end: int, kept: str) -> int:
 
 def _widened(context: AnswerContext, candidate: Candidate, start: int, end: int) -> tuple[int, int] | None:
     """The reader's span (document offsets), widened to whole words and to every named or counted phrase it
-    touches ("360", not the word piece "36"; "$3.2bn", not "3.2").
+    touches ("modernist", not the word piece "modern"; "$3.2bn", not "3.2").
 
     When the question asks for a kind of thing (a person, a date, a figure) and the span is a clause, the answer
     is the first pass's phrase of that kind inside it, else the phrase the clause opens with: "the delegation",

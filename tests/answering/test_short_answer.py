@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 import Stemmer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from qa_service.answering import pronouns
 from qa_service.answering import short_answer as sa
@@ -365,3 +367,43 @@ def test_the_reader_s_span_becomes_the_whole_phrase_a_reader_wants(
     span = sa.short_answer(context, best, 0, len(sentence), (at, at + len(read)))
     assert span is not None and span.rule == sa.BY_READER
     assert sentence[span.start : span.end] == expected
+
+
+MESSY = (
+    'Officials said "at least 128 people" died. The Organization of Islamic Cooperation (OIC) met in Geneva, '
+    "\u201cthe largest open-air prison\u201d, they said of Kashmir. New York, Washington and London's mayors, "
+    "Ted Ginn's 27 punts and an 11-year career followed in early 2012. The mayor said \"we stayed. We did not "
+    'leave" on Monday (at night. Then) he left.'
+)
+
+
+@settings(
+    max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    question=st.sampled_from(
+        [
+            "How many people died?",
+            "Which cities were named?",
+            "Who met in Geneva?",
+            "What year was it?",
+            "What did they say?",
+            "How many punts did Ginn return?",
+        ]
+    ),
+    data=st.data(),
+)
+def test_the_bold_always_lies_inside_its_sentence(question: str, data: st.DataObject, nlp: Language) -> None:
+    """Whatever span the reader gives, the bold is non-empty and inside the sentence it is shown in: widening,
+    matching quote marks and trimming never run past the quote (a citation's exact words)."""
+    bounds, phrases = read_sentences(MESSY)
+    analysis = analyse_question(question, nlp=nlp)
+    context = hand_context(MESSY, bounds, (0, len(MESSY)), question=analysis, phrases=phrases)
+    index = data.draw(st.integers(0, len(bounds) - 1))
+    start, end = bounds[index]
+    a = data.draw(st.integers(start, end - 1))
+    b = data.draw(st.integers(a + 1, end))
+    best = Candidate(context.sentences["d"][index], 0.5, 0.5, 0.5, 1.0, 1.0, None, False, 1.0)
+    span = sa.short_answer(context, best, start, end, (a, b))
+    if span is not None:
+        assert start <= span.start < span.end <= end, (MESSY[start:end], MESSY[span.start : span.end])

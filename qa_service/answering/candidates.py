@@ -18,12 +18,11 @@ import numpy as np
 from qa_service.answering.context import AnswerContext
 from qa_service.answering.fit import WORD_RUN, phrase_fit
 from qa_service.answering.pronouns import find_antecedent
-from qa_service.answering.question import TYPED_KINDS, QuestionAnalysis
+from qa_service.answering.question import TYPED_KINDS, YEAR, QuestionAnalysis
 from qa_service.store import StoredSentence, TypedSpan
 from qa_service.text.terms import terms, word_key
 
 _PRONOUN = re.compile(r"\b(?:he|she|him|her|his)\b", re.IGNORECASE)
-_YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)\b")
 PROXIMITY_CHARS = 60.0  # a phrase this far (in characters) from the question's words counts half as near
 
 
@@ -117,7 +116,7 @@ class CandidateScorer:
             typed, phrase = self._typed(context, sentence, text)
             score = w.dense * float(cosine) + w.overlap * overlap + w.context * in_context + w.chunk * chunk
             score += w.typed * typed - (w.restates if restates else 0.0)
-            if question.years and (years := set(_YEAR.findall(text))) and not years & question.years:
+            if question.years and (years := set(YEAR.findall(text))) and not years & question.years:
                 score -= w.other_year
             out.append(Candidate(sentence, float(cosine), overlap, in_context, chunk, typed, phrase, restates, score))
         return sorted(out, key=lambda c: -c.score)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from qa_service.store import StoreReader
 
-_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)\b")  # a year as news writes one: what questions, sentences and dates share
 
 # Which entity labels answer which kind of question: 1.0 is the expected kind, lower is a looser fit.
 KIND_LABELS: dict[str, dict[str, float]] = {
@@ -208,7 +208,7 @@ def analyse_question(question: str, *, nlp: Language | None = None) -> QuestionA
         content=content - {key(target)} if target else content,
         names=tuple(names_in(doc)),
         common=frozenset(k for t in doc if is_content(t) and t.text.islower() for k in keys(t)),
-        years=frozenset(_YEAR.findall(question)),
+        years=frozenset(YEAR.findall(question)),
         plural=plural,
     )
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 from qa_service.answering.fit import LOCATIVE, phrase_fit
-from qa_service.answering.question import FIGURE_KINDS, TYPED_KINDS
+from qa_service.answering.question import FIGURE_KINDS, TYPED_KINDS, YEAR
 from qa_service.text.nlp import (
     LIGHT_VERBS,
     NUMERIC_LABELS,
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 OffsetSpan = tuple[int, int]  # (start, end) character offsets inside the quote
 _ARTICLES = ("", "the", "a", "an")  # a stored noun phrase starts after its article
-_YEAR = re.compile(r"\b(1[5-9]|20)\d\d\b")  # a year in a date
 _LIST_GAP = re.compile(r",\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+")  # between two items of a list
 # which rule chose the bold words (`"explain": true` says it)
 BY_READER = "the reader's span, widened to the typed phrase it touches"
@@ -358,7 +357,7 @@ def _tidy(question: QuestionAnalysis, text: str, quote: tuple[int, int], bold: B
         if len(words) == 2 and key(words[1]) == key(question.target):
             end = start + len(words[0])
     if question.kind == "date" and question.target == "year":  # "early 2012", "the end of the 1993 season"
-        years = list(_YEAR.finditer(text, start, end))
+        years = list(YEAR.finditer(text, start, end))
         if len(years) == 1:
             start, end = years[0].span()
     return bold._replace(start=start, end=end) if end > start else bold

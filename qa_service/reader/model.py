@@ -56,13 +56,13 @@ def base_encoder(model_path: str) -> tuple[nn.Module, int]:
     return encoder, int(encoder.config.hidden_size)
 
 
-def trainable(model_path: str, seed: int) -> ReaderNet:
-    """The base model with fresh LoRA adapters and heads: what training starts from."""
+def trainable(model_path: str, seed: int, lora: dict[str, Any] | None = None) -> ReaderNet:
+    """The base model with fresh LoRA adapters (`LORA` unless given) and heads: what training starts from."""
     from peft import LoraConfig, get_peft_model
 
     torch.manual_seed(seed)
     encoder, hidden = base_encoder(model_path)
-    encoder = get_peft_model(encoder, LoraConfig(**LORA))
+    encoder = get_peft_model(encoder, LoraConfig(**(lora or LORA)))
     return ReaderNet(encoder, hidden)
 
 

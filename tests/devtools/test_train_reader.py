@@ -46,6 +46,19 @@ def test_a_few_steps_train_checkpoint_and_save_weights_that_load(tmp_path: Path)
     assert not net.training and net.answerable.out_features == 1
 
 
+def test_a_second_phase_reads_what_its_first_read_with_the_same_adapters(tmp_path: Path) -> None:
+    data = _rows(tmp_path / "tiny.jsonl.gz")
+    tiny = ["--squad", str(data), "--batch", "4", "--no-dev", "--threads", "1", "--epochs", "1"]
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert train_reader.main([*tiny, "--out", str(first), "--context", "8", "--rank", "4", "--all-layers"]) == 0
+    assert train_reader.main([*tiny, "--out", str(second), "--init", str(first / "final")]) == 0
+    for phase in (first, second):
+        info = json.loads((phase / "final" / "reader.json").read_text())
+        adapters = json.loads((phase / "final" / "adapter_config.json").read_text())
+        assert info["context_pieces"] == 8 and info["lora"]["r"] == adapters["r"] == 4
+        assert adapters["layers_to_transform"] is None  # all six layers
+
+
 def test_examples_put_the_answer_in_its_sentence_and_the_rest_as_negatives(tmp_path: Path) -> None:
     examples = train_reader.squad_examples([_rows(tmp_path / "tiny.jsonl.gz")])
     positives = [e for e in examples if e.answer is not None]

@@ -341,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
         "--all-layers", action="store_true", help="fresh adapters on all 6 layers (default: layers 1-5)"
     )
     args = parser.parse_args(argv)
+    if args.init and (args.rank != LORA["r"] or args.all_layers):
+        parser.error("--rank and --all-layers size fresh adapters; --init continues the adapters it is given")
     if args.context is None:
         args.context = context_pieces(args.init) if args.init else 0
     lora = dict(LORA, r=args.rank, lora_alpha=2 * args.rank)

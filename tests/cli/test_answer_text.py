@@ -74,7 +74,9 @@ def test_an_abstention_says_what_the_articles_lack(rules_seed_service: QAService
 
 
 def test_an_abstention_names_a_person_whole(seed_service: QAService) -> None:
-    lines, answer = _lines(seed_service, "Where was Khurram Dastgir born?")
+    # The seeds never say when he was born: probability ~0.06, the threshold 0.2. "Where was he born?" is 0.28 on an
+    # AVX2 CPU and under 0.2 on an AVX-512 VNNI one (int8 rounds differently): too close to the threshold to test on.
+    lines, answer = _lines(seed_service, "When was Khurram Dastgir born?")
     assert not answer.answerable, answer
     assert "Passages that mention Khurram Dastgir, though they do not answer it:" in lines, lines
 

@@ -74,8 +74,8 @@ def test_an_abstention_says_what_the_articles_lack(rules_seed_service: QAService
 
 
 def test_an_abstention_names_a_person_whole(seed_service: QAService) -> None:
-    # The seeds never say when he was born: probability ~0.06, the threshold 0.2. "Where was he born?" is 0.28 on an
-    # AVX2 CPU and under 0.2 on an AVX-512 VNNI one (int8 rounds differently): too close to the threshold to test on.
+    # The seeds never say when he was born: probability 0.06 with the int8 reader and with fp32 (threshold 0.2).
+    # "Where was he born?" is 0.19 with fp32 and 0.28 with int8 on an AVX2 CPU: too close to the threshold to test.
     lines, answer = _lines(seed_service, "When was Khurram Dastgir born?")
     assert not answer.answerable, answer
     assert "Passages that mention Khurram Dastgir, though they do not answer it:" in lines, lines
